@@ -1,0 +1,27 @@
+import type { Headline, QuoteValues } from '../protocol/messages.ts';
+import type { ParsedQuote } from '../parse/events.ts';
+
+/** The quote fields the diff compares, in wire order. A field added to QuoteValues goes here too. */
+export const QUOTE_FIELDS = ['kind', 'price', 'change', 'changePercent', 'direction'] as const satisfies readonly (keyof QuoteValues)[];
+
+/** A parsed quote with the time it was observed. */
+export interface TimedQuote extends ParsedQuote {
+  ts: string;
+}
+
+/** What changed for one symbol: every field of a new symbol, else only the changed ones. */
+export interface QuoteChange {
+  type: 'quote';
+  symbol: string;
+  ts: string;
+  fields: Partial<QuoteValues>;
+}
+
+/** A story not seen before. */
+export interface HeadlineChange {
+  type: 'headline';
+  headline: Headline;
+}
+
+/** What the diff stage hands the hub. */
+export type Change = QuoteChange | HeadlineChange;

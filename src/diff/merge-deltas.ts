@@ -1,0 +1,8 @@
+import type { QuoteMessage } from '../protocol/messages.ts';
+
+/**
+ * Folds a later delta of the same symbol into an earlier one: the result holds every field
+ * changed in either, with the later values, version, seq and time. Conflation and resume
+ * both use this, so a client that skips versions still ends in the exact state.
+ */
+export const mergeDeltas = (earlier: QuoteMessage, later: QuoteMessage): QuoteMessage => ({ ...earlier, ...later });

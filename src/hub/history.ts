@@ -1,0 +1,62 @@
+import type { HubMessage } from '../protocol/messages.ts';
+
+export interface HistoryLimits {
+  /** How many events to keep at most. */
+  size: number;
+  /** How long (ms) to keep an event, by the time it was added. */
+  ageMs: number;
+}
+
+interface Entry {
+  message: HubMessage;
+  addedAt: number;
+}
+
+/** The recent events, in seq order, bounded by count and age, for clients that resume. */
+export class History {
+  private entries: Entry[] = [];
+  private head = 0;
+
+  constructor(private readonly limits: HistoryLimits) {}
+
+  add(message: HubMessage, now: number): void {
+    this.entries.push({ message, addedAt: now });
+    this.evict(now);
+  }
+
+  /** Drops what is past the bounds; call with the current time. */
+  evict(now: number): void {
+    const oldest = now - this.limits.ageMs;
+    while (this.length > this.limits.size || (this.length > 0 && this.entries[this.head]!.addedAt < oldest)) this.head++;
+    // Compact now and then instead of shifting on every add.
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  get length(): number {
+    return this.entries.length - this.head;
+  }
+
+  /** The seq of the oldest event held, or undefined when empty. */
+  get firstSeq(): number | undefined {
+    return this.entries[this.head]?.message.seq;
+  }
+
+  /** Events with seq greater than `seq`, oldest first. */
+  after(seq: number): HubMessage[] {
+    const out: HubMessage[] = [];
+    for (let i = this.entries.length - 1; i >= this.head; i--) {
+      const m = this.entries[i]!.message;
+      if (m.seq <= seq) break;
+      out.push(m);
+    }
+    return out.reverse();
+  }
+
+  /** Every event held, oldest first. */
+  all(): HubMessage[] {
+    return this.entries.slice(this.head).map((e) => e.message);
+  }
+}

@@ -1,0 +1,27 @@
+import type { MarketState } from '../protocol/messages.ts';
+
+/** Trading sessions by weekday (0 = Sunday), in minutes after midnight, Asia/Karachi. */
+const SESSIONS: Record<number, [number, number][]> = {
+  1: [[570, 930]],
+  2: [[570, 930]],
+  3: [[570, 930]],
+  4: [[570, 930]],
+  5: [
+    [555, 720],
+    [870, 990],
+  ],
+};
+const PRE_OPEN_MINUTES = 15;
+// Pakistan has kept UTC+5 without daylight saving since 2009.
+const KARACHI_OFFSET_MINUTES = 5 * 60;
+
+/** The PSX market state at `time`, evaluated in Asia/Karachi. `holidays` are `YYYY-MM-DD` dates. */
+export const marketState = (time: Date, holidays: ReadonlySet<string> = new Set()): MarketState => {
+  const local = new Date(time.getTime() + KARACHI_OFFSET_MINUTES * 60_000);
+  if (holidays.has(local.toISOString().slice(0, 10))) return 'closed';
+  const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
+  const sessions = SESSIONS[local.getUTCDay()] ?? [];
+  if (sessions.some(([open, close]) => minute >= open && minute < close)) return 'open';
+  if (sessions.some(([open]) => minute >= open - PRE_OPEN_MINUTES && minute < open)) return 'pre-open';
+  return 'closed';
+};

@@ -1,0 +1,30 @@
+import type { Headline, QuoteValues } from '../protocol/messages.ts';
+
+/** A ticker line read as a quote. `line` is the 1-based line number within its frame. */
+export interface ParsedQuote extends QuoteValues {
+  type: 'quote';
+  symbol: string;
+  line: number;
+  /** Set when the line parses but its parts disagree (direction word vs sign, percent vs change). */
+  suspect?: string;
+}
+
+/** A news story read from the page text; `ts` is added by the pipeline, not the parser. */
+export interface ParsedHeadline extends Omit<Headline, 'ts'> {
+  type: 'headline';
+  line: number;
+}
+
+/** A line that looks like a quote and is not one: reported, never silently dropped. */
+export interface Rejected {
+  type: 'rejected';
+  line: number;
+  text: string;
+  reason: string;
+}
+
+export type ParsedEvent = ParsedQuote | ParsedHeadline | Rejected;
+
+export const isQuote = (e: ParsedEvent): e is ParsedQuote => e.type === 'quote';
+export const isHeadline = (e: ParsedEvent): e is ParsedHeadline => e.type === 'headline';
+export const isRejected = (e: ParsedEvent): e is Rejected => e.type === 'rejected';

@@ -1,0 +1,55 @@
+import { connect, filter, map, merge, mergeMap, tap, type OperatorFunction } from 'rxjs';
+import type { Headline, QuoteValues } from './protocol/messages.ts';
+import type { Frame } from './source/frame.ts';
+import { parseText } from './parse/parse-text.ts';
+import { isHeadline, isQuote, type ParsedEvent, type ParsedHeadline } from './parse/events.ts';
+import { diffQuotes } from './diff/diff-quotes.ts';
+import { dedupeHeadlines } from './diff/dedupe-headlines.ts';
+import type { Change, HeadlineChange, TimedQuote } from './diff/changes.ts';
+
+/** A parsed event with the time its frame was observed and where it came from. */
+export type TimedEvent = ParsedEvent & { ts: string; origin: string };
+
+export interface PipelineOptions {
+  /** Values already published (after a restart), so the diff does not announce them again. */
+  seed?: ReadonlyMap<string, QuoteValues>;
+  /** Story ids already published. */
+  seenHeadlines?: Iterable<string>;
+  /** Sees every parsed event: where rejected and suspect lines are logged and counted. */
+  onEvent?: (event: TimedEvent) => void;
+  /** Receive time for frames without a capture time. */
+  now?: () => number;
+}
+
+/** Parses a frame; each event takes the frame's capture time (else receive time) as `ts`. */
+export const frameEvents = (frame: Frame, now: () => number = Date.now): TimedEvent[] => {
+  const ts = (frame.capturedAt ?? new Date(now())).toISOString();
+  return parseText(frame.text).map((event) => ({ ...event, ts, origin: frame.origin }));
+};
+
+const toHeadline = ({ type: _t, line: _l, origin: _o, ...headline }: ParsedHeadline & { ts: string; origin: string }): Headline =>
+  headline;
+
+/**
+ * Frames in, changes out: parse, report, then diff quotes and dedupe headlines, keeping
+ * the order in which the frame held them.
+ */
+export const feedChanges = (options: PipelineOptions = {}): OperatorFunction<Frame, Change> => (frames$) =>
+  frames$.pipe(
+    mergeMap((frame) => frameEvents(frame, options.now)),
+    tap((event) => options.onEvent?.(event)),
+    connect((events$) =>
+      merge(
+        events$.pipe(
+          filter((e): e is TimedQuote & { origin: string } => isQuote(e)),
+          diffQuotes(options.seed),
+        ),
+        events$.pipe(
+          filter((e): e is ParsedHeadline & { ts: string; origin: string } => isHeadline(e)),
+          map(toHeadline),
+          dedupeHeadlines(options.seenHeadlines),
+          map((headline): HeadlineChange => ({ type: 'headline', headline })),
+        ),
+      ),
+    ),
+  );

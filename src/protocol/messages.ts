@@ -1,0 +1,186 @@
+/**
+ * The wire contract (protocol.md, version 1) as TypeScript types: the one source of truth
+ * for the server, the client library and the widget. Types only, so the browser bundle
+ * pulls in no runtime code from here.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export type QuoteKind = 'stock' | 'index';
+export type Direction = 'up' | 'down' | 'unchanged';
+
+/** The values of a quote that the diff compares field by field. */
+export interface QuoteValues {
+  kind: QuoteKind;
+  price: number;
+  change: number;
+  changePercent: number;
+  direction: Direction;
+}
+
+/** The names of the diffed fields; a delta carries a subset of these. */
+export type QuoteField = keyof QuoteValues;
+
+/** A quote in full form, as in snapshots and `/api/snapshot`. */
+export interface Quote extends QuoteValues {
+  symbol: string;
+  v: number;
+  ts: string;
+}
+
+/** A quote update on the wire: only the fields whose value changed since version `v - 1`. */
+export interface QuoteMessage extends Partial<QuoteValues> {
+  type: 'quote';
+  seq: number;
+  symbol: string;
+  v: number;
+  ts: string;
+}
+
+/** A news story. `id` is stable for the same story. */
+export interface Headline {
+  id: string;
+  dateline: string;
+  title: string;
+  subheads?: string[];
+  text: string;
+  ts: string;
+}
+
+export interface HeadlineMessage extends Headline {
+  type: 'headline';
+  seq: number;
+}
+
+/** An event that the hub stamps with `seq`: what history holds and resume replays. */
+export type HubMessage = QuoteMessage | HeadlineMessage;
+
+export type Channel = 'quotes' | 'headlines';
+export type SourceState = 'running' | 'stale' | 'ended';
+export type MarketState = 'pre-open' | 'open' | 'closed';
+export type SlowPolicy = 'conflate' | 'disconnect';
+
+export interface Position {
+  epoch: string;
+  seq: number;
+}
+
+export interface HelloMessage {
+  type: 'hello';
+  version: number;
+  epoch: string;
+  seq: number;
+  heartbeatMs: number;
+}
+
+export interface SubscribedMessage {
+  type: 'subscribed';
+  id?: RequestId;
+  channel: Channel;
+  symbols?: string[];
+  recovered: boolean;
+}
+
+export interface QuoteSnapshotMessage {
+  type: 'snapshot';
+  channel: 'quotes';
+  seq: number;
+  quotes: Quote[];
+}
+
+export interface HeadlineSnapshotMessage {
+  type: 'snapshot';
+  channel: 'headlines';
+  seq: number;
+  headlines: Headline[];
+}
+
+export type SnapshotMessage = QuoteSnapshotMessage | HeadlineSnapshotMessage;
+
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  seq: number;
+  ts: string;
+}
+
+export interface StatusMessage {
+  type: 'status';
+  source: string;
+  state: SourceState;
+  market: MarketState;
+  asOf: string;
+}
+
+export interface NoticeMessage {
+  type: 'notice';
+  code: string;
+  policy?: SlowPolicy;
+  conflated?: number;
+  message?: string;
+}
+
+export interface PongMessage {
+  type: 'pong';
+  id?: RequestId;
+}
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'unknown_op'
+  | 'unknown_channel'
+  | 'too_many_symbols'
+  | 'rate_limited'
+  | 'payload_too_large';
+
+export interface ErrorMessage {
+  type: 'error';
+  id?: RequestId;
+  code: ErrorCode;
+  message: string;
+}
+
+export type ServerMessage =
+  | HelloMessage
+  | SubscribedMessage
+  | SnapshotMessage
+  | QuoteMessage
+  | HeadlineMessage
+  | HeartbeatMessage
+  | StatusMessage
+  | NoticeMessage
+  | PongMessage
+  | ErrorMessage;
+
+export type RequestId = string | number;
+
+export interface SubscribeRequest {
+  op: 'subscribe';
+  id?: RequestId;
+  channel: Channel;
+  symbols?: string[];
+  maxRate?: number;
+  since?: Position;
+  slow?: SlowPolicy;
+}
+
+export interface UnsubscribeRequest {
+  op: 'unsubscribe';
+  id?: RequestId;
+  channel: Channel;
+  symbols?: string[];
+}
+
+export interface PingRequest {
+  op: 'ping';
+  id?: RequestId;
+}
+
+export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest;
+
+/** Close codes the server uses beyond the standard ones. */
+export const CloseCode = {
+  goingAway: 1001,
+  policy: 1008,
+  tooLarge: 1009,
+  slowConsumer: 4008,
+} as const;

@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Hub } from '../hub/hub.ts';
+
+export interface HttpContext {
+  hub: Hub;
+  startedAt: number;
+  clientCount: () => number;
+  /** Static files by URL path (the demo page, the widget bundle). */
+  assets: ReadonlyMap<string, { file: string; type: string }>;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown): void => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+};
+
+/** Answers the HTTP side of the port: health, snapshot, headlines and the demo assets. */
+export const handleHttp = async (req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> => {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return json(res, 400, { error: 'bad_request', message: 'the request URL does not parse' });
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return json(res, 405, { error: 'method_not_allowed', message: 'only GET and HEAD are served' });
+  }
+  const { hub } = ctx;
+  switch (url.pathname) {
+    case '/healthz':
+      return json(res, 200, {
+        status: 'ok',
+        epoch: hub.epoch,
+        seq: hub.seq,
+        clients: ctx.clientCount(),
+        source: hub.status.state,
+        market: hub.status.market,
+        uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+      });
+    case '/api/snapshot': {
+      const filter = url.searchParams.get('symbols');
+      const wanted = filter ? new Set(filter.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
+      return json(res, 200, { epoch: hub.epoch, seq: hub.seq, quotes: hub.snapshot(wanted && ((s) => wanted.has(s))) });
+    }
+    case '/api/headlines': {
+      const raw = url.searchParams.get('limit');
+      const limit = raw === null ? undefined : Number(raw);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+        return json(res, 400, { error: 'bad_request', message: 'limit must be a whole number from 1 to 1000' });
+      }
+      return json(res, 200, { epoch: hub.epoch, seq: hub.seq, headlines: hub.latestHeadlines(limit) });
+    }
+  }
+  const asset = ctx.assets.get(url.pathname);
+  if (asset) {
+    try {
+      const body = await readFile(asset.file);
+      res.writeHead(200, { 'content-type': asset.type });
+      return void res.end(body);
+    } catch {
+      return json(res, 503, { error: 'unavailable', message: `${url.pathname} is not built; run npm run build` });
+    }
+  }
+  return json(res, 404, { error: 'not_found', message: `no route ${url.pathname}` });
+};

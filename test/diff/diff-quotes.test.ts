@@ -1,0 +1,55 @@
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import { diffQuotes } from '../../src/diff/diff-quotes.ts';
+import type { TimedQuote } from '../../src/diff/changes.ts';
+
+const q = (price: number, extra: Partial<TimedQuote> = {}): TimedQuote => ({
+  type: 'quote',
+  symbol: 'AIRLINK',
+  kind: 'stock',
+  price,
+  change: 1,
+  changePercent: 1,
+  direction: 'up',
+  line: 1,
+  ts: 't',
+  ...extra,
+});
+const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+describe('diffQuotes', () => {
+  it('emits a new symbol in full, then only the fields that changed, and nothing for an unchanged value', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const src = cold('a-b-c|', { a: q(1), b: q(1), c: q(2, { change: 2 }) });
+      expectObservable(src.pipe(diffQuotes())).toBe('a---c|', {
+        a: { type: 'quote', symbol: 'AIRLINK', ts: 't', fields: { kind: 'stock', price: 1, change: 1, changePercent: 1, direction: 'up' } },
+        c: { type: 'quote', symbol: 'AIRLINK', ts: 't', fields: { price: 2, change: 2 } },
+      });
+    });
+  });
+
+  it('keeps each symbol apart', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const src = cold('ab|', { a: q(1), b: q(1, { symbol: 'BOP' }) });
+      expectObservable(src.pipe(diffQuotes())).toBe('ab|', {
+        a: expect.objectContaining({ symbol: 'AIRLINK' }),
+        b: expect.objectContaining({ symbol: 'BOP' }),
+      });
+    });
+  });
+
+  it('does not announce again what the seed already holds', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const seed = new Map([['AIRLINK', { kind: 'stock' as const, price: 1, change: 1, changePercent: 1, direction: 'up' as const }]]);
+      expectObservable(cold('a|', { a: q(1) }).pipe(diffQuotes(seed))).toBe('-|');
+    });
+  });
+
+  it('starts from the seed again for each subscriber', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const diffed = cold('a|', { a: q(1) }).pipe(diffQuotes());
+      expectObservable(diffed).toBe('a|', { a: expect.objectContaining({ symbol: 'AIRLINK' }) });
+      expectObservable(diffed).toBe('a|', { a: expect.objectContaining({ symbol: 'AIRLINK' }) });
+    });
+  });
+});

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import WebSocket from 'ws';
+import type { ServerMessage } from '../src/protocol/messages.ts';
+
+/** A fixture file's text. */
+export const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
+export const fixturePath = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+export const repoPath = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+/** A logger that keeps tests quiet unless LOG_LEVEL asks otherwise. */
+export const quietLog = () => pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export const waitFor = async <T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 5000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+/** A real `ws` client that records every message it receives, frames unbatched. */
+export class TestClient {
+  readonly messages: ServerMessage[] = [];
+  readonly frames: string[] = [];
+  closeCode: number | undefined;
+  readonly ws: WebSocket;
+
+  private constructor(url: string, options?: WebSocket.ClientOptions) {
+    this.ws = new WebSocket(url, options);
+    this.ws.on('message', (data) => {
+      const text = data.toString();
+      this.frames.push(text);
+      const parsed = JSON.parse(text) as ServerMessage | ServerMessage[];
+      this.messages.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+    });
+    this.ws.on('close', (code) => {
+      this.closeCode = code;
+    });
+    this.ws.on('error', () => {});
+  }
+
+  static async connect(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
+    const client = new TestClient(url, options);
+    await new Promise<void>((resolve, reject) => {
+      client.ws.once('open', () => resolve());
+      client.ws.once('error', reject);
+    });
+    return client;
+  }
+
+  send(request: unknown): void {
+    this.ws.send(typeof request === 'string' ? request : JSON.stringify(request));
+  }
+
+  /** Waits for the first message (after `from`) that matches, and returns it. */
+  async next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, from = 0) {
+    return waitFor(
+      () => this.messages.slice(from).find((m): m is Extract<ServerMessage, { type: T }> => m.type === type && match(m as Extract<ServerMessage, { type: T }>)),
+      `a "${type}" message`,
+    );
+  }
+
+  ofType<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
+    return this.messages.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
+  }
+
+  async close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+}
