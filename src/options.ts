@@ -10,7 +10,12 @@ export const str = (values: FlagValues, name: string): string | undefined => {
 };
 
 /** A numeric flag: checked here so a typo fails at start with the flag's name, not later. */
-export const num = (values: FlagValues, name: string, fallback: number, { min = -Infinity, max = Infinity } = {}): number => {
+export const num = (
+  values: FlagValues,
+  name: string,
+  fallback: number,
+  { min = -Infinity, max = Infinity } = {},
+): number => {
   const raw = str(values, name);
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -25,7 +30,11 @@ export const duration = (values: FlagValues, name: string, fallbackMs: number): 
   const raw = str(values, name);
   if (raw === undefined) return fallbackMs;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new TickstreamError('bad_config', `--${name} must be a duration like 500ms, 5s, 10m or 2h, got "${raw}"`);
+  if (!m)
+    throw new TickstreamError(
+      'bad_config',
+      `--${name} must be a duration like 500ms, 5s, 10m or 2h, got "${raw}"`,
+    );
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms']!;
   return Number(m[1]) * unit;
 };

@@ -27,29 +27,35 @@ export const frameEvents = (frame: Frame, now: () => number = Date.now): TimedEv
   return parseText(frame.text).map((event) => ({ ...event, ts, origin: frame.origin }));
 };
 
-const toHeadline = ({ type: _t, line: _l, origin: _o, ...headline }: ParsedHeadline & { ts: string; origin: string }): Headline =>
-  headline;
+const toHeadline = ({
+  type: _t,
+  line: _l,
+  origin: _o,
+  ...headline
+}: ParsedHeadline & { ts: string; origin: string }): Headline => headline;
 
 /**
  * Frames in, changes out: parse, report, then diff quotes and dedupe headlines, keeping
  * the order in which the frame held them.
  */
-export const feedChanges = (options: PipelineOptions = {}): OperatorFunction<Frame, Change> => (frames$) =>
-  frames$.pipe(
-    mergeMap((frame) => frameEvents(frame, options.now)),
-    tap((event) => options.onEvent?.(event)),
-    connect((events$) =>
-      merge(
-        events$.pipe(
-          filter((e): e is TimedQuote & { origin: string } => isQuote(e)),
-          diffQuotes(options.seed),
-        ),
-        events$.pipe(
-          filter((e): e is ParsedHeadline & { ts: string; origin: string } => isHeadline(e)),
-          map(toHeadline),
-          dedupeHeadlines(options.seenHeadlines),
-          map((headline): HeadlineChange => ({ type: 'headline', headline })),
+export const feedChanges =
+  (options: PipelineOptions = {}): OperatorFunction<Frame, Change> =>
+  (frames$) =>
+    frames$.pipe(
+      mergeMap((frame) => frameEvents(frame, options.now)),
+      tap((event) => options.onEvent?.(event)),
+      connect((events$) =>
+        merge(
+          events$.pipe(
+            filter((e): e is TimedQuote & { origin: string } => isQuote(e)),
+            diffQuotes(options.seed),
+          ),
+          events$.pipe(
+            filter((e): e is ParsedHeadline & { ts: string; origin: string } => isHeadline(e)),
+            map(toHeadline),
+            dedupeHeadlines(options.seenHeadlines),
+            map((headline): HeadlineChange => ({ type: 'headline', headline })),
+          ),
         ),
       ),
-    ),
-  );
+    );

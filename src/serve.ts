@@ -6,15 +6,13 @@ import { marketState } from './hub/market-calendar.ts';
 import { feedChanges, type TimedEvent } from './pipeline.ts';
 import { openSource, type OpenedSource, type SourceConfig } from './source/options.ts';
 import { startServer, type RunningServer } from './transport/server.ts';
-import type { HistoryLimits } from './hub/history.ts';
+import type { HubConfig } from './hub/options.ts';
+import type { TransportConfig } from './transport/options.ts';
 
 export interface ServeConfig {
   source: SourceConfig;
-  port: number;
-  host: string;
-  heartbeatMs: number;
-  maxPayload: number;
-  history: HistoryLimits;
+  hub: HubConfig;
+  transport: TransportConfig;
 }
 
 export interface Running {
@@ -32,31 +30,45 @@ const ASSETS = new Map([
 
 /** Logs and counts what the parser flags, so a bad line is seen and never ends the stream. */
 const reportEvent = (log: Logger) => (event: TimedEvent) => {
-  if (event.type === 'rejected') log.warn({ origin: event.origin, line: event.line, text: event.text, reason: event.reason }, 'rejected feed line');
-  else if (event.type === 'quote' && event.suspect) log.warn({ origin: event.origin, line: event.line, symbol: event.symbol, suspect: event.suspect }, 'suspect quote');
+  if (event.type === 'rejected')
+    log.warn(
+      { origin: event.origin, line: event.line, text: event.text, reason: event.reason },
+      'rejected feed line',
+    );
+  else if (event.type === 'quote' && event.suspect)
+    log.warn(
+      { origin: event.origin, line: event.line, symbol: event.symbol, suspect: event.suspect },
+      'suspect quote',
+    );
 };
 
 /**
  * Wires source → parse → diff → hub → transport and starts serving. `source` defaults to the
  * configured one; tests and embedders may hand in their own frames.
  */
-export const serve = async (config: ServeConfig, log: Logger, source: OpenedSource = openSource(config.source, log)): Promise<Running> => {
-  const hub = new Hub({ history: config.history, headlineCount: 50 });
-  const server = await startServer({ hub, log, port: config.port, host: config.host, heartbeatMs: config.heartbeatMs, maxPayload: config.maxPayload, assets: ASSETS });
+export const serve = async (
+  config: ServeConfig,
+  log: Logger,
+  source: OpenedSource = openSource(config.source, log),
+): Promise<Running> => {
+  const hub = new Hub(config.hub);
+  const server = await startServer({ ...config.transport, hub, log, assets: ASSETS });
   hub.setStatus({ source: source.kind, state: 'running', market: marketState(new Date()) });
 
   const root = new Subscription();
   root.add(
-    source.frames$.pipe(feedChanges({ seed: hub.currentValues(), onEvent: reportEvent(log) }), publishTo(hub)).subscribe({
-      error: (err: unknown) => {
-        log.error({ err }, 'source failed; serving the last state');
-        hub.setStatus({ ...hub.status, state: 'stale' });
-      },
-      complete: () => {
-        log.info('replay ended; serving the final state');
-        hub.setStatus({ ...hub.status, state: 'ended' });
-      },
-    }),
+    source.frames$
+      .pipe(feedChanges({ seed: hub.currentValues(), onEvent: reportEvent(log) }), publishTo(hub))
+      .subscribe({
+        error: (err: unknown) => {
+          log.error({ err }, 'source failed; serving the last state');
+          hub.setStatus({ ...hub.status, state: 'stale' });
+        },
+        complete: () => {
+          log.info('replay ended; serving the final state');
+          hub.setStatus({ ...hub.status, state: 'ended' });
+        },
+      }),
   );
 
   let closing: Promise<void> | undefined;

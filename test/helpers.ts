@@ -2,18 +2,28 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import WebSocket from 'ws';
+import { Subject } from 'rxjs';
 import type { ServerMessage } from '../src/protocol/messages.ts';
+import { serve, type ServeConfig } from '../src/serve.ts';
+import { splitFrames } from '../src/source/feed-file.ts';
+import type { Frame } from '../src/source/frame.ts';
 
 /** A fixture file's text. */
-export const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
-export const fixturePath = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+export const fixture = (name: string): string =>
+  readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
+export const fixturePath = (name: string): string =>
+  fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 export const repoPath = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
 /** A logger that keeps tests quiet unless LOG_LEVEL asks otherwise. */
 export const quietLog = () => pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export const waitFor = async <T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 5000): Promise<T> => {
+export const waitFor = async <T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 5000,
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -58,9 +68,19 @@ export class TestClient {
   }
 
   /** Waits for the first message (after `from`) that matches, and returns it. */
-  async next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, from = 0) {
+  async next<T extends ServerMessage['type']>(
+    type: T,
+    match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+    from = 0,
+  ) {
     return waitFor(
-      () => this.messages.slice(from).find((m): m is Extract<ServerMessage, { type: T }> => m.type === type && match(m as Extract<ServerMessage, { type: T }>)),
+      () =>
+        this.messages
+          .slice(from)
+          .find(
+            (m): m is Extract<ServerMessage, { type: T }> =>
+              m.type === type && match(m as Extract<ServerMessage, { type: T }>),
+          ),
       `a "${type}" message`,
     );
   }
@@ -77,3 +97,35 @@ export class TestClient {
     });
   }
 }
+
+/** A ServeConfig for tests: port 0 on 127.0.0.1, a long heartbeat; override what a test needs. */
+export const testConfig = (
+  overrides: {
+    source?: Partial<ServeConfig['source']>;
+    hub?: Partial<ServeConfig['hub']>;
+    transport?: Partial<ServeConfig['transport']>;
+  } = {},
+): ServeConfig => ({
+  source: {
+    feed: fixturePath('two-frames.txt'),
+    speed: 0,
+    intervalMs: 1000,
+    loop: false,
+    ...overrides.source,
+  },
+  hub: { history: { size: 1000, ageMs: 60_000 }, headlineCount: 50, ...overrides.hub },
+  transport: { port: 0, host: '127.0.0.1', heartbeatMs: 60_000, maxPayload: 65_536, ...overrides.transport },
+});
+
+/**
+ * Starts a real server whose frames the test pushes by hand (`frames$.next(frame)`), so a
+ * test decides exactly when the feed moves. Close it with `running.close()`.
+ */
+export const startWithFrames = async (overrides: Parameters<typeof testConfig>[0] = {}) => {
+  const frames$ = new Subject<Frame>();
+  const running = await serve(testConfig(overrides), quietLog(), { kind: 'test', frames$ });
+  return { running, frames$ };
+};
+
+/** The frames of a fixture feed. */
+export const fixtureFrames = (name: string): Frame[] => splitFrames(fixture(name), name);

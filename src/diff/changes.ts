@@ -2,7 +2,13 @@ import type { Headline, QuoteValues } from '../protocol/messages.ts';
 import type { ParsedQuote } from '../parse/events.ts';
 
 /** The quote fields the diff compares, in wire order. A field added to QuoteValues goes here too. */
-export const QUOTE_FIELDS = ['kind', 'price', 'change', 'changePercent', 'direction'] as const satisfies readonly (keyof QuoteValues)[];
+export const QUOTE_FIELDS = [
+  'kind',
+  'price',
+  'change',
+  'changePercent',
+  'direction',
+] as const satisfies readonly (keyof QuoteValues)[];
 
 /** A parsed quote with the time it was observed. */
 export interface TimedQuote extends ParsedQuote {

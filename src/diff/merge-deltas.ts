@@ -5,4 +5,7 @@ import type { QuoteMessage } from '../protocol/messages.ts';
  * changed in either, with the later values, version, seq and time. Conflation and resume
  * both use this, so a client that skips versions still ends in the exact state.
  */
-export const mergeDeltas = (earlier: QuoteMessage, later: QuoteMessage): QuoteMessage => ({ ...earlier, ...later });
+export const mergeDeltas = (earlier: QuoteMessage, later: QuoteMessage): QuoteMessage => ({
+  ...earlier,
+  ...later,
+});

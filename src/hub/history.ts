@@ -27,7 +27,8 @@ export class History {
   /** Drops what is past the bounds; call with the current time. */
   evict(now: number): void {
     const oldest = now - this.limits.ageMs;
-    while (this.length > this.limits.size || (this.length > 0 && this.entries[this.head]!.addedAt < oldest)) this.head++;
+    while (this.length > this.limits.size || (this.length > 0 && this.entries[this.head]!.addedAt < oldest))
+      this.head++;
     // Compact now and then instead of shifting on every add.
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);

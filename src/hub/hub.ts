@@ -124,12 +124,25 @@ export class Hub {
 
   /** Current quotes, in symbol order; all of them, or those `wants` accepts. */
   snapshot(wants: (symbol: string) => boolean = () => true): Quote[] {
-    return [...this.quotes.values()].filter((q) => wants(q.symbol)).sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
+    return [...this.quotes.values()]
+      .filter((q) => wants(q.symbol))
+      .sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
   }
 
   /** The current values of every symbol, to seed the diff after a restart. */
   currentValues(): Map<string, QuoteValues> {
-    return new Map([...this.quotes].map(([s, q]) => [s, { kind: q.kind, price: q.price, change: q.change, changePercent: q.changePercent, direction: q.direction }]));
+    return new Map(
+      [...this.quotes].map(([s, q]) => [
+        s,
+        {
+          kind: q.kind,
+          price: q.price,
+          change: q.change,
+          changePercent: q.changePercent,
+          direction: q.direction,
+        },
+      ]),
+    );
   }
 
   /** The latest headlines, newest last. */
@@ -166,7 +179,13 @@ export class Hub {
 
   /** Everything needed to continue this hub elsewhere or after a restart. */
   exportState(): HubState {
-    return { epoch: this.epoch, seq: this.seq, quotes: this.snapshot(), headlines: [...this.headlines], history: this.history.all() };
+    return {
+      epoch: this.epoch,
+      seq: this.seq,
+      quotes: this.snapshot(),
+      headlines: [...this.headlines],
+      history: this.history.all(),
+    };
   }
 
   /** Continues from a saved state: same epoch and seq, same snapshot and history. */

@@ -2,7 +2,16 @@ import type { Direction, QuoteKind } from '../protocol/messages.ts';
 import type { ParsedQuote, Rejected } from './events.ts';
 
 /** Indices the PSX ticker shows; any other symbol without an arrow is read as an index too. */
-export const KNOWN_INDICES = new Set(['KSE100', 'KSE30', 'KMI30', 'ALLSHR', 'BR100', 'BR30', 'KMIALLSHR', 'PSXDIV20']);
+export const KNOWN_INDICES = new Set([
+  'KSE100',
+  'KSE30',
+  'KMI30',
+  'ALLSHR',
+  'BR100',
+  'BR30',
+  'KMIALLSHR',
+  'PSXDIV20',
+]);
 
 const MOVE_WORDS = /\b(Increased By|Decreased By|No Change)\b/;
 const QUOTE =
@@ -37,7 +46,16 @@ export const parseQuoteLine = (raw: string, line: number): ParsedQuote | Rejecte
   const change = direction === 'unchanged' ? magnitude : sign * magnitude;
   const changePercent = direction === 'unchanged' ? pctMagnitude : sign * pctMagnitude;
   const kind: QuoteKind = arrow === undefined || KNOWN_INDICES.has(symbol!) ? 'index' : 'stock';
-  const quote: ParsedQuote = { type: 'quote', symbol: symbol!, kind, price, change, changePercent, direction, line };
+  const quote: ParsedQuote = {
+    type: 'quote',
+    symbol: symbol!,
+    kind,
+    price,
+    change,
+    changePercent,
+    direction,
+    line,
+  };
   const suspect = crossCheck(quote, arrow, changeText!, pctText!);
   if (suspect) quote.suspect = suspect;
   return quote;
@@ -48,23 +66,32 @@ const toNumber = (text: string): number => Number(text.replace(/,/g, ''));
 /** Says which part of a quote-like line is wrong, in words a person understands. */
 const explainRejection = (text: string): string => {
   const [symbol, price] = text.split(' ');
-  if (!/^[A-Z][A-Z0-9]{0,11}(?:-[A-Z0-9]{1,8})?$/.test(symbol ?? '')) return `symbol "${symbol}" is not a ticker symbol`;
+  if (!/^[A-Z][A-Z0-9]{0,11}(?:-[A-Z0-9]{1,8})?$/.test(symbol ?? ''))
+    return `symbol "${symbol}" is not a ticker symbol`;
   if (!/^[0-9][0-9,]*(?:\.[0-9]+)?$/.test(price ?? '')) return `price "${price}" is not a number`;
-  if (!/\(\s*[-+]?[0-9.]+\s*%\s*\)\s*$/.test(text)) return 'the change percent "(N%)" is missing or malformed';
+  if (!/\(\s*[-+]?[0-9.]+\s*%\s*\)\s*$/.test(text))
+    return 'the change percent "(N%)" is missing or malformed';
   return 'the change after the direction is missing or not a number';
 };
 
 /** Minor units (hundredths) so the percent check is exact integer arithmetic. */
 const cents = (n: number): number => Math.round(n * 100);
 
-const crossCheck = (q: ParsedQuote, arrow: string | undefined, changeText: string, pctText: string): string | undefined => {
+const crossCheck = (
+  q: ParsedQuote,
+  arrow: string | undefined,
+  changeText: string,
+  pctText: string,
+): string | undefined => {
   if (q.direction === 'unchanged') {
     return cents(Math.abs(q.change)) !== 0 ? 'says "No Change" but the change is not zero' : undefined;
   }
   const up = q.direction === 'up';
   if (arrow === (up ? '▼' : '▲')) return `says "${up ? 'Increased' : 'Decreased'}" but the arrow is ${arrow}`;
-  if (changeText.startsWith(up ? '-' : '+')) return `says "${up ? 'Increased' : 'Decreased'}" but the change sign disagrees`;
-  if (pctText.startsWith(up ? '-' : '+')) return `says "${up ? 'Increased' : 'Decreased'}" but the percent sign disagrees`;
+  if (changeText.startsWith(up ? '-' : '+'))
+    return `says "${up ? 'Increased' : 'Decreased'}" but the change sign disagrees`;
+  if (pctText.startsWith(up ? '-' : '+'))
+    return `says "${up ? 'Increased' : 'Decreased'}" but the percent sign disagrees`;
   if (cents(Math.abs(q.change)) === 0) return 'a move with zero change';
   const previous = q.price - q.change;
   if (previous <= 0) return 'the change is larger than the price';

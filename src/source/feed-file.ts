@@ -17,7 +17,8 @@ export const splitFrames = (text: string, file: string, log?: Logger): Frame[] =
   let startLine = 1;
   const flush = () => {
     const body = lines.join('\n');
-    if (body.trim() !== '') frames.push({ text: body, ...(capturedAt && { capturedAt }), origin: `${file}:${startLine}` });
+    if (body.trim() !== '')
+      frames.push({ text: body, ...(capturedAt && { capturedAt }), origin: `${file}:${startLine}` });
   };
   const all = text.split(/\r?\n/);
   for (let i = 0; i < all.length; i++) {
@@ -32,7 +33,11 @@ export const splitFrames = (text: string, file: string, log?: Logger): Frame[] =
     const stamp = m[1]!.trim();
     const time = new Date(stamp);
     capturedAt = Number.isNaN(time.getTime()) ? undefined : time;
-    if (!capturedAt) log?.warn({ file, line: i + 1, marker: all[i] }, 'frame marker has no valid ISO-8601 time; frame kept without a time');
+    if (!capturedAt)
+      log?.warn(
+        { file, line: i + 1, marker: all[i] },
+        'frame marker has no valid ISO-8601 time; frame kept without a time',
+      );
   }
   flush();
   return frames;

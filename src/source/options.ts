@@ -49,8 +49,15 @@ export const openSource = (config: SourceConfig, log: Logger, scheduler?: Schedu
   try {
     frames = readFeed(config.feed, log);
   } catch (cause) {
-    throw new TickstreamError('feed_unreadable', `cannot read feed ${config.feed}: ${(cause as Error).message}`, { cause });
+    throw new TickstreamError(
+      'feed_unreadable',
+      `cannot read feed ${config.feed}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
-  log.info({ feed: config.feed, frames: frames.length, speed: config.speed, loop: config.loop }, 'replaying feed');
+  log.info(
+    { feed: config.feed, frames: frames.length, speed: config.speed, loop: config.loop },
+    'replaying feed',
+  );
   return { kind: 'replay', frames$: replay(frames, { ...config, ...(scheduler && { scheduler }) }) };
 };

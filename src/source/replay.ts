@@ -1,4 +1,14 @@
-import { asyncScheduler, concatMap, from, map, of, repeat, timer, type Observable, type SchedulerLike } from 'rxjs';
+import {
+  asyncScheduler,
+  concatMap,
+  from,
+  map,
+  of,
+  repeat,
+  timer,
+  type Observable,
+  type SchedulerLike,
+} from 'rxjs';
 import type { Frame } from './frame.ts';
 
 export interface ReplayOptions {
@@ -11,7 +21,10 @@ export interface ReplayOptions {
 }
 
 /** Milliseconds to wait before each frame: recorded spacing / speed, or the interval. */
-export const frameDelays = (frames: readonly Frame[], { speed, intervalMs }: Pick<ReplayOptions, 'speed' | 'intervalMs'>): number[] =>
+export const frameDelays = (
+  frames: readonly Frame[],
+  { speed, intervalMs }: Pick<ReplayOptions, 'speed' | 'intervalMs'>,
+): number[] =>
   frames.map((frame, i) => {
     if (i === 0 || speed === 0) return 0;
     const prev = frames[i - 1]!;

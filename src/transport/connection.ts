@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { Hub } from '../hub/hub.ts';
-import type { ClientRequest, HubMessage, ServerMessage, SubscribeRequest, UnsubscribeRequest } from '../protocol/messages.ts';
+import type {
+  ClientRequest,
+  HubMessage,
+  ServerMessage,
+  SubscribeRequest,
+  UnsubscribeRequest,
+} from '../protocol/messages.ts';
 import { ConnectionInterest } from './interest.ts';
 import { parseRequest } from './requests.ts';
 
@@ -53,7 +59,10 @@ export class Connection {
   receive(raw: string): void {
     const result = parseRequest(raw);
     if (!result.ok) {
-      this.ctx.log.debug({ code: result.error.code, reason: result.error.message }, 'rejected client request');
+      this.ctx.log.debug(
+        { code: result.error.code, reason: result.error.message },
+        'rejected client request',
+      );
       this.send(result.error);
       return;
     }
@@ -93,7 +102,12 @@ export class Connection {
     if (resumed.recovered) {
       for (const m of resumed.messages) this.enqueue(JSON.stringify(m));
     } else if (request.channel === 'quotes') {
-      this.send({ type: 'snapshot', channel: 'quotes', seq: hub.seq, quotes: hub.snapshot((s) => requested.wantsQuote(s)) });
+      this.send({
+        type: 'snapshot',
+        channel: 'quotes',
+        seq: hub.seq,
+        quotes: hub.snapshot((s) => requested.wantsQuote(s)),
+      });
     } else {
       this.send({ type: 'snapshot', channel: 'headlines', seq: hub.seq, headlines: hub.latestHeadlines() });
     }

@@ -17,7 +17,11 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
 };
 
 /** Answers the HTTP side of the port: health, snapshot, headlines and the demo assets. */
-export const handleHttp = async (req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> => {
+export const handleHttp = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: HttpContext,
+): Promise<void> => {
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://localhost');
@@ -42,14 +46,28 @@ export const handleHttp = async (req: IncomingMessage, res: ServerResponse, ctx:
       });
     case '/api/snapshot': {
       const filter = url.searchParams.get('symbols');
-      const wanted = filter ? new Set(filter.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
-      return json(res, 200, { epoch: hub.epoch, seq: hub.seq, quotes: hub.snapshot(wanted && ((s) => wanted.has(s))) });
+      const wanted = filter
+        ? new Set(
+            filter
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          )
+        : undefined;
+      return json(res, 200, {
+        epoch: hub.epoch,
+        seq: hub.seq,
+        quotes: hub.snapshot(wanted && ((s) => wanted.has(s))),
+      });
     }
     case '/api/headlines': {
       const raw = url.searchParams.get('limit');
       const limit = raw === null ? undefined : Number(raw);
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
-        return json(res, 400, { error: 'bad_request', message: 'limit must be a whole number from 1 to 1000' });
+        return json(res, 400, {
+          error: 'bad_request',
+          message: 'limit must be a whole number from 1 to 1000',
+        });
       }
       return json(res, 200, { epoch: hub.epoch, seq: hub.seq, headlines: hub.latestHeadlines(limit) });
     }
@@ -61,7 +79,10 @@ export const handleHttp = async (req: IncomingMessage, res: ServerResponse, ctx:
       res.writeHead(200, { 'content-type': asset.type });
       return void res.end(body);
     } catch {
-      return json(res, 503, { error: 'unavailable', message: `${url.pathname} is not built; run npm run build` });
+      return json(res, 503, {
+        error: 'unavailable',
+        message: `${url.pathname} is not built; run npm run build`,
+      });
     }
   }
   return json(res, 404, { error: 'not_found', message: `no route ${url.pathname}` });

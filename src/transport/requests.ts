@@ -3,14 +3,20 @@ import type { ClientRequest, ErrorCode, ErrorMessage, RequestId } from '../proto
 
 const id = z.union([z.string().max(128), z.number().finite()]).optional();
 const channel = z.string();
-const symbols = z.array(z.string().min(1).max(32), { error: 'symbols must be an array of strings' }).optional();
+const symbols = z
+  .array(z.string().min(1).max(32), { error: 'symbols must be an array of strings' })
+  .optional();
 
 const subscribe = z.strictObject({
   op: z.literal('subscribe'),
   id,
   channel,
   symbols,
-  maxRate: z.number({ error: 'maxRate must be a number of updates per second' }).positive().max(1000).optional(),
+  maxRate: z
+    .number({ error: 'maxRate must be a number of updates per second' })
+    .positive()
+    .max(1000)
+    .optional(),
   since: z.strictObject({ epoch: z.string().max(64), seq: z.number().int().nonnegative() }).optional(),
   slow: z.enum(['conflate', 'disconnect']).optional(),
 });
@@ -34,13 +40,30 @@ export const parseRequest = (raw: string): RequestResult => {
   } catch {
     return fail('bad_request', 'frame is not valid JSON');
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('bad_request', 'a request must be a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return fail('bad_request', 'a request must be a JSON object');
   const obj = json as Record<string, unknown>;
   const requestId = typeof obj.id === 'string' || typeof obj.id === 'number' ? obj.id : undefined;
-  const schema = obj.op === 'subscribe' ? subscribe : obj.op === 'unsubscribe' ? unsubscribe : obj.op === 'ping' ? ping : undefined;
-  if (!schema) return fail('unknown_op', `unknown op ${JSON.stringify(obj.op ?? null)}: expected subscribe, unsubscribe or ping`, requestId);
+  const schema =
+    obj.op === 'subscribe'
+      ? subscribe
+      : obj.op === 'unsubscribe'
+        ? unsubscribe
+        : obj.op === 'ping'
+          ? ping
+          : undefined;
+  if (!schema)
+    return fail(
+      'unknown_op',
+      `unknown op ${JSON.stringify(obj.op ?? null)}: expected subscribe, unsubscribe or ping`,
+      requestId,
+    );
   if ('channel' in obj && !CHANNELS.has(obj.channel as string)) {
-    return fail('unknown_channel', `unknown channel ${JSON.stringify(obj.channel)}: expected quotes or headlines`, requestId);
+    return fail(
+      'unknown_channel',
+      `unknown channel ${JSON.stringify(obj.channel)}: expected quotes or headlines`,
+      requestId,
+    );
   }
   const parsed = schema.safeParse(obj);
   if (!parsed.success) {

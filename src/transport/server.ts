@@ -7,17 +7,13 @@ import type { Hub } from '../hub/hub.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage } from '../protocol/messages.ts';
 import { Connection } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
+import type { TransportConfig } from './options.ts';
 
 const CLOSE_GRACE_MS = 2000;
 
-export interface ServerOptions {
+export interface ServerOptions extends TransportConfig {
   hub: Hub;
   log: Logger;
-  port: number;
-  host: string;
-  heartbeatMs: number;
-  /** Largest client frame accepted, in bytes; larger ones close with 1009. */
-  maxPayload: number;
   assets?: ReadonlyMap<string, { file: string; type: string }>;
 }
 
@@ -54,13 +50,22 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   };
 
   const http: Server = createServer((req, res) => {
-    handleHttp(req, res, { hub, startedAt, clientCount: () => connections.size, assets: options.assets ?? new Map() }).catch((err: unknown) => {
+    handleHttp(req, res, {
+      hub,
+      startedAt,
+      clientCount: () => connections.size,
+      assets: options.assets ?? new Map(),
+    }).catch((err: unknown) => {
       log.error({ err }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end('{"error":"internal","message":"internal error"}');
     });
   });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload,
+    perMessageDeflate: false,
+  });
 
   http.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -76,11 +81,21 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     const conn = new Connection(ws, { hub, log: clientLog, scheduleFlush });
     connections.add(conn);
     clientLog.debug('client connected');
-    conn.send({ type: 'hello', version: PROTOCOL_VERSION, epoch: hub.epoch, seq: hub.seq, heartbeatMs: options.heartbeatMs });
+    conn.send({
+      type: 'hello',
+      version: PROTOCOL_VERSION,
+      epoch: hub.epoch,
+      seq: hub.seq,
+      heartbeatMs: options.heartbeatMs,
+    });
     conn.send(hub.status);
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
-        conn.send({ type: 'error', code: 'bad_request', message: 'binary frames are not accepted; send JSON text' });
+        conn.send({
+          type: 'error',
+          code: 'bad_request',
+          message: 'binary frames are not accepted; send JSON text',
+        });
         return;
       }
       conn.receive(data.toString());
@@ -145,7 +160,10 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         subscriptions.unsubscribe();
         flushAll();
         const closed = [...connections].map(
-          (c) => new Promise<void>((resolve) => (c.socket.readyState === c.socket.CLOSED ? resolve() : c.socket.once('close', () => resolve()))),
+          (c) =>
+            new Promise<void>((resolve) =>
+              c.socket.readyState === c.socket.CLOSED ? resolve() : c.socket.once('close', () => resolve()),
+            ),
         );
         for (const c of connections) c.socket.close(CloseCode.goingAway, 'server shutting down');
         // A peer that does not answer the close handshake in time is cut off.

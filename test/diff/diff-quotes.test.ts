@@ -22,7 +22,12 @@ describe('diffQuotes', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const src = cold('a-b-c|', { a: q(1), b: q(1), c: q(2, { change: 2 }) });
       expectObservable(src.pipe(diffQuotes())).toBe('a---c|', {
-        a: { type: 'quote', symbol: 'AIRLINK', ts: 't', fields: { kind: 'stock', price: 1, change: 1, changePercent: 1, direction: 'up' } },
+        a: {
+          type: 'quote',
+          symbol: 'AIRLINK',
+          ts: 't',
+          fields: { kind: 'stock', price: 1, change: 1, changePercent: 1, direction: 'up' },
+        },
         c: { type: 'quote', symbol: 'AIRLINK', ts: 't', fields: { price: 2, change: 2 } },
       });
     });
@@ -40,7 +45,12 @@ describe('diffQuotes', () => {
 
   it('does not announce again what the seed already holds', () => {
     scheduler().run(({ cold, expectObservable }) => {
-      const seed = new Map([['AIRLINK', { kind: 'stock' as const, price: 1, change: 1, changePercent: 1, direction: 'up' as const }]]);
+      const seed = new Map([
+        [
+          'AIRLINK',
+          { kind: 'stock' as const, price: 1, change: 1, changePercent: 1, direction: 'up' as const },
+        ],
+      ]);
       expectObservable(cold('a|', { a: q(1) }).pipe(diffQuotes(seed))).toBe('-|');
     });
   });

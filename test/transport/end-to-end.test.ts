@@ -1,28 +1,9 @@
-import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serve, type Running } from '../../src/serve.ts';
-import { splitFrames } from '../../src/source/feed-file.ts';
-import type { Frame } from '../../src/source/frame.ts';
-import { fixture, quietLog, TestClient, waitFor } from '../helpers.ts';
+import type { Running } from '../../src/serve.ts';
+import { fixtureFrames, startWithFrames, TestClient, waitFor } from '../helpers.ts';
 
-const [first, second] = splitFrames(fixture('two-frames.txt'), 'two-frames.txt');
-
-const start = async () => {
-  const frames$ = new Subject<Frame>();
-  const running = await serve(
-    {
-      source: { feed: 'test', speed: 1, intervalMs: 1000, loop: false },
-      port: 0,
-      host: '127.0.0.1',
-      heartbeatMs: 60_000,
-      maxPayload: 65_536,
-      history: { size: 1000, ageMs: 60_000 },
-    },
-    quietLog(),
-    { kind: 'test', frames$ },
-  );
-  return { running, frames$ };
-};
+const [first, second] = fixtureFrames('two-frames.txt');
+const start = () => startWithFrames();
 
 describe('a feed through the server to a WebSocket client', () => {
   let running: Running | undefined;
@@ -42,11 +23,25 @@ describe('a feed through the server to a WebSocket client', () => {
     clients.push(client);
     client.send({ op: 'subscribe', id: 1, channel: 'quotes' });
     const snapshot = await client.next('snapshot');
-    expect(client.messages[0]).toMatchObject({ type: 'hello', version: 1, epoch: running.hub.epoch, seq: 35 });
-    expect(client.ofType('subscribed')).toEqual([{ type: 'subscribed', id: 1, channel: 'quotes', recovered: false }]);
+    expect(client.messages[0]).toMatchObject({
+      type: 'hello',
+      version: 1,
+      epoch: running.hub.epoch,
+      seq: 35,
+    });
+    expect(client.ofType('subscribed')).toEqual([
+      { type: 'subscribed', id: 1, channel: 'quotes', recovered: false },
+    ]);
     expect(snapshot.channel === 'quotes' && snapshot.quotes).toHaveLength(34);
     expect(snapshot.channel === 'quotes' && snapshot.quotes.find((q) => q.symbol === 'AIRLINK')).toEqual({
-      symbol: 'AIRLINK', kind: 'stock', price: 80.6, change: 1.19, changePercent: 1.5, direction: 'up', v: 1, ts: '2023-11-09T04:31:00.000Z',
+      symbol: 'AIRLINK',
+      kind: 'stock',
+      price: 80.6,
+      change: 1.19,
+      changePercent: 1.5,
+      direction: 'up',
+      v: 1,
+      ts: '2023-11-09T04:31:00.000Z',
     });
 
     started.frames$.next(second!);
@@ -54,8 +49,27 @@ describe('a feed through the server to a WebSocket client', () => {
     const ts = '2023-11-09T04:31:30.000Z';
     expect(client.ofType('quote')).toEqual([
       { type: 'quote', seq: 36, symbol: 'AIRLINK', v: 2, price: 81.1, change: 1.69, changePercent: 2.13, ts },
-      { type: 'quote', seq: 37, symbol: 'HBL', v: 2, price: 117.93, change: 0, changePercent: 0, direction: 'unchanged', ts },
-      { type: 'quote', seq: 38, symbol: 'KSE100', v: 2, price: 72801, change: 829.4, changePercent: 1.15, ts },
+      {
+        type: 'quote',
+        seq: 37,
+        symbol: 'HBL',
+        v: 2,
+        price: 117.93,
+        change: 0,
+        changePercent: 0,
+        direction: 'unchanged',
+        ts,
+      },
+      {
+        type: 'quote',
+        seq: 38,
+        symbol: 'KSE100',
+        v: 2,
+        price: 72801,
+        change: 829.4,
+        changePercent: 1.15,
+        ts,
+      },
     ]);
     // The same story in the second frame is not news again.
     expect(running.hub.seq).toBe(38);

@@ -1,0 +1,40 @@
+import { parseArgs } from 'node:util';
+import { hubConfig, hubFlags, hubHelp } from '../hub/options.ts';
+import { createLogger } from '../log.ts';
+import type { FlagValues } from '../options.ts';
+import { serve } from '../serve.ts';
+import { sourceConfig, sourceFlags, sourceHelp } from '../source/options.ts';
+import { transportConfig, transportFlags, transportHelp } from '../transport/options.ts';
+
+export const serveHelp = `serve flags:
+${sourceHelp}
+${hubHelp}
+${transportHelp}`;
+
+/** `tickstream serve`: runs the server until SIGINT or SIGTERM, then closes clients with 1001. */
+export const serveCommand = async (args: string[]) => {
+  const { values } = parseArgs({
+    args,
+    options: { ...sourceFlags, ...hubFlags, ...transportFlags },
+    strict: true,
+  });
+  const v = values as FlagValues;
+  const log = createLogger();
+  const running = await serve(
+    { source: sourceConfig(v), hub: hubConfig(v), transport: transportConfig(v) },
+    log,
+  );
+  log.info(`serving http://localhost:${running.server.port}/ (WebSocket at /ws)`);
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+};
