@@ -1,0 +1,24 @@
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { splitLines } from '../../src/parse/split-lines.ts';
+
+const lines = (chunks: (Buffer | string)[]) => lastValueFrom(from(chunks).pipe(splitLines(), toArray()));
+
+describe('splitLines', () => {
+  it('joins a line cut across chunks and strips CRLF', async () => {
+    expect(await lines(['AIRLINK 80.60 Incr', 'eased By ▲ 1.19 (1.5%)\r\nBOP', ' 5.26\n'])).toEqual([
+      'AIRLINK 80.60 Increased By ▲ 1.19 (1.5%)',
+      'BOP 5.26',
+    ]);
+  });
+
+  it('decodes a UTF-8 character split between two buffers', async () => {
+    const bytes = Buffer.from('By ▲ 1.19\n');
+    const cut = bytes.indexOf(0xe2) + 1;
+    expect(await lines([bytes.subarray(0, cut), bytes.subarray(cut)])).toEqual(['By ▲ 1.19']);
+  });
+
+  it('emits a last line that has no newline', async () => {
+    expect(await lines(['a\nb'])).toEqual(['a', 'b']);
+  });
+});
