@@ -1,5 +1,6 @@
-import type { Direction, QuoteKind } from '../protocol/messages.ts';
+import type { QuoteKind } from '../protocol/messages.ts';
 import type { ParsedQuote, Rejected } from './events.ts';
+import { QuoteScanner, signedValue, type Decimal } from './quote-scanner.ts';
 
 /** Indices the PSX ticker shows; any other symbol without an arrow is read as an index too. */
 export const KNOWN_INDICES = new Set([
@@ -13,92 +14,123 @@ export const KNOWN_INDICES = new Set([
   'PSXDIV20',
 ]);
 
-const MOVE_WORDS = /\b(Increased By|Decreased By|No Change)\b/;
-const QUOTE =
-  /^([A-Z][A-Z0-9]{0,11}(?:-[A-Z0-9]{1,8})?)\s+([0-9][0-9,]*(?:\.[0-9]+)?)\s+(Increased By|Decreased By|No Change)\s*([▲▼])?\s*([-+]?[0-9][0-9,]*(?:\.[0-9]+)?)\s*\(\s*([-+]?[0-9]+(?:\.[0-9]+)?)\s*%\s*\)$/;
-const SYMBOL_START = /^[A-Z][A-Z0-9-]*\s/;
-
-const DIRECTION_OF: Record<string, Direction> = {
-  'Increased By': 'up',
-  'Decreased By': 'down',
-  'No Change': 'unchanged',
-};
+/**
+ * A line that is meant as a quote even if it is malformed: a capitals-and-digits first word,
+ * then the move phrase as the second or third word. Prose ("The KSE100 index gained 771
+ * points") is not, so it can never be reported as a broken quote, let alone read as one.
+ */
+const QUOTE_LIKE = /^[A-Z0-9][^\sa-z]* (?:\S+ )?(?:Increased By|Decreased By|No Change)(?:[\s▲▼]|$)/;
 
 /** Normalizes the whitespace a scraped page carries (NBSP, tabs, runs of spaces, CR). */
-export const normalizeLine = (raw: string): string => raw.replace(/[\s\u00a0\u2007\u202f]+/g, ' ').trim();
+export const normalizeLine = (raw: string): string => raw.replace(/\s+/g, ' ').trim();
+
+/** True when a normalized line is meant as a ticker line. */
+export const looksLikeQuote = (normalized: string): boolean => QUOTE_LIKE.test(normalized);
 
 /**
  * Reads one ticker line. Returns null for text that does not look like a quote at all
  * (prose, chrome), a `rejected` event for a line that looks like one but is malformed.
  * @example parseQuoteLine('BOP 5.26 Decreased By ▼ -0.07 (-1.31%)', 2)
  */
-export const parseQuoteLine = (raw: string, line: number): ParsedQuote | Rejected | null => {
+export const parseQuoteLine = (
+  raw: string,
+  line: number,
+  scanner = new QuoteScanner(),
+): ParsedQuote | Rejected | null => {
+  if (scanner.scan(raw, 0, raw.length)) return quoteFrom(scanner, line);
   const text = normalizeLine(raw);
-  if (!SYMBOL_START.test(text) || !MOVE_WORDS.test(text)) return null;
-  const m = QUOTE.exec(text);
-  if (!m) return { type: 'rejected', line, text, reason: explainRejection(text) };
-  const [, symbol, priceText, word, arrow, changeText, pctText] = m as unknown as string[] & { length: 7 };
-  const direction = DIRECTION_OF[word!]!;
-  const price = toNumber(priceText!);
-  const magnitude = Math.abs(toNumber(changeText!));
-  const pctMagnitude = Math.abs(toNumber(pctText!));
-  const sign = direction === 'down' ? -1 : 1;
-  const change = direction === 'unchanged' ? magnitude : sign * magnitude;
-  const changePercent = direction === 'unchanged' ? pctMagnitude : sign * pctMagnitude;
-  const kind: QuoteKind = arrow === undefined || KNOWN_INDICES.has(symbol!) ? 'index' : 'stock';
+  return looksLikeQuote(text)
+    ? { type: 'rejected', line, text, reason: explainFailure(scanner, raw, raw.length) }
+    : null;
+};
+
+/** The quote a successful scan holds, cross-checked. */
+export const quoteFrom = (s: QuoteScanner, line: number): ParsedQuote => {
+  const { direction, symbol } = s;
+  // The direction word decides the sign: the site omits the minus on some decreases.
+  const sign = direction === 'down' ? -1 : direction === 'up' ? 1 : s.change.sign || 1;
+  const pctSign = direction === 'down' ? -1 : direction === 'up' ? 1 : s.percent.sign || 1;
+  const kind: QuoteKind = s.arrow === 0 || KNOWN_INDICES.has(symbol) ? 'index' : 'stock';
   const quote: ParsedQuote = {
     type: 'quote',
-    symbol: symbol!,
+    symbol,
     kind,
-    price,
-    change,
-    changePercent,
+    price: signedValue(s.price, 1),
+    change: signedValue(s.change, sign),
+    changePercent: signedValue(s.percent, pctSign),
     direction,
     line,
   };
-  const suspect = crossCheck(quote, arrow, changeText!, pctText!);
+  const suspect = crossCheck(s);
   if (suspect) quote.suspect = suspect;
   return quote;
 };
 
-const toNumber = (text: string): number => Number(text.replace(/,/g, ''));
-
-/** Says which part of a quote-like line is wrong, in words a person understands. */
-const explainRejection = (text: string): string => {
-  const [symbol, price] = text.split(' ');
-  if (!/^[A-Z][A-Z0-9]{0,11}(?:-[A-Z0-9]{1,8})?$/.test(symbol ?? ''))
-    return `symbol "${symbol}" is not a ticker symbol`;
-  if (!/^[0-9][0-9,]*(?:\.[0-9]+)?$/.test(price ?? '')) return `price "${price}" is not a number`;
-  if (!/\(\s*[-+]?[0-9.]+\s*%\s*\)\s*$/.test(text))
-    return 'the change percent "(N%)" is missing or malformed';
-  return 'the change after the direction is missing or not a number';
+/**
+ * Says which part of a quote-like line is wrong, in words a person understands, from where
+ * the failed scan of `text` (a line ending at `end`) stopped.
+ */
+export const explainFailure = (s: QuoteScanner, text: string, end: number): string => {
+  const rest = text.slice(s.failedAt, end);
+  const word = /^\S*/.exec(rest)![0];
+  switch (s.failure) {
+    case 'symbol':
+      return `"${word}" is not a ticker symbol (capital letters and digits, at most 12, and an optional -SUFFIX)`;
+    case 'price':
+      return /^(Increased|Decreased|No)$/.test(word)
+        ? 'the price is missing before the direction'
+        : `price "${word}" is not a number`;
+    case 'move':
+      return `expected "Increased By", "Decreased By" or "No Change" after the price, found "${word}"`;
+    case 'change':
+      return word === ''
+        ? 'the change after the direction is missing'
+        : `change "${word}" after the direction is not a number`;
+    case 'percent':
+      return word === ''
+        ? 'the change percent "(N%)" is missing'
+        : `the change percent "(N%)" is missing or malformed at "${word}"`;
+    case 'trailing':
+      return `unexpected text after the change percent: "${normalizeLine(rest)}"`;
+    case 'digits':
+      return `"${word}" has more than 15 digits`;
+    default:
+      return 'not a quote line';
+  }
 };
 
-/** Minor units (hundredths) so the percent check is exact integer arithmetic. */
-const cents = (n: number): number => Math.round(n * 100);
+/** Rescales a decimal's units to `scale` decimals (never fewer than it has). */
+const unitsAt = (d: Decimal, scale: number): number => d.units * 10 ** (scale - d.scale);
 
-const crossCheck = (
-  q: ParsedQuote,
-  arrow: string | undefined,
-  changeText: string,
-  pctText: string,
-): string | undefined => {
-  if (q.direction === 'unchanged') {
-    return cents(Math.abs(q.change)) !== 0 ? 'says "No Change" but the change is not zero' : undefined;
+/**
+ * Direction word vs arrow vs written signs, and percent vs change / (price − change),
+ * in integer minor units so no float rounding can flag a good line or pass a bad one.
+ */
+const crossCheck = (s: QuoteScanner): string | undefined => {
+  const { direction, arrow, change, percent } = s;
+  if (direction === 'unchanged') {
+    if (change.units !== 0) return 'says "No Change" but the change is not zero';
+    if (percent.units !== 0) return 'says "No Change" but the percent is not zero';
+    return undefined;
   }
-  const up = q.direction === 'up';
-  if (arrow === (up ? '▼' : '▲')) return `says "${up ? 'Increased' : 'Decreased'}" but the arrow is ${arrow}`;
-  if (changeText.startsWith(up ? '-' : '+'))
-    return `says "${up ? 'Increased' : 'Decreased'}" but the change sign disagrees`;
-  if (pctText.startsWith(up ? '-' : '+'))
-    return `says "${up ? 'Increased' : 'Decreased'}" but the percent sign disagrees`;
-  if (cents(Math.abs(q.change)) === 0) return 'a move with zero change';
-  const previous = q.price - q.change;
-  if (previous <= 0) return 'the change is larger than the price';
-  const expected = (q.change / previous) * 100;
-  // The site rounds the percent to two decimals (and drops trailing zeros), so allow that much.
-  if (Math.abs(expected - q.changePercent) > 0.011 + Math.abs(expected) * 0.001) {
-    return `percent ${q.changePercent}% does not match the change (${expected.toFixed(2)}%)`;
+  const up = direction === 'up';
+  const word = up ? 'Increased' : 'Decreased';
+  const against = up ? -1 : 1;
+  if (arrow === against) return `says "${word}" but the arrow is ${up ? '▼' : '▲'}`;
+  if (change.sign === against) return `says "${word}" but the change is ${up ? 'negative' : 'positive'}`;
+  if (percent.sign === against) return `says "${word}" but the percent is ${up ? 'negative' : 'positive'}`;
+  if (change.units === 0) return `says "${word}" but the change is zero`;
+  const scale = Math.max(s.price.scale, change.scale);
+  const price = unitsAt(s.price, scale);
+  const delta = up ? unitsAt(change, scale) : -unitsAt(change, scale);
+  const previous = price - delta;
+  if (previous <= 0) return 'the change is as large as the price';
+  // Hundredths of a percent: the site rounds to two decimals (and drops trailing zeros);
+  // one hundredth of slack also covers indices whose value is shown rounded to a whole number.
+  const expected = (Math.abs(delta) * 10_000) / previous;
+  const shown = percent.units * 10 ** (2 - percent.scale);
+  if (Math.abs(shown - expected) > 1 + expected / 1000) {
+    return `percent ${signedValue(percent, 1)}% does not match the change (${(expected / 100).toFixed(2)}%)`;
   }
   return undefined;
 };
