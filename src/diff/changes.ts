@@ -10,6 +10,13 @@ export const QUOTE_FIELDS = [
   'direction',
 ] as const satisfies readonly (keyof QuoteValues)[];
 
+/** The compared fields of any quote-like object, and nothing else. */
+export const quoteValues = (q: QuoteValues): QuoteValues => {
+  const values: Partial<QuoteValues> = {};
+  for (const field of QUOTE_FIELDS) (values as Record<string, unknown>)[field] = q[field];
+  return values as QuoteValues;
+};
+
 /** A parsed quote with the time it was observed. */
 export interface TimedQuote extends ParsedQuote {
   ts: string;

@@ -1,6 +1,6 @@
 import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
 import type { QuoteValues } from '../protocol/messages.ts';
-import { QUOTE_FIELDS, type QuoteChange, type TimedQuote } from './changes.ts';
+import { QUOTE_FIELDS, quoteValues, type QuoteChange, type TimedQuote } from './changes.ts';
 
 /**
  * The fields of `next` that differ from `prev` (all of them for a new symbol), or null when
@@ -18,14 +18,6 @@ export const quoteDelta = (prev: QuoteValues | undefined, next: QuoteValues): Pa
   return changed ? delta : null;
 };
 
-const valuesOf = (q: TimedQuote): QuoteValues => ({
-  kind: q.kind,
-  price: q.price,
-  change: q.change,
-  changePercent: q.changePercent,
-  direction: q.direction,
-});
-
 /**
  * Diffs each quote against the symbol's prior value: a new symbol yields every field, a
  * changed one only what changed, an unchanged one nothing. `seed` holds the values already
@@ -39,7 +31,7 @@ export const diffQuotes =
       const last = new Map(seed);
       return quotes.pipe(
         map((q): QuoteChange | null => {
-          const next = valuesOf(q);
+          const next = quoteValues(q);
           const fields = quoteDelta(last.get(q.symbol), next);
           if (!fields) return null;
           last.set(q.symbol, next);

@@ -1,39 +1,48 @@
 import type { HubMessage } from '../protocol/messages.ts';
 
+/** How far back history reaches. */
 export interface HistoryLimits {
   /** How many events to keep at most. */
   size: number;
-  /** How long (ms) to keep an event, by the time it was added. */
+  /** How long (ms) to keep an event, by the hub-clock time it was added. */
   ageMs: number;
 }
 
-interface Entry {
+/** One held event and the hub-clock time (ms) it was recorded at. */
+export interface HistoryEntry {
   message: HubMessage;
-  addedAt: number;
+  at: number;
 }
 
 /** The recent events, in seq order, bounded by count and age, for clients that resume. */
 export class History {
-  private entries: Entry[] = [];
+  private entries: HistoryEntry[] = [];
   private head = 0;
 
   constructor(private readonly limits: HistoryLimits) {}
 
-  add(message: HubMessage, now: number): void {
-    this.entries.push({ message, addedAt: now });
-    this.evict(now);
+  /** Appends an event recorded at `at`, then evicts what `at` puts past the bounds. */
+  add(message: HubMessage, at: number): void {
+    this.entries.push({ message, at });
+    this.evict(at);
   }
 
   /** Drops what is past the bounds; call with the current time. */
   evict(now: number): void {
     const oldest = now - this.limits.ageMs;
-    while (this.length > this.limits.size || (this.length > 0 && this.entries[this.head]!.addedAt < oldest))
+    while (this.length > this.limits.size || (this.length > 0 && this.entries[this.head]!.at < oldest))
       this.head++;
     // Compact now and then instead of shifting on every add.
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** Forgets every event: resume cannot reach across a gap in seq. */
+  clear(): void {
+    this.entries = [];
+    this.head = 0;
   }
 
   get length(): number {
@@ -56,8 +65,8 @@ export class History {
     return out.reverse();
   }
 
-  /** Every event held, oldest first. */
-  all(): HubMessage[] {
-    return this.entries.slice(this.head).map((e) => e.message);
+  /** Every event held with its time, oldest first. */
+  all(): HistoryEntry[] {
+    return this.entries.slice(this.head);
   }
 }

@@ -1,4 +1,12 @@
-import { BehaviorSubject, Subject, type Observable, type OperatorFunction, map } from 'rxjs';
+import {
+  asyncScheduler,
+  BehaviorSubject,
+  Subject,
+  map,
+  type Observable,
+  type OperatorFunction,
+  type SchedulerLike,
+} from 'rxjs';
 import type {
   Headline,
   HeadlineMessage,
@@ -9,8 +17,9 @@ import type {
   QuoteValues,
   StatusMessage,
 } from '../protocol/messages.ts';
-import type { Change } from '../diff/changes.ts';
+import { quoteValues, type Change } from '../diff/changes.ts';
 import { mergeDeltas } from '../diff/merge-deltas.ts';
+import { HEADLINE_ID_CAPACITY, RecentIds } from '../diff/recent-ids.ts';
 import { History, type HistoryLimits } from './history.ts';
 import { newEpoch } from './epoch.ts';
 
@@ -20,14 +29,22 @@ export interface Interest {
   readonly wantsHeadlines: boolean;
 }
 
+/** What `resume` answers: the missed events, or that the subscriber needs a snapshot. */
 export type ResumeResult = { recovered: true; messages: HubMessage[] } | { recovered: false };
 
+/** Called with each event after the hub's state holds it and before anyone sees it. */
+export type Recorder = (message: HubMessage, at: number) => void;
+
+/** How a hub is built. */
 export interface HubOptions {
   history: HistoryLimits;
   /** How many recent headlines a headlines subscriber gets on subscribe. */
   headlineCount: number;
   epoch?: string;
-  now?: () => number;
+  /** The hub's clock (history age, status time); tests pass a TestScheduler. */
+  scheduler?: SchedulerLike;
+  /** The journal writes here, so a client never sees an event that a restart would lose. */
+  record?: Recorder;
 }
 
 /** Where a restarted hub continues from (persistence and scale-out restore through this). */
@@ -37,7 +54,14 @@ export interface HubState {
   quotes: Quote[];
   headlines: Headline[];
   history: HubMessage[];
+  /** When each history event was recorded (hub clock, ms), so age eviction survives a restart. */
+  historyAt?: number[];
+  /** Recently published story ids, so a restarted diff does not announce them again. */
+  headlineIds?: string[];
 }
+
+/** The source and market parts of a status; `setStatus` takes any of them. */
+export type StatusFields = Partial<Omit<StatusMessage, 'type' | 'asOf'>>;
 
 /**
  * The single source of truth for what clients see: stamps each change with `seq` and the
@@ -49,10 +73,12 @@ export class Hub {
   seq = 0;
   private readonly quotes = new Map<string, Quote>();
   private headlines: Headline[] = [];
+  private readonly headlineIds = new RecentIds(HEADLINE_ID_CAPACITY);
+  private latest: string | undefined;
   private readonly history: History;
   private readonly messagesSubject = new Subject<HubMessage>();
   private readonly statusSubject: BehaviorSubject<StatusMessage>;
-  private readonly now: () => number;
+  private readonly scheduler: SchedulerLike;
 
   /** Every stamped event, in seq order. */
   readonly messages$: Observable<HubMessage> = this.messagesSubject.asObservable();
@@ -61,14 +87,14 @@ export class Hub {
 
   constructor(private readonly options: HubOptions) {
     this.epoch = options.epoch ?? newEpoch();
-    this.now = options.now ?? Date.now;
+    this.scheduler = options.scheduler ?? asyncScheduler;
     this.history = new History(options.history);
     this.statusSubject = new BehaviorSubject<StatusMessage>({
       type: 'status',
       source: 'none',
       state: 'running',
       market: 'closed',
-      asOf: new Date(this.now()).toISOString(),
+      asOf: new Date(this.scheduler.now()).toISOString(),
     });
     this.status$ = this.statusSubject.asObservable();
   }
@@ -90,34 +116,46 @@ export class Hub {
     return message;
   }
 
-  /** Records an event stamped elsewhere (an ingest process) and emits it. */
-  accept(message: HubMessage): void {
+  /**
+   * Records an event stamped elsewhere (an ingest process, the journal) and emits it.
+   * A seq already held is ignored (false); a gap in seq clears history, since resume
+   * cannot reach across events it never saw.
+   */
+  accept(message: HubMessage, at = this.scheduler.now()): boolean {
+    if (message.seq <= this.seq) return false;
+    if (message.seq !== this.seq + 1) this.history.clear();
     this.seq = message.seq;
     if (message.type === 'quote') this.storeQuote(message);
     else this.storeHeadline(message);
-    this.history.add(message, this.now());
+    if (this.latest === undefined || message.ts > this.latest) this.latest = message.ts;
+    this.history.add(message, at);
+    this.options.record?.(message, at);
     this.messagesSubject.next(message);
+    return true;
   }
 
   private storeQuote(message: QuoteMessage): void {
     const { type: _type, seq: _seq, ...fields } = message;
     const prev = this.quotes.get(message.symbol);
-    this.quotes.set(message.symbol, { ...(prev as Quote), ...(fields as Partial<Quote>) } as Quote);
+    this.quotes.set(message.symbol, { ...prev, ...fields } as Quote);
   }
 
   private storeHeadline(message: HeadlineMessage): void {
     const { type: _type, seq: _seq, ...headline } = message;
     this.headlines.push(headline);
     if (this.headlines.length > this.options.headlineCount) this.headlines.shift();
+    this.headlineIds.add(headline.id);
   }
 
-  /** Publishes a new status when it differs from the current one. */
-  setStatus(status: Omit<StatusMessage, 'type' | 'asOf'>): void {
+  /** Publishes a new status when any given part differs from the current one. */
+  setStatus(fields: StatusFields): void {
     const cur = this.statusSubject.value;
-    if (cur.source === status.source && cur.state === status.state && cur.market === status.market) return;
-    this.statusSubject.next({ type: 'status', ...status, asOf: new Date(this.now()).toISOString() });
+    const next = { ...cur, ...fields };
+    if (cur.source === next.source && cur.state === next.state && cur.market === next.market) return;
+    this.statusSubject.next({ ...next, asOf: new Date(this.scheduler.now()).toISOString() });
   }
 
+  /** The current status. */
   get status(): StatusMessage {
     return this.statusSubject.value;
   }
@@ -131,18 +169,17 @@ export class Hub {
 
   /** The current values of every symbol, to seed the diff after a restart. */
   currentValues(): Map<string, QuoteValues> {
-    return new Map(
-      [...this.quotes].map(([s, q]) => [
-        s,
-        {
-          kind: q.kind,
-          price: q.price,
-          change: q.change,
-          changePercent: q.changePercent,
-          direction: q.direction,
-        },
-      ]),
-    );
+    return new Map([...this.quotes].map(([s, q]) => [s, quoteValues(q)]));
+  }
+
+  /** Story ids published recently, least recent first, to seed headline dedupe after a restart. */
+  seenHeadlineIds(): string[] {
+    return this.headlineIds.values();
+  }
+
+  /** The latest `ts` of any event held: the feed time a restarted replay continues from. */
+  get latestTs(): string | undefined {
+    return this.latest;
   }
 
   /** The latest headlines, newest last. */
@@ -150,6 +187,7 @@ export class Hub {
     return this.headlines.slice(-limit);
   }
 
+  /** This hub's epoch and latest seq. */
   get position(): Position {
     return { epoch: this.epoch, seq: this.seq };
   }
@@ -161,8 +199,9 @@ export class Hub {
   resume(since: Position, interest: Interest): ResumeResult {
     if (since.epoch !== this.epoch || since.seq > this.seq) return { recovered: false };
     if (since.seq === this.seq) return { recovered: true, messages: [] };
-    this.history.evict(this.now());
+    this.history.evict(this.scheduler.now());
     const first = this.history.firstSeq;
+    // History must hold since.seq + 1 itself: the subscriber saw everything up to since.seq.
     if (first === undefined || first > since.seq + 1) return { recovered: false };
     const merged = new Map<string, QuoteMessage>();
     const out: HubMessage[] = [];
@@ -179,23 +218,35 @@ export class Hub {
 
   /** Everything needed to continue this hub elsewhere or after a restart. */
   exportState(): HubState {
+    this.history.evict(this.scheduler.now());
+    const held = this.history.all();
     return {
       epoch: this.epoch,
       seq: this.seq,
       quotes: this.snapshot(),
       headlines: [...this.headlines],
-      history: this.history.all(),
+      history: held.map((e) => e.message),
+      historyAt: held.map((e) => e.at),
+      headlineIds: this.headlineIds.values(),
     };
   }
 
-  /** Continues from a saved state: same epoch and seq, same snapshot and history. */
+  /** Continues from a saved state: same epoch and seq, same snapshot, history and story ids. */
   restore(state: HubState): void {
     this.epoch = state.epoch;
     this.seq = state.seq;
     this.quotes.clear();
     for (const q of state.quotes) this.quotes.set(q.symbol, q);
     this.headlines = state.headlines.slice(-this.options.headlineCount);
-    for (const m of state.history) this.history.add(m, this.now());
+    for (const id of [...(state.headlineIds ?? []), ...this.headlines.map((h) => h.id)])
+      this.headlineIds.add(id);
+    this.latest = [...state.quotes, ...state.headlines].reduce<string | undefined>(
+      (max, e) => (max === undefined || e.ts > max ? e.ts : max),
+      undefined,
+    );
+    this.history.clear();
+    const now = this.scheduler.now();
+    state.history.forEach((m, i) => this.history.add(m, state.historyAt?.[i] ?? now));
   }
 
   /** Ends the event streams; subscribers complete. */

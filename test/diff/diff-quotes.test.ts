@@ -33,6 +33,16 @@ describe('diffQuotes', () => {
     });
   });
 
+  it('carries kind and direction when they change, like any other field', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const src = cold('a-b|', { a: q(1), b: q(1, { kind: 'index', direction: 'down' }) });
+      expectObservable(src.pipe(diffQuotes())).toBe('a-b|', {
+        a: expect.objectContaining({ symbol: 'AIRLINK' }),
+        b: { type: 'quote', symbol: 'AIRLINK', ts: 't', fields: { kind: 'index', direction: 'down' } },
+      });
+    });
+  });
+
   it('keeps each symbol apart', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const src = cold('ab|', { a: q(1), b: q(1, { symbol: 'BOP' }) });
