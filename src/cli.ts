@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { parseCommand } from './commands/parse.ts';
+import { parseCommand, parseHelp } from './commands/parse.ts';
 import { serveCommand, serveHelp } from './commands/serve.ts';
 import { TickstreamError } from './errors.ts';
 
@@ -9,9 +9,11 @@ Usage: tickstream <command> [flags]
 
 Commands:
   serve              replay a feed and serve it over WebSocket (/ws) and HTTP
-  parse [FILE]       print the events a feed holds as NDJSON (stdin when no FILE)
+  parse [FILE]       print the events a feed holds as NDJSON (stdin when no FILE; --stats)
 
 ${serveHelp}
+
+${parseHelp}
 
 Environment: PORT, HOST, LOG_LEVEL (trace|debug|info|warn|error; default info).
 `;
