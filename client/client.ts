@@ -1,0 +1,454 @@
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import type {
+  Channel,
+  Headline,
+  NoticeMessage,
+  Position,
+  Quote,
+  QuoteField,
+  QuoteMessage,
+  RequestId,
+  ServerMessage,
+  SlowPolicy,
+  SnapshotMessage,
+  StatusMessage,
+  SubscribeRequest,
+  SubscribedMessage,
+} from '../src/protocol/messages.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { Emitter } from './emitter.ts';
+import { QuoteStore } from './quote-store.ts';
+
+/** The connection's one state; it changes only in `setState()`. */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** The `state` event. */
+export interface StateChange {
+  newState: ConnectionState;
+  oldState: ConnectionState;
+}
+
+/** The `quote` event: the whole quote after a delta, and which fields the delta changed. */
+export interface QuoteUpdate {
+  quote: Quote;
+  previous: Quote | undefined;
+  changed: QuoteField[];
+}
+
+/** A problem the client met: a server `error` reply, or a frame or state it could not use. */
+export interface ClientError {
+  code: string;
+  message: string;
+  id?: RequestId;
+}
+
+/** Events a client emits; `on(type, listener)` returns the function that removes the listener. */
+export interface ClientEvents {
+  state: StateChange;
+  /** The store (or the headline list) was filled from a snapshot. */
+  snapshot: { channel: Channel; replaced: boolean };
+  quote: QuoteUpdate;
+  /** History could not be resumed: the store was replaced from a fresh snapshot. */
+  resync: { epoch: string; quotes: Quote[] };
+  headline: Headline;
+  status: StatusMessage;
+  notice: NoticeMessage;
+  error: ClientError;
+}
+
+/**
+ * The part of the WebSocket API the client uses: the browser's `WebSocket` and the `ws`
+ * package's both fit. Handlers take `never` so that both classes' differently typed event
+ * parameters are accepted.
+ */
+export interface WebSocketLike {
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor, e.g. `globalThis.WebSocket` or `import WebSocket from 'ws'`. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Per-subscription options, as in the protocol's subscribe request. */
+export interface SubscribeOptions {
+  maxRate?: number;
+  slow?: SlowPolicy;
+}
+
+/** Options of `connect`. */
+export interface ClientOptions {
+  /** Required in Node 20, which has no global WebSocket: pass the `ws` package's class. */
+  WebSocket?: WebSocketConstructor;
+  backoff?: Partial<BackoffOptions>;
+  /** Assumed heartbeat interval until the server's `hello` says (ms); default 15000. */
+  heartbeatMs?: number;
+  /** How many recent headlines `client.headlines` keeps; default 50. */
+  headlineCount?: number;
+  /** Jitter source, in [0, 1). */
+  random?: () => number;
+  /** Where the reconnect and heartbeat timers run; tests pass a virtual-time scheduler. */
+  scheduler?: SchedulerLike;
+}
+
+/** How the next snapshot of a channel is applied, decided by the `subscribed` before it. */
+type SnapshotMode = 'merge' | 'replace' | 'resync';
+
+interface Interest {
+  allQuotes: boolean;
+  symbols: Set<string>;
+  quoteOptions: SubscribeOptions;
+  headlines: boolean;
+}
+
+/**
+ * A tickstream connection that never silently loses state: it reconnects with full-jitter
+ * backoff, resumes from the last event it applied, and resyncs from a snapshot when the
+ * server cannot fill the gap. Read whole quotes from `quotes`; listen with `on()`.
+ */
+export class TickstreamClient extends Emitter<ClientEvents> {
+  private currentState: ConnectionState = 'connecting';
+  /** Whole quotes, kept exact from snapshots and deltas. */
+  readonly quotes = new QuoteStore();
+  /** The latest headlines, newest last. */
+  headlines: Headline[] = [];
+  /** The latest source and market status, once the server has sent one. */
+  status: StatusMessage | undefined;
+
+  private readonly WebSocketCtor: WebSocketConstructor;
+  private readonly backoff: BackoffOptions;
+  private readonly scheduler: SchedulerLike;
+  private readonly random: () => number;
+  private readonly headlineCount: number;
+  private heartbeatMs: number;
+  private socket: WebSocketLike | undefined;
+  private epoch: string | undefined;
+  private lastPosition: Position | undefined;
+  private attempt = 0;
+  private reconnectTimer: Subscription | undefined;
+  private watchdog: Subscription | undefined;
+  private lastMessageAt = 0;
+  private nextId = 1;
+  private readonly pending = new Map<RequestId, 'add' | 'resume' | 'resync'>();
+  private readonly snapshotMode: Partial<Record<Channel, SnapshotMode>> = {};
+  private readonly interest: Interest = {
+    allQuotes: false,
+    symbols: new Set(),
+    quoteOptions: {},
+    headlines: false,
+  };
+
+  constructor(
+    readonly url: string,
+    options: ClientOptions = {},
+  ) {
+    super();
+    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Ctor)
+      throw new TypeError(
+        'no WebSocket implementation: pass options.WebSocket (in Node: import WebSocket from "ws")',
+      );
+    this.WebSocketCtor = Ctor;
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.random = options.random ?? Math.random;
+    this.headlineCount = options.headlineCount ?? 50;
+    this.heartbeatMs = options.heartbeatMs ?? 15_000;
+    // Opened on the next microtask, so listeners added right after connect() see every event.
+    queueMicrotask(() => {
+      if (this.currentState !== 'closed') this.open();
+    });
+  }
+
+  /** `connecting` until the first `hello`, `open`, `reconnecting` after a drop, `closed` by `close()`. */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The epoch and seq of the last event applied: where a resume starts. */
+  get position(): Position | undefined {
+    return this.lastPosition;
+  }
+
+  /**
+   * Subscribes to a channel: quotes of `symbols` (all symbols, now and later, when omitted) or
+   * headlines. Kept across reconnects. Calls made before the connection opens are sent on open.
+   */
+  subscribe(channel: Channel, symbols?: readonly string[], options: SubscribeOptions = {}): void {
+    if (channel === 'quotes') {
+      if (symbols === undefined) this.interest.allQuotes = true;
+      else for (const s of symbols) this.interest.symbols.add(s);
+      this.interest.quoteOptions = options;
+    } else this.interest.headlines = true;
+    if (this.currentState === 'open')
+      this.sendSubscribe(
+        { op: 'subscribe', channel, ...(symbols && { symbols: [...symbols] }), ...options },
+        'add',
+      );
+  }
+
+  /** Ends a subscription (or some of its symbols) and forgets the quotes it held. */
+  unsubscribe(channel: Channel, symbols?: readonly string[]): void {
+    if (channel === 'quotes') {
+      if (symbols === undefined) {
+        this.interest.allQuotes = false;
+        this.interest.symbols.clear();
+        this.quotes.delete();
+      } else {
+        for (const s of symbols) this.interest.symbols.delete(s);
+        // With "all symbols" on, the server keeps sending these, so the store keeps them too.
+        if (!this.interest.allQuotes) this.quotes.delete(symbols);
+      }
+    } else {
+      this.interest.headlines = false;
+      this.headlines = [];
+    }
+    if (this.currentState === 'open')
+      this.send({ op: 'unsubscribe', channel, ...(symbols && { symbols: [...symbols] }) });
+  }
+
+  /** Closes the connection for good and clears every timer and listener; safe to call twice. */
+  close(): void {
+    if (this.currentState === 'closed') return;
+    this.setState('closed');
+    this.clearTimers();
+    this.dropSocket();
+    this.removeAllListeners();
+  }
+
+  private setState(newState: ConnectionState): void {
+    const oldState = this.currentState;
+    if (newState === oldState) return;
+    this.currentState = newState;
+    this.emit('state', { newState, oldState });
+  }
+
+  private open(): void {
+    let socket: WebSocketLike;
+    try {
+      socket = new this.WebSocketCtor(this.url);
+    } catch (err) {
+      // A URL the WebSocket constructor rejects will never work: report it and stop.
+      this.emit('error', { code: 'bad_url', message: (err as Error).message });
+      this.close();
+      return;
+    }
+    this.socket = socket;
+    socket.onmessage = ((event: { data: unknown }) => this.receive(event.data)) as (e: never) => void;
+    socket.onclose = () => this.disconnected();
+    // `ws` throws an 'error' event nobody listens to; the close that follows is what we act on.
+    socket.onerror = () => {};
+    this.lastMessageAt = this.scheduler.now();
+    this.armWatchdog();
+  }
+
+  private disconnected(): void {
+    this.dropSocket();
+    if (this.currentState === 'closed') return;
+    this.setState('reconnecting');
+    this.reconnectTimer?.unsubscribe();
+    const delay = backoffDelay(this.attempt++, this.backoff, this.random);
+    this.reconnectTimer = this.scheduler.schedule(() => {
+      this.reconnectTimer = undefined;
+      this.open();
+    }, delay);
+  }
+
+  /** Detaches and closes the socket without waiting: a dead peer may never answer a close. */
+  private dropSocket(): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.watchdog?.unsubscribe();
+    this.watchdog = undefined;
+    this.pending.clear();
+    if (!socket) return;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    const terminate = (socket as { terminate?: () => void }).terminate;
+    try {
+      if (terminate) terminate.call(socket);
+      else socket.close(1000, 'client closing');
+    } catch {
+      // Closing a socket that never opened throws in some implementations; it is gone either way.
+    }
+  }
+
+  private clearTimers(): void {
+    this.reconnectTimer?.unsubscribe();
+    this.reconnectTimer = undefined;
+    this.watchdog?.unsubscribe();
+    this.watchdog = undefined;
+  }
+
+  /**
+   * No message within two heartbeats means the connection is dead even if no close came.
+   * Messages only stamp a time; the one timer re-arms itself for what is left, so a busy
+   * feed does not cost a timer per message.
+   */
+  private armWatchdog(delay = 2 * this.heartbeatMs): void {
+    this.watchdog?.unsubscribe();
+    this.watchdog = this.scheduler.schedule(() => {
+      this.watchdog = undefined;
+      const left = this.lastMessageAt + 2 * this.heartbeatMs - this.scheduler.now();
+      if (left > 0) return this.armWatchdog(left);
+      this.emit('error', {
+        code: 'heartbeat_timeout',
+        message: `no message from the server in ${2 * this.heartbeatMs} ms; reconnecting`,
+      });
+      this.disconnected();
+    }, delay);
+  }
+
+  private send(request: object): void {
+    try {
+      this.socket?.send(JSON.stringify(request));
+    } catch (err) {
+      this.emit('error', { code: 'send_failed', message: (err as Error).message });
+    }
+  }
+
+  private sendSubscribe(request: SubscribeRequest, kind: 'add' | 'resume' | 'resync'): void {
+    const id = this.nextId++;
+    this.pending.set(id, kind);
+    this.send({ ...request, id });
+  }
+
+  /** After `hello`: subscribe again to everything, resuming from the last event applied. */
+  private resubscribe(): void {
+    const since = this.lastPosition && { since: this.lastPosition };
+    const { allQuotes, symbols, quoteOptions, headlines } = this.interest;
+    if (allQuotes || symbols.size > 0)
+      this.sendSubscribe(
+        {
+          op: 'subscribe',
+          channel: 'quotes',
+          ...(!allQuotes && { symbols: [...symbols] }),
+          ...quoteOptions,
+          ...since,
+        },
+        'resume',
+      );
+    if (headlines) this.sendSubscribe({ op: 'subscribe', channel: 'headlines', ...since }, 'resume');
+  }
+
+  private receive(data: unknown): void {
+    this.lastMessageAt = this.scheduler.now();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(String(data));
+    } catch {
+      this.emit('error', { code: 'bad_frame', message: 'the server sent a frame that is not JSON' });
+      return;
+    }
+    for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (typeof message !== 'object' || message === null || typeof message.type !== 'string') {
+        this.emit('error', { code: 'bad_frame', message: 'the server sent a message without a type' });
+        continue;
+      }
+      // Unknown types are skipped: the protocol lets the server add message types.
+      this.handle(message as ServerMessage);
+      if (this.socket === undefined) return;
+    }
+  }
+
+  private handle(message: ServerMessage): void {
+    switch (message.type) {
+      case 'hello':
+        this.epoch = message.epoch;
+        this.heartbeatMs = message.heartbeatMs;
+        this.attempt = 0;
+        this.armWatchdog();
+        this.setState('open');
+        return this.resubscribe();
+      case 'subscribed':
+        return this.subscribed(message);
+      case 'snapshot':
+        return this.snapshot(message);
+      case 'quote':
+        return this.quote(message);
+      case 'headline': {
+        const { type: _type, seq, ...headline } = message;
+        this.advance(seq);
+        this.headlines = [...this.headlines, headline].slice(-this.headlineCount);
+        return this.emit('headline', headline);
+      }
+      case 'status':
+        this.status = message;
+        return this.emit('status', message);
+      case 'notice':
+        return this.emit('notice', message);
+      case 'error': {
+        const { type: _type, ...error } = message;
+        return this.emit('error', error);
+      }
+    }
+  }
+
+  private subscribed(message: SubscribedMessage): void {
+    const kind = message.id === undefined ? undefined : this.pending.get(message.id);
+    if (message.id !== undefined) this.pending.delete(message.id);
+    if (message.recovered) return;
+    // A resume that did not recover means our state may be missing events: start over.
+    const mode: SnapshotMode =
+      kind === 'resync' || (kind === 'resume' && this.lastPosition !== undefined)
+        ? 'resync'
+        : kind === 'resume'
+          ? 'replace'
+          : 'merge';
+    this.snapshotMode[message.channel] = mode;
+  }
+
+  private snapshot(message: SnapshotMessage): void {
+    const mode = this.snapshotMode[message.channel] ?? 'merge';
+    delete this.snapshotMode[message.channel];
+    if (message.channel === 'quotes') {
+      if (mode === 'merge') this.quotes.merge(message.quotes);
+      else this.quotes.replace(message.quotes);
+    } else this.headlines = message.headlines.slice(-this.headlineCount);
+    if (this.epoch !== undefined) this.lastPosition = { epoch: this.epoch, seq: message.seq };
+    this.emit('snapshot', { channel: message.channel, replaced: mode !== 'merge' });
+    if (mode === 'resync' && message.channel === 'quotes' && this.epoch !== undefined)
+      this.emit('resync', { epoch: this.epoch, quotes: this.quotes.all() });
+  }
+
+  private quote(message: QuoteMessage): void {
+    const result = this.quotes.apply(message);
+    if (result.type === 'gap') {
+      this.emit('error', {
+        code: 'gap',
+        message: `a partial update for ${message.symbol}, which this client holds no quote for; resyncing`,
+      });
+      this.sendSubscribe(
+        {
+          op: 'subscribe',
+          channel: 'quotes',
+          ...(!this.interest.allQuotes && { symbols: [...this.interest.symbols] }),
+          ...this.interest.quoteOptions,
+        },
+        'resync',
+      );
+      return;
+    }
+    this.advance(message.seq);
+    if (result.type === 'applied')
+      this.emit('quote', { quote: result.quote, previous: result.previous, changed: result.changed });
+  }
+
+  private advance(seq: number): void {
+    if (this.epoch === undefined) return;
+    const last = this.lastPosition;
+    if (!last || last.epoch !== this.epoch || seq > last.seq) this.lastPosition = { epoch: this.epoch, seq };
+  }
+}
+
+/**
+ * Opens a tickstream connection.
+ * @example
+ * const client = connect('ws://localhost:8080/ws', { WebSocket }); // `ws` in Node
+ * client.subscribe('quotes', ['HBL', 'KSE100']);
+ * client.on('quote', ({ quote }) => console.log(quote.symbol, quote.price));
+ */
+export const connect = (url: string, options?: ClientOptions): TickstreamClient =>
+  new TickstreamClient(url, options);

@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { connect, type ClientEvents, type TickstreamClient } from '../../client/index.ts';
+import type { Running } from '../../src/serve.ts';
+import { fixtureFrames, startWithFrames, waitFor } from '../helpers.ts';
+import { FlakyProxy } from './proxy.ts';
+
+const [first, second] = fixtureFrames('two-frames.txt');
+const fast = { WebSocket, backoff: { baseMs: 20, capMs: 100 } };
+
+/** Records every event of a client, by type. */
+const record = (client: TickstreamClient) => {
+  const seen: { [K in keyof ClientEvents]: ClientEvents[K][] } = {
+    state: [],
+    snapshot: [],
+    quote: [],
+    resync: [],
+    headline: [],
+    status: [],
+    notice: [],
+    error: [],
+  };
+  for (const type of Object.keys(seen) as (keyof ClientEvents)[])
+    client.on(type, (e) => (seen[type] as unknown[]).push(e));
+  return seen;
+};
+
+describe('client library against a real server', () => {
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  const start = async (overrides: Parameters<typeof startWithFrames>[0] = {}) => {
+    const started = await startWithFrames(overrides);
+    cleanup.push(() => started.running.close());
+    return started;
+  };
+  const open = (url: string, options = {}) => {
+    const client = connect(url, { ...fast, ...options });
+    cleanup.push(() => client.close());
+    return client;
+  };
+
+  it('holds whole quotes: the snapshot, then each delta applied', async () => {
+    const { running, frames$ } = await start();
+    frames$.next(first!);
+    await waitFor(() => running.hub.seq === 35, 'the first frame in the hub');
+    const client = open(running.server.url);
+    const seen = record(client);
+    client.subscribe('quotes');
+    await waitFor(() => client.quotes.size === 34, 'a 34-quote snapshot');
+
+    frames$.next(second!);
+    await waitFor(() => seen.quote.length === 3, 'three updates');
+    expect(client.quotes.get('HBL')).toEqual({
+      symbol: 'HBL',
+      kind: 'stock',
+      price: 117.93,
+      change: 0,
+      changePercent: 0,
+      direction: 'unchanged',
+      v: 2,
+      ts: '2023-11-09T04:31:30.000Z',
+    });
+    expect(seen.quote.map((u) => [u.quote.symbol, u.changed])).toEqual([
+      ['AIRLINK', ['price', 'change', 'changePercent']],
+      ['HBL', ['price', 'change', 'changePercent', 'direction']],
+      ['KSE100', ['price', 'change', 'changePercent']],
+    ]);
+    expect(client.quotes.all()).toEqual(running.hub.snapshot());
+    expect(client.position).toEqual({ epoch: running.hub.epoch, seq: 38 });
+    expect(seen.state.map((s) => s.newState)).toEqual(['open']);
+  });
+
+  it('resumes after a dropped connection with every missed delta and no resync', async () => {
+    const { running, frames$ } = await start();
+    frames$.next(first!);
+    const proxy = await FlakyProxy.start(running.server.port);
+    cleanup.push(() => proxy.close());
+    const client = open(proxy.url);
+    const seen = record(client);
+    client.subscribe('quotes', ['AIRLINK', 'HBL', 'BOP']);
+    client.subscribe('headlines');
+    await waitFor(() => client.quotes.size === 3 && client.headlines.length === 1, 'both snapshots');
+
+    proxy.drop({ refuse: true });
+    await waitFor(() => client.state === 'reconnecting', 'the client to notice the drop');
+    frames$.next(second!);
+    await waitFor(() => running.hub.seq === 38, 'the second frame in the hub');
+    proxy.restore();
+
+    await waitFor(() => client.quotes.get('AIRLINK')?.v === 2 && client.state === 'open', 'the resume');
+    expect(client.quotes.all()).toEqual(running.hub.snapshot((s) => ['AIRLINK', 'HBL', 'BOP'].includes(s)));
+    expect(seen.resync).toEqual([]);
+    // The missed changes came as deltas, not as a second snapshot.
+    expect(seen.snapshot).toHaveLength(2);
+    expect(seen.quote.map((u) => u.quote.symbol)).toEqual(['AIRLINK', 'HBL']);
+    expect(seen.state.map((s) => s.newState)).toEqual(['open', 'reconnecting', 'open']);
+    expect(client.position).toEqual({ epoch: running.hub.epoch, seq: 37 });
+  });
+
+  it('replaces the store and emits resync when the server restarts with a new epoch', async () => {
+    const a = await startWithFrames();
+    a.frames$.next(first!);
+    await waitFor(() => a.running.hub.seq === 35, 'the first frame');
+    const port = a.running.server.port;
+    const client = open(a.running.server.url);
+    const seen = record(client);
+    client.subscribe('quotes');
+    await waitFor(() => client.quotes.size === 34, 'the snapshot');
+    await a.running.close();
+
+    const b = await start({ transport: { port } });
+    b.frames$.next({ text: 'AIRLINK 90.00 Increased By ▲ 10.59 (13.3%)', origin: 'test' });
+    await waitFor(() => b.running.hub.seq === 1, 'the new server to hold one quote');
+
+    await waitFor(() => seen.resync.length === 1, 'a resync');
+    expect(client.quotes.all()).toEqual(b.running.hub.snapshot());
+    expect(seen.resync[0]).toEqual({ epoch: b.running.hub.epoch, quotes: b.running.hub.snapshot() });
+    expect(client.position).toEqual({ epoch: b.running.hub.epoch, seq: 1 });
+  });
+
+  it('reconnects when the server goes silent for two heartbeats without closing', async () => {
+    const { running, frames$ } = await start({ transport: { heartbeatMs: 100 } });
+    frames$.next(first!);
+    const proxy = await FlakyProxy.start(running.server.port);
+    cleanup.push(() => proxy.close());
+    const client = open(proxy.url);
+    const seen = record(client);
+    client.subscribe('quotes');
+    await waitFor(() => client.quotes.size === 34, 'the snapshot');
+
+    proxy.freeze();
+    frames$.next(second!);
+    await waitFor(() => client.quotes.get('AIRLINK')?.v === 2, 'the update after the reconnect');
+    expect(seen.error.map((e) => e.code)).toEqual(['heartbeat_timeout']);
+    expect(seen.state.map((s) => s.newState)).toEqual(['open', 'reconnecting', 'open']);
+    expect(client.quotes.all()).toEqual(running.hub.snapshot());
+  });
+
+  it('forgets unsubscribed symbols and gets no more of their updates', async () => {
+    const { running, frames$ } = await start();
+    frames$.next(first!);
+    const client = open(running.server.url);
+    const seen = record(client);
+    client.subscribe('quotes', ['AIRLINK', 'HBL']);
+    await waitFor(() => client.quotes.size === 2, 'the snapshot');
+    client.unsubscribe('quotes', ['AIRLINK']);
+    frames$.next(second!);
+    await waitFor(() => client.quotes.get('HBL')?.v === 2, 'the HBL update');
+    expect(client.quotes.all().map((q) => q.symbol)).toEqual(['HBL']);
+    expect(seen.quote.map((u) => u.quote.symbol)).toEqual(['HBL']);
+  });
+
+  it('reports a URL it cannot use and ends closed, without throwing', async () => {
+    const client = open('not a url');
+    const seen = record(client);
+    await waitFor(() => client.state === 'closed', 'the client to give up');
+    expect(seen.error.map((e) => e.code)).toEqual(['bad_url']);
+  });
+
+  it('close() twice is safe and stops reconnecting', async () => {
+    const running: Running = (await start()).running;
+    const client = open(running.server.url);
+    await waitFor(() => client.state === 'open', 'the connection');
+    client.close();
+    client.close();
+    expect(client.state).toBe('closed');
+    await waitFor(() => running.server.clientCount() === 0, 'the server to see the client leave');
+  });
+});
