@@ -1,78 +1,245 @@
 import type { Logger } from 'pino';
-import type WebSocket from 'ws';
+import type { SchedulerLike } from 'rxjs';
+import { mergeDeltas } from '../diff/merge-deltas.ts';
 import type { Hub } from '../hub/hub.ts';
-import type {
-  ClientRequest,
-  HubMessage,
-  ServerMessage,
-  SubscribeRequest,
-  UnsubscribeRequest,
+import type { Metrics } from '../metrics.ts';
+import {
+  CloseCode,
+  type ClientRequest,
+  type ErrorCode,
+  type HubMessage,
+  type QuoteMessage,
+  type RequestId,
+  type ServerMessage,
+  type SlowPolicy,
+  type SubscribeRequest,
+  type UnsubscribeRequest,
 } from '../protocol/messages.ts';
 import { ConnectionInterest } from './interest.ts';
+import type { Limits } from './options.ts';
 import { parseRequest } from './requests.ts';
+import type { FrameCache, Outgoing, Sink } from './sink.ts';
+import type { SubscriberIndex } from './subscriber-index.ts';
+import { Throttle } from './throttle.ts';
 
+/** A client that stops answering for this long after a slow-consumer close is cut off. */
+const SLOW_CLOSE_GRACE_MS = 5000;
+/** Window over which bad and excess requests add up to a 1008 close. */
+const ABUSE_WINDOW_MS = 10_000;
+
+/** What a connection needs from its server. */
 export interface ConnectionContext {
   hub: Hub;
   log: Logger;
-  /** Asks the server to flush this connection's queue at the end of the tick. */
-  scheduleFlush: (connection: Connection) => void;
+  limits: Limits;
+  metrics: Metrics;
+  scheduler: SchedulerLike;
+  index: SubscriberIndex<Connection>;
+  /** Asks the server to flush this connection at the end of the tick. */
+  markDirty: (connection: Connection) => void;
 }
 
+const withId = (id: RequestId | undefined) => (id !== undefined ? { id } : {});
+
 /**
- * One WebSocket client: its subscriptions and the messages queued for it this tick.
- * What is queued in one tick leaves as one frame.
+ * One client (WebSocket or SSE): its subscriptions, its per-symbol rate gates, and what is
+ * queued for it this tick. What is queued in one tick leaves as one frame; a client whose
+ * buffer stays full gets its quote deltas conflated, then is closed with 4008.
  */
 export class Connection {
   readonly interest = new ConnectionInterest();
-  private queue: string[] = [];
+  /** Cleared by each ping, set by each pong: a peer still false at the next ping is gone. */
   alive = true;
+  private queue: Outgoing[] = [];
+  private queuedBytes = 0;
+  private conflating = false;
+  private readonly conflated = new Map<string, QuoteMessage>();
+  private conflatedCount = 0;
+  private slowPolicy: SlowPolicy = 'conflate';
+  private readonly throttle: Throttle;
+  private closed = false;
+  private requestWindowStart = -Infinity;
+  private requestsInWindow = 0;
+  private abuseWindowStart = -Infinity;
+  private abuse = 0;
 
   constructor(
-    readonly socket: WebSocket,
+    readonly sink: Sink,
     private readonly ctx: ConnectionContext,
-  ) {}
-
-  /** Whether a hub event goes to this client. */
-  wants(message: HubMessage): boolean {
-    return message.type === 'quote' ? this.interest.wantsQuote(message.symbol) : this.interest.wantsHeadlines;
+  ) {
+    this.throttle = new Throttle(
+      ctx.scheduler,
+      // A delta held past an unsubscribe is no longer wanted.
+      (merged) => this.interest.wantsQuote(merged.symbol) && this.enqueue(toOutgoing(merged)),
+      () => ctx.metrics.conflatedDeltas.inc({ reason: 'max_rate' }),
+    );
   }
 
-  /** Queues an already-serialized message; the same string is shared by every receiver. */
-  enqueue(json: string): void {
-    if (this.queue.length === 0) this.ctx.scheduleFlush(this);
-    this.queue.push(json);
+  /** Takes a hub event the index routed here; `maxRate` may hold it back and merge it. */
+  deliver(item: Outgoing): void {
+    const message = item.message;
+    if (message?.type === 'quote') {
+      const out = this.throttle.offer(message, this.interest.rateFor(message.symbol));
+      if (out === undefined) return;
+      if (out !== message) return this.enqueue(toOutgoing(out));
+    }
+    this.enqueue(item);
   }
 
+  /** Queues a message for this client alone. */
   send(message: ServerMessage): void {
-    this.enqueue(JSON.stringify(message));
+    this.enqueue({ json: JSON.stringify(message) });
   }
 
-  /** Sends what is queued: one message as itself, several as one JSON array frame. */
-  flush(): void {
-    if (this.queue.length === 0) return;
-    const frame = this.queue.length === 1 ? this.queue[0]! : `[${this.queue.join(',')}]`;
+  /** Queues an item (shared or private) for the end of the tick. */
+  enqueue(item: Outgoing): void {
+    if (this.closed) return;
+    const message = item.message;
+    if (this.conflating && message?.type === 'quote') {
+      this.conflate(message);
+      return;
+    }
+    if (this.queue.length === 0) this.ctx.markDirty(this);
+    this.queue.push(item);
+    this.queuedBytes += item.json.length;
+  }
+
+  /** Bytes this client holds on the server: socket buffer plus our queue. */
+  get waitingBytes(): number {
+    return this.sink.bufferedAmount() + this.queuedBytes;
+  }
+
+  /** Sends what is queued as one frame, or conflates and closes a client that does not read. */
+  flush(frames: FrameCache): { messages: number; bytes: number } {
+    const none = { messages: 0, bytes: 0 };
+    if (this.closed || !this.sink.open) return none;
+    const buffered = this.sink.bufferedAmount();
+    const { slowBytes, slowCloseBytes } = this.ctx.limits;
+    if (buffered + this.queuedBytes > slowCloseBytes) {
+      this.closeSlow(`more than ${slowCloseBytes} bytes waiting`);
+      return none;
+    }
+    if (buffered > slowBytes) {
+      if (this.slowPolicy === 'disconnect') this.closeSlow('the subscription asked to be closed when slow');
+      else if (!this.conflating) this.startConflating();
+      return none;
+    }
+    if (this.conflating) this.stopConflating();
+    if (this.queue.length === 0) return none;
+    const batch = this.queue;
     this.queue = [];
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
+    this.queuedBytes = 0;
+    return { messages: batch.length, bytes: this.sink.write(batch, frames) };
+  }
+
+  private conflate(message: QuoteMessage): void {
+    const prev = this.conflated.get(message.symbol);
+    this.conflated.set(message.symbol, prev ? mergeDeltas(prev, message) : message);
+    if (prev) {
+      this.conflatedCount++;
+      this.ctx.metrics.conflatedDeltas.inc({ reason: 'slow_consumer' });
+    }
+  }
+
+  private startConflating(): void {
+    this.conflating = true;
+    this.ctx.log.info({ buffered: this.sink.bufferedAmount() }, 'slow consumer: conflating quote deltas');
+    const kept: Outgoing[] = [];
+    for (const item of this.queue) {
+      if (item.message?.type === 'quote') this.conflate(item.message);
+      else kept.push(item);
+    }
+    this.queue = kept;
+    this.queuedBytes = kept.reduce((n, o) => n + o.json.length, 0);
+    this.sink.onDrain(() => this.ctx.markDirty(this));
+  }
+
+  private stopConflating(): void {
+    this.conflating = false;
+    // Hub events go out in seq order, so a merged delta lands where its latest version was.
+    const events = [...this.queue.filter((o) => o.message), ...[...this.conflated.values()].map(toOutgoing)];
+    events.sort((a, b) => a.message!.seq - b.message!.seq);
+    const notice: ServerMessage = {
+      type: 'notice',
+      code: 'slow_consumer',
+      policy: 'conflate',
+      conflated: this.conflatedCount,
+    };
+    this.queue = [{ json: JSON.stringify(notice) }, ...events, ...this.queue.filter((o) => !o.message)];
+    this.queuedBytes = this.queue.reduce((n, o) => n + o.json.length, 0);
+    this.ctx.log.info({ conflated: this.conflatedCount }, 'slow consumer caught up');
+    this.conflated.clear();
+    this.conflatedCount = 0;
+  }
+
+  private closeSlow(why: string): void {
+    this.ctx.log.warn({ buffered: this.sink.bufferedAmount(), why }, 'closing slow consumer');
+    this.ctx.metrics.slowConsumerCloses.inc();
+    this.close(CloseCode.slowConsumer, 'slow consumer: not reading fast enough');
+    // The close frame waits behind the backlog; a peer that never reads it is cut off.
+    const timer = this.ctx.scheduler.schedule(() => this.sink.terminate(), SLOW_CLOSE_GRACE_MS);
+    this.sink.onDrain(() => timer.unsubscribe());
+  }
+
+  /** Closes the connection and stops queueing for it. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.dispose();
+    this.sink.close(code, reason);
+  }
+
+  /** Releases the subscriptions and timers (the socket closed); safe to call twice. */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.setQuotes(() => this.interest.removeQuotes(undefined));
+    this.setHeadlines(false);
+    this.throttle.dispose();
+    this.ctx.index.remove(this);
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.conflated.clear();
   }
 
   /** Handles one frame from the client; a bad one is answered with an error, never thrown. */
-  receive(raw: string): void {
+  receive(raw: string, bytes = Buffer.byteLength(raw)): void {
+    const now = this.ctx.scheduler.now();
+    if (now - this.requestWindowStart >= 1000) {
+      this.requestWindowStart = now;
+      this.requestsInWindow = 0;
+    }
+    const { maxRequestsPerSecond, maxPayload } = this.ctx.limits;
+    if (++this.requestsInWindow > maxRequestsPerSecond) {
+      // Told once per second; the rest of that second's excess counts toward a 1008 close.
+      if (this.requestsInWindow === maxRequestsPerSecond + 1)
+        this.fail(
+          'rate_limited',
+          `more than ${maxRequestsPerSecond} requests in one second: this and further requests this second are refused`,
+        );
+      else this.strike();
+      return;
+    }
+    if (bytes > maxPayload) {
+      this.fail('payload_too_large', `a request may hold at most ${maxPayload} bytes; this one has ${bytes}`);
+      return;
+    }
     const result = parseRequest(raw);
     if (!result.ok) {
       this.ctx.log.debug(
         { code: result.error.code, reason: result.error.message },
         'rejected client request',
       );
-      this.send(result.error);
+      this.fail(result.error.code, result.error.message, result.error.id);
       return;
     }
     this.handle(result.request);
   }
 
-  private handle(request: ClientRequest): void {
+  /** Carries out a validated request. */
+  handle(request: ClientRequest): void {
     switch (request.op) {
       case 'ping':
-        return this.send({ type: 'pong', ...(request.id !== undefined && { id: request.id }) });
+        return this.send({ type: 'pong', ...withId(request.id) });
       case 'subscribe':
         return this.subscribe(request);
       case 'unsubscribe':
@@ -80,41 +247,90 @@ export class Connection {
     }
   }
 
+  /** Answers a request with an error and counts it toward the abuse bound. */
+  private fail(code: ErrorCode, message: string, id?: RequestId): void {
+    this.ctx.metrics.requestErrors.inc({ code });
+    this.send({ type: 'error', ...withId(id), code, message });
+    this.strike();
+  }
+
+  private strike(): void {
+    const now = this.ctx.scheduler.now();
+    if (now - this.abuseWindowStart >= ABUSE_WINDOW_MS) {
+      this.abuseWindowStart = now;
+      this.abuse = 0;
+    }
+    if (++this.abuse > this.ctx.limits.maxRequestsPerSecond * 5) {
+      this.ctx.log.warn({ abuse: this.abuse }, 'closing a client that keeps sending bad or excess requests');
+      this.ctx.metrics.refused.inc({ reason: 'abuse' });
+      this.close(CloseCode.policy, 'too many invalid or excess requests');
+    }
+  }
+
   private subscribe(request: SubscribeRequest): void {
-    const { hub } = this.ctx;
-    const id = request.id !== undefined ? { id: request.id } : {};
+    const { hub, limits } = this.ctx;
+    if (request.channel === 'quotes' && request.symbols) {
+      const count = this.interest.countAfterAdding(request.symbols);
+      if (count > limits.maxSymbols)
+        return this.fail(
+          'too_many_symbols',
+          `this would hold ${count} symbols; a connection may name at most ${limits.maxSymbols}: ` +
+            'subscribe to all (omit symbols) or a prefix pattern like OGDC* instead',
+          request.id,
+        );
+    }
+    if (request.slow) this.slowPolicy = request.slow;
     const requested = new ConnectionInterest();
     if (request.channel === 'quotes') {
       requested.addQuotes(request.symbols);
-      this.interest.addQuotes(request.symbols);
+      this.setQuotes(() => this.interest.addQuotes(request.symbols, request.maxRate));
     } else {
       requested.wantsHeadlines = true;
-      this.interest.wantsHeadlines = true;
+      this.setHeadlines(true);
     }
     const resumed = request.since ? hub.resume(request.since, requested) : { recovered: false as const };
     this.send({
       type: 'subscribed',
-      ...id,
+      ...withId(request.id),
       channel: request.channel,
       ...(request.symbols && { symbols: request.symbols }),
       recovered: resumed.recovered,
     });
-    if (resumed.recovered) {
-      for (const m of resumed.messages) this.enqueue(JSON.stringify(m));
-    } else if (request.channel === 'quotes') {
+    if (resumed.recovered) for (const m of resumed.messages) this.enqueue(toOutgoing(m));
+    else if (request.channel === 'quotes')
       this.send({
         type: 'snapshot',
         channel: 'quotes',
         seq: hub.seq,
         quotes: hub.snapshot((s) => requested.wantsQuote(s)),
       });
-    } else {
+    else
       this.send({ type: 'snapshot', channel: 'headlines', seq: hub.seq, headlines: hub.latestHeadlines() });
-    }
   }
 
   private unsubscribe(request: UnsubscribeRequest): void {
-    if (request.channel === 'quotes') this.interest.removeQuotes(request.symbols);
-    else this.interest.wantsHeadlines = false;
+    if (request.channel === 'quotes') {
+      this.setQuotes(() => this.interest.removeQuotes(request.symbols));
+      if (request.symbols) for (const s of request.symbols) this.throttle.forget(s);
+      else this.throttle.dispose();
+    } else this.setHeadlines(false);
+  }
+
+  /** Applies a change to the quote interest and keeps the index and the gauge in step. */
+  private setQuotes(change: () => void): void {
+    const had = this.interest.quoteKeys().length > 0;
+    change();
+    const keys = this.interest.quoteKeys();
+    this.ctx.index.setQuoteKeys(this, keys);
+    if (had !== keys.length > 0) this.ctx.metrics.subscriptions.inc({ channel: 'quotes' }, had ? -1 : 1);
+  }
+
+  private setHeadlines(wanted: boolean): void {
+    if (this.interest.wantsHeadlines === wanted) return;
+    this.interest.wantsHeadlines = wanted;
+    this.ctx.index.setHeadlines(this, wanted);
+    this.ctx.metrics.subscriptions.inc({ channel: 'headlines' }, wanted ? 1 : -1);
   }
 }
+
+const toOutgoing = (message: HubMessage): Outgoing => ({ json: JSON.stringify(message), message });

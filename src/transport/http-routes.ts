@@ -1,13 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.ts';
+import type { Metrics } from '../metrics.ts';
+import type { StreamRefusal } from './sse.ts';
 
+/** What the HTTP routes read from the server. */
 export interface HttpContext {
   hub: Hub;
   startedAt: number;
   clientCount: () => number;
   /** Static files by URL path (the demo page, the widget bundle). */
   assets: ReadonlyMap<string, { file: string; type: string }>;
+  metrics: Metrics;
+  /** Whether the source has yielded a frame. */
+  ready: () => boolean;
+  /** Opens an SSE stream on this response, or says why not. */
+  stream: (url: URL) => StreamRefusal | undefined;
 }
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -16,7 +24,7 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
   res.end(text);
 };
 
-/** Answers the HTTP side of the port: health, snapshot, headlines and the demo assets. */
+/** Answers the HTTP side of the port: health, metrics, snapshot, headlines, SSE and the demo assets. */
 export const handleHttp = async (
   req: IncomingMessage,
   res: ServerResponse,
@@ -44,6 +52,20 @@ export const handleHttp = async (
         market: hub.status.market,
         uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       });
+    case '/readyz':
+      return ctx.ready()
+        ? json(res, 200, { ready: true })
+        : json(res, 503, { ready: false, message: 'the source has not yielded a frame yet' });
+    case '/metrics': {
+      const text = await ctx.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
+      return void res.end(text);
+    }
+    case '/api/stream': {
+      const refused = ctx.stream(url);
+      if (refused) return json(res, refused.status, { error: 'refused', message: refused.message });
+      return;
+    }
     case '/api/snapshot': {
       const filter = url.searchParams.get('symbols');
       const wanted = filter

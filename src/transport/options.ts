@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
 
 /** parseArgs descriptors for the transport's flags; env PORT and HOST are their defaults. */
@@ -6,27 +8,136 @@ export const transportFlags = {
   host: { type: 'string' },
   heartbeat: { type: 'string' },
   'max-payload': { type: 'string' },
+  'max-symbols': { type: 'string' },
+  'max-requests': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-ip': { type: 'string' },
+  'slow-bytes': { type: 'string' },
+  'slow-close-bytes': { type: 'string' },
+  'allow-origin': { type: 'string', multiple: true },
+  'auth-token': { type: 'string' },
+  'jwt-secret': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
 } as const;
 
+/** `serve --help` lines for the transport's flags. */
 export const transportHelp = `  --port N           listen port (env PORT, default 8080; 0 = any free port)
   --host ADDR        listen address (env HOST, default 0.0.0.0)
-  --heartbeat D      heartbeat interval (default 15s)
-  --max-payload N    largest client frame in bytes (default 65536)`;
+  --heartbeat D      heartbeat and ping interval (default 15s)
+  --max-payload N    largest client request in bytes (default 65536); a larger one is answered
+                     payload_too_large, one over 4x this closes the connection with 1009
+  --max-symbols N    symbols one connection may subscribe to by name (default 1000)
+  --max-requests N   requests per second per connection (default 20), then rate_limited
+  --max-connections N         connections in total (default 10000)
+  --max-connections-per-ip N  connections from one address (default 100)
+  --slow-bytes N     bytes waiting for a client before its quote deltas are conflated (default 1MiB)
+  --slow-close-bytes N  bytes waiting for a client before it is closed with 4008 (default 8MiB)
+  --allow-origin O   accept browser connections only from this origin (repeat or comma-separate)
+  --auth-token T     require ?token=T or "Authorization: Bearer T"
+  --jwt-secret S     require an HS256 JWT signed with S (?token= or Authorization: Bearer)
+  --tls-cert FILE    serve wss/https with this PEM certificate (needs --tls-key)
+  --tls-key FILE     the certificate's PEM private key`;
 
+/** Per-connection and server-wide limits; each has a flag. */
+export interface Limits {
+  /** Largest request answered, in bytes; 4x this closes with 1009. */
+  maxPayload: number;
+  /** Symbols one connection may name in its subscriptions. */
+  maxSymbols: number;
+  /** Requests per second per connection before `rate_limited`. */
+  maxRequestsPerSecond: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** Bytes waiting for a client (socket buffer plus our queue) above which deltas are conflated. */
+  slowBytes: number;
+  /** Bytes waiting above which the client is closed with 4008. */
+  slowCloseBytes: number;
+}
+
+/** Who may connect: browser origins and a shared token or JWT secret. */
+export interface Security {
+  /** Allowed `Origin` values; empty allows any. */
+  allowOrigins: string[];
+  authToken?: string;
+  jwtSecret?: string;
+}
+
+/** Everything the transport needs to listen; `limits`, `security` and `tls` fall back to defaults. */
 export interface TransportConfig {
   port: number;
   host: string;
   heartbeatMs: number;
-  /** Largest client frame accepted, in bytes; larger ones close with 1009. */
+  /** Largest client request accepted, in bytes (see `Limits.maxPayload`). */
   maxPayload: number;
+  limits?: Partial<Omit<Limits, 'maxPayload'>>;
+  security?: Security;
+  tls?: { cert: Buffer; key: Buffer };
 }
 
+/** The limits used when no flag sets them. */
+export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
+  maxSymbols: 1000,
+  maxRequestsPerSecond: 20,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 100,
+  slowBytes: 1 << 20,
+  slowCloseBytes: 8 << 20,
+};
+
+const list = (values: FlagValues, name: string): string[] => {
+  const v = values[name];
+  const items = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  return items
+    .flatMap((s) => String(s).split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+};
+
+const readPem = (values: FlagValues, name: string): Buffer => {
+  const path = str(values, name)!;
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    throw new TickstreamError('bad_config', `--${name}: cannot read ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+};
+
+/** Reads the transport flags; a bad value fails here with the flag's name. */
 export const transportConfig = (
   values: FlagValues,
   env: NodeJS.ProcessEnv = process.env,
-): TransportConfig => ({
-  port: num({ port: str(values, 'port') ?? env.PORT }, 'port', 8080, { min: 0, max: 65535 }),
-  host: str(values, 'host') ?? env.HOST ?? '0.0.0.0',
-  heartbeatMs: duration(values, 'heartbeat', 15_000),
-  maxPayload: num(values, 'max-payload', 65_536, { min: 256 }),
-});
+): TransportConfig => {
+  const limits = {
+    maxSymbols: num(values, 'max-symbols', DEFAULT_LIMITS.maxSymbols, { min: 1 }),
+    maxRequestsPerSecond: num(values, 'max-requests', DEFAULT_LIMITS.maxRequestsPerSecond, { min: 1 }),
+    maxConnections: num(values, 'max-connections', DEFAULT_LIMITS.maxConnections, { min: 1 }),
+    maxConnectionsPerIp: num(values, 'max-connections-per-ip', DEFAULT_LIMITS.maxConnectionsPerIp, {
+      min: 1,
+    }),
+    slowBytes: num(values, 'slow-bytes', DEFAULT_LIMITS.slowBytes, { min: 1024 }),
+    slowCloseBytes: num(values, 'slow-close-bytes', DEFAULT_LIMITS.slowCloseBytes, { min: 1024 }),
+  };
+  if (limits.slowCloseBytes <= limits.slowBytes)
+    throw new TickstreamError('bad_config', '--slow-close-bytes must be larger than --slow-bytes');
+  const hasCert = str(values, 'tls-cert') !== undefined;
+  if (hasCert !== (str(values, 'tls-key') !== undefined))
+    throw new TickstreamError('bad_config', '--tls-cert and --tls-key go together');
+  const authToken = str(values, 'auth-token');
+  const jwtSecret = str(values, 'jwt-secret');
+  return {
+    port: num({ port: str(values, 'port') ?? env.PORT }, 'port', 8080, { min: 0, max: 65535 }),
+    host: str(values, 'host') ?? env.HOST ?? '0.0.0.0',
+    heartbeatMs: duration(values, 'heartbeat', 15_000),
+    maxPayload: num(values, 'max-payload', 65_536, { min: 256 }),
+    limits,
+    security: {
+      allowOrigins: list(values, 'allow-origin'),
+      ...(authToken !== undefined && { authToken }),
+      ...(jwtSecret !== undefined && { jwtSecret }),
+    },
+    ...(hasCert && { tls: { cert: readPem(values, 'tls-cert'), key: readPem(values, 'tls-key') } }),
+  };
+};

@@ -4,7 +4,12 @@ import type { ClientRequest, ErrorCode, ErrorMessage, RequestId } from '../proto
 const id = z.union([z.string().max(128), z.number().finite()]).optional();
 const channel = z.string();
 const symbols = z
-  .array(z.string().min(1).max(32), { error: 'symbols must be an array of strings' })
+  .array(
+    z.string({ error: 'symbols must be an array of strings' }).regex(/^(\*|[A-Z0-9][A-Z0-9.-]{0,31}\*?)$/, {
+      error: 'a symbol is a name like AIRLINK or a prefix pattern like OGDC* (capitals, digits, . and -)',
+    }),
+    { error: 'symbols must be an array of strings' },
+  )
   .optional();
 
 const subscribe = z.strictObject({
@@ -40,6 +45,11 @@ export const parseRequest = (raw: string): RequestResult => {
   } catch {
     return fail('bad_request', 'frame is not valid JSON');
   }
+  return validateRequest(json);
+};
+
+/** Validates a request object (from a frame, or built from an SSE query string). */
+export const validateRequest = (json: unknown): RequestResult => {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     return fail('bad_request', 'a request must be a JSON object');
   const obj = json as Record<string, unknown>;

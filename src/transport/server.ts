@@ -1,47 +1,82 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Subscription } from 'rxjs';
-import { WebSocketServer } from 'ws';
+import { asyncScheduler, interval, Subscription, type SchedulerLike } from 'rxjs';
+import WebSocket, { WebSocketServer } from 'ws';
 import type { Hub } from '../hub/hub.ts';
-import { CloseCode, PROTOCOL_VERSION, type HubMessage } from '../protocol/messages.ts';
-import { Connection } from './connection.ts';
+import { createMetrics, type Metrics } from '../metrics.ts';
+import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
+import { refusal } from './auth.ts';
+import { Connection, type ConnectionContext } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
-import type { TransportConfig } from './options.ts';
+import { DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
+import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
+import { openEventStream } from './sse.ts';
+import { SubscriberIndex } from './subscriber-index.ts';
 
+/** How long shutdown waits for clients to answer the close handshake. */
 const CLOSE_GRACE_MS = 2000;
 
+/** What the server needs beyond its flags. */
 export interface ServerOptions extends TransportConfig {
   hub: Hub;
   log: Logger;
+  /** Static files by URL path (the demo page, the widget bundle). */
   assets?: ReadonlyMap<string, { file: string; type: string }>;
+  /** Where every stage reports; a private registry when absent. */
+  metrics?: Metrics;
+  /** Whether the source has yielded a frame (`/readyz`); defaults to the hub having events. */
+  ready?: () => boolean;
+  /** Time for heartbeats, maxRate and request windows; tests pass a virtual one. */
+  scheduler?: SchedulerLike;
 }
 
+/** A listening server. */
 export interface RunningServer {
   readonly port: number;
   readonly url: string;
+  readonly metrics: Metrics;
   clientCount(): number;
-  /** Closes every client with 1001 and stops listening; safe to call twice. */
+  /** Stops accepting, sends a final status, closes every client with 1001; safe to call twice. */
   close(): Promise<void>;
 }
 
-/** Serves the WebSocket protocol at `/ws` and the HTTP endpoints on the same port. */
+/** Serves the WebSocket protocol at `/ws`, SSE at `/api/stream` and the HTTP endpoints on one port. */
 export const startServer = async (options: ServerOptions): Promise<RunningServer> => {
   const { hub, log } = options;
+  const metrics = options.metrics ?? createMetrics();
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, maxPayload: options.maxPayload };
   const startedAt = Date.now();
   const connections = new Set<Connection>();
+  const perIp = new Map<string, number>();
+  const index = new SubscriberIndex<Connection>();
   const dirty = new Set<Connection>();
+  const frames = new FrameCache();
   let flushScheduled = false;
+  let tick = 0;
   let nextClientId = 1;
+  let closing: Promise<void> | undefined;
 
-  // One flush per tick for every client with queued messages: batching is adaptive, a
-  // quiet feed goes out at once, a busy one in per-tick frames.
+  // Adaptive batching: the first message of a tick schedules one flush after the current
+  // I/O, so a quiet feed goes out at once and a busy one leaves as one frame per client per tick.
   const flushAll = () => {
     flushScheduled = false;
-    for (const c of dirty) c.flush();
+    let messages = 0;
+    let bytes = 0;
+    for (const c of dirty) {
+      const sent = c.flush(frames);
+      messages += sent.messages;
+      bytes += sent.bytes;
+    }
     dirty.clear();
+    frames.clear();
+    tick = 0;
+    metrics.messagesOut.inc(messages);
+    metrics.bytesOut.inc(bytes);
   };
-  const scheduleFlush = (c: Connection) => {
+  const markDirty = (c: Connection) => {
     dirty.add(c);
     if (!flushScheduled) {
       flushScheduled = true;
@@ -49,37 +84,14 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     }
   };
 
-  const http: Server = createServer((req, res) => {
-    handleHttp(req, res, {
-      hub,
-      startedAt,
-      clientCount: () => connections.size,
-      assets: options.assets ?? new Map(),
-    }).catch((err: unknown) => {
-      log.error({ err }, 'http handler failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end('{"error":"internal","message":"internal error"}');
-    });
-  });
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: options.maxPayload,
-    perMessageDeflate: false,
-  });
-
-  http.on('upgrade', (req, socket, head) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== '/ws') {
-      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
-
-  wss.on('connection', (ws, req) => {
-    const clientLog = log.child({ client: nextClientId++, ip: req.socket.remoteAddress });
-    const conn = new Connection(ws, { hub, log: clientLog, scheduleFlush });
+  /** Registers a client on any sink and greets it; returns it with its release function. */
+  const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse') => {
+    const clientLog = log.child({ client: nextClientId++, ip, transport });
+    const ctx: ConnectionContext = { hub, log: clientLog, limits, metrics, scheduler, index, markDirty };
+    const conn = new Connection(sink, ctx);
     connections.add(conn);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    metrics.connections.inc();
     clientLog.debug('client connected');
     conn.send({
       type: 'hello',
@@ -89,7 +101,92 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       heartbeatMs: options.heartbeatMs,
     });
     conn.send(hub.status);
-    ws.on('message', (data, isBinary) => {
+    let released = false;
+    const release = (code?: number) => {
+      if (released) return;
+      released = true;
+      conn.dispose();
+      connections.delete(conn);
+      dirty.delete(conn);
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left === 0) perIp.delete(ip);
+      else perIp.set(ip, left);
+      metrics.connections.dec();
+      clientLog.debug({ code }, 'client disconnected');
+    };
+    return { conn, release };
+  };
+
+  /** Why a new client is turned away (limits, origin, token), or undefined to let it in. */
+  const admission = (req: IncomingMessage, url: URL): { reason: string; metric: string } | undefined => {
+    if (closing) return { reason: 'server shutting down', metric: 'shutdown' };
+    if (connections.size >= limits.maxConnections)
+      return { reason: `server full: ${limits.maxConnections} connections`, metric: 'max_connections' };
+    const ip = req.socket.remoteAddress ?? '';
+    if ((perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp)
+      return {
+        reason: `at most ${limits.maxConnectionsPerIp} connections per address`,
+        metric: 'max_per_ip',
+      };
+    const denied = refusal(req, url, options.security);
+    return denied === undefined ? undefined : { reason: denied, metric: 'auth' };
+  };
+
+  const onHttp = (req: IncomingMessage, res: ServerResponse) => {
+    handleHttp(req, res, {
+      hub,
+      startedAt,
+      clientCount: () => connections.size,
+      assets: options.assets ?? new Map(),
+      metrics,
+      ready: options.ready ?? (() => hub.seq > 0),
+      stream: (url) => {
+        const refused = admission(req, url);
+        if (refused) {
+          metrics.refused.inc({ reason: refused.metric });
+          return { status: refused.metric === 'auth' ? 403 : 503, message: refused.reason };
+        }
+        return openEventStream(req, res, url, hub, (sink) =>
+          addConnection(sink, req.socket.remoteAddress ?? '', 'sse'),
+        );
+      },
+    }).catch((err: unknown) => {
+      // The client learns only that something failed; the stack stays in the log.
+      log.error({ err }, 'http handler failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":"internal","message":"internal error"}');
+    });
+  };
+  const http: Server = options.tls ? createTlsServer({ ...options.tls }, onHttp) : createServer(onHttp);
+  const wss = new WebSocketServer({
+    noServer: true,
+    // Frames up to 4x the request limit are read and answered payload_too_large; beyond, 1009.
+    maxPayload: limits.maxPayload * 4,
+    perMessageDeflate: false,
+  });
+
+  http.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    const refused = admission(req, url);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (refused) {
+        // Refused after the handshake so that browsers, which never see an HTTP status, get the reason.
+        metrics.refused.inc({ reason: refused.metric });
+        log.info({ ip: req.socket.remoteAddress, reason: refused.reason }, 'refused client');
+        ws.close(CloseCode.policy, refused.reason.slice(0, 120));
+        return;
+      }
+      acceptWs(ws, req);
+    });
+  });
+
+  const acceptWs = (ws: WebSocket, req: IncomingMessage) => {
+    const { conn, release } = addConnection(new WsSink(ws), req.socket.remoteAddress ?? '', 'ws');
+    ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) {
         conn.send({
           type: 'error',
@@ -98,47 +195,46 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         });
         return;
       }
-      conn.receive(data.toString());
+      conn.receive(data.toString(), data.length);
     });
     ws.on('pong', () => {
       conn.alive = true;
     });
-    ws.on('error', (err) => clientLog.debug({ err }, 'client socket error'));
-    ws.on('close', (code) => {
-      connections.delete(conn);
-      dirty.delete(conn);
-      clientLog.debug({ code }, 'client disconnected');
-    });
-  });
+    ws.on('error', (err) => log.debug({ err }, 'client socket error'));
+    ws.on('close', (code) => release(code));
+  };
+
+  /** Queues one message for every client, serialized once. */
+  const broadcast = (message: ServerMessage) => {
+    const item: Outgoing = { json: JSON.stringify(message), tick: tick++ };
+    for (const c of connections) c.enqueue(item);
+  };
 
   const fanOut = (message: HubMessage) => {
-    // Serialized once, shared by every client that receives it.
-    const json = JSON.stringify(message);
-    for (const c of connections) if (c.wants(message)) c.enqueue(json);
+    const item: Outgoing = { json: JSON.stringify(message), message, tick: tick++ };
+    if (message.type === 'quote') index.forQuote(message.symbol, (c) => c.deliver(item));
+    else for (const c of index.headlines) c.deliver(item);
   };
 
   const subscriptions = new Subscription();
   subscriptions.add(hub.messages$.subscribe(fanOut));
+  // The current status went out with hello; only changes are broadcast.
+  subscriptions.add(hub.status$.subscribe((status) => connections.size > 0 && broadcast(status)));
   subscriptions.add(
-    hub.status$.subscribe((status) => {
-      const json = JSON.stringify(status);
-      for (const c of connections) c.enqueue(json);
+    interval(options.heartbeatMs, scheduler).subscribe(() => {
+      broadcast({ type: 'heartbeat', seq: hub.seq, ts: new Date(scheduler.now()).toISOString() });
+      for (const c of connections) {
+        // SSE peers are found dead by their socket closing; WebSocket peers by a missed pong.
+        if (!(c.sink instanceof WsSink)) continue;
+        if (!c.alive) {
+          c.sink.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.sink.ping();
+      }
     }),
   );
-  const heartbeat = setInterval(() => {
-    const json = JSON.stringify({ type: 'heartbeat', seq: hub.seq, ts: new Date().toISOString() });
-    for (const c of connections) {
-      // A peer that did not answer the last ping is gone without a close: free it.
-      if (!c.alive) {
-        c.socket.terminate();
-        continue;
-      }
-      c.alive = false;
-      c.socket.ping();
-      c.enqueue(json);
-    }
-  }, options.heartbeatMs);
-  subscriptions.add(() => clearInterval(heartbeat));
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -148,32 +244,31 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     });
   });
   const port = (http.address() as AddressInfo).port;
-  log.info({ port, host: options.host }, 'listening');
+  const scheme = options.tls ? 'wss' : 'ws';
+  log.info({ port, host: options.host, tls: Boolean(options.tls) }, 'listening');
 
-  let closing: Promise<void> | undefined;
+  const close = async () => {
+    const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+    subscriptions.unsubscribe();
+    broadcast({ ...hub.status, state: 'ended', asOf: new Date().toISOString() });
+    flushAll();
+    const all = [...connections];
+    const closed = all.map((c) => new Promise<void>((resolve) => c.sink.onClosed(resolve)));
+    for (const c of all) c.close(CloseCode.goingAway, 'server shutting down');
+    // A peer that does not answer the close handshake in time is cut off.
+    const deadline = setTimeout(() => all.forEach((c) => c.sink.terminate()), CLOSE_GRACE_MS);
+    await Promise.all(closed);
+    clearTimeout(deadline);
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    http.closeAllConnections();
+    await httpClosed;
+    if (!options.metrics) metrics.close();
+  };
   return {
     port,
-    url: `ws://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/ws`,
+    url: `${scheme}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/ws`,
+    metrics,
     clientCount: () => connections.size,
-    close: () =>
-      (closing ??= (async () => {
-        subscriptions.unsubscribe();
-        flushAll();
-        const closed = [...connections].map(
-          (c) =>
-            new Promise<void>((resolve) =>
-              c.socket.readyState === c.socket.CLOSED ? resolve() : c.socket.once('close', () => resolve()),
-            ),
-        );
-        for (const c of connections) c.socket.close(CloseCode.goingAway, 'server shutting down');
-        // A peer that does not answer the close handshake in time is cut off.
-        const deadline = setTimeout(() => connections.forEach((c) => c.socket.terminate()), CLOSE_GRACE_MS);
-        await Promise.all(closed);
-        clearTimeout(deadline);
-        await new Promise<void>((resolve) => wss.close(() => resolve()));
-        const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
-        http.closeAllConnections();
-        await httpClosed;
-      })()),
+    close: () => (closing ??= close()),
   };
 };

@@ -1,0 +1,193 @@
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, * as wsModule from 'ws';
+import type { HubMessage } from '../protocol/messages.ts';
+
+/** A serialized message on its way to a client; `tick` marks one shared by a whole fan-out tick. */
+export interface Outgoing {
+  readonly json: string;
+  /** The hub event it carries, when it is one (conflation and resume need the object). */
+  readonly message?: HubMessage;
+  /** Its position in this tick's fan-out: items with one may share encoded frames. */
+  readonly tick?: number;
+}
+
+type Encode = (batch: readonly Outgoing[]) => Buffer;
+
+/**
+ * Encoded frames of one fan-out tick, keyed by the exact list of shared items: clients that
+ * receive the same batch (all subscribers of a busy feed, say) share one buffer.
+ */
+export class FrameCache {
+  private readonly byKind = new Map<string, Map<number, { batch: readonly Outgoing[]; bytes: Buffer }[]>>();
+
+  /** The encoded frame for `batch`, built once per distinct batch and kind. */
+  get(kind: string, batch: readonly Outgoing[], encode: Encode): Buffer {
+    let hash = batch.length;
+    for (const item of batch) {
+      if (item.tick === undefined) return encode(batch);
+      hash = (Math.imul(hash, 31) + item.tick) | 0;
+    }
+    let table = this.byKind.get(kind);
+    if (!table) this.byKind.set(kind, (table = new Map()));
+    const bucket = table.get(hash);
+    const hit = bucket?.find(
+      (e) => e.batch.length === batch.length && e.batch.every((item, i) => item === batch[i]),
+    );
+    if (hit) return hit.bytes;
+    const bytes = encode(batch);
+    if (bucket) bucket.push({ batch, bytes });
+    else table.set(hash, [{ batch, bytes }]);
+    return bytes;
+  }
+
+  /** Forgets this tick's frames. */
+  clear(): void {
+    this.byKind.clear();
+  }
+}
+
+/** Where a connection's frames go: a WebSocket or an SSE response. */
+export interface Sink {
+  /** Bytes accepted for this client and not yet on the wire. */
+  bufferedAmount(): number;
+  /** Writes one batch as one frame; returns the bytes written. */
+  write(batch: readonly Outgoing[], frames: FrameCache): number;
+  /** Calls `listener` once the socket buffer has drained. */
+  onDrain(listener: () => void): void;
+  close(code: number, reason: string): void;
+  /** Cuts the connection without a goodbye (a dead or stalled peer). */
+  terminate(): void;
+  /** Calls `listener` once the connection is closed (at once if it already is). */
+  onClosed(listener: () => void): void;
+  readonly open: boolean;
+}
+
+/** The JSON text of a batch: one message as itself, several as a JSON array (protocol.md). */
+export const batchText = (batch: readonly Outgoing[]): string =>
+  batch.length === 1 ? batch[0]!.json : `[${batch.map((o) => o.json).join(',')}]`;
+
+// ws exports its frame builder at runtime; @types/ws does not declare it.
+const { Sender } = wsModule as unknown as {
+  Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] };
+};
+
+const encodeWs: Encode = (batch) =>
+  Buffer.concat(
+    Sender.frame(Buffer.from(batchText(batch)), {
+      fin: true,
+      opcode: 1,
+      mask: false,
+      readOnly: true,
+      rsv1: false,
+    }),
+  );
+
+/**
+ * A `ws` socket written with frames built once per distinct batch. Writing pre-framed bytes to
+ * the raw socket is safe because permessage-deflate is off, so ws's sender never holds a frame
+ * back that ours could overtake.
+ */
+export class WsSink implements Sink {
+  private readonly raw: Duplex | undefined;
+
+  constructor(private readonly ws: WebSocket) {
+    this.raw = (ws as unknown as { _socket?: Duplex })._socket;
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  write(batch: readonly Outgoing[], frames: FrameCache): number {
+    if (!this.open) return 0;
+    if (!this.raw) {
+      const text = batchText(batch);
+      this.ws.send(text);
+      return Buffer.byteLength(text);
+    }
+    const bytes = frames.get('ws', batch, encodeWs);
+    this.raw.write(bytes);
+    return bytes.length;
+  }
+
+  onDrain(listener: () => void): void {
+    this.raw?.once('drain', listener);
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  onClosed(listener: () => void): void {
+    if (this.ws.readyState === WebSocket.CLOSED) listener();
+    else this.ws.once('close', () => listener());
+  }
+
+  /** Sends a WebSocket ping; the peer's pong proves it is alive. */
+  ping(): void {
+    if (this.open) this.ws.ping();
+  }
+}
+
+/** Server-Sent Events: each message an event, with `id: epoch:seq` on hub events for Last-Event-ID. */
+export class SseSink implements Sink {
+  private ended = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly epoch: () => string,
+  ) {
+    res.once('close', () => (this.ended = true));
+  }
+
+  get open(): boolean {
+    return !this.ended && !this.res.writableEnded;
+  }
+
+  bufferedAmount(): number {
+    return this.res.writableLength + (this.res.socket?.writableLength ?? 0);
+  }
+
+  write(batch: readonly Outgoing[], frames: FrameCache): number {
+    if (!this.open) return 0;
+    const epoch = this.epoch();
+    const bytes = frames.get(`sse:${epoch}`, batch, (items) =>
+      Buffer.from(
+        items
+          .map((o) =>
+            o.message ? `id: ${epoch}:${o.message.seq}\ndata: ${o.json}\n\n` : `data: ${o.json}\n\n`,
+          )
+          .join(''),
+      ),
+    );
+    this.res.write(bytes);
+    return bytes.length;
+  }
+
+  onDrain(listener: () => void): void {
+    this.res.once('drain', listener);
+  }
+
+  close(code: number, reason: string): void {
+    // SSE has no close frame: the reason goes out as a last event, then the stream ends.
+    if (this.open) this.res.end(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
+  }
+
+  terminate(): void {
+    this.res.destroy();
+  }
+
+  onClosed(listener: () => void): void {
+    if (this.res.closed) listener();
+    else this.res.once('close', listener);
+  }
+}

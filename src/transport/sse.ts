@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Hub } from '../hub/hub.ts';
+import type { ClientRequest } from '../protocol/messages.ts';
+import type { Connection } from './connection.ts';
+import { validateRequest } from './requests.ts';
+import { SseSink, type Sink } from './sink.ts';
+
+/** Why a stream request was refused, as an HTTP status and a message that says what to fix. */
+export interface StreamRefusal {
+  status: number;
+  message: string;
+}
+
+const csv = (value: string | null): string[] | undefined =>
+  value === null
+    ? undefined
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+
+/** Reads `epoch:seq` (an SSE event id) into a resume position. */
+const position = (id: string | undefined | null) => {
+  const m = id ? /^(.+):(\d+)$/.exec(id.trim()) : null;
+  return m ? { epoch: m[1]!, seq: Number(m[2]) } : undefined;
+};
+
+/**
+ * The subscribe requests an SSE query asks for: `channels=quotes,headlines` (default both),
+ * `symbols=A,OGDC*`, `maxRate=N`, and resume from `Last-Event-ID` or `?since=epoch:seq`.
+ */
+export const streamRequests = (
+  url: URL,
+  lastEventId: string | undefined,
+): ClientRequest[] | StreamRefusal => {
+  const q = url.searchParams;
+  const channels = csv(q.get('channels')) ?? ['quotes', 'headlines'];
+  const since = position(lastEventId ?? q.get('since'));
+  const rate = q.get('maxRate');
+  const requests: ClientRequest[] = [];
+  for (const channel of channels) {
+    const result = validateRequest({
+      op: 'subscribe',
+      channel,
+      ...(channel === 'quotes' && q.has('symbols') && { symbols: csv(q.get('symbols')) }),
+      ...(channel === 'quotes' && rate !== null && { maxRate: Number(rate) }),
+      ...(since && { since }),
+    });
+    if (!result.ok) return { status: 400, message: result.error.message };
+    requests.push(result.request);
+  }
+  return requests;
+};
+
+/**
+ * Serves `GET /api/stream`: the same messages as the WebSocket, one SSE event each, with
+ * `id: epoch:seq` on hub events so a reconnecting EventSource resumes through Last-Event-ID.
+ */
+export const openEventStream = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  hub: Hub,
+  add: (sink: Sink) => { conn: Connection; release: () => void },
+): StreamRefusal | undefined => {
+  const lastEventId = req.headers['last-event-id'];
+  const requests = streamRequests(url, Array.isArray(lastEventId) ? lastEventId[0] : lastEventId);
+  if (!Array.isArray(requests)) return requests;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    // Proxies that buffer responses would hold events back.
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  const { conn, release } = add(new SseSink(res, () => hub.epoch));
+  res.once('close', () => release());
+  for (const request of requests) conn.handle(request);
+  return undefined;
+};
