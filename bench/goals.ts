@@ -1,0 +1,114 @@
+import type { ServerName } from './servers.ts';
+import type { SummaryRow } from './summary.ts';
+
+/** One goal of issue 8, judged from the medians of the same run; `met` undefined: not measured. */
+export interface GoalResult {
+  goal: string;
+  met: boolean | undefined;
+  measured: string;
+}
+
+type Find = (
+  server: ServerName,
+  subscribers: number,
+  symbols: 'all' | number | undefined,
+  rate: number,
+  stalled?: number,
+) => SummaryRow | undefined;
+
+const finder =
+  (rows: readonly SummaryRow[]): Find =>
+  (server, subscribers, symbols, rate, stalled = 0) =>
+    rows.find(
+      (r) =>
+        r.server === server &&
+        r.subscribers === subscribers &&
+        (symbols === undefined || r.symbols === symbols) &&
+        r.rate === rate &&
+        r.stalled === stalled,
+    );
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
+const x = (n: number) => `${Number.isNaN(n) ? '–' : n.toFixed(2)}×`;
+/** All checks must hold; any figure missing makes the goal unmeasured rather than failed. */
+const judge = (checks: number[], pass: boolean[]): boolean | undefined =>
+  checks.some((c) => Number.isNaN(c)) ? undefined : pass.every(Boolean);
+
+/**
+ * The goals of issue 8 as ratios between servers in the same run. Light load compares against
+ * the plain `ws` server, which sends each update the moment it arrives.
+ */
+export const evaluateGoals = (rows: readonly SummaryRow[]): GoalResult[] => {
+  const find = finder(rows);
+  const goals: GoalResult[] = [];
+  const nan = NaN;
+
+  const t = find('tickstream', 1000, 'all', 1000);
+  const ws = find('ws', 1000, 'all', 1000);
+  const emit = find('sio-emit', 1000, 'all', 1000);
+  const batch = find('sio-batch', 1000, 'all', 1000);
+  const vsWs = ratio(t?.deliveriesPerSec ?? nan, ws?.deliveriesPerSec ?? nan);
+  const vsEmit = ratio(t?.deliveriesPerSec ?? nan, emit?.deliveriesPerSec ?? nan);
+  const cpu = ratio(t?.cpuSecPerMillion ?? nan, batch?.cpuSecPerMillion ?? nan);
+  const loadChecks = [t?.deliveredPct ?? nan, t?.p99 ?? nan, vsWs, vsEmit, cpu];
+  goals.push({
+    goal: '1,000 subs × 1,000/s: ≥ 99% delivered, p99 ≤ 20 ms, ≥ 15× ws and sio-emit deliveries/s, CPU/delivery ≤ 0.85× sio-batch',
+    met: judge(loadChecks, [
+      (t?.deliveredPct ?? 0) >= 99,
+      (t?.p99 ?? Infinity) <= 20,
+      vsWs >= 15,
+      vsEmit >= 15,
+      cpu <= 0.85,
+    ]),
+    measured: `${t?.deliveredPct.toFixed(1)}% delivered, p99 ${t?.p99.toFixed(1)} ms, ${x(vsWs)} ws, ${x(vsEmit)} sio-emit, CPU ${x(cpu)} sio-batch`,
+  });
+
+  const big = find('tickstream', 5000, 'all', 1000) ?? find('tickstream', 5000, undefined, 1000);
+  const bigBatch = big && find('sio-batch', 5000, big.symbols, 1000);
+  const p99Ratio = ratio(big?.p99 ?? nan, bigBatch?.p99 ?? nan);
+  goals.push({
+    goal: `5,000 subs${big ? ` (${big.symbols} symbols)` : ''} × 1,000/s: ≥ 99% delivered, p99 ≤ 0.5× sio-batch`,
+    met: judge([big?.deliveredPct ?? nan, p99Ratio], [(big?.deliveredPct ?? 0) >= 99, p99Ratio <= 0.5]),
+    measured: `${big?.deliveredPct.toFixed(1)}% delivered, p99 ${big?.p99.toFixed(1)} ms = ${x(p99Ratio)} sio-batch`,
+  });
+
+  const light = rows.find((r) => r.server === 'tickstream' && r.rate <= 40 && r.stalled === 0);
+  const lightWs = light && find('ws', light.subscribers, light.symbols, light.rate);
+  const p50Ratio = ratio(light?.p50 ?? nan, lightWs?.p50 ?? nan);
+  goals.push({
+    goal: 'light load (≤ 40/s): p50 ≤ 1.2× ws (which sends each update at once)',
+    met: judge([p50Ratio], [p50Ratio <= 1.2]),
+    measured: `p50 ${light?.p50.toFixed(2)} ms vs ${lightWs?.p50.toFixed(2)} ms = ${x(p50Ratio)}`,
+  });
+
+  const mem = rows.find((r) => r.server === 'tickstream' && r.subscribers === 5000 && r.stalled === 0);
+  const memSio =
+    mem && (find('sio-emit', 5000, mem.symbols, mem.rate) ?? find('sio-batch', 5000, mem.symbols, mem.rate));
+  const memRatio = ratio(mem?.rssIdleKBPerConn ?? nan, memSio?.rssIdleKBPerConn ?? nan);
+  const loadRatio = ratio(mem?.rssLoadKBPerConn ?? nan, mem?.rssIdleKBPerConn ?? nan);
+  goals.push({
+    goal: 'memory at 5,000 conns: idle ≤ 8 KB/conn and ≤ 0.5× socket.io; under load ≤ 1.3× idle',
+    met: judge(
+      [memRatio, loadRatio],
+      [(mem?.rssIdleKBPerConn ?? Infinity) <= 8, memRatio <= 0.5, loadRatio <= 1.3],
+    ),
+    measured: `idle ${mem?.rssIdleKBPerConn.toFixed(1)} KB/conn = ${x(memRatio)} socket.io, load ${x(loadRatio)} idle`,
+  });
+
+  const slow = rows.find((r) => r.server === 'tickstream' && r.stalled > 0);
+  const healthy = slow && find('tickstream', slow.subscribers, slow.symbols, slow.rate, 0);
+  const slowRatio = ratio(slow?.p99 ?? nan, healthy?.p99 ?? nan);
+  goals.push({
+    goal: 'slow consumers (1% stalled): healthy clients p99 ≤ 1.2× the run without them',
+    met: judge([slowRatio], [slowRatio <= 1.2]),
+    measured: `p99 ${slow?.p99.toFixed(1)} ms vs ${healthy?.p99.toFixed(1)} ms = ${x(slowRatio)}; RSS under load ${slow?.rssLoadKBPerConn.toFixed(1)} vs ${healthy?.rssLoadKBPerConn.toFixed(1)} KB/conn`,
+  });
+
+  const invalid = rows.reduce((sum, r) => sum + r.invalid, 0);
+  goals.push({
+    goal: 'the load generator is never the bottleneck',
+    met: rows.length === 0 ? undefined : invalid === 0,
+    measured: `${invalid} invalid run(s) of ${rows.reduce((sum, r) => sum + r.runs, 0)}`,
+  });
+  return goals;
+};

@@ -1,0 +1,56 @@
+import type { Workload } from './workload.ts';
+
+/** Server (or feed) process → orchestrator. */
+export type ServerReport =
+  | { type: 'ready'; port: number }
+  | {
+      type: 'fed';
+      /** Changes published per symbol index during the run. */
+      perSymbol: number[];
+      startedAt: number;
+      endedAt: number;
+    };
+
+/** Orchestrator → server (or feed) process: `gc` before memory is measured at rest. */
+export type ServerCommand = { type: 'start'; rate: number; durationMs: number } | { type: 'gc' };
+
+/** The protocol a load generator speaks to the server under test. */
+export type ClientProtocol = 'json' | 'socketio' | 'mqtt';
+
+/** Orchestrator → load generator. */
+export type LoadCommand =
+  | {
+      type: 'connect';
+      protocol: ClientProtocol;
+      url: string;
+      /** Which of the run's clients this generator holds: [first, first + count). */
+      first: number;
+      count: number;
+      workload: Workload;
+    }
+  | { type: 'start'; measureFrom: number }
+  | { type: 'count' }
+  | { type: 'report' };
+
+/** What a load generator measured between `start` and `report`. */
+export interface LoadResult {
+  deliveries: number;
+  frames: number;
+  /** WebSocket bytes received: payloads plus frame headers. */
+  wireBytes: number;
+  lastReceiptAt: number;
+  latencyCounts: number[];
+  cpuMs: number;
+  wallMs: number;
+}
+
+/** Load generator → orchestrator. */
+export type LoadReport =
+  | {
+      type: 'subscribed';
+      /** Healthy (not stalled) subscribers per symbol index. */
+      subscribers: number[];
+    }
+  | { type: 'count'; deliveries: number }
+  | ({ type: 'result' } & LoadResult)
+  | { type: 'failed'; message: string };

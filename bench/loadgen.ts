@@ -1,0 +1,189 @@
+/**
+ * A load generator process: holds a share of the run's WebSocket clients, subscribes them,
+ * and counts what reaches them. It never parses a whole frame: deliveries are occurrences of
+ * `"type":"quote"`, and latency is read from the `"ts":"…"` fields of sampled clients only.
+ */
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { SYMBOL_COUNT, SYMBOLS } from './feed.ts';
+import { Histogram } from './histogram.ts';
+import type { ClientProtocol, LoadCommand, LoadReport } from './ipc.ts';
+import { clientSymbols, isStalled, type Workload } from './workload.ts';
+
+const QUOTE = Buffer.from('"type":"quote"');
+const TS = Buffer.from('"ts":"');
+/** Connections opening at once: more overflows the server's accept backlog. */
+const CONNECT_CONCURRENCY = 100;
+/** Every Nth client records latency: enough samples, bounded work. */
+const SAMPLE_EVERY = 10;
+
+const report = (message: LoadReport) => process.send?.(message);
+
+let deliveries = 0;
+let frames = 0;
+let wireBytes = 0;
+let lastReceiptAt = 0;
+let measureFrom = Infinity;
+const latency = new Histogram();
+let cpuAtStart = process.cpuUsage();
+let wallAtStart = performance.now();
+
+const countIn = (data: Buffer, needle: Buffer): number => {
+  let n = 0;
+  for (let i = data.indexOf(needle); i !== -1; i = data.indexOf(needle, i + needle.length)) n++;
+  return n;
+};
+
+/** WebSocket header bytes of a server frame (unmasked) carrying `length` payload bytes. */
+const headerBytes = (length: number): number => (length < 126 ? 2 : length < 65_536 ? 4 : 10);
+
+const receive = (data: Buffer, sampled: boolean) => {
+  const now = performance.timeOrigin + performance.now();
+  frames++;
+  wireBytes += data.length + headerBytes(data.length);
+  const n = countIn(data, QUOTE);
+  if (n === 0) return;
+  deliveries += n;
+  lastReceiptAt = now;
+  if (!sampled) return;
+  for (let i = data.indexOf(TS); i !== -1; i = data.indexOf(TS, i + TS.length)) {
+    const sent = Date.parse(data.toString('latin1', i + TS.length, i + TS.length + 24));
+    if (sent >= measureFrom) latency.record(Math.max(0, now - sent));
+  }
+};
+
+/** The bytes that open a session and subscribe, per protocol; `onFrame` answers the handshakes. */
+const session = (protocol: ClientProtocol, symbols: string[] | undefined, clientId: string) => {
+  switch (protocol) {
+    case 'json':
+      return {
+        open: [JSON.stringify({ op: 'subscribe', channel: 'quotes', ...(symbols && { symbols }) })],
+        reply: (_data: Buffer): string | Buffer | undefined => undefined,
+        subscribed: (data: Buffer) => data.includes('"type":"subscribed"'),
+      };
+    case 'socketio':
+      return {
+        open: [],
+        // Engine.io: "0{…}" open → connect the namespace with "40"; "40{…}" → subscribe; "2" ping → "3".
+        reply: (data: Buffer): string | undefined => {
+          if (data[0] === 0x30 && data[1] !== 0x34) return '40';
+          if (data[0] === 0x34 && data[1] === 0x30) return `42${JSON.stringify(['subscribe', { symbols }])}`;
+          if (data.length === 1 && data[0] === 0x32) return '3';
+          return undefined;
+        },
+        subscribed: (data: Buffer) => data.includes('"subscribed"'),
+      };
+    case 'mqtt':
+      return {
+        open: [mqttConnect(clientId)],
+        reply: (data: Buffer): Buffer | undefined =>
+          data[0] === 0x20 ? mqttSubscribe(symbols?.map((s) => `q/${s}`) ?? ['q/#']) : undefined,
+        subscribed: (data: Buffer) => data[0] === 0x90,
+      };
+  }
+};
+
+const mqttString = (s: string) => {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+};
+const mqttPacket = (type: number, body: Buffer) => {
+  const length: number[] = [];
+  let n = body.length;
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    length.push(byte);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([type, ...length]), body]);
+};
+/** MQTT 3.1.1 CONNECT, clean session, keep-alive off (the run is shorter than any timeout). */
+const mqttConnect = (clientId: string) =>
+  mqttPacket(0x10, Buffer.concat([mqttString('MQTT'), Buffer.from([4, 0x02, 0, 0]), mqttString(clientId)]));
+const mqttSubscribe = (topics: string[]) =>
+  mqttPacket(
+    0x82,
+    Buffer.concat([
+      Buffer.from([0, 1]),
+      ...topics.map((t) => Buffer.concat([mqttString(t), Buffer.from([0])])),
+    ]),
+  );
+
+const connectClient = (
+  protocol: ClientProtocol,
+  url: string,
+  workload: Workload,
+  i: number,
+): Promise<WebSocket> =>
+  new Promise((resolve, reject) => {
+    const symbols = clientSymbols(workload, i)?.map((s) => SYMBOLS[s]!);
+    const s = session(protocol, symbols, `bench-${process.pid}-${i}`);
+    const ws = new WebSocket(url, protocol === 'mqtt' ? ['mqtt'] : [], { perMessageDeflate: false });
+    const sampled = i % SAMPLE_EVERY === 0;
+    let ready = false;
+    ws.on('open', () => s.open.forEach((m) => ws.send(m)));
+    ws.on('message', (data: Buffer) => {
+      const answer = s.reply(data);
+      if (answer !== undefined) ws.send(answer);
+      if (ready) return receive(data, sampled);
+      if (!s.subscribed(data)) return;
+      ready = true;
+      // A stalled client stops reading: the server sees TCP back-pressure, as from a slow phone.
+      if (isStalled(workload, i)) ws.pause();
+      resolve(ws);
+    });
+    ws.on('error', reject);
+    ws.on('close', (code) => {
+      if (!ready) reject(new Error(`client ${i} closed with ${code} before subscribing`));
+    });
+  });
+
+const connectAll = async (command: Extract<LoadCommand, { type: 'connect' }>) => {
+  const { protocol, url, first, count, workload } = command;
+  const subscribers = new Array<number>(SYMBOL_COUNT).fill(0);
+  let next = first;
+  const worker = async () => {
+    while (next < first + count) {
+      const i = next++;
+      await connectClient(protocol, url, workload, i);
+      if (isStalled(workload, i)) continue;
+      for (const s of clientSymbols(workload, i) ?? SYMBOLS.keys()) subscribers[s]!++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, count) }, worker));
+  report({ type: 'subscribed', subscribers });
+};
+
+process.on('message', (command: LoadCommand) => {
+  switch (command.type) {
+    case 'connect':
+      connectAll(command).catch((err: unknown) =>
+        report({ type: 'failed', message: (err as Error).message }),
+      );
+      return;
+    case 'start':
+      measureFrom = command.measureFrom;
+      deliveries = frames = wireBytes = 0;
+      cpuAtStart = process.cpuUsage();
+      wallAtStart = performance.now();
+      return;
+    case 'count':
+      return report({ type: 'count', deliveries });
+    case 'report': {
+      const cpu = process.cpuUsage(cpuAtStart);
+      return report({
+        type: 'result',
+        deliveries,
+        frames,
+        wireBytes,
+        lastReceiptAt,
+        latencyCounts: latency.counts,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        wallMs: performance.now() - wallAtStart,
+      });
+    }
+  }
+});
+// Sockets die with the process: the orchestrator ends a run by disconnecting.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,212 @@
+import type { ChildProcess } from 'node:child_process';
+import { SYMBOL_COUNT } from './feed.ts';
+import { Histogram } from './histogram.ts';
+import type { LoadCommand, LoadReport, LoadResult, ServerCommand, ServerReport } from './ipc.ts';
+import { cpuSeconds, rssBytes } from './proc.ts';
+import { spawnNodeScript, startServerUnderTest, stopChild, type ServerName } from './servers.ts';
+import type { Workload } from './workload.ts';
+
+/** How the harness runs, beside the workload. */
+export interface RunOptions {
+  loadGenerators: number;
+  /** Latency samples before this long into the feed are JIT warm-up, not counted. */
+  warmupMs: number;
+  /** How long to wait after the feed ends for deliveries still in flight. */
+  drainMs: number;
+  /** CPU lists for taskset (server, load generators); undefined runs unpinned. */
+  pin?: { server: string; load: string };
+}
+
+/** What one run measured. Figures are NaN where nothing was there to measure. */
+export interface RunResult {
+  server: ServerName;
+  workload: Workload;
+  expected: number;
+  delivered: number;
+  deliveredPct: number;
+  offeredPerSec: number;
+  deliveriesPerSec: number;
+  latencyMs: { p50: number; p99: number; p999: number; samples: number };
+  cpuSecPerMillion: number;
+  rssBaseMB: number;
+  rssIdleKBPerConn: number;
+  rssLoadKBPerConn: number;
+  bytesPerDelivery: number;
+  /** The busiest load generator's CPU share of its wall time. */
+  loadCpu: number;
+  valid: boolean;
+  notes: string[];
+}
+
+/** A load generator above this CPU share may have been the bottleneck: the run is invalid. */
+const LOAD_SATURATED = 0.9;
+const CONNECT_TIMEOUT_MS = 120_000;
+
+/** Resolves with the first IPC message that `pick` accepts; fails on exit or timeout. */
+const nextMessage = <M, R>(
+  child: ChildProcess,
+  pick: (m: M) => R | Error | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<R> =>
+  new Promise((resolve, reject) => {
+    const done = (finish: () => void) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      finish();
+    };
+    const onMessage = (m: M) => {
+      const picked = pick(m);
+      if (picked instanceof Error) done(() => reject(picked));
+      else if (picked !== undefined) done(() => resolve(picked));
+    };
+    const onExit = (code: number | null) =>
+      done(() => reject(new Error(`${what}: process exited (${code})`)));
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`${what}: no answer in ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+
+const fromLoad = <T extends LoadReport['type']>(child: ChildProcess, type: T, timeoutMs: number) =>
+  nextMessage<LoadReport, Extract<LoadReport, { type: T }>>(
+    child,
+    (m) => {
+      if (m.type === 'failed') return new Error(`load generator: ${m.message}`);
+      return m.type === type ? (m as Extract<LoadReport, { type: T }>) : undefined;
+    },
+    timeoutMs,
+    `load generator (${type})`,
+  );
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One run: starts the server and load generators, subscribes every client, measures memory
+ * at rest, feeds `rate` changes a second, waits for the deliveries to drain, then stops all.
+ */
+export const runOnce = async (
+  server: ServerName,
+  workload: Workload,
+  options: RunOptions,
+): Promise<RunResult> => {
+  const notes: string[] = [];
+  const sut = await startServerUnderTest(server, options.pin?.server);
+  const loads: ChildProcess[] = [];
+  try {
+    const { port } = await nextMessage<ServerReport, { port: number }>(
+      sut.feed,
+      (m) => (m.type === 'ready' ? m : undefined),
+      30_000,
+      `${server} start`,
+    );
+    const rssBase = rssBytes(sut.pid);
+
+    const n = Math.min(options.loadGenerators, workload.subscribers);
+    for (let g = 0; g < n; g++) loads.push(spawnNodeScript(options.pin?.load, './loadgen.ts'));
+    const subscribedAll = loads.map((child) => fromLoad(child, 'subscribed', CONNECT_TIMEOUT_MS));
+    loads.forEach((child, g) => {
+      const first = Math.floor((g * workload.subscribers) / n);
+      const count = Math.floor(((g + 1) * workload.subscribers) / n) - first;
+      const command: LoadCommand = {
+        type: 'connect',
+        protocol: sut.protocol,
+        url: sut.url(port),
+        first,
+        count,
+        workload,
+      };
+      child.send(command);
+    });
+    const subscribers = (await Promise.all(subscribedAll)).reduce(
+      (sum, r) => sum.map((x, i) => x + r.subscribers[i]!),
+      new Array<number>(SYMBOL_COUNT).fill(0),
+    );
+    // Let snapshots drain and the heap settle before calling this the connections' resting size.
+    await sleep(500);
+    sut.feed.send({ type: 'gc' } satisfies ServerCommand);
+    await sleep(500);
+    const rssIdle = rssBytes(sut.pid);
+
+    const cpuBefore = cpuSeconds(sut.pid);
+    const startCommand: LoadCommand = { type: 'start', measureFrom: Date.now() + options.warmupMs };
+    loads.forEach((child) => child.send(startCommand));
+    let rssPeak = rssIdle;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(sut.pid) || 0)), 200);
+    const feedCommand: ServerCommand = {
+      type: 'start',
+      rate: workload.rate,
+      durationMs: workload.durationMs,
+    };
+    sut.feed.send(feedCommand);
+    const fed = await nextMessage<ServerReport, Extract<ServerReport, { type: 'fed' }>>(
+      sut.feed,
+      (m) => (m.type === 'fed' ? m : undefined),
+      workload.durationMs * 10 + 30_000,
+      `${server} feed`,
+    );
+    const expected = fed.perSymbol.reduce((sum, changes, s) => sum + changes * subscribers[s]!, 0);
+
+    // Drain: until all arrived, nothing moved for a second, or the drain time is up.
+    const drainEnd = Date.now() + options.drainMs;
+    let delivered = 0;
+    let lastProgress = Date.now();
+    while (delivered < expected && Date.now() < drainEnd && Date.now() - lastProgress < 1000) {
+      loads.forEach((child) => child.send({ type: 'count' } satisfies LoadCommand));
+      const counts = await Promise.all(loads.map((child) => fromLoad(child, 'count', 10_000)));
+      const now = counts.reduce((sum, c) => sum + c.deliveries, 0);
+      if (now > delivered) lastProgress = Date.now();
+      delivered = now;
+      if (delivered < expected) await sleep(100);
+    }
+    clearInterval(sampler);
+    const cpuUsed = cpuSeconds(sut.pid) - cpuBefore;
+    if (delivered < expected && Date.now() >= drainEnd)
+      notes.push(`drain cut off after ${options.drainMs} ms`);
+
+    const results: LoadResult[] = [];
+    for (const child of loads) {
+      child.send({ type: 'report' } satisfies LoadCommand);
+      results.push(await fromLoad(child, 'result', 10_000));
+    }
+    const latency = new Histogram();
+    for (const r of results) latency.add(new Histogram(r.latencyCounts));
+    const total = results.reduce((sum, r) => sum + r.deliveries, 0);
+    const wire = results.reduce((sum, r) => sum + r.wireBytes, 0);
+    const lastReceipt = Math.max(...results.map((r) => r.lastReceiptAt));
+    const loadCpu = Math.max(...results.map((r) => r.cpuMs / r.wallMs));
+    const valid = loadCpu < LOAD_SATURATED;
+    if (!valid) notes.push(`load generator at ${(loadCpu * 100).toFixed(0)}% CPU: it may be the bottleneck`);
+    const perConnKB = (bytes: number) => (bytes - rssBase) / 1024 / workload.subscribers;
+    return {
+      server,
+      workload,
+      expected,
+      delivered: total,
+      deliveredPct: expected > 0 ? (100 * total) / expected : NaN,
+      offeredPerSec: expected / (workload.durationMs / 1000),
+      deliveriesPerSec: total > 0 ? total / ((lastReceipt - fed.startedAt) / 1000) : 0,
+      latencyMs: {
+        p50: latency.percentile(0.5),
+        p99: latency.percentile(0.99),
+        p999: latency.percentile(0.999),
+        samples: latency.total,
+      },
+      cpuSecPerMillion: total > 0 ? (cpuUsed / total) * 1e6 : NaN,
+      rssBaseMB: rssBase / 2 ** 20,
+      rssIdleKBPerConn: perConnKB(rssIdle),
+      rssLoadKBPerConn: perConnKB(rssPeak),
+      bytesPerDelivery: total > 0 ? wire / total : NaN,
+      loadCpu,
+      valid,
+      notes,
+    };
+  } finally {
+    // Clients first, so each server's own shutdown has nobody left to say goodbye to.
+    await Promise.all(loads.map((child) => stopChild(child)));
+    await sut.stop();
+  }
+};

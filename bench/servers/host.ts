@@ -1,0 +1,35 @@
+import { changeBursts, SYMBOL_COUNT, type GeneratedQuote, type QuoteGenerator } from '../feed.ts';
+import type { ServerCommand, ServerReport } from '../ipc.ts';
+
+/** What each server under test does with the generated feed. */
+export interface FeedTarget {
+  /** The port clients connect to. */
+  port: number;
+  /** Hands one burst of changes to the server, timestamped now. */
+  publish(burst: GeneratedQuote[]): void;
+}
+
+const report = (message: ServerReport) => process.send?.(message);
+
+/**
+ * Runs a server process for the orchestrator: reports `ready`, then on `start` publishes the
+ * generated feed into `target` and reports how many changes each symbol got.
+ */
+export const hostFeed = (target: FeedTarget, generator: QuoteGenerator): void => {
+  process.on('message', (command: ServerCommand) => {
+    // Garbage from the snapshots is not what a connection costs at rest: collect it first.
+    if (command.type === 'gc') return (globalThis as { gc?: () => void }).gc?.();
+    const perSymbol = new Array<number>(SYMBOL_COUNT).fill(0);
+    const startedAt = Date.now();
+    changeBursts(generator, command.rate, command.durationMs).subscribe({
+      next: (burst) => {
+        for (const q of burst) perSymbol[q.index]!++;
+        target.publish(burst);
+      },
+      complete: () => report({ type: 'fed', perSymbol, startedAt, endedAt: Date.now() }),
+    });
+  });
+  // The orchestrator going away ends the run: no orphan servers on a shared machine.
+  process.on('disconnect', () => process.exit(0));
+  report({ type: 'ready', port: target.port });
+};

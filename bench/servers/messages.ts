@@ -1,0 +1,34 @@
+import { quoteDelta } from '../../src/diff/diff-quotes.ts';
+import type { QuoteMessage, QuoteValues } from '../../src/protocol/messages.ts';
+import type { GeneratedQuote, QuoteGenerator } from '../feed.ts';
+
+const values = (q: GeneratedQuote): QuoteValues => ({
+  kind: 'stock',
+  price: q.price,
+  change: q.change,
+  changePercent: q.changePercent,
+  direction: q.direction,
+});
+
+/**
+ * The peers' ingest: the same quote deltas tickstream sends (`seq`, `v`, only the changed
+ * fields, `ts` stamped now), so every server puts the same bytes of content on the wire.
+ */
+export const deltaStamper = (generator: QuoteGenerator): ((q: GeneratedQuote) => QuoteMessage) => {
+  const last = new Map(generator.all().map((q) => [q.symbol, values(q)]));
+  const versions = new Map<string, number>();
+  let seq = 0;
+  return (q) => {
+    const next = values(q);
+    const fields = quoteDelta(last.get(q.symbol), next) ?? {};
+    last.set(q.symbol, next);
+    const v = (versions.get(q.symbol) ?? 1) + 1;
+    versions.set(q.symbol, v);
+    return { type: 'quote', seq: ++seq, symbol: q.symbol, v, ...fields, ts: new Date().toISOString() };
+  };
+};
+
+/** A subscribe request as the json and socket.io peers read it: all symbols, or a list. */
+export interface PeerSubscribe {
+  symbols?: string[];
+}

@@ -1,0 +1,34 @@
+/**
+ * tickstream under test: the real serve() pipeline (parse → diff → hub → transport) fed with
+ * generated ticker text, one frame per burst, so `ts` is the time the frame entered the server.
+ */
+import { Subject } from 'rxjs';
+import { createLogger } from '../../src/log.ts';
+import { hubConfig } from '../../src/hub/options.ts';
+import { serve } from '../../src/serve.ts';
+import type { Frame } from '../../src/source/frame.ts';
+import { transportConfig } from '../../src/transport/options.ts';
+import { QuoteGenerator, tickerLine } from '../feed.ts';
+import { hostFeed } from './host.ts';
+
+const generator = new QuoteGenerator();
+const frames$ = new Subject<Frame>();
+const running = await serve(
+  {
+    source: { feed: '', speed: 1, intervalMs: 1000, loop: false },
+    hub: hubConfig({}),
+    // Heartbeats would be extra deliveries on some servers only: keep them out of the window.
+    transport: transportConfig({ port: '0', host: '127.0.0.1', heartbeat: '10m' }),
+  },
+  createLogger(process.env.LOG_LEVEL ?? 'warn'),
+  { kind: 'bench', frames$ },
+);
+// Every symbol's first value, before any client connects: subscribers get it in the snapshot.
+frames$.next({ text: generator.all().map(tickerLine).join('\n'), origin: 'bench:initial' });
+hostFeed(
+  {
+    port: running.server.port,
+    publish: (burst) => frames$.next({ text: burst.map(tickerLine).join('\n'), origin: 'bench' }),
+  },
+  generator,
+);

@@ -1,0 +1,99 @@
+import type { RunResult } from './run.ts';
+import type { ServerName } from './servers.ts';
+import type { Workload } from './workload.ts';
+
+/** The median of each figure over the repeats of one server on one workload. */
+export interface SummaryRow {
+  server: ServerName;
+  subscribers: number;
+  symbols: Workload['symbols'];
+  rate: number;
+  stalled: number;
+  runs: number;
+  /** Runs where a load generator saturated: their figures are left out of the medians. */
+  invalid: number;
+  deliveredPct: number;
+  deliveriesPerSec: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  cpuSecPerMillion: number;
+  rssIdleKBPerConn: number;
+  rssLoadKBPerConn: number;
+  bytesPerDelivery: number;
+  loadCpu: number;
+}
+
+/** The median, NaN for none: with few noisy runs it moves less than the mean. */
+export const median = (xs: number[]): number => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+const key = (r: RunResult) =>
+  [r.server, r.workload.subscribers, r.workload.symbols, r.workload.rate, r.workload.stalled].join('|');
+
+/** Groups runs by server and workload, with each figure's median over the valid runs. */
+export const summarize = (runs: readonly RunResult[]): SummaryRow[] => {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
+  return [...groups.values()].map((group) => {
+    const first = group[0]!;
+    const valid = group.filter((r) => r.valid);
+    const use = valid.length > 0 ? valid : group;
+    const m = (f: (r: RunResult) => number) => median(use.map(f));
+    return {
+      server: first.server,
+      subscribers: first.workload.subscribers,
+      symbols: first.workload.symbols,
+      rate: first.workload.rate,
+      stalled: first.workload.stalled,
+      runs: group.length,
+      invalid: group.length - valid.length,
+      deliveredPct: m((r) => r.deliveredPct),
+      deliveriesPerSec: m((r) => r.deliveriesPerSec),
+      p50: m((r) => r.latencyMs.p50),
+      p99: m((r) => r.latencyMs.p99),
+      p999: m((r) => r.latencyMs.p999),
+      cpuSecPerMillion: m((r) => r.cpuSecPerMillion),
+      rssIdleKBPerConn: m((r) => r.rssIdleKBPerConn),
+      rssLoadKBPerConn: m((r) => r.rssLoadKBPerConn),
+      bytesPerDelivery: m((r) => r.bytesPerDelivery),
+      loadCpu: m((r) => r.loadCpu),
+    };
+  });
+};
+
+const fixed = (x: number, digits: number) => (Number.isNaN(x) ? '–' : x.toFixed(digits));
+const COLUMNS: [string, (r: SummaryRow) => string][] = [
+  ['server', (r) => r.server],
+  ['subs', (r) => String(r.subscribers)],
+  ['symbols', (r) => String(r.symbols)],
+  ['rate/s', (r) => String(r.rate)],
+  ['stalled', (r) => String(r.stalled)],
+  ['delivered %', (r) => fixed(r.deliveredPct, 1)],
+  ['deliveries/s', (r) => fixed(r.deliveriesPerSec, 0)],
+  ['p50 ms', (r) => fixed(r.p50, 2)],
+  ['p99 ms', (r) => fixed(r.p99, 1)],
+  ['p999 ms', (r) => fixed(r.p999, 1)],
+  ['CPU s/M', (r) => fixed(r.cpuSecPerMillion, 2)],
+  ['RSS KB/conn idle', (r) => fixed(r.rssIdleKBPerConn, 1)],
+  ['load', (r) => fixed(r.rssLoadKBPerConn, 1)],
+  ['B/delivery', (r) => fixed(r.bytesPerDelivery, 1)],
+  ['loadgen CPU', (r) => `${fixed(r.loadCpu * 100, 0)}%`],
+  ['runs', (r) => `${r.runs}${r.invalid ? ` (${r.invalid} invalid)` : ''}`],
+];
+
+/** The rows as a markdown table, which also reads well on a terminal. */
+export const formatTable = (rows: readonly SummaryRow[]): string => {
+  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
+  const widths = COLUMNS.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, c) => cell.padStart(widths[c]!)).join(' | ')} |`;
+  return [
+    line(cells[0]!),
+    `|${widths.map((w) => `${'-'.repeat(w + 1)}:`).join('|')}|`,
+    ...cells.slice(1).map(line),
+  ].join('\n');
+};
