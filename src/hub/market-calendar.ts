@@ -12,16 +12,31 @@ const SESSIONS: Record<number, [number, number][]> = {
   ],
 };
 const PRE_OPEN_MINUTES = 15;
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 // Pakistan has kept UTC+5 without daylight saving since 2009.
-const KARACHI_OFFSET_MINUTES = 5 * 60;
+const KARACHI_OFFSET = 5 * 60 * MINUTE;
 
 /** The PSX market state at `time`, evaluated in Asia/Karachi. `holidays` are `YYYY-MM-DD` dates. */
 export const marketState = (time: Date, holidays: ReadonlySet<string> = new Set()): MarketState => {
-  const local = new Date(time.getTime() + KARACHI_OFFSET_MINUTES * 60_000);
+  const local = new Date(time.getTime() + KARACHI_OFFSET);
   if (holidays.has(local.toISOString().slice(0, 10))) return 'closed';
   const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
   const sessions = SESSIONS[local.getUTCDay()] ?? [];
   if (sessions.some(([open, close]) => minute >= open && minute < close)) return 'open';
   if (sessions.some(([open]) => minute >= open - PRE_OPEN_MINUTES && minute < open)) return 'pre-open';
   return 'closed';
+};
+
+/**
+ * The first instant (ms) after `time` at which the market state may change: a pre-open, an
+ * open, a close, or the next local midnight (a new weekday or a holiday).
+ */
+export const nextMarketChange = (time: number): number => {
+  const dayStart = Math.floor((time + KARACHI_OFFSET) / DAY) * DAY - KARACHI_OFFSET;
+  const weekday = new Date(dayStart + KARACHI_OFFSET).getUTCDay();
+  const boundaries = (SESSIONS[weekday] ?? [])
+    .flatMap(([open, close]) => [open - PRE_OPEN_MINUTES, open, close])
+    .map((minute) => dayStart + minute * MINUTE);
+  return Math.min(...boundaries.filter((b) => b > time), dayStart + DAY);
 };

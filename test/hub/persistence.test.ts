@@ -1,0 +1,172 @@
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Change } from '../../src/diff/changes.ts';
+import type { HubOptions } from '../../src/hub/hub.ts';
+import { openPersistentHub, type PersistOptions } from '../../src/hub/persistence.ts';
+
+const dirs: string[] = [];
+const newDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tickstream-persist-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A logger whose records the test reads back. */
+const recordingLog = () => {
+  const records: { level: number; msg: string; [k: string]: unknown }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  return { log, records };
+};
+
+/** A clock the test moves by hand. */
+const manualClock = (start: number) => {
+  const clock = { time: start, scheduler: undefined as unknown as SchedulerLike };
+  clock.scheduler = { now: () => clock.time, schedule: asyncScheduler.schedule.bind(asyncScheduler) };
+  return clock;
+};
+
+const hubOptions = (extra: Partial<HubOptions> = {}): HubOptions => ({
+  history: { size: 1000, ageMs: 60_000 },
+  headlineCount: 50,
+  ...extra,
+});
+const persist = (extra: Partial<PersistOptions> = {}): PersistOptions => ({
+  fsyncMs: 0,
+  compactEvery: 3,
+  ...extra,
+});
+const price = (symbol: string, p: number): Change => ({
+  type: 'quote',
+  symbol,
+  ts: `2023-11-09T04:3${p % 10}:00.000Z`,
+  fields: { kind: 'stock', price: p, change: 0, changePercent: 0, direction: 'unchanged' },
+});
+const story = (id: string): Change => ({
+  type: 'headline',
+  headline: { id, dateline: 'SEOUL', title: id, text: 'text', ts: '2023-11-09T04:31:00.000Z' },
+});
+const all = { wantsQuote: () => true, wantsHeadlines: true };
+
+describe('a persistent hub', () => {
+  it('continues epoch, seq, snapshot, history and story ids after a crash, across a compaction', () => {
+    const dir = newDir();
+    const { hub } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist());
+    for (const c of [price('AIRLINK', 1), price('BOP', 2), story('s1'), price('AIRLINK', 3), price('BOP', 4)])
+      hub.apply(c);
+    // No close(): as after kill -9, only what was written is there.
+    const again = openPersistentHub(hubOptions(), dir, recordingLog().log, persist()).hub;
+
+    expect(again.position).toEqual(hub.position);
+    expect(again.snapshot()).toEqual(hub.snapshot());
+    expect(again.latestHeadlines()).toEqual(hub.latestHeadlines());
+    expect(again.seenHeadlineIds()).toEqual(['s1']);
+    expect(again.resume({ epoch: hub.epoch, seq: 1 }, all)).toEqual(
+      hub.resume({ epoch: hub.epoch, seq: 1 }, all),
+    );
+    expect(again.apply(price('AIRLINK', 5))).toMatchObject({ seq: 6, v: 3 });
+  });
+
+  it('starts a new epoch in a new directory, and a different one in another', () => {
+    const a = openPersistentHub(hubOptions(), newDir(), recordingLog().log, persist()).hub;
+    const b = openPersistentHub(hubOptions(), newDir(), recordingLog().log, persist()).hub;
+    expect(a.position).toMatchObject({ seq: 0 });
+    expect(a.epoch).not.toBe(b.epoch);
+  });
+
+  it('leaves the whole state in one file after a graceful close', () => {
+    const dir = newDir();
+    const { hub, journal } = openPersistentHub(
+      hubOptions(),
+      dir,
+      recordingLog().log,
+      persist({ compactEvery: 100 }),
+    );
+    hub.apply(price('AIRLINK', 1));
+    hub.apply(price('AIRLINK', 2));
+    journal.close();
+    journal.close();
+    expect(readFileSync(join(dir, 'journal.ndjson'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))).toMatchObject({
+      epoch: hub.epoch,
+      seq: 2,
+    });
+    expect(openPersistentHub(hubOptions(), dir, recordingLog().log, persist()).hub.position).toEqual(
+      hub.position,
+    );
+  });
+
+  it('skips a torn journal tail with a log line and continues from the last whole event', () => {
+    const dir = newDir();
+    const { hub } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist({ compactEvery: 100 }));
+    hub.apply(price('AIRLINK', 1));
+    hub.apply(price('AIRLINK', 2));
+    appendFileSync(join(dir, 'journal.ndjson'), '{"at":1,"m":{"type":"quote","seq":3,"sym');
+
+    const { log, records } = recordingLog();
+    const again = openPersistentHub(hubOptions(), dir, log, persist()).hub;
+    expect(again.position).toEqual({ epoch: hub.epoch, seq: 2 });
+    expect(again.snapshot()).toEqual(hub.snapshot());
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 40, msg: expect.stringContaining('partial line'), lastSeq: 2 }),
+    );
+    expect(again.apply(price('AIRLINK', 3))).toMatchObject({ seq: 3, v: 3 });
+  });
+
+  it('stops at a garbled line in the middle and ignores what follows it', () => {
+    const dir = newDir();
+    const { hub } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist({ compactEvery: 100 }));
+    hub.apply(price('AIRLINK', 1));
+    const file = join(dir, 'journal.ndjson');
+    appendFileSync(file, '\u0000\u0000\u0000\n');
+    appendFileSync(
+      file,
+      `${JSON.stringify({ at: 1, m: { type: 'quote', seq: 2, symbol: 'X', v: 1, ts: 't' } })}\n`,
+    );
+
+    const { log, records } = recordingLog();
+    const again = openPersistentHub(hubOptions(), dir, log, persist()).hub;
+    expect(again.position).toEqual({ epoch: hub.epoch, seq: 1 });
+    expect(again.snapshot().map((q) => q.symbol)).toEqual(['AIRLINK']);
+    expect(records).toContainEqual(
+      expect.objectContaining({ msg: expect.stringContaining('torn'), line: 3 }),
+    );
+  });
+
+  it('moves an unreadable state file aside, says so, and starts a new epoch', () => {
+    const dir = newDir();
+    const { hub, journal } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist());
+    hub.apply(price('AIRLINK', 1));
+    journal.close();
+    writeFileSync(join(dir, 'state.json'), '{"epoch": garbage');
+
+    const { log, records } = recordingLog();
+    const again = openPersistentHub(hubOptions(), dir, log, persist()).hub;
+    expect(again.epoch).not.toBe(hub.epoch);
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 50, msg: expect.stringContaining('unreadable') }),
+    );
+    expect(readdirSync(dir).some((f) => f.startsWith('state.json.corrupt-'))).toBe(true);
+  });
+
+  it('keeps the age of history events across a restart', () => {
+    const dir = newDir();
+    const clock = manualClock(1_000_000);
+    const options = hubOptions({ history: { size: 1000, ageMs: 10_000 }, scheduler: clock.scheduler });
+    const { hub } = openPersistentHub(options, dir, recordingLog().log, persist());
+    hub.apply(price('AIRLINK', 1));
+    clock.time += 8_000;
+    hub.apply(price('AIRLINK', 2));
+    clock.time += 4_000;
+    // The first event is now 12 s old: past the 10 s bound, restart or not.
+    const again = openPersistentHub(options, dir, recordingLog().log, persist()).hub;
+    expect(again.resume({ epoch: hub.epoch, seq: 1 }, all)).toMatchObject({ recovered: true });
+    expect(again.resume({ epoch: hub.epoch, seq: 0 }, all)).toEqual({ recovered: false });
+  });
+});
