@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseCommand, parseHelp } from './commands/parse.ts';
+import { recordCommand, recordHelp } from './commands/record.ts';
 import { serveCommand, serveHelp } from './commands/serve.ts';
 import { TickstreamError } from './errors.ts';
 
@@ -10,10 +11,13 @@ Usage: tickstream <command> [flags]
 Commands:
   serve              replay a feed and serve it over WebSocket (/ws) and HTTP
   parse [FILE]       print the events a feed holds as NDJSON (stdin when no FILE; --stats)
+  record --out DIR   record a source (same flags as serve) as NDJSON, one file a day
 
 ${serveHelp}
 
 ${parseHelp}
+
+${recordHelp}
 
 Environment: PORT, HOST, LOG_LEVEL (trace|debug|info|warn|error; default info).
 `;
@@ -21,6 +25,7 @@ Environment: PORT, HOST, LOG_LEVEL (trace|debug|info|warn|error; default info).
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   serve: serveCommand,
   parse: parseCommand,
+  record: recordCommand,
 };
 
 const main = async (argv: string[]) => {

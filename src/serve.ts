@@ -5,6 +5,7 @@ import { Hub, publishTo } from './hub/hub.ts';
 import { marketState } from './hub/market-calendar.ts';
 import { feedChanges, type TimedEvent } from './pipeline.ts';
 import { openSource, type OpenedSource, type SourceConfig } from './source/options.ts';
+import { trackState } from './source/source-state.ts';
 import { startServer, type RunningServer } from './transport/server.ts';
 import type { HubConfig } from './hub/options.ts';
 import type { TransportConfig } from './transport/options.ts';
@@ -55,18 +56,22 @@ export const serve = async (
   const server = await startServer({ ...config.transport, hub, log, assets: ASSETS });
   hub.setStatus({ source: source.kind, state: 'running', market: marketState(new Date()) });
 
+  // Source state has one author, trackState; a hand-made source without one gets it here.
+  const { frames$, state$ } = source.state$
+    ? { frames$: source.frames$, state$: source.state$ }
+    : trackState(source.frames$);
+
   const root = new Subscription();
+  root.add(state$.subscribe((state) => hub.setStatus({ ...hub.status, state })));
   root.add(
-    source.frames$
+    frames$
       .pipe(feedChanges({ seed: hub.currentValues(), onEvent: reportEvent(log) }), publishTo(hub))
       .subscribe({
         error: (err: unknown) => {
           log.error({ err }, 'source failed; serving the last state');
-          hub.setStatus({ ...hub.status, state: 'stale' });
         },
         complete: () => {
-          log.info('replay ended; serving the final state');
-          hub.setStatus({ ...hub.status, state: 'ended' });
+          log.info('source ended; serving the final state');
         },
       }),
   );

@@ -1,53 +1,64 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants, gunzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
+import { parseQuoteLine } from '../parse/quote-line.ts';
+import { FrameAssembler } from './frame-assembler.ts';
 import type { Frame } from './frame.ts';
 
-const MARKER = /^@@(.*)$/;
-
 /**
- * Splits saved-feed text into frames: a line `@@ <ISO time>` starts a frame captured at
- * that time; text before the first marker is a frame without a time. A marker whose time
- * does not parse is logged and its frame kept, without a time.
+ * Splits saved-feed text (`@@`-framed page text or an NDJSON recording) into frames. A last
+ * line cut mid-quote (a truncated file) is skipped with a log line instead of being parsed.
  */
 export const splitFrames = (text: string, file: string, log?: Logger): Frame[] => {
-  const frames: Frame[] = [];
-  let lines: string[] = [];
-  let capturedAt: Date | undefined;
-  let startLine = 1;
-  const flush = () => {
-    const body = lines.join('\n');
-    if (body.trim() !== '')
-      frames.push({ text: body, ...(capturedAt && { capturedAt }), origin: `${file}:${startLine}` });
-  };
-  const all = text.split(/\r?\n/);
-  for (let i = 0; i < all.length; i++) {
-    const m = MARKER.exec(all[i]!);
-    if (!m) {
-      lines.push(all[i]!);
-      continue;
-    }
-    flush();
-    lines = [];
-    startLine = i + 1;
-    const stamp = m[1]!.trim();
-    const time = new Date(stamp);
-    capturedAt = Number.isNaN(time.getTime()) ? undefined : time;
-    if (!capturedAt)
+  const assembler = new FrameAssembler(file, log);
+  const lines = text.split(/\r?\n/);
+  // A file that ends in a newline splits into a last empty string; anything else was cut.
+  const cut = lines.pop()!;
+  const frames = lines.flatMap((line) => assembler.push(line));
+  if (cut !== '') {
+    if (parseQuoteLine(cut, 0)?.type === 'rejected')
       log?.warn(
-        { file, line: i + 1, marker: all[i] },
-        'frame marker has no valid ISO-8601 time; frame kept without a time',
+        { file, line: assembler.line + 1, text: cut },
+        'file ends mid-line (truncated?); last line skipped',
       );
+    else frames.push(...assembler.push(cut));
   }
-  flush();
-  return frames;
+  return [...frames, ...assembler.end()];
 };
 
-/** Reads a saved feed from a text file or a directory of capture files (name order). */
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** A feed file's text; gzip is read transparently, and a cut gzip yields what it holds. */
+export const readFeedText = (path: string, log?: Logger): string => {
+  const bytes = readFileSync(path);
+  if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) return bytes.toString('utf8');
+  try {
+    return gunzipSync(bytes).toString('utf8');
+  } catch (err) {
+    log?.warn({ file: path, err }, 'gzip file is cut or damaged; replaying the part that decompresses');
+    return gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+  }
+};
+
+/**
+ * Reads a saved feed: a file (page text, `@@` frames or NDJSON, optionally gzipped) or a
+ * directory of such files in name order. In a directory, a file that cannot be read is
+ * logged and skipped; a top-level path that cannot be read throws.
+ */
 export const readFeed = (path: string, log?: Logger): Frame[] => {
-  if (!statSync(path).isDirectory()) return splitFrames(readFileSync(path, 'utf8'), path, log);
-  return readdirSync(path)
-    .filter((name) => !name.startsWith('.'))
+  if (!statSync(path).isDirectory()) return splitFrames(readFeedText(path, log), path, log);
+  return readdirSync(path, { withFileTypes: true })
+    .filter((entry) => !entry.name.startsWith('.') && entry.isFile())
+    .map((entry) => entry.name)
     .sort()
-    .flatMap((name) => splitFrames(readFileSync(join(path, name), 'utf8'), join(path, name), log));
+    .flatMap((name) => {
+      const file = join(path, name);
+      try {
+        return splitFrames(readFeedText(file, log), file, log);
+      } catch (err) {
+        log?.warn({ file, err }, 'cannot read capture file; skipped');
+        return [];
+      }
+    });
 };

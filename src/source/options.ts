@@ -1,50 +1,102 @@
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
+import type { SourceState } from '../protocol/messages.ts';
 import { readFeed } from './feed-file.ts';
+import { followFile } from './follow-file.ts';
 import type { Frame } from './frame.ts';
+import { pollPage } from './poll-page.ts';
 import { replay } from './replay.ts';
+import { trackState } from './source-state.ts';
+import { linesToFrames, streamFrames } from './stream-frames.ts';
+import { inWindow, parseTimeBound, type TimeBound } from './time-window.ts';
+import { splitLines } from '../parse/split-lines.ts';
 
 /** The feed `npm start` replays when no --feed is given. */
-export const BUNDLED_FEED = fileURLToPath(new URL('../../replay/session.txt', import.meta.url));
+export const BUNDLED_FEED = fileURLToPath(new URL('../../replay/session.txt.gz', import.meta.url));
 
 /** parseArgs descriptors for the source flags, shared by `serve` and `record`. */
 export const sourceFlags = {
   feed: { type: 'string' },
+  follow: { type: 'string' },
+  source: { type: 'string' },
+  poll: { type: 'string' },
+  'stale-after': { type: 'string' },
   speed: { type: 'string' },
   interval: { type: 'string' },
   loop: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
 } as const;
 
-export const sourceHelp = `  --feed PATH        saved feed: capture file, @@-framed text or a directory (default: bundled replay)
+export const sourceHelp = `  --feed PATH        saved feed: capture file, @@-framed text, NDJSON recording (.gz too) or
+                     a directory of them; - reads stdin (default: bundled replay)
+  --follow FILE      tail a file another program appends captures to
+  --source URL       fetch an HTML page every --poll and read its text as a frame
+  --poll D           how often --source is fetched / --follow checks its file (default 5s / 1s)
+  --stale-after D    status "stale" when a live source sends no frame this long (default 3 polls, at least 1m)
   --speed N          replay speed: recorded spacing divided by N; 0 = as fast as possible (default 1)
   --interval MS      spacing of frames that carry no time (default 2000)
-  --loop             start again at the end`;
+  --loop             start again at the end (each pass's times move on by whole weeks)
+  --from T, --to T   replay only frames captured in [from, to): ISO-8601, or HH:MM Asia/Karachi`;
 
+/** Which source to open and how to pace it. */
 export interface SourceConfig {
+  /** A saved feed's path, or `-` for stdin. */
   feed: string;
+  follow?: string;
+  url?: string;
+  pollMs?: number;
+  staleAfterMs?: number;
   speed: number;
   intervalMs: number;
   loop: boolean;
+  from?: TimeBound;
+  to?: TimeBound;
 }
 
-export const sourceConfig = (values: FlagValues): SourceConfig => ({
-  feed: str(values, 'feed') ?? BUNDLED_FEED,
-  speed: num(values, 'speed', 1, { min: 0 }),
-  intervalMs: duration(values, 'interval', 2000),
-  loop: values.loop === true,
-});
+/** Reads the source flags; more than one of --feed, --follow and --source is an error. */
+export const sourceConfig = (values: FlagValues): SourceConfig => {
+  const chosen = (['feed', 'follow', 'source'] as const).filter((name) => str(values, name) !== undefined);
+  if (chosen.length > 1)
+    throw new TickstreamError(
+      'bad_config',
+      `use one of --feed, --follow and --source, not ${chosen.join(' and ')}`,
+    );
+  const from = str(values, 'from');
+  const to = str(values, 'to');
+  return {
+    feed: str(values, 'feed') ?? BUNDLED_FEED,
+    ...(str(values, 'follow') !== undefined && { follow: str(values, 'follow') }),
+    ...(str(values, 'source') !== undefined && { url: str(values, 'source') }),
+    ...(str(values, 'poll') !== undefined && { pollMs: duration(values, 'poll', 0) }),
+    ...(str(values, 'stale-after') !== undefined && { staleAfterMs: duration(values, 'stale-after', 0) }),
+    speed: num(values, 'speed', 1, { min: 0 }),
+    intervalMs: duration(values, 'interval', 2000),
+    loop: values.loop === true,
+    ...(from !== undefined && { from: parseTimeBound('from', from) }),
+    ...(to !== undefined && { to: parseTimeBound('to', to) }),
+  };
+};
 
+/** A source ready to subscribe to. */
 export interface OpenedSource {
   /** A short name for `status.source`. */
   kind: string;
   frames$: Observable<Frame>;
+  /** `running`, `stale` or `ended`, following the subscription to `frames$`; unset: see `trackState`. */
+  state$?: Observable<SourceState>;
 }
 
-/** Opens the configured source; a feed that cannot be read fails here, before serving. */
-export const openSource = (config: SourceConfig, log: Logger, scheduler?: SchedulerLike): OpenedSource => {
+// A scraper writes a capture in one go; this much quiet means the `@@` frame read so far is whole.
+const STDIN_FLUSH_MS = 500;
+const stalenessOf = (config: SourceConfig, pollMs: number) =>
+  config.staleAfterMs ?? Math.max(3 * pollMs, 60_000);
+
+const openReplay = (config: SourceConfig, log: Logger, scheduler?: SchedulerLike): OpenedSource => {
   let frames: Frame[];
   try {
     frames = readFeed(config.feed, log);
@@ -52,12 +104,70 @@ export const openSource = (config: SourceConfig, log: Logger, scheduler?: Schedu
     throw new TickstreamError(
       'feed_unreadable',
       `cannot read feed ${config.feed}: ${(cause as Error).message}`,
-      { cause },
+      {
+        cause,
+      },
     );
   }
+  const kept = config.from || config.to ? frames.filter(inWindow(config.from, config.to)) : frames;
+  if (kept.length === 0) log.warn({ feed: config.feed, frames: frames.length }, 'no frames to replay');
   log.info(
-    { feed: config.feed, frames: frames.length, speed: config.speed, loop: config.loop },
+    {
+      feed: config.feed,
+      frames: kept.length,
+      skipped: frames.length - kept.length,
+      speed: config.speed,
+      loop: config.loop,
+    },
     'replaying feed',
   );
-  return { kind: 'replay', frames$: replay(frames, { ...config, ...(scheduler && { scheduler }) }) };
+  return {
+    kind: 'replay',
+    ...trackState(replay(kept, { ...config, ...(scheduler && { scheduler }) }), scheduler && { scheduler }),
+  };
+};
+
+/**
+ * Opens the configured source: a replay of a saved feed, stdin (`--feed -`), a followed file
+ * or a polled page. A saved feed that cannot be read fails here, before serving.
+ */
+export const openSource = (
+  config: SourceConfig,
+  log: Logger,
+  scheduler?: SchedulerLike,
+  stdin: Readable = process.stdin,
+): OpenedSource => {
+  const timing = scheduler && { scheduler };
+  if (config.url !== undefined) {
+    const pollMs = config.pollMs ?? 5000;
+    log.info({ url: config.url, pollMs }, 'polling page');
+    return {
+      kind: 'poll',
+      ...trackState(pollPage(config.url, log, { pollMs, ...timing }), {
+        staleAfterMs: stalenessOf(config, pollMs),
+        ...timing,
+      }),
+    };
+  }
+  if (config.follow !== undefined) {
+    const pollMs = config.pollMs ?? 1000;
+    log.info({ file: config.follow, pollMs }, 'following file');
+    const frames$ = followFile(config.follow, pollMs, log, scheduler).pipe(
+      splitLines(),
+      linesToFrames(config.follow, log, { flushAfterMs: pollMs + STDIN_FLUSH_MS, ...timing }),
+    );
+    return {
+      kind: 'follow',
+      ...trackState(frames$, { staleAfterMs: stalenessOf(config, pollMs), ...timing }),
+    };
+  }
+  if (config.feed === '-') {
+    log.info('reading frames from stdin');
+    const frames$ = streamFrames(stdin, 'stdin', log, {
+      flushAfterMs: STDIN_FLUSH_MS,
+      ...timing,
+    });
+    return { kind: 'stdin', ...trackState(frames$, { staleAfterMs: stalenessOf(config, 0), ...timing }) };
+  }
+  return openReplay(config, log, scheduler);
 };

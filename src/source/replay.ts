@@ -1,6 +1,7 @@
 import {
   asyncScheduler,
   concatMap,
+  defer,
   from,
   map,
   of,
@@ -20,6 +21,8 @@ export interface ReplayOptions {
   scheduler?: SchedulerLike;
 }
 
+const WEEK_MS = 7 * 24 * 3_600_000;
+
 /** Milliseconds to wait before each frame: recorded spacing / speed, or the interval. */
 export const frameDelays = (
   frames: readonly Frame[],
@@ -35,17 +38,40 @@ export const frameDelays = (
   });
 
 /**
+ * How far each pass of a loop moves the capture times: whole weeks, at least the feed's span,
+ * so a client never sees `ts` go backwards and every pass falls on the same weekday and time
+ * of day (the market calendar reads the same on each pass).
+ */
+export const loopShiftMs = (frames: readonly Frame[]): number => {
+  const times = frames.flatMap((f) => (f.capturedAt ? [f.capturedAt.getTime()] : []));
+  if (times.length === 0) return 0;
+  const span = Math.max(...times) - Math.min(...times);
+  return (Math.floor(span / WEEK_MS) + 1) * WEEK_MS;
+};
+
+const shifted = (frame: Frame, ms: number): Frame =>
+  ms === 0 || !frame.capturedAt ? frame : { ...frame, capturedAt: new Date(frame.capturedAt.getTime() + ms) };
+
+/**
  * Replays frames with their recorded spacing, in the scheduler's time so tests run virtually.
- * A loop waits one interval between the last frame and the first.
+ * A loop waits one interval between the last frame and the first, and shifts each pass's
+ * capture times by `loopShiftMs`.
  */
 export const replay = (frames: readonly Frame[], options: ReplayOptions): Observable<Frame> => {
   const scheduler = options.scheduler ?? asyncScheduler;
   const delays = frameDelays(frames, options);
-  const once = from(frames.map((frame, i) => ({ frame, delay: delays[i]! }))).pipe(
-    concatMap(({ frame, delay }) => (delay > 0 ? timer(delay, scheduler).pipe(map(() => frame)) : of(frame))),
-  );
-  if (!options.loop || frames.length === 0) return once;
+  const pass = (shiftMs: number) =>
+    from(frames.map((frame, i) => ({ frame: shifted(frame, shiftMs), delay: delays[i]! }))).pipe(
+      concatMap(({ frame, delay }) =>
+        delay > 0 ? timer(delay, scheduler).pipe(map(() => frame)) : of(frame),
+      ),
+    );
+  if (!options.loop || frames.length === 0) return pass(0);
+  const shiftMs = loopShiftMs(frames);
   // Even at speed 0 the pause is a real timer, so an endless loop still yields to I/O.
   const gap = options.speed === 0 ? 0 : options.intervalMs;
-  return once.pipe(repeat({ delay: () => timer(gap, scheduler) }));
+  return defer(() => {
+    let passes = 0;
+    return defer(() => pass(shiftMs * passes++)).pipe(repeat({ delay: () => timer(gap, scheduler) }));
+  });
 };

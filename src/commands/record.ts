@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { TickstreamError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { str, type FlagValues } from '../options.ts';
+import { openSource, sourceConfig, sourceFlags, sourceHelp } from '../source/options.ts';
+import { recordFrames } from '../source/recorder.ts';
+
+export const recordHelp = `record flags (and the source flags of serve):
+  --out DIR          where the NDJSON recording goes, one file a day (YYYY-MM-DD.ndjson)`;
+
+/**
+ * `tickstream record --out DIR`: writes what a source yields as an NDJSON recording, until
+ * the source ends or SIGINT/SIGTERM. The recording is itself a feed (`serve --feed DIR`).
+ */
+export const recordCommand = async (args: string[]) => {
+  const { values } = parseArgs({ args, options: { ...sourceFlags, out: { type: 'string' } }, strict: true });
+  const v = values as FlagValues;
+  const out = str(v, 'out');
+  if (out === undefined) throw new TickstreamError('bad_usage', 'record needs --out DIR');
+  const log = createLogger();
+  const source = openSource(sourceConfig(v), log);
+  let lastFile: string | undefined;
+  let lines = 0;
+  await new Promise<void>((resolve, reject) => {
+    const subscription = source.frames$.pipe(recordFrames(out)).subscribe({
+      next: ({ file }) => {
+        lines++;
+        if (file !== lastFile) log.info({ file }, 'recording to file');
+        lastFile = file;
+      },
+      error: (err: unknown) =>
+        reject(
+          new TickstreamError('record_failed', `recording failed: ${(err as Error).message}`, { cause: err }),
+        ),
+      complete: () => resolve(),
+    });
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      subscription.unsubscribe();
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info({ out, frames: lines }, 'recording closed');
+};

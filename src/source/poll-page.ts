@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import { asyncScheduler, Observable, repeat, retry, timer, type SchedulerLike } from 'rxjs';
+import type { Frame } from './frame.ts';
+import { htmlToText } from './html-text.ts';
+
+export interface PollOptions {
+  pollMs: number;
+  /** Longest wait between failed fetches (the backoff doubles up to here). */
+  maxBackoffMs?: number;
+  scheduler?: SchedulerLike;
+}
+
+/** One fetch of `url` as a frame captured now; aborted when unsubscribed or after `timeoutMs`. */
+const fetchFrame = (url: string, timeoutMs: number, now: () => number): Observable<Frame> =>
+  new Observable<Frame>((subscriber) => {
+    const abort = new AbortController();
+    const timeout = setTimeout(() => abort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    fetch(url, { signal: abort.signal, headers: { accept: 'text/html' } })
+      .then(async (res) => {
+        if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+        const html = await res.text();
+        subscriber.next({ text: htmlToText(html), capturedAt: new Date(now()), origin: url });
+        subscriber.complete();
+      })
+      .catch((err: unknown) => subscriber.error(err))
+      .finally(() => clearTimeout(timeout));
+    return () => {
+      clearTimeout(timeout);
+      abort.abort();
+    };
+  });
+
+/**
+ * Fetches an HTML page every `pollMs` and yields its text as a frame. A failed fetch is logged
+ * and retried with doubling backoff (from `pollMs` up to `maxBackoffMs`); it never ends the source.
+ */
+export const pollPage = (
+  url: string,
+  log: Logger,
+  { pollMs, maxBackoffMs = Math.max(pollMs, 60_000), scheduler = asyncScheduler }: PollOptions,
+): Observable<Frame> =>
+  fetchFrame(url, Math.max(pollMs, 1000), () => scheduler.now()).pipe(
+    retry({
+      resetOnSuccess: true,
+      delay: (err: unknown, attempt) => {
+        const waitMs = Math.min(pollMs * 2 ** (attempt - 1), maxBackoffMs);
+        log.warn({ url, err, attempt, retryInMs: waitMs }, 'fetch failed; retrying');
+        return timer(waitMs, scheduler);
+      },
+    }),
+    repeat({ delay: () => timer(pollMs, scheduler) }),
+  );
