@@ -27,6 +27,7 @@ const asset = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.
 const ASSETS = new Map([
   ['/', { file: asset('client/index.html'), type: 'text/html; charset=utf-8' }],
   ['/widget.js', { file: asset('dist/widget.js'), type: 'text/javascript; charset=utf-8' }],
+  ['/demo.js', { file: asset('dist/demo.js'), type: 'text/javascript; charset=utf-8' }],
 ]);
 
 /** Logs and counts what the parser flags, so a bad line is seen and never ends the stream. */
