@@ -28,10 +28,11 @@ export class ConnectionInterest implements Interest {
     for (const key of symbols ? symbols.map(keyOf) : [ALL_KEY]) {
       // The most generous rate wins when subscriptions overlap: nobody gets less than asked.
       const had = this.rates.get(key);
-      const merged =
-        this.rates.has(key) && (had === undefined || maxRate === undefined)
+      const merged = !this.rates.has(key)
+        ? maxRate
+        : had === undefined || maxRate === undefined
           ? undefined
-          : Math.max(had ?? 0, maxRate!);
+          : Math.max(had, maxRate);
       this.rates.set(key, merged);
     }
   }
