@@ -1,9 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { Subscription } from 'rxjs';
+import { BehaviorSubject, Subscription, tap } from 'rxjs';
+import { startBus } from './bus/bus.ts';
+import type { BusConfig } from './bus/options.ts';
 import { Hub, publishTo } from './hub/hub.ts';
-import { marketState } from './hub/market-calendar.ts';
-import { feedChanges, type TimedEvent } from './pipeline.ts';
+import { marketStates } from './hub/market-status.ts';
+import { openHub } from './hub/persistence.ts';
+import { createMetrics } from './metrics.ts';
+import { feedChanges, frameTime, skipPublished, type TimedEvent } from './pipeline.ts';
 import { openSource, type OpenedSource, type SourceConfig } from './source/options.ts';
 import { trackState } from './source/source-state.ts';
 import { startServer, type RunningServer } from './transport/server.ts';
@@ -14,6 +18,8 @@ export interface ServeConfig {
   source: SourceConfig;
   hub: HubConfig;
   transport: TransportConfig;
+  /** Scale-out on Redis; absent: one process, in memory. */
+  bus?: BusConfig;
 }
 
 export interface Running {
@@ -48,25 +54,78 @@ const reportEvent = (log: Logger) => (event: TimedEvent) => {
  * Wires source → parse → diff → hub → transport and starts serving. `source` defaults to the
  * configured one; tests and embedders may hand in their own frames.
  */
-export const serve = async (
-  config: ServeConfig,
-  log: Logger,
-  source: OpenedSource = openSource(config.source, log),
-): Promise<Running> => {
-  const hub = new Hub(config.hub);
-  const server = await startServer({ ...config.transport, hub, log, assets: ASSETS });
-  hub.setStatus({ source: source.kind, state: 'running', market: marketState(new Date()) });
+export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSource): Promise<Running> => {
+  // An edge reads no feed; other roles open it first, so a bad feed fails before anything starts.
+  const opened = config.bus?.role === 'edge' ? undefined : (source ?? openSource(config.source, log));
+  // With --data-dir the hub continues the epoch, seq and state it persisted.
+  const { hub, journal } = openHub(config.hub, log);
+  const metrics = createMetrics();
+  // The bus restores the hub before the server starts, so the first hello carries the cluster's epoch.
+  const bus =
+    config.bus &&
+    (await startBus(config.bus, { hub, hubConfig: config.hub, log, registry: metrics.registry }));
+  // The hub the feed goes into: the served one, a private one (role all) or none (edge).
+  const sourceHub = bus ? bus.sourceHub : hub;
+  const server = await startServer({
+    ...config.transport,
+    hub,
+    log,
+    assets: ASSETS,
+    metrics,
+    ...(bus && { ready: bus.ready }),
+  });
+
+  const root = new Subscription();
+  if (opened && sourceHub) feed(opened, sourceHub, root, log, config);
+
+  let closing: Promise<void> | undefined;
+  return {
+    hub,
+    server,
+    close: () =>
+      (closing ??= (async () => {
+        root.unsubscribe();
+        await bus?.close();
+        await server.close();
+        journal?.close();
+        hub.close();
+        metrics.close();
+      })()),
+  };
+};
+
+/** Runs the source through the pipeline into `hub`, until `root` is unsubscribed. */
+const feed = (source: OpenedSource, hub: Hub, root: Subscription, log: Logger, config: ServeConfig): void => {
+  hub.setStatus({ source: source.kind, state: 'running' });
+  // The market follows the feed's clock: each frame's time sets it and it runs on between frames.
+  const feedTime = new BehaviorSubject(hub.latestTs === undefined ? Date.now() : Date.parse(hub.latestTs));
+  const rate = config.source.speed > 0 ? config.source.speed : 1;
+  root.add(
+    feedTime
+      .pipe(marketStates({ holidays: config.hub.holidays, rate }))
+      .subscribe((market) => hub.setStatus({ market })),
+  );
 
   // Source state has one author, trackState; a hand-made source without one gets it here.
   const { frames$, state$ } = source.state$
     ? { frames$: source.frames$, state$: source.state$ }
     : trackState(source.frames$);
 
-  const root = new Subscription();
   root.add(state$.subscribe((state) => hub.setStatus({ ...hub.status, state })));
   root.add(
     frames$
-      .pipe(feedChanges({ seed: hub.currentValues(), onEvent: reportEvent(log) }), publishTo(hub))
+      .pipe(
+        skipPublished(hub.latestTs, (skipped) =>
+          log.info({ skipped }, 'skipped frames published before the restart'),
+        ),
+        tap((frame) => feedTime.next(frameTime(frame))),
+        feedChanges({
+          seed: hub.currentValues(),
+          seenHeadlines: hub.seenHeadlineIds(),
+          onEvent: reportEvent(log),
+        }),
+        publishTo(hub),
+      )
       .subscribe({
         error: (err: unknown) => {
           log.error({ err }, 'source failed; serving the last state');
@@ -76,16 +135,4 @@ export const serve = async (
         },
       }),
   );
-
-  let closing: Promise<void> | undefined;
-  return {
-    hub,
-    server,
-    close: () =>
-      (closing ??= (async () => {
-        root.unsubscribe();
-        await server.close();
-        hub.close();
-      })()),
-  };
 };

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { busConfig, busFlags, busHelp } from '../bus/options.ts';
 import { hubConfig, hubFlags, hubHelp } from '../hub/options.ts';
 import { createLogger } from '../log.ts';
 import type { FlagValues } from '../options.ts';
@@ -9,19 +10,21 @@ import { transportConfig, transportFlags, transportHelp } from '../transport/opt
 export const serveHelp = `serve flags:
 ${sourceHelp}
 ${hubHelp}
-${transportHelp}`;
+${transportHelp}
+${busHelp}`;
 
 /** `tickstream serve`: runs the server until SIGINT or SIGTERM, then closes clients with 1001. */
 export const serveCommand = async (args: string[]) => {
   const { values } = parseArgs({
     args,
-    options: { ...sourceFlags, ...hubFlags, ...transportFlags },
+    options: { ...sourceFlags, ...hubFlags, ...transportFlags, ...busFlags },
     strict: true,
   });
   const v = values as FlagValues;
   const log = createLogger();
+  const bus = busConfig(v);
   const running = await serve(
-    { source: sourceConfig(v), hub: hubConfig(v), transport: transportConfig(v) },
+    { source: sourceConfig(v), hub: hubConfig(v), transport: transportConfig(v), ...(bus && { bus }) },
     log,
   );
   log.info(`serving http://localhost:${running.server.port}/ (WebSocket at /ws)`);

@@ -1,0 +1,57 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** The scale-out figures on `/metrics`. */
+export interface BusMetrics {
+  /** Events written to the stream (ingest) or read from it (edge); rates are the bus throughput. */
+  readonly events: Counter<'direction'>;
+  /** Times an edge reloaded the snapshot because the stream no longer reached back to it. */
+  readonly resyncs: Counter<'reason'>;
+  /** Stream entries that could not be read (reported, then resynced past). */
+  readonly badEntries: Counter;
+}
+
+/**
+ * Registers the bus metrics on `registry`; `up` and `lag` are read at scrape time so the
+ * figures are never staler than the scrape.
+ */
+export const createBusMetrics = (
+  registry: Registry,
+  live: { up: () => boolean; lag: () => number | undefined },
+): BusMetrics => {
+  const registers = [registry];
+  new Gauge({
+    name: 'tickstream_bus_up',
+    help: '1 while the Redis bus connection is up.',
+    registers,
+    collect() {
+      this.set(live.up() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tickstream_bus_lag_entries',
+    help: 'Stream entries this edge is behind the stream head (-1 when unknown).',
+    registers,
+    collect() {
+      this.set(live.lag() ?? -1);
+    },
+  });
+  return {
+    events: new Counter({
+      name: 'tickstream_bus_events_total',
+      help: 'Events through the Redis bus, by direction (published, received).',
+      labelNames: ['direction'],
+      registers,
+    }),
+    resyncs: new Counter({
+      name: 'tickstream_bus_resyncs_total',
+      help: 'Snapshot reloads by an edge, by reason (trimmed, new_epoch, bad_entry).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    badEntries: new Counter({
+      name: 'tickstream_bus_bad_entries_total',
+      help: 'Stream entries that could not be read.',
+      registers,
+    }),
+  };
+};

@@ -1,0 +1,149 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { Hub } from '../hub/hub.ts';
+import type { HubConfig } from '../hub/options.ts';
+import { createBusMetrics, type BusMetrics } from './bus-metrics.ts';
+import { Follower } from './follower.ts';
+import type { BusConfig, BusRole } from './options.ts';
+import { Publisher } from './publisher.ts';
+import {
+  busKeys,
+  connectRedis,
+  linkState,
+  loadCluster,
+  whenReady,
+  type BusLinkState,
+} from './redis-store.ts';
+
+/** What `/healthz` and `/readyz` report about the bus. */
+export interface BusHealth {
+  role: BusRole;
+  redis: BusLinkState;
+  /** Whether the served hub holds the cluster's state (edge, all). */
+  synced?: boolean;
+  /** Stream entries the served hub is behind the head (edge, all). */
+  lag?: number;
+  /** Events stamped here that Redis has not confirmed (ingest, all). */
+  unpublished?: number;
+}
+
+/** A running bus: the ingest side, the edge side or both. */
+export interface Bus {
+  readonly role: BusRole;
+  /** The hub the source feeds: the served hub on an ingest, a private one with `all`, none on an edge. */
+  readonly sourceHub: Hub | undefined;
+  health(): BusHealth;
+  /** Up, and (when serving from the stream) holding the cluster's state. */
+  ready(): boolean;
+  /** Publishes what is queued, stops following and closes the Redis connections; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** What a bus needs from the process. */
+export interface BusContext {
+  /** The hub clients are served from. */
+  hub: Hub;
+  hubConfig: HubConfig;
+  log: Logger;
+  /** Where the bus metrics go (the server's registry). */
+  registry: Registry;
+}
+
+const connect = async (config: BusConfig, name: string, log: Logger): Promise<Redis> => {
+  const redis = connectRedis(config.url, `tickstream-${name}`, log);
+  if (redis.status !== 'ready') log.info({ bus: name, url: config.url }, 'waiting for Redis');
+  await whenReady(redis);
+  return redis;
+};
+
+/** Continues the cluster's epoch and seq from Redis, or starts a new epoch when Redis has none. */
+const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics: BusMetrics) => {
+  const redis = await connect(config, 'ingest', ctx.log);
+  const keys = busKeys(config.prefix);
+  const loaded = await loadCluster(redis, keys, ctx.hubConfig.history.size);
+  let gen: number;
+  if (loaded.state) {
+    hub.restore(loaded.state);
+    gen = loaded.state.gen;
+    ctx.log.info(
+      { epoch: hub.epoch, seq: hub.seq, history: loaded.state.history.length },
+      'ingest continues the cluster epoch and seq from Redis',
+    );
+  } else {
+    // Epoch numbers only grow, so edges still reading an old epoch's stream ids see this one.
+    gen = Math.max(Date.now(), loaded.topGen + 1);
+    ctx.log.info({ epoch: hub.epoch }, 'Redis holds no cluster state: ingest starts a new epoch');
+  }
+  const { maxLen } = config;
+  const announce = !loaded.state;
+  return {
+    redis,
+    publisher: new Publisher({ hub, redis, keys, gen, maxLen, log: ctx.log, metrics, announce }),
+  };
+};
+
+/** Loads the snapshot and recent events into the served hub and follows the stream. */
+const startEdge = async (config: BusConfig, ctx: BusContext, metrics: BusMetrics) => {
+  const redis = await connect(config, 'edge', ctx.log);
+  const keys = busKeys(config.prefix);
+  const historySize = Math.min(ctx.hubConfig.history.size, config.maxLen);
+  const loaded = await loadCluster(redis, keys, historySize);
+  return {
+    redis,
+    follower: new Follower({ hub: ctx.hub, redis, keys, historySize, log: ctx.log, metrics }, loaded),
+  };
+};
+
+/**
+ * Joins the Redis cluster in `config.role`: `ingest` publishes the served hub, `edge` follows
+ * the stream into it, `all` publishes a private source hub and serves from the stream like any
+ * edge, so its clients never see an event Redis does not hold.
+ */
+export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus> => {
+  let follower: Follower | undefined;
+  let publisher: Publisher | undefined;
+  const links: Redis[] = [];
+  const metrics = createBusMetrics(ctx.registry, {
+    up: () => links.every((r) => r.status === 'ready'),
+    lag: () => follower?.lag,
+  });
+  const sourceHub =
+    config.role === 'edge' ? undefined : config.role === 'ingest' ? ctx.hub : new Hub(ctx.hubConfig);
+  let ingestLink: Redis | undefined;
+  let edgeLink: Redis | undefined;
+  if (sourceHub) {
+    ({ redis: ingestLink, publisher } = await startIngest(config, sourceHub, ctx, metrics));
+    links.push(ingestLink);
+  }
+  if (config.role !== 'ingest') {
+    ({ redis: edgeLink, follower } = await startEdge(config, ctx, metrics));
+    links.push(edgeLink);
+  }
+  const redisState = (): BusLinkState => {
+    const states = links.map(linkState);
+    return states.find((s) => s !== 'up') ?? 'up';
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    role: config.role,
+    sourceHub,
+    health: () => ({
+      role: config.role,
+      redis: redisState(),
+      ...(follower && { synced: follower.synced, ...(follower.lag !== undefined && { lag: follower.lag }) }),
+      ...(publisher && { unpublished: publisher.backlog }),
+    }),
+    ready: () => redisState() === 'up' && (follower?.synced ?? true),
+    close: () =>
+      (closing ??= (async () => {
+        await publisher?.close();
+        await ingestLink?.quit().catch(() => ingestLink?.disconnect());
+        const followed = follower?.close();
+        // QUIT would wait behind the blocked XREAD; dropping the socket ends it now.
+        edgeLink?.disconnect();
+        await followed;
+        if (sourceHub && sourceHub !== ctx.hub) sourceHub.close();
+      })()),
+  };
+};

@@ -1,0 +1,195 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Hub } from '../hub/hub.ts';
+import type { StatusMessage } from '../protocol/messages.ts';
+import type { BusMetrics } from './bus-metrics.ts';
+import { decodeEntry, entryId, loadCluster, whenReady, type BusKeys, type Loaded } from './redis-store.ts';
+
+/** Entries per read: bounds one read's work while an edge catches up. */
+const READ_COUNT = 1000;
+/** How long one XREAD blocks; a dead link shows up no later than this. */
+const BLOCK_MS = 5000;
+/** Pause after an unexpected Redis error while the link stays up, so it is not retried in a tight loop. */
+const ERROR_PAUSE_MS = 1000;
+
+/** Why an edge reloaded the snapshot instead of continuing from the stream. */
+export type ResyncReason = 'trimmed' | 'new_epoch' | 'bad_entry';
+
+/** What the edge side of the bus needs. */
+export interface FollowerOptions {
+  hub: Hub;
+  redis: Redis;
+  keys: BusKeys;
+  /** How many recent events to load into the hub's history on (re)load. */
+  historySize: number;
+  log: Logger;
+  metrics: BusMetrics;
+}
+
+/**
+ * Follows the cluster into a hub: loads the snapshot and the stream's recent events, then
+ * applies each stream entry with `hub.accept` as an edge of a single server would see it.
+ * When the stream no longer continues the hub (trimmed past it, a new epoch, an unreadable
+ * entry) it reloads the snapshot: resume then answers `recovered: false` for what it no longer holds.
+ */
+export class Follower {
+  private gen: number | undefined;
+  private eventsId = '$';
+  private statusId = '0-0';
+  private stopped = false;
+  private headSeq: number | undefined;
+  private readonly log: Logger;
+  /** Ends when the follower is closed. */
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly options: FollowerOptions,
+    loaded: Loaded,
+  ) {
+    this.log = options.log.child({ bus: 'follower' });
+    this.adopt(loaded);
+    this.done = this.run();
+  }
+
+  /** Whether the hub holds the cluster's state (an edge serves nothing true before that). */
+  get synced(): boolean {
+    return this.gen !== undefined;
+  }
+
+  /** Stream entries the hub is behind the head, as of the last read; undefined before one. */
+  get lag(): number | undefined {
+    return this.headSeq === undefined ? undefined : Math.max(0, this.headSeq - this.options.hub.seq);
+  }
+
+  /** Stops following; the blocked read ends when the connection closes. */
+  close(): Promise<void> {
+    this.stopped = true;
+    return this.done;
+  }
+
+  private adopt({ state, status }: Loaded): void {
+    const { hub } = this.options;
+    if (status) {
+      this.statusId = status.id;
+      this.applyStatus(status.message);
+    }
+    if (!state) {
+      // Nothing published yet: the ingest writes state and events in one transaction, so the
+      // first entry that arrives tells us to load.
+      this.gen = undefined;
+      this.eventsId = '$';
+      this.log.warn('Redis holds no cluster state yet; waiting for the ingest');
+      return;
+    }
+    hub.restore(state);
+    this.gen = state.gen;
+    this.eventsId = entryId(state.gen, state.seq);
+    this.headSeq = state.seq;
+    this.log.info(
+      { epoch: state.epoch, seq: state.seq, history: state.history.length },
+      'loaded the cluster snapshot and recent events',
+    );
+  }
+
+  private applyStatus({ source, state, market }: StatusMessage): void {
+    this.options.hub.setStatus({ source, state, market });
+  }
+
+  private async run(): Promise<void> {
+    const { redis, keys } = this.options;
+    while (!this.stopped) {
+      try {
+        await whenReady(redis);
+      } catch {
+        return;
+      }
+      try {
+        const replies = await redis
+          .pipeline()
+          .xrevrange(keys.events, '+', '-', 'COUNT', 1)
+          .xread(
+            'COUNT',
+            READ_COUNT,
+            'BLOCK',
+            BLOCK_MS,
+            'STREAMS',
+            keys.events,
+            keys.status,
+            this.eventsId,
+            this.statusId,
+          )
+          .exec();
+        const [[headErr, head], [readErr, read]] = replies as [
+          [Error | null, unknown],
+          [Error | null, unknown],
+        ];
+        if (headErr) throw headErr;
+        if (readErr) throw readErr;
+        const [top] = (head ?? []) as [string, string[]][];
+        if (top) this.headSeq = Number(top[0].split('-')[1]);
+        if (this.stopped) return;
+        for (const [key, entries] of (read ?? []) as [string, [string, string[]][]][]) {
+          if (key === keys.status) this.readStatus(entries);
+          else await this.readEvents(entries);
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        if (redis.status === 'ready') {
+          this.log.error({ err }, 'reading the stream failed; retrying');
+          await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
+        } else this.log.debug({ err }, 'stream read cut by a lost connection; resuming after reconnect');
+      }
+    }
+  }
+
+  private readStatus(entries: [string, string[]][]): void {
+    for (const [id, fields] of entries) {
+      this.statusId = id;
+      try {
+        this.applyStatus(JSON.parse(fields[fields.indexOf('s') + 1] ?? '') as StatusMessage);
+      } catch (err) {
+        this.options.metrics.badEntries.inc();
+        this.log.error({ err, id }, 'unreadable status entry skipped');
+      }
+    }
+  }
+
+  private async readEvents(entries: [string, string[]][]): Promise<void> {
+    const { hub, metrics } = this.options;
+    for (const [id, fields] of entries) {
+      const entry = decodeEntry(id, fields);
+      if ('bad' in entry) {
+        metrics.badEntries.inc();
+        this.log.error({ id, problem: entry.bad }, 'unreadable stream entry');
+        return this.resync('bad_entry', id);
+      }
+      const reason: ResyncReason | undefined =
+        entry.gen !== this.gen ? 'new_epoch' : entry.message.seq !== hub.seq + 1 ? 'trimmed' : undefined;
+      if (reason) return this.resync(reason, id);
+      hub.accept(entry.message);
+      this.eventsId = id;
+      metrics.events.inc({ direction: 'received' });
+    }
+  }
+
+  /** Reloads the snapshot and recent events; the hub's clients must start over. */
+  private async resync(reason: ResyncReason, at: string): Promise<void> {
+    const { hub, redis, keys, historySize, metrics } = this.options;
+    const before = hub.position;
+    const hadState = this.gen !== undefined;
+    const loaded = await loadCluster(redis, keys, historySize);
+    this.adopt(loaded);
+    // A stream entry the snapshot does not cover yet cannot be: state and events are written
+    // together. Reading on from the snapshot's seq never skips one.
+    if (!hadState) return;
+    metrics.resyncs.inc({ reason });
+    this.log.warn(
+      { reason, at, before, after: hub.position },
+      reason === 'trimmed'
+        ? 'the stream no longer reaches back to this edge: reloaded the snapshot; clients resync'
+        : reason === 'new_epoch'
+          ? 'the cluster started a new epoch: reloaded the snapshot; clients resync'
+          : 'skipped past an unreadable entry by reloading the snapshot; clients resync',
+    );
+  }
+}

@@ -1,0 +1,64 @@
+import { Subject } from 'rxjs';
+import type { BusRole } from '../../src/bus/options.ts';
+import type { HubMessage, ServerMessage } from '../../src/protocol/messages.ts';
+import { serve, type Running } from '../../src/serve.ts';
+import type { Frame } from '../../src/source/frame.ts';
+import { quietLog, testConfig, TestClient } from '../helpers.ts';
+
+/** One process of a test cluster, fed by hand when it is an ingest. */
+export interface Node {
+  running: Running;
+  frames$: Subject<Frame>;
+}
+
+/** Starts a real server in `role` against `url`, with its own key prefix per cluster. */
+export const startNode = async (
+  role: BusRole,
+  url: string,
+  prefix: string,
+  { maxLen = 10_000, historySize = 1000 } = {},
+): Promise<Node> => {
+  const frames$ = new Subject<Frame>();
+  const config = {
+    ...testConfig({ hub: { history: { size: historySize, ageMs: 600_000 } } }),
+    bus: { url, role, maxLen, prefix },
+  };
+  const running = await serve(config, quietLog(), { kind: 'test', frames$ });
+  return { running, frames$ };
+};
+
+const SYMBOLS = ['AIRLINK', 'HBL', 'OGDC'];
+
+/** Frame `n`: three stocks, each at a price no other frame has, so every frame is 3 events. */
+export const tick = (n: number): Frame => {
+  const lines = SYMBOLS.map((symbol, i) => {
+    const change = 1 + i + n / 100;
+    const price = 50 * (i + 1) + n / 100;
+    const pct = (change / (price - change)) * 100;
+    return `${symbol} ${price.toFixed(2)} Increased By ▲ ${change.toFixed(2)} (${pct.toFixed(2)}%)`;
+  });
+  return {
+    text: lines.join('\n'),
+    origin: `tick-${n}`,
+    capturedAt: new Date(Date.UTC(2023, 10, 9, 4, 31, n)),
+  };
+};
+
+/** The hub events a client received (quotes and headlines), in arrival order. */
+export const events = (client: TestClient): HubMessage[] =>
+  client.messages.filter((m: ServerMessage): m is HubMessage => m.type === 'quote' || m.type === 'headline');
+
+/** The seq of the last hub event a client received, or the seq its snapshot was at. */
+export const lastSeq = (client: TestClient): number => {
+  const seqs = client.messages.flatMap((m) => ('seq' in m && m.type !== 'heartbeat' ? [m.seq] : []));
+  return seqs.at(-1) ?? -1;
+};
+
+/** Connects to a node and subscribes to every quote; resolves once the snapshot is in. */
+export const subscribed = async (node: Node, since?: { epoch: string; seq: number }): Promise<TestClient> => {
+  const client = await TestClient.connect(node.running.server.url);
+  client.send({ op: 'subscribe', id: 1, channel: 'quotes', ...(since && { since }) });
+  await client.next('subscribed');
+  if (!since) await client.next('snapshot');
+  return client;
+};

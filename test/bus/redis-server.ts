@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+
+/** A Redis for one test file: a private `redis-server` on a free port, or the one `REDIS_URL` names. */
+export interface TestRedis {
+  readonly url: string;
+  /** False with REDIS_URL: that server is not ours to kill. */
+  readonly private: boolean;
+  /** Kills the server (SIGKILL, no goodbye to clients) and starts an empty one on the same port. */
+  restart(): Promise<void>;
+  /** A plain client for setting up faults; closed by `stop`. */
+  admin(): Redis;
+  stop(): Promise<void>;
+}
+
+/** A key prefix no other test shares, so tests can share one Redis. */
+export const uniquePrefix = (): string => `test-${randomBytes(4).toString('hex')}`;
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+const launch = (port: number): Promise<ChildProcess> =>
+  new Promise((resolve, reject) => {
+    // No persistence: a restart comes back empty, the hardest case for the cluster.
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Ready to accept connections')) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.resume();
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`)));
+  });
+
+const kill = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+
+/** Starts a private redis-server (or uses REDIS_URL); call `stop()` after the tests. */
+export const startRedis = async (): Promise<TestRedis> => {
+  const admins: Redis[] = [];
+  const admin = (url: string) => () => {
+    const client = new Redis(url, { protocol: 2, maxRetriesPerRequest: null });
+    admins.push(client);
+    return client;
+  };
+  const closeAdmins = () => Promise.all(admins.map((a) => a.quit().catch(() => a.disconnect())));
+  const shared = process.env.REDIS_URL;
+  if (shared)
+    return {
+      url: shared,
+      private: false,
+      restart: () => Promise.reject(new Error('cannot restart the Redis REDIS_URL names')),
+      admin: admin(shared),
+      stop: async () => void (await closeAdmins()),
+    };
+  const port = await freePort();
+  let child = await launch(port);
+  const url = `redis://127.0.0.1:${port}`;
+  return {
+    url,
+    private: true,
+    restart: async () => {
+      await kill(child);
+      child = await launch(port);
+    },
+    admin: admin(url),
+    stop: async () => {
+      await closeAdmins();
+      await kill(child);
+    },
+  };
+};

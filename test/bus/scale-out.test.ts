@@ -1,0 +1,119 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { HelloMessage, Quote, QuoteMessage } from '../../src/protocol/messages.ts';
+import { TestClient, waitFor } from '../helpers.ts';
+import { events, lastSeq, startNode, subscribed, tick, type Node } from './cluster.ts';
+import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
+
+/** Applies quote deltas to full quotes, as a client library does. */
+const applyAll = (quotes: Map<string, Partial<Quote>>, messages: readonly QuoteMessage[]) => {
+  for (const { type: _t, seq: _s, ...fields } of messages)
+    quotes.set(fields.symbol, { ...quotes.get(fields.symbol), ...fields });
+  return quotes;
+};
+
+const quotesOf = (client: TestClient) => events(client).filter((m): m is QuoteMessage => m.type === 'quote');
+
+describe('scale-out on Redis: one ingest, two edges', () => {
+  let redis: TestRedis;
+  const nodes: Node[] = [];
+  const clients: TestClient[] = [];
+  const start = async (...args: Parameters<typeof startNode>) => {
+    const node = await startNode(...args);
+    nodes.push(node);
+    return node;
+  };
+  const connect = async (...args: Parameters<typeof subscribed>) => {
+    const client = await subscribed(...args);
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(nodes.splice(0).map((n) => n.running.close()));
+  });
+
+  it('delivers the same events in the same order on both edges, stamped once at ingest', async () => {
+    const prefix = uniquePrefix();
+    const ingest = await start('ingest', redis.url, prefix);
+    const [a, b] = [await start('edge', redis.url, prefix), await start('edge', redis.url, prefix)];
+    const [onA, onB] = [await connect(a!), await connect(b!)];
+    for (let n = 1; n <= 5; n++) ingest.frames$.next(tick(n));
+
+    await waitFor(() => lastSeq(onA) === 15 && lastSeq(onB) === 15, 'seq 15 on both edges');
+    expect(events(onA).map((m) => m.seq)).toEqual([...Array(15).keys()].map((i) => i + 1));
+    expect(events(onB)).toEqual(events(onA));
+    const epochs = [onA, onB].map((c) => (c.messages[0] as HelloMessage).epoch);
+    expect(epochs).toEqual([ingest.running.hub.epoch, ingest.running.hub.epoch]);
+  });
+
+  it('lets a client that left edge A resume on edge B with exactly what it missed', async () => {
+    const prefix = uniquePrefix();
+    const ingest = await start('ingest', redis.url, prefix);
+    const [a, b] = [await start('edge', redis.url, prefix), await start('edge', redis.url, prefix)];
+    const leaving = await connect(a!);
+    const staying = await connect(a!);
+    ingest.frames$.next(tick(1));
+    ingest.frames$.next(tick(2));
+    await waitFor(() => lastSeq(leaving) === 6, 'the first two frames on edge A');
+    await leaving.close();
+    const epoch = (leaving.messages[0] as HelloMessage).epoch;
+
+    ingest.frames$.next(tick(3));
+    ingest.frames$.next(tick(4));
+    await waitFor(() => lastSeq(staying) === 12 && b!.running.hub.seq === 12, 'frames 3 and 4 everywhere');
+    const resumed = await connect(b!, { epoch, seq: 6 });
+    await waitFor(() => lastSeq(resumed) === 12, 'the missed events on edge B');
+
+    expect(resumed.ofType('subscribed')).toEqual([
+      { type: 'subscribed', id: 1, channel: 'quotes', recovered: true },
+    ]);
+    expect(resumed.ofType('snapshot')).toEqual([]);
+    // Merged per symbol: one delta each, carrying every field that changed since seq 6.
+    expect(quotesOf(resumed).map((m) => [m.symbol, m.seq])).toEqual([
+      ['AIRLINK', 10],
+      ['HBL', 11],
+      ['OGDC', 12],
+    ]);
+    const fromResume = applyAll(applyAll(new Map(), quotesOf(leaving)), quotesOf(resumed));
+    const continuous = applyAll(new Map(), quotesOf(staying));
+    expect(fromResume).toEqual(continuous);
+  });
+
+  it('loses no event a client can see when Redis and then the ingest restart mid-replay', async () => {
+    if (!redis.private) return; // REDIS_URL's server is not ours to kill
+    const prefix = uniquePrefix();
+    let ingest = await start('ingest', redis.url, prefix);
+    const edge = await start('edge', redis.url, prefix);
+    const client = await connect(edge);
+    const epoch = ingest.running.hub.epoch;
+    for (let n = 1; n <= 3; n++) ingest.frames$.next(tick(n));
+    await waitFor(() => lastSeq(client) === 9, 'the first three frames');
+
+    await redis.restart();
+    // Stamped while Redis is gone: the ingest keeps them until Redis is back, then re-seeds it.
+    for (let n = 4; n <= 6; n++) ingest.frames$.next(tick(n));
+    await waitFor(() => lastSeq(client) === 18, 'frames 4-6 after Redis came back empty', 10_000);
+
+    await ingest.running.close();
+    ingest = await start('ingest', redis.url, prefix);
+    expect(ingest.running.hub.position).toEqual({ epoch, seq: 18 });
+    for (let n = 7; n <= 9; n++) ingest.frames$.next(tick(n));
+    await waitFor(() => lastSeq(client) === 27, 'frames 7-9 from the restarted ingest');
+
+    expect(events(client).map((m) => m.seq)).toEqual([...Array(27).keys()].map((i) => i + 1));
+    // A client joining now sees the same state, on the same epoch.
+    const late = await connect(await start('edge', redis.url, prefix));
+    expect((late.messages[0] as HelloMessage).epoch).toBe(epoch);
+    const snapshot = late.ofType('snapshot')[0];
+    expect(snapshot?.channel === 'quotes' && new Map(snapshot.quotes.map((q) => [q.symbol, q]))).toEqual(
+      applyAll(new Map(), quotesOf(client)),
+    );
+  });
+});
