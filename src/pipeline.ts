@@ -1,4 +1,15 @@
-import { connect, filter, map, merge, mergeMap, tap, type OperatorFunction } from 'rxjs';
+import {
+  connect,
+  defer,
+  filter,
+  map,
+  merge,
+  mergeMap,
+  skipWhile,
+  tap,
+  type MonoTypeOperatorFunction,
+  type OperatorFunction,
+} from 'rxjs';
 import type { Headline, QuoteValues } from './protocol/messages.ts';
 import type { Frame } from './source/frame.ts';
 import { parseText } from './parse/parse-text.ts';
@@ -21,9 +32,13 @@ export interface PipelineOptions {
   now?: () => number;
 }
 
+/** When a frame was observed: its capture time, else now (receive time). */
+export const frameTime = (frame: Frame, now: () => number = Date.now): number =>
+  frame.capturedAt?.getTime() ?? now();
+
 /** Parses a frame; each event takes the frame's capture time (else receive time) as `ts`. */
 export const frameEvents = (frame: Frame, now: () => number = Date.now): TimedEvent[] => {
-  const ts = (frame.capturedAt ?? new Date(now())).toISOString();
+  const ts = new Date(frameTime(frame, now)).toISOString();
   return parseText(frame.text).map((event) => ({ ...event, ts, origin: frame.origin }));
 };
 
@@ -59,3 +74,31 @@ export const feedChanges =
         ),
       ),
     );
+
+/**
+ * After a restart, skips the leading frames captured before `after` (the latest `ts` the hub
+ * had published), so a replay goes on from where it was instead of rewinding every quote.
+ * The frame captured at `after` itself passes: it may have been cut short by the crash, and
+ * the seeded diff turns what was already sent into nothing. `report` hears how many were skipped.
+ */
+export const skipPublished =
+  (after: string | undefined, report: (skipped: number) => void): MonoTypeOperatorFunction<Frame> =>
+  (frames$) =>
+    after === undefined
+      ? frames$
+      : defer(() => {
+          let skipped = 0;
+          let reported = false;
+          const tell = () => {
+            if (!reported && skipped > 0) report(skipped);
+            reported = true;
+          };
+          return frames$.pipe(
+            skipWhile((frame) => {
+              const old = frame.capturedAt !== undefined && frame.capturedAt.toISOString() < after;
+              if (old) skipped++;
+              return old;
+            }),
+            tap({ next: tell, complete: tell }),
+          );
+        });

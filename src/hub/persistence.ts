@@ -14,6 +14,7 @@ import { asyncScheduler, interval, type SchedulerLike, type Subscription } from 
 import type { HubMessage } from '../protocol/messages.ts';
 import { Hub, type HubOptions, type HubState } from './hub.ts';
 import { headerLine, journalLine, readJournal } from './journal-file.ts';
+import type { HubConfig } from './options.ts';
 
 const STATE_FILE = 'state.json';
 const JOURNAL_FILE = 'journal.ndjson';
@@ -213,4 +214,13 @@ export const openPersistentHub = (
   } else log.info({ dir, epoch: hub.epoch }, 'new data directory; starting a new epoch');
   journal.start(hub);
   return { hub, journal };
+};
+
+/** The hub a config asks for: persistent when it names a data directory, else in memory only. */
+export const openHub = (config: HubConfig, log: Logger): { hub: Hub; journal?: Journal } => {
+  const options: HubOptions = { history: config.history, headlineCount: config.headlineCount };
+  if (config.dataDir === undefined) return { hub: new Hub(options) };
+  // Compacting once per history's worth of events writes each event about twice in all.
+  const compactEvery = Math.max(10_000, config.history.size);
+  return openPersistentHub(options, config.dataDir, log, { fsyncMs: config.fsyncMs ?? 1000, compactEvery });
 };
