@@ -1,0 +1,181 @@
+import { mkdirSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildClient } from '../../client/build.ts';
+import { fixtureFrames, repoPath, startWithFrames, waitFor } from '../helpers.ts';
+
+const [first, second] = fixtureFrames('two-frames.txt');
+const ARTIFACTS = repoPath('test/artifacts');
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A port nothing listens on. */
+const freePort = async (): Promise<number> => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+};
+
+/** The main tape on the demo page (the embed card holds a second, filtered one). */
+const TAPE = '.tape tick-tape';
+
+describe('the demo page and <tick-tape> in headless Chromium', () => {
+  let browser: Browser;
+  const cleanup: (() => unknown)[] = [];
+
+  beforeAll(async () => {
+    // The server serves dist/widget.js and dist/demo.js: build them from the current source.
+    await buildClient();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  const start = async (overrides: Parameters<typeof startWithFrames>[0] = {}) => {
+    const started = await startWithFrames(overrides);
+    cleanup.push(() => started.running.close());
+    return started;
+  };
+  const openPage = async (options: { reducedMotion?: 'reduce' } = {}) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    cleanup.push(() => page.close());
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    if (options.reducedMotion) await page.emulateMedia({ reducedMotion: options.reducedMotion });
+    return { page, errors };
+  };
+  const text = (page: Page, selector: string) => page.locator(selector).first().textContent();
+
+  it('shows all 34 symbols, then the next frame changes and flashes a value', async () => {
+    const { running, frames$ } = await start();
+    frames$.next(first!);
+    const { page, errors } = await openPage();
+    await page.goto(`http://127.0.0.1:${running.server.port}/`);
+
+    await waitFor(async () => (await page.locator('#quotes tbody tr').count()) === 34, 'a 34-row table');
+    await waitFor(
+      async () => (await page.locator(`${TAPE} ul.items:not(.copy) li.item`).count()) === 34,
+      '34 quotes on the tape',
+    );
+    expect(await text(page, `${TAPE} li[data-symbol="AIRLINK"] .price`)).toBe('80.60');
+    expect(await text(page, '#conn')).toBe('Connected');
+    await waitFor(
+      async () => (await text(page, `${TAPE} .headline`))?.includes('SEOUL:'),
+      'the headline line',
+    );
+
+    frames$.next(second!);
+    await waitFor(
+      async () => (await text(page, '#quotes tr[data-symbol="AIRLINK"] td:nth-child(2)')) === '81.10',
+      'the table to show the new AIRLINK price',
+    );
+    const tapePrice = page.locator(`${TAPE} ul.items:not(.copy) li[data-symbol="AIRLINK"] .price`);
+    await waitFor(async () => (await tapePrice.textContent()) === '81.10', 'the tape to show the new price');
+    expect(await tapePrice.getAttribute('class')).toContain('flash-up');
+    expect(await page.locator('#quotes tr[data-symbol="AIRLINK"]').getAttribute('class')).toContain(
+      'flash-up',
+    );
+    expect(await text(page, `${TAPE} li[data-symbol="AIRLINK"] .chg`)).toBe('+1.69');
+
+    // It scrolls, pauses on the visible control, and says so to assistive technology.
+    const track = page.locator(`${TAPE} .track`);
+    expect(await track.evaluate((n) => getComputedStyle(n).animationName)).toBe('tt-scroll');
+    const pause = page.locator(`${TAPE} button.pause`);
+    await pause.click();
+    expect(await pause.getAttribute('aria-pressed')).toBe('true');
+    expect(await track.evaluate((n) => getComputedStyle(n).animationPlayState)).toBe('paused');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: `${ARTIFACTS}/demo.png`, fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a static row without scrolling or a pause control when motion is reduced', async () => {
+    const { running, frames$ } = await start();
+    frames$.next(first!);
+    const { page, errors } = await openPage({ reducedMotion: 'reduce' });
+    await page.goto(`http://127.0.0.1:${running.server.port}/`);
+    await waitFor(
+      async () => (await page.locator(`${TAPE} ul.items:not(.copy) li.item`).count()) === 34,
+      '34 quotes on the tape',
+    );
+    const track = page.locator(`${TAPE} .track`);
+    expect(await track.evaluate((n) => getComputedStyle(n).animationName)).toBe('none');
+    expect(await page.locator(`${TAPE} ul.copy`).isVisible()).toBe(false);
+    expect(await page.locator(`${TAPE} button.pause`).isVisible()).toBe(false);
+    await page.screenshot({ path: `${ARTIFACTS}/demo-reduced-motion.png` });
+    expect(errors).toEqual([]);
+  });
+
+  it('reconnects after the server restarts and shows the new state', async () => {
+    const a = await startWithFrames();
+    a.frames$.next(first!);
+    const port = a.running.server.port;
+    const { page, errors } = await openPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await waitFor(async () => (await page.locator('#quotes tbody tr').count()) === 34, 'a 34-row table');
+
+    await a.running.close();
+    await waitFor(async () => (await text(page, '#conn')) === 'Reconnecting…', 'the page to see the drop');
+    await waitFor(async () => (await text(page, `${TAPE} .status .label`)) === 'Reconnecting…', 'the tape');
+
+    const b = await start({ transport: { port } });
+    b.frames$.next({ text: 'AIRLINK 90.00 Increased By ▲ 10.59 (13.3%)', origin: 'test' });
+    await waitFor(
+      async () => (await text(page, '#quotes tr[data-symbol="AIRLINK"] td:nth-child(2)')) === '90.00',
+      'the restarted server’s price in the table',
+      10_000,
+    );
+    // A new epoch: the page replaced its state instead of keeping 33 quotes the server no longer has.
+    expect(await page.locator('#quotes tbody tr').count()).toBe(1);
+    await waitFor(
+      async () => (await text(page, `${TAPE} li[data-symbol="AIRLINK"] .price`)) === '90.00',
+      'tape',
+    );
+    expect(await text(page, '#conn')).toBe('Connected');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a bad attribute and an unreachable server as a message in the tape', async () => {
+    const { running } = await start();
+    const closedPort = await freePort();
+    const origin = `http://127.0.0.1:${running.server.port}`;
+    const { page, errors } = await openPage();
+    // A host page of someone else's, served on the server's origin so Chromium lets it load the script.
+    await page.route(`${origin}/host.html`, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: `<p>host page</p><script src="${origin}/widget.js"></script>
+          <tick-tape id="a" src="ws://127.0.0.1:${closedPort}/ws" theme="purple"></tick-tape>
+          <tick-tape id="b" src="ftp://example"></tick-tape>`,
+      }),
+    );
+    await page.goto(`${origin}/host.html`);
+    await waitFor(
+      async () => (await text(page, '#a .message'))?.includes('Cannot reach'),
+      'the offline message',
+    );
+    expect(await text(page, '#a .message')).toContain('theme "purple" is not light or dark');
+    expect(await text(page, '#a .status .label')).toBe('Offline');
+    expect(await text(page, '#b .message')).toContain('must start with ws://');
+    expect(await page.locator('#b .message').isVisible()).toBe(true);
+    expect(await text(page, 'p')).toBe('host page');
+    expect(errors).toEqual([]);
+  });
+});
