@@ -8,7 +8,7 @@ export const STYLES = `
   display: block; contain: content; font: 14px/1.2 var(--tt-font); color: var(--tt-fg);
 }
 :host([hidden]) { display: none; }
-.root { background: var(--tt-bg); border: 1px solid var(--tt-border); border-radius: 6px; overflow: hidden; }
+.root { color: var(--tt-fg); background: var(--tt-bg); border: 1px solid var(--tt-border); border-radius: 6px; overflow: hidden; }
 .root.dark {
   --tt-bg: #131722; --tt-fg: #d1d4dc; --tt-muted: #8b8f9a; --tt-border: #2a2e39;
   --tt-up: #22ab94; --tt-down: #f7525f; --tt-flat: #8b8f9a;
@@ -72,6 +72,6 @@ button.pause:focus-visible { outline: 2px solid #2962ff; outline-offset: 1px; }
   .scrolling .copy { display: none; }
   .viewport { overflow-x: auto; scrollbar-width: thin; -webkit-mask-image: none; mask-image: none; }
   button.pause { display: none; }
-  .flash-up, .flash-down, .news .fresh { animation-duration: 0.01s; }
+  .news .fresh { animation: none; }
 }
 `;
