@@ -1,6 +1,6 @@
 import type { QuoteKind } from '../protocol/messages.ts';
 import type { ParsedQuote, Rejected } from './events.ts';
-import { QuoteScanner, signedValue, type Decimal } from './quote-scanner.ts';
+import { POW10, QuoteScanner, signedValue, type Decimal } from './quote-scanner.ts';
 
 /** Indices the PSX ticker shows; any other symbol without an arrow is read as an index too. */
 export const KNOWN_INDICES = new Set([
@@ -100,7 +100,7 @@ export const explainFailure = (s: QuoteScanner, text: string, end: number): stri
 };
 
 /** Rescales a decimal's units to `scale` decimals (never fewer than it has). */
-const unitsAt = (d: Decimal, scale: number): number => d.units * 10 ** (scale - d.scale);
+const unitsAt = (d: Decimal, scale: number): number => d.units * POW10[scale - d.scale]!;
 
 /**
  * Direction word vs arrow vs written signs, and percent vs change / (price − change),
@@ -128,7 +128,7 @@ const crossCheck = (s: QuoteScanner): string | undefined => {
   // Hundredths of a percent: the site rounds to two decimals (and drops trailing zeros);
   // one hundredth of slack also covers indices whose value is shown rounded to a whole number.
   const expected = (Math.abs(delta) * 10_000) / previous;
-  const shown = percent.units * 10 ** (2 - percent.scale);
+  const shown = percent.scale <= 2 ? unitsAt(percent, 2) : percent.units / POW10[percent.scale - 2]!;
   if (Math.abs(shown - expected) > 1 + expected / 1000) {
     return `percent ${signedValue(percent, 1)}% does not match the change (${(expected / 100).toFixed(2)}%)`;
   }

@@ -8,7 +8,8 @@ const SYMBOL_MAX = 12;
 const SUFFIX_MAX = 8;
 // Integer minor units stay exact below 2^53, so 15 significant digits is the safe bound.
 const DIGITS_MAX = 15;
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+/** Powers of ten by exponent, so scaling a decimal is a lookup, not `Math.pow`. */
+export const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 const SPACE = 32;
 const TAB = 9;
@@ -43,8 +44,41 @@ export const isSpace = (c: number): boolean =>
       c === 0x3000 ||
       c === 0xfeff));
 
+/**
+ * `text.startsWith(word, at)` as a char-code loop: the builtin is a call that the optimizer
+ * does not inline, and the move phrase is matched on every line.
+ */
+const sameAt = (text: string, at: number, word: string): boolean => {
+  if (at + word.length > text.length) return false;
+  for (let i = 0; i < word.length; i++) if (text.charCodeAt(at + i) !== word.charCodeAt(i)) return false;
+  return true;
+};
+
 const isDigit = (c: number): boolean => c >= DIGIT_0 && c <= DIGIT_9;
 const isUpper = (c: number): boolean => c >= UPPER_A && c <= UPPER_Z;
+
+/** Slots in the symbol cache: a feed has a few hundred symbols, so collisions are rare. */
+const SYMBOL_SLOTS = 4096;
+
+/**
+ * Hands out one string per symbol without slicing the line each time: a feed repeats the same
+ * few hundred symbols, and a fresh string per line was a large share of the parser's garbage.
+ * Direct-mapped by a hash of the chars, so it stays bounded whatever the input holds.
+ */
+class SymbolCache {
+  private readonly slots: (string | undefined)[] = new Array<string | undefined>(SYMBOL_SLOTS).fill(
+    undefined,
+  );
+
+  intern(text: string, start: number, end: number): string {
+    let hash = end - start;
+    for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
+    const slot = hash & (SYMBOL_SLOTS - 1);
+    const known = this.slots[slot];
+    if (known !== undefined && known.length === end - start && sameAt(text, start, known)) return known;
+    return (this.slots[slot] = text.slice(start, end));
+  }
+}
 
 /** A decimal read as integer minor units: `80.60` is units 8060 at scale 2. */
 export interface Decimal {
@@ -80,6 +114,7 @@ export class QuoteScanner {
   readonly percent: Decimal = { units: 0, scale: 0, sign: 0 };
   failure: ScanFailure | undefined;
   failedAt = 0;
+  private readonly symbols = new SymbolCache();
 
   /** Scans `text` from `start` to `end` (exclusive); true when the whole range is a quote. */
   scan(text: string, start: number, end: number): boolean {
@@ -138,7 +173,7 @@ export class QuoteScanner {
       if (p === suffixStart || p - suffixStart > SUFFIX_MAX) return this.fail('symbol', start);
     }
     if (p < this.end && !isSpace(text.charCodeAt(p))) return this.fail('symbol', start);
-    this.symbol = text.slice(start, p);
+    this.symbol = this.symbols.intern(text, start, p);
     this.pos = p;
     return true;
   }
@@ -200,18 +235,18 @@ export class QuoteScanner {
     const { text } = this;
     const at = this.pos;
     let second: string;
-    if (text.startsWith('Increased', at)) {
+    if (sameAt(text, at, 'Increased')) {
       this.direction = 'up';
       second = 'By';
-    } else if (text.startsWith('Decreased', at)) {
+    } else if (sameAt(text, at, 'Decreased')) {
       this.direction = 'down';
       second = 'By';
-    } else if (text.startsWith('No', at)) {
+    } else if (sameAt(text, at, 'No')) {
       this.direction = 'unchanged';
       second = 'Change';
     } else return this.fail('move', at);
     this.pos += this.direction === 'unchanged' ? 2 : 9;
-    if (!this.requireSpace('move') || !text.startsWith(second, this.pos)) return this.fail('move', at);
+    if (!this.requireSpace('move') || !sameAt(text, this.pos, second)) return this.fail('move', at);
     this.pos += second.length;
     const next = this.pos < this.end ? text.charCodeAt(this.pos) : -1;
     // The phrase must end there: `Increased Byx` is not the phrase, `By▲` is.

@@ -1,0 +1,58 @@
+/**
+ * `npm run bench:parse [-- --lines N --rounds N]`: parses a generated feed (1.2 million lines
+ * by default, in memory) with our parser and with the naive split-and-regex baseline, in the
+ * same process and alternating rounds so both see the same machine, and prints lines/s, MB/s
+ * and the ratio. Stops early once it has run for 40 s; exits 1 if the two disagree on the quotes.
+ */
+import { parseArgs } from 'node:util';
+import { num } from '../src/options.ts';
+import { parseText } from '../src/parse/parse-text.ts';
+import { baselineParse } from './parse-baseline.ts';
+import { generateFeed } from './parse-feed.ts';
+
+const TIME_BUDGET_MS = 40_000;
+
+const { values } = parseArgs({
+  options: { lines: { type: 'string' }, rounds: { type: 'string' } },
+  strict: true,
+});
+const lineCount = num(values, 'lines', 1_200_000, { min: 1000, max: 10_000_000 });
+const rounds = num(values, 'rounds', 5, { min: 1, max: 50 });
+
+const feed = generateFeed(lineCount);
+const megabytes = Buffer.byteLength(feed) / 1e6;
+const quotesIn = (events: { type: string }[]) => events.filter((e) => e.type === 'quote').length;
+
+const ours = quotesIn(parseText(feed));
+const baseline = quotesIn(baselineParse(feed));
+if (ours !== baseline) {
+  process.stderr.write(`parsers disagree: ours read ${ours} quotes, the baseline ${baseline}\n`);
+  process.exit(1);
+}
+
+// CPU time of this process, not wall time: the machine is shared, and another process taking
+// the core mid-run would otherwise be charged to whichever parser happened to be running.
+const time = (parse: (text: string) => unknown): number => {
+  const start = process.cpuUsage();
+  parse(feed);
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+};
+
+const seconds = { ours: [] as number[], baseline: [] as number[] };
+const started = Date.now();
+for (let i = 0; i < rounds && Date.now() - started < TIME_BUDGET_MS; i++) {
+  seconds.ours.push(time(parseText));
+  seconds.baseline.push(time(baselineParse));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const report = (name: string, s: number) =>
+  `${name.padEnd(9)} ${(lineCount / s / 1e6).toFixed(2).padStart(6)} M lines/s ${(megabytes / s).toFixed(1).padStart(7)} MB/s  (median of ${seconds.ours.length}, ${s.toFixed(3)} s CPU)`;
+const oursS = median(seconds.ours);
+const baseS = median(seconds.baseline);
+process.stdout.write(
+  `feed: ${lineCount} lines, ${megabytes.toFixed(1)} MB, ${ours} quotes\n` +
+    `${report('ours', oursS)}\n${report('baseline', baseS)}\n` +
+    `ratio     ${(baseS / oursS).toFixed(2)}× the baseline (goal ≥ 3×)\n`,
+);
