@@ -53,6 +53,7 @@ export class Connection {
   private queue: Outgoing[] = [];
   private queuedBytes = 0;
   private conflating = false;
+  private conflatingSince = 0;
   private readonly conflated = new Map<string, QuoteMessage>();
   private conflatedCount = 0;
   private slowPolicy: SlowPolicy = 'conflate';
@@ -97,6 +98,8 @@ export class Connection {
     const message = item.message;
     if (this.conflating && message?.type === 'quote') {
       this.conflate(message);
+      // Each new delta re-checks whether the client drained or stayed slow too long.
+      this.ctx.markDirty(this);
       return;
     }
     if (this.queue.length === 0) this.ctx.markDirty(this);
@@ -114,7 +117,7 @@ export class Connection {
     const none = { messages: 0, bytes: 0 };
     if (this.closed || !this.sink.open) return none;
     const buffered = this.sink.bufferedAmount();
-    const { slowBytes, slowCloseBytes } = this.ctx.limits;
+    const { slowBytes, slowCloseBytes, slowCloseMs } = this.ctx.limits;
     if (buffered + this.queuedBytes > slowCloseBytes) {
       this.closeSlow(`more than ${slowCloseBytes} bytes waiting`);
       return none;
@@ -122,6 +125,8 @@ export class Connection {
     if (buffered > slowBytes) {
       if (this.slowPolicy === 'disconnect') this.closeSlow('the subscription asked to be closed when slow');
       else if (!this.conflating) this.startConflating();
+      else if (this.ctx.scheduler.now() - this.conflatingSince > slowCloseMs)
+        this.closeSlow(`slow for more than ${slowCloseMs} ms`);
       return none;
     }
     if (this.conflating) this.stopConflating();
@@ -143,6 +148,7 @@ export class Connection {
 
   private startConflating(): void {
     this.conflating = true;
+    this.conflatingSince = this.ctx.scheduler.now();
     this.ctx.log.info({ buffered: this.sink.bufferedAmount() }, 'slow consumer: conflating quote deltas');
     const kept: Outgoing[] = [];
     for (const item of this.queue) {

@@ -9,6 +9,7 @@ export interface HttpContext {
   hub: Hub;
   startedAt: number;
   clientCount: () => number;
+  waitingBytes: () => { total: number; max: number };
   /** Static files by URL path (the demo page, the widget bundle). */
   assets: ReadonlyMap<string, { file: string; type: string }>;
   metrics: Metrics;
@@ -48,6 +49,7 @@ export const handleHttp = async (
         epoch: hub.epoch,
         seq: hub.seq,
         clients: ctx.clientCount(),
+        waitingBytes: ctx.waitingBytes(),
         source: hub.status.state,
         market: hub.status.market,
         uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),

@@ -14,6 +14,7 @@ export const transportFlags = {
   'max-connections-per-ip': { type: 'string' },
   'slow-bytes': { type: 'string' },
   'slow-close-bytes': { type: 'string' },
+  'slow-close-after': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
   'auth-token': { type: 'string' },
   'jwt-secret': { type: 'string' },
@@ -33,6 +34,7 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
   --max-connections-per-ip N  connections from one address (default 100)
   --slow-bytes N     bytes waiting for a client before its quote deltas are conflated (default 1MiB)
   --slow-close-bytes N  bytes waiting for a client before it is closed with 4008 (default 8MiB)
+  --slow-close-after D  how long a client may stay slow (conflated) before it is closed with 4008 (default 30s)
   --allow-origin O   accept browser connections only from this origin (repeat or comma-separate)
   --auth-token T     require ?token=T or "Authorization: Bearer T"
   --jwt-secret S     require an HS256 JWT signed with S (?token= or Authorization: Bearer)
@@ -53,6 +55,8 @@ export interface Limits {
   slowBytes: number;
   /** Bytes waiting above which the client is closed with 4008. */
   slowCloseBytes: number;
+  /** How long a client may stay conflated before it is closed with 4008. */
+  slowCloseMs: number;
 }
 
 /** Who may connect: browser origins and a shared token or JWT secret. */
@@ -83,6 +87,7 @@ export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
   maxConnectionsPerIp: 100,
   slowBytes: 1 << 20,
   slowCloseBytes: 8 << 20,
+  slowCloseMs: 30_000,
 };
 
 const list = (values: FlagValues, name: string): string[] => {
@@ -117,8 +122,9 @@ export const transportConfig = (
     maxConnectionsPerIp: num(values, 'max-connections-per-ip', DEFAULT_LIMITS.maxConnectionsPerIp, {
       min: 1,
     }),
-    slowBytes: num(values, 'slow-bytes', DEFAULT_LIMITS.slowBytes, { min: 1024 }),
-    slowCloseBytes: num(values, 'slow-close-bytes', DEFAULT_LIMITS.slowCloseBytes, { min: 1024 }),
+    slowBytes: num(values, 'slow-bytes', DEFAULT_LIMITS.slowBytes, { min: 16_384 }),
+    slowCloseBytes: num(values, 'slow-close-bytes', DEFAULT_LIMITS.slowCloseBytes, { min: 16_384 }),
+    slowCloseMs: duration(values, 'slow-close-after', DEFAULT_LIMITS.slowCloseMs),
   };
   if (limits.slowCloseBytes <= limits.slowBytes)
     throw new TickstreamError('bad_config', '--slow-close-bytes must be larger than --slow-bytes');

@@ -38,6 +38,8 @@ export interface RunningServer {
   readonly url: string;
   readonly metrics: Metrics;
   clientCount(): number;
+  /** Bytes held for clients (socket buffers plus queues): the total and the largest one client holds. */
+  waitingBytes(): { total: number; max: number };
   /** Stops accepting, sends a final status, closes every client with 1001; safe to call twice. */
   close(): Promise<void>;
 }
@@ -117,6 +119,17 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     return { conn, release };
   };
 
+  const waitingBytes = () => {
+    let total = 0;
+    let max = 0;
+    for (const c of connections) {
+      const n = c.waitingBytes;
+      total += n;
+      max = Math.max(max, n);
+    }
+    return { total, max };
+  };
+
   /** Why a new client is turned away (limits, origin, token), or undefined to let it in. */
   const admission = (req: IncomingMessage, url: URL): { reason: string; metric: string } | undefined => {
     if (closing) return { reason: 'server shutting down', metric: 'shutdown' };
@@ -137,6 +150,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       hub,
       startedAt,
       clientCount: () => connections.size,
+      waitingBytes,
       assets: options.assets ?? new Map(),
       metrics,
       ready: options.ready ?? (() => hub.seq > 0),
@@ -269,6 +283,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     url: `${scheme}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/ws`,
     metrics,
     clientCount: () => connections.size,
+    waitingBytes,
     close: () => (closing ??= close()),
   };
 };
