@@ -73,14 +73,17 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
   } else {
     // Epoch numbers only grow, so edges still reading an old epoch's stream ids see this one.
     gen = Math.max(Date.now(), loaded.topGen + 1);
-    ctx.log.info({ epoch: hub.epoch }, 'Redis holds no cluster state: ingest starts a new epoch');
   }
   const { maxLen } = config;
-  const announce = !loaded.state;
-  return {
-    redis,
-    publisher: new Publisher({ hub, redis, keys, gen, maxLen, log: ctx.log, metrics, announce }),
-  };
+  const publisher = new Publisher({ hub, redis, keys, gen, maxLen, log: ctx.log, metrics });
+  if (!loaded.state) {
+    await publisher.announce();
+    ctx.log.info(
+      { epoch: hub.epoch, seq: hub.seq },
+      'Redis held no cluster state: ingest published its epoch',
+    );
+  }
+  return { redis, publisher };
 };
 
 /** Loads the snapshot and recent events into the served hub and follows the stream. */

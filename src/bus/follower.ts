@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Hub } from '../hub/hub.ts';
+import type { Hub, StatusFields } from '../hub/hub.ts';
 import type { StatusMessage } from '../protocol/messages.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import { decodeEntry, entryId, loadCluster, whenReady, type BusKeys, type Loaded } from './redis-store.ts';
@@ -38,6 +38,8 @@ export class Follower {
   private statusId = '0-0';
   private stopped = false;
   private headSeq: number | undefined;
+  /** The ingest's latest status, shown again once the link is back. */
+  private upstream: StatusFields | undefined;
   private readonly log: Logger;
   /** Ends when the follower is closed. */
   readonly done: Promise<void>;
@@ -48,6 +50,8 @@ export class Follower {
   ) {
     this.log = options.log.child({ bus: 'follower' });
     this.adopt(loaded);
+    options.redis.on('close', this.onLost);
+    options.redis.on('ready', this.onBack);
     this.done = this.run();
   }
 
@@ -64,6 +68,8 @@ export class Follower {
   /** Stops following; the blocked read ends when the connection closes. */
   close(): Promise<void> {
     this.stopped = true;
+    this.options.redis.off('close', this.onLost);
+    this.options.redis.off('ready', this.onBack);
     return this.done;
   }
 
@@ -92,8 +98,13 @@ export class Follower {
   }
 
   private applyStatus({ source, state, market }: StatusMessage): void {
-    this.options.hub.setStatus({ source, state, market });
+    this.upstream = { source, state, market };
+    this.options.hub.setStatus(this.upstream);
   }
+
+  // Without the bus this edge cannot tell a quiet market from a dead feed: say so to clients.
+  private readonly onLost = () => this.options.hub.setStatus({ state: 'stale' });
+  private readonly onBack = () => this.upstream && this.options.hub.setStatus(this.upstream);
 
   private async run(): Promise<void> {
     const { redis, keys } = this.options;

@@ -19,8 +19,6 @@ export interface PublisherOptions {
   maxLen: number;
   log: Logger;
   metrics: BusMetrics;
-  /** Write the state even before the first event: a new epoch that edges should see at once. */
-  announce: boolean;
 }
 
 /**
@@ -32,7 +30,7 @@ export interface PublisherOptions {
 export class Publisher {
   private pending: HubMessage[] = [];
   private status: StatusMessage | undefined;
-  private stateDirty: boolean;
+  private stateDirty = false;
   private busy = false;
   private scheduled = false;
   private stopped = false;
@@ -43,7 +41,6 @@ export class Publisher {
 
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log.child({ bus: 'publisher' });
-    this.stateDirty = options.announce;
     this.subscription.add(
       options.hub.messages$.subscribe((m) => {
         this.pending.push(m);
@@ -59,6 +56,15 @@ export class Publisher {
     );
     options.redis.on('ready', this.onReconnect);
     this.schedule();
+  }
+
+  /**
+   * Writes this hub's snapshot and recent events to a Redis that holds none (a new cluster, or
+   * a hub restored from its own data dir), so edges can load it before the first new event.
+   */
+  async announce(): Promise<void> {
+    this.seed();
+    await this.flush();
   }
 
   /** Events the hub stamped that Redis has not confirmed yet. */
@@ -187,10 +193,7 @@ export class Publisher {
       this.subscription.unsubscribe();
       return;
     }
-    const after = there?.seq ?? 0;
-    this.pending = this.unpublished(after);
-    this.stateDirty = true;
-    this.status = hub.status;
+    this.seed(there?.seq);
     if (there === undefined)
       this.log.warn(
         { epoch: hub.epoch, seq: hub.seq, republishing: this.pending.length },
@@ -198,9 +201,16 @@ export class Publisher {
       );
     else
       this.log.info(
-        { redisSeq: after, seq: hub.seq, publishing: this.pending.length },
+        { redisSeq: there.seq, seq: hub.seq, publishing: this.pending.length },
         'Redis reconnected: publishing the events it missed',
       );
+  }
+
+  /** Queues everything Redis lacks after `seq` (nothing held: all recent events), state and status. */
+  private seed(seq = 0): void {
+    this.pending = this.unpublished(seq);
+    this.stateDirty = true;
+    this.status = this.options.hub.status;
   }
 
   /** Events after `seq`, from the hub's history and what is queued, oldest first, without repeats. */

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { HelloMessage, Quote, QuoteMessage } from '../../src/protocol/messages.ts';
 import { TestClient, waitFor } from '../helpers.ts';
 import { events, lastSeq, startNode, subscribed, tick, type Node } from './cluster.ts';
@@ -115,5 +115,52 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     expect(snapshot?.channel === 'quotes' && new Map(snapshot.quotes.map((q) => [q.symbol, q]))).toEqual(
       applyAll(new Map(), quotesOf(client)),
     );
+  });
+
+  it('resyncs with recovered:false when the stream was trimmed past an edge that was cut off', async () => {
+    if (!redis.private) return; // changes server settings a shared Redis should keep
+    const prefix = uniquePrefix();
+    const ingest = await start('ingest', redis.url, prefix);
+    const edge = await start('edge', redis.url, prefix);
+    const watcher = await connect(edge);
+    ingest.frames$.next(tick(1));
+    ingest.frames$.next(tick(2));
+    await waitFor(() => lastSeq(watcher) === 6, 'the first two frames on the edge');
+
+    // Cut the edge off and keep it off (no free client slot) while the stream moves on and is trimmed.
+    const admin = redis.admin();
+    const list = (await admin.client('LIST')) as string;
+    const edgeIds = list
+      .split('\n')
+      .filter((line) => line.includes('name=tickstream-edge'))
+      .map((line) => /id=(\d+)/.exec(line)![1]!);
+    const clientCount = list.trim().split('\n').length;
+    await admin.config('SET', 'maxclients', String(clientCount - edgeIds.length));
+    // Restored whatever happens, so a failure here does not starve the other tests.
+    onTestFinished(() => void admin.config('SET', 'maxclients', '10000'));
+    for (const id of edgeIds) await admin.client('KILL', 'ID', id);
+    await waitFor(() => watcher.ofType('status').some((m) => m.state === 'stale'), 'a stale status');
+    for (let n = 3; n <= 5; n++) ingest.frames$.next(tick(n));
+    await waitFor(async () => Number(await admin.xlen(`${prefix}:events`)) === 15, 'frames 3-5 in Redis');
+    await admin.xtrim(`${prefix}:events`, 'MAXLEN', 0);
+    ingest.frames$.next(tick(6));
+    await waitFor(async () => Number(await admin.xlen(`${prefix}:events`)) === 3, 'frame 6 in Redis');
+    await admin.config('SET', 'maxclients', '10000');
+
+    await waitFor(() => edge.running.hub.seq === 18, 'the edge back at the head', 10_000);
+    const resumed = await connect(edge, { epoch: ingest.running.hub.epoch, seq: 6 });
+    await resumed.next('snapshot');
+    expect(resumed.ofType('subscribed')[0]?.recovered).toBe(false);
+    expect(resumed.ofType('snapshot')[0]).toEqual({
+      type: 'snapshot',
+      channel: 'quotes',
+      seq: 18,
+      quotes: ingest.running.hub.snapshot(),
+    });
+    expect(watcher.ofType('status').at(-1)?.state).toBe('running');
+    const metrics = await (await fetch(`http://127.0.0.1:${edge.running.server.port}/metrics`)).text();
+    expect(metrics).toMatch(/^tickstream_bus_resyncs_total\{reason="trimmed"\} 1$/m);
+    expect(metrics).toMatch(/^tickstream_bus_lag_entries 0$/m);
+    expect(metrics).toMatch(/^tickstream_bus_up 1$/m);
   });
 });
