@@ -81,12 +81,16 @@ const prng = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
+// Built once: constructing a number format per line costs more than the rest of the generator.
+const STOCK_PRICE = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const INDEX_PRICE = new Intl.NumberFormat('en-US');
+
 const percentText = (change: number, previous: number): string =>
   String(Number(((change / previous) * 100).toFixed(2)));
 
 /** A stock line the way the site prints it; prices and changes are in paisa (0.01). */
 export const stockLine = (symbol: string, paisa: number, previousPaisa: number): string => {
-  const price = (paisa / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const price = STOCK_PRICE.format(paisa / 100);
   const change = paisa - previousPaisa;
   if (change === 0) return `${symbol} ${price} No Change ▼ 0.00 (0%)`;
   const pct = percentText(change, previousPaisa);
@@ -98,7 +102,7 @@ export const stockLine = (symbol: string, paisa: number, previousPaisa: number):
 
 /** An index line the way the site prints it: whole points, the change to one decimal. */
 export const indexLine = (symbol: string, value: number, previous: number): string => {
-  const price = Math.round(value).toLocaleString('en-US');
+  const price = INDEX_PRICE.format(Math.round(value));
   const change = Math.round((value - previous) * 10) / 10;
   if (change === 0) return `${symbol} ${price} No Change 0.0 (0%)`;
   const pct = percentText(change, previous);

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { TickstreamError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { str, type FlagValues } from '../options.ts';
-import { openSource, sourceConfig, sourceFlags, sourceHelp } from '../source/options.ts';
+import { openSource, sourceConfig, sourceFlags } from '../source/options.ts';
 import { recordFrames } from '../source/recorder.ts';
 
 export const recordHelp = `record flags (and the source flags of serve):

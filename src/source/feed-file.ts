@@ -6,6 +6,9 @@ import { parseQuoteLine } from '../parse/quote-line.ts';
 import { FrameAssembler } from './frame-assembler.ts';
 import type { Frame } from './frame.ts';
 
+// A symbol and at most part of a price: the start of a ticker line whose end was lost.
+const CUT_TICKER = /^[A-Z][A-Z0-9-]*(\s+[0-9][0-9,.]*)?\s*$/;
+
 /**
  * Splits saved-feed text (`@@`-framed page text or an NDJSON recording) into frames. A last
  * line cut mid-quote (a truncated file) is skipped with a log line instead of being parsed.
@@ -17,7 +20,7 @@ export const splitFrames = (text: string, file: string, log?: Logger): Frame[] =
   const cut = lines.pop()!;
   const frames = lines.flatMap((line) => assembler.push(line));
   if (cut !== '') {
-    if (parseQuoteLine(cut, 0)?.type === 'rejected')
+    if (parseQuoteLine(cut, 0)?.type === 'rejected' || CUT_TICKER.test(cut))
       log?.warn(
         { file, line: assembler.line + 1, text: cut },
         'file ends mid-line (truncated?); last line skipped',
