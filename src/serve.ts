@@ -6,7 +6,7 @@ import type { BusConfig } from './bus/options.ts';
 import { Hub, publishTo } from './hub/hub.ts';
 import { marketStates } from './hub/market-status.ts';
 import { openHub } from './hub/persistence.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { feedChanges, frameTime, skipPublished, type TimedEvent } from './pipeline.ts';
 import { openSource, type OpenedSource, type SourceConfig } from './source/options.ts';
 import { trackState } from './source/source-state.ts';
@@ -37,7 +37,9 @@ const ASSETS = new Map([
 ]);
 
 /** Logs and counts what the parser flags, so a bad line is seen and never ends the stream. */
-const reportEvent = (log: Logger) => (event: TimedEvent) => {
+const reportEvent = (log: Logger, metrics: Metrics) => (event: TimedEvent) => {
+  metrics.parsedEvents.inc({ type: event.type });
+  if (event.type === 'rejected') metrics.rejectedLines.inc();
   if (event.type === 'rejected')
     log.warn(
       { origin: event.origin, line: event.line, text: event.text, reason: event.reason },
@@ -66,17 +68,23 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     (await startBus(config.bus, { hub, hubConfig: config.hub, log, registry: metrics.registry }));
   // The hub the feed goes into: the served one, a private one (role all) or none (edge).
   const sourceHub = bus ? bus.sourceHub : hub;
+  // Ready once the source has yielded a frame (an edge: once the bus says so).
+  let sawFrame = false;
   const server = await startServer({
     ...config.transport,
     hub,
     log,
     assets: ASSETS,
     metrics,
-    ...(bus && { ready: bus.ready }),
+    ready: bus ? bus.ready : () => sawFrame,
   });
 
   const root = new Subscription();
-  if (opened && sourceHub) feed(opened, sourceHub, root, log, config);
+  const onFrame = () => {
+    sawFrame = true;
+    metrics.framesIn.inc();
+  };
+  if (opened && sourceHub) feed(opened, sourceHub, root, log, config, metrics, onFrame);
 
   let closing: Promise<void> | undefined;
   return {
@@ -95,7 +103,15 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
 };
 
 /** Runs the source through the pipeline into `hub`, until `root` is unsubscribed. */
-const feed = (source: OpenedSource, hub: Hub, root: Subscription, log: Logger, config: ServeConfig): void => {
+const feed = (
+  source: OpenedSource,
+  hub: Hub,
+  root: Subscription,
+  log: Logger,
+  config: ServeConfig,
+  metrics: Metrics,
+  onFrame: () => void,
+): void => {
   hub.setStatus({ source: source.kind, state: 'running' });
   // The market follows the feed's clock: each frame's time sets it and it runs on between frames.
   const feedTime = new BehaviorSubject(hub.latestTs === undefined ? Date.now() : Date.parse(hub.latestTs));
@@ -118,11 +134,14 @@ const feed = (source: OpenedSource, hub: Hub, root: Subscription, log: Logger, c
         skipPublished(hub.latestTs, (skipped) =>
           log.info({ skipped }, 'skipped frames published before the restart'),
         ),
-        tap((frame) => feedTime.next(frameTime(frame))),
+        tap((frame) => {
+          onFrame();
+          feedTime.next(frameTime(frame));
+        }),
         feedChanges({
           seed: hub.currentValues(),
           seenHeadlines: hub.seenHeadlineIds(),
-          onEvent: reportEvent(log),
+          onEvent: reportEvent(log, metrics),
         }),
         publishTo(hub),
       )
