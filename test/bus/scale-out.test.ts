@@ -53,6 +53,20 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     expect(epochs).toEqual([ingest.running.hub.epoch, ingest.running.hub.epoch]);
   });
 
+  it('serves from the stream in role all, and is ready once it holds the cluster state', async () => {
+    const node = await start('all', redis.url, uniquePrefix());
+    const client = await connect(node);
+    node.frames$.next(tick(1));
+    await waitFor(() => lastSeq(client) === 3, 'the first frame through Redis');
+    const ready = await fetch(`http://127.0.0.1:${node.running.server.port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(events(client).map((m) => [m.type, m.seq])).toEqual([
+      ['quote', 1],
+      ['quote', 2],
+      ['quote', 3],
+    ]);
+  });
+
   it('lets a client that left edge A resume on edge B with exactly what it missed', async () => {
     const prefix = uniquePrefix();
     const ingest = await start('ingest', redis.url, prefix);
@@ -140,6 +154,7 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     onTestFinished(() => void admin.config('SET', 'maxclients', '10000'));
     for (const id of edgeIds) await admin.client('KILL', 'ID', id);
     await waitFor(() => watcher.ofType('status').some((m) => m.state === 'stale'), 'a stale status');
+    expect((await fetch(`http://127.0.0.1:${edge.running.server.port}/readyz`)).status).toBe(503);
     for (let n = 3; n <= 5; n++) ingest.frames$.next(tick(n));
     await waitFor(async () => Number(await admin.xlen(`${prefix}:events`)) === 15, 'frames 3-5 in Redis');
     await admin.xtrim(`${prefix}:events`, 'MAXLEN', 0);

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { busConfig } from '../../src/bus/options.ts';
+
+describe('bus flags', () => {
+  it('keeps the single-process mode when --bus is absent', () => {
+    expect(busConfig({})).toBeUndefined();
+  });
+
+  it('defaults the role to all and the stream to about 100000 events', () => {
+    expect(busConfig({ bus: 'redis://127.0.0.1:6379' })).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      role: 'all',
+      maxLen: 100_000,
+      prefix: 'tickstream',
+    });
+  });
+
+  it('names the flag and the fix when a value is wrong', () => {
+    expect(() => busConfig({ role: 'edge' })).toThrow('--role needs --bus redis://HOST:PORT');
+    expect(() => busConfig({ bus: 'http://x' })).toThrow(
+      '--bus must be a redis:// or rediss:// URL, got "http://x"',
+    );
+    expect(() => busConfig({ bus: 'redis://x', role: 'leader' })).toThrow(
+      '--role must be one of all, ingest, edge, got "leader"',
+    );
+    expect(() => busConfig({ bus: 'redis://x', 'bus-maxlen': '0' })).toThrow('--bus-maxlen must be a number');
+  });
+});
