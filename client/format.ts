@@ -28,3 +28,14 @@ export const tapeOrder = (a: Quote, b: Quote): number =>
 /** Which way the price moved between two versions of a quote, for a flash's colour. */
 export const priceMove = (previous: Quote | undefined, quote: Quote): Direction =>
   !previous || previous.price === quote.price ? 'unchanged' : quote.price > previous.price ? 'up' : 'down';
+
+const KARACHI_TIME = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Asia/Karachi',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** The time of an ISO timestamp on the exchange's clock (Asia/Karachi): `09:31:00`. */
+export const formatTime = (ts: string): string => KARACHI_TIME.format(new Date(ts));

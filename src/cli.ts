@@ -2,6 +2,7 @@
 import { parseCommand, parseHelp } from './commands/parse.ts';
 import { recordCommand, recordHelp } from './commands/record.ts';
 import { serveCommand, serveHelp } from './commands/serve.ts';
+import { tailCommand, tailHelp } from './commands/tail.ts';
 import { TickstreamError } from './errors.ts';
 
 const HELP = `tickstream: a real-time market-ticker streaming server
@@ -12,12 +13,15 @@ Commands:
   serve              replay a feed and serve it over WebSocket (/ws) and HTTP
   parse [FILE]       print the events a feed holds as NDJSON (stdin when no FILE; --stats)
   record --out DIR   record a source (same flags as serve) as NDJSON, one file a day
+  tail               a live quote table from a running server (--json for NDJSON)
 
 ${serveHelp}
 
 ${parseHelp}
 
 ${recordHelp}
+
+${tailHelp}
 
 Environment: PORT, HOST, LOG_LEVEL (trace|debug|info|warn|error; default info).
 `;
@@ -26,6 +30,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   serve: serveCommand,
   parse: parseCommand,
   record: recordCommand,
+  tail: tailCommand,
 };
 
 const main = async (argv: string[]) => {

@@ -1,19 +1,12 @@
 /** The demo page (`GET /`): a live sortable quote table, headlines, status and the embed snippet. */
 import { connect } from '../client.ts';
-import { arrow, formatChange, formatPercent, formatPrice, priceMove } from '../format.ts';
+import { arrow, formatChange, formatPercent, formatPrice, formatTime, priceMove } from '../format.ts';
 import { wsUrlOf } from '../server-url.ts';
 import type { Headline, Quote } from '../../src/protocol/messages.ts';
 
 type SortKey = 'symbol' | 'price' | 'change' | 'changePercent' | 'ts';
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
-const KARACHI_TIME = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Asia/Karachi',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
-const time = (ts: string) => KARACHI_TIME.format(new Date(ts));
 const HEADLINES_SHOWN = 8;
 
 const client = connect(wsUrlOf(location.href));
@@ -40,7 +33,7 @@ const fillRow = (tr: HTMLTableRowElement, q: Quote) => {
   cells[1]!.textContent = formatPrice(q.price);
   cells[2]!.textContent = `${arrow(q.direction)} ${formatChange(q.change)}`;
   cells[3]!.textContent = formatPercent(q.changePercent);
-  cells[4]!.textContent = time(q.ts);
+  cells[4]!.textContent = formatTime(q.ts);
 };
 
 /** Puts rows in the current sort order, making rows for new symbols. */
@@ -84,7 +77,7 @@ const renderHeadlines = (fresh?: Headline) => {
       if (h === fresh) li.className = 'fresh';
       const meta = document.createElement('div');
       meta.className = 'meta';
-      meta.textContent = `${h.dateline || 'NEWS'} · ${time(h.ts)}`;
+      meta.textContent = `${h.dateline || 'NEWS'} · ${formatTime(h.ts)}`;
       const title = document.createElement('div');
       title.className = 'title';
       title.textContent = h.title;

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtureFrames, repoPath, startWithFrames, waitFor } from '../helpers.ts';
+
+const [first, second] = fixtureFrames('two-frames.txt');
+
+describe('tickstream tail', () => {
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  it('prints whole quotes as NDJSON, then each change, and exits 0 on SIGTERM', async () => {
+    const { running, frames$ } = await startWithFrames();
+    cleanup.push(() => running.close());
+    frames$.next(first!);
+    const child = spawn(
+      repoPath('node_modules/.bin/tsx'),
+      [repoPath('src/cli.ts'), 'tail', '--json', '--url', running.server.url, '--symbols', 'AIRLINK,HBL'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const quotes = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { type: string; symbol?: string; price?: number; v?: number })
+        .filter((m) => m.type === 'quote');
+
+    await waitFor(() => quotes().length === 2, 'the two subscribed quotes', 15_000);
+    expect(quotes().map((q) => [q.symbol, q.price])).toEqual([
+      ['AIRLINK', 80.6],
+      ['HBL', 117.85],
+    ]);
+    frames$.next(second!);
+    await waitFor(() => quotes().length === 4, 'the two changes');
+    expect(quotes()[2]).toEqual({
+      type: 'quote',
+      symbol: 'AIRLINK',
+      kind: 'stock',
+      price: 81.1,
+      change: 1.69,
+      changePercent: 2.13,
+      direction: 'up',
+      v: 2,
+      ts: '2023-11-09T04:31:30.000Z',
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('rejects a bad --symbols list with a message and exit code 2', async () => {
+    const child = spawn(
+      repoPath('node_modules/.bin/tsx'),
+      [repoPath('src/cli.ts'), 'tail', '--symbols', 'A B!'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(err).toContain('--symbols must be a comma-separated list of symbols');
+  });
+});
