@@ -38,6 +38,8 @@ export const htmlToText = (html: string): string =>
     html
       .replace(/<!--[\s\S]*?-->/g, '')
       .replace(DROPPED_ELEMENTS, '\n')
+      // As a browser does: a newline in the source is a space; only blocks break lines.
+      .replace(/\s+/g, ' ')
       .replace(BLOCK_BOUNDARY, '\n')
       .replace(/<[^>]*>/g, ''),
   )
