@@ -77,6 +77,10 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     assets: ASSETS,
     metrics,
     ready: bus ? bus.ready : () => sawFrame,
+  }).catch(async (err: unknown) => {
+    // The bus's Redis links (and an edge's read loop) would otherwise outlive a failed start.
+    await bus?.close();
+    throw err;
   });
 
   const root = new Subscription();
