@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect, type ClientEvents, type TickstreamClient } from '../../client/index.ts';
@@ -98,6 +101,38 @@ describe('client library against a real server', () => {
     expect(seen.quote.map((u) => u.quote.symbol)).toEqual(['AIRLINK', 'HBL']);
     expect(seen.state.map((s) => s.newState)).toEqual(['open', 'reconnecting', 'open']);
     expect(client.position).toEqual({ epoch: running.hub.epoch, seq: 37 });
+  });
+
+  it('resumes across a server restart with --data-dir: same epoch, no missed delta, no resync', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tickstream-client-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const a = await startWithFrames({ hub: { dataDir } });
+    a.frames$.next(first!);
+    await waitFor(() => a.running.hub.seq === 35, 'the first frame');
+    const { epoch } = a.running.hub;
+    const port = a.running.server.port;
+    const proxy = await FlakyProxy.start(port);
+    cleanup.push(() => proxy.close());
+    const client = open(proxy.url);
+    const seen = record(client);
+    client.subscribe('quotes');
+    await waitFor(() => client.quotes.size === 34, 'the snapshot');
+
+    // Down, and unreachable while the restarted server moves on, so the client has to resume.
+    proxy.drop({ refuse: true });
+    await a.running.close();
+    const b = await start({ hub: { dataDir }, transport: { port } });
+    expect(b.running.hub.epoch).toBe(epoch);
+    b.frames$.next(second!);
+    await waitFor(() => b.running.hub.seq === 38, 'the second frame in the restarted server');
+    proxy.restore();
+
+    await waitFor(() => client.position?.seq === 38, 'the resume');
+    expect(client.quotes.all()).toEqual(b.running.hub.snapshot());
+    expect(seen.resync).toEqual([]);
+    expect(seen.snapshot).toHaveLength(1);
+    expect(seen.quote.map((u) => u.quote.symbol)).toEqual(['AIRLINK', 'HBL', 'KSE100']);
+    expect(client.position).toEqual({ epoch, seq: 38 });
   });
 
   it('replaces the store and emits resync when the server restarts with a new epoch', async () => {
