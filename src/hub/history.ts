@@ -16,7 +16,8 @@ export interface HistoryEntry {
 
 /** The recent events, in seq order, bounded by count and age, for clients that resume. */
 export class History {
-  private entries: HistoryEntry[] = [];
+  // Evicted slots are cleared at once so their events can be collected before the next compaction.
+  private entries: (HistoryEntry | undefined)[] = [];
   private head = 0;
 
   constructor(private readonly limits: HistoryLimits) {}
@@ -31,7 +32,7 @@ export class History {
   evict(now: number): void {
     const oldest = now - this.limits.ageMs;
     while (this.length > this.limits.size || (this.length > 0 && this.entries[this.head]!.at < oldest))
-      this.head++;
+      this.entries[this.head++] = undefined;
     // Compact now and then instead of shifting on every add.
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
@@ -67,6 +68,6 @@ export class History {
 
   /** Every event held with its time, oldest first. */
   all(): HistoryEntry[] {
-    return this.entries.slice(this.head);
+    return this.entries.slice(this.head) as HistoryEntry[];
   }
 }
