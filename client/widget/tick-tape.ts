@@ -103,6 +103,8 @@ export class TickTape extends HTMLElement {
     const track = el('div', 'track');
     this.viewport.setAttribute('role', 'marquee');
     this.viewport.setAttribute('aria-label', 'Market ticker');
+    // Focusable so keyboard users can pause it (focus pauses) and scroll the static row.
+    this.viewport.tabIndex = 0;
     this.copies[1]!.setAttribute('aria-hidden', 'true');
     track.append(...this.copies);
     this.viewport.append(track);
