@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ServerMessage } from '../../src/protocol/messages.ts';
+import type { Running } from '../../src/serve.ts';
+import { startWithFrames, TestClient, waitFor } from '../helpers.ts';
+import { quoteFrame, storyFrame } from './feed.ts';
+
+/** A Server-Sent Events reader over fetch: collects events with their ids until aborted. */
+class SseClient {
+  readonly events: { id?: string; message: ServerMessage }[] = [];
+  private readonly abort = new AbortController();
+  status = 0;
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+    const client = new SseClient();
+    const res = await fetch(url, { headers, signal: client.abort.signal });
+    client.status = res.status;
+    if (res.ok && res.body) void client.read(res.body);
+    else client.error = await res.json();
+    return client;
+  }
+
+  error: unknown;
+
+  private async read(body: ReadableStream<Uint8Array>) {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = new Map(
+            block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+          );
+          const data = fields.get('data');
+          if (data !== undefined && !fields.has('event'))
+            this.events.push({
+              ...(fields.has('id') && { id: fields.get('id') }),
+              message: JSON.parse(data),
+            });
+        }
+      }
+    } catch {
+      // Aborted by close().
+    }
+  }
+
+  ofType<T extends ServerMessage['type']>(type: T) {
+    return this.events
+      .map((e) => e.message)
+      .filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}
+
+describe('HTTP beside the WebSocket', () => {
+  let running: Running | undefined;
+  const streams: SseClient[] = [];
+  afterEach(async () => {
+    for (const s of streams.splice(0)) s.close();
+    await running?.close();
+    running = undefined;
+  });
+  const start = async () => {
+    const started = await startWithFrames();
+    running = started.running;
+    const base = `http://127.0.0.1:${running.server.port}`;
+    const get = async (path: string) => {
+      const res = await fetch(base + path);
+      const type = res.headers.get('content-type') ?? '';
+      return { status: res.status, type, body: type.includes('json') ? await res.json() : await res.text() };
+    };
+    return { ...started, base, get };
+  };
+
+  it('reports health, readiness once a frame came, snapshot and headlines', async () => {
+    const { frames$, get } = await start();
+    expect(await get('/readyz')).toMatchObject({ status: 503, body: { ready: false } });
+    frames$.next(quoteFrame(0, 3));
+    frames$.next(storyFrame('Rupee gains'));
+    frames$.next(storyFrame('Oil falls'));
+    await waitFor(() => running!.hub.seq === 5, 'the frames');
+    expect(await get('/readyz')).toMatchObject({ status: 200, body: { ready: true } });
+    const health = await get('/healthz');
+    expect(health.body).toMatchObject({
+      status: 'ok',
+      epoch: running!.hub.epoch,
+      seq: 5,
+      clients: 0,
+      source: 'running',
+      waitingBytes: { total: 0, max: 0 },
+    });
+    expect(typeof (health.body as { uptimeSeconds: number }).uptimeSeconds).toBe('number');
+    const snapshot = await get('/api/snapshot?symbols=T1,T2');
+    expect((snapshot.body as { quotes: { symbol: string }[] }).quotes.map((q) => q.symbol)).toEqual([
+      'T1',
+      'T2',
+    ]);
+    const headlines = await get('/api/headlines?limit=1');
+    expect((headlines.body as { headlines: { title: string }[] }).headlines.map((h) => h.title)).toEqual([
+      expect.stringContaining('Oil falls'),
+    ]);
+    expect(await get('/api/headlines?limit=0')).toMatchObject({
+      status: 400,
+      body: { error: 'bad_request', message: 'limit must be a whole number from 1 to 1000' },
+    });
+  });
+
+  it('exposes Prometheus metrics: connections, messages and bytes out, parsed events and rejected lines', async () => {
+    const { frames$, get } = await start();
+    const client = await TestClient.connect(running!.server.url);
+    client.send({ op: 'subscribe', channel: 'quotes' });
+    await client.next('snapshot');
+    frames$.next({
+      text: 'AAA 10.00 Increased By ▲ oops (1%)\nBBB 10.00 Increased By ▲ 0.10 (1.01%)',
+      origin: 't',
+    });
+    await client.next('quote');
+    const { status, body } = await get('/metrics');
+    expect(status).toBe(200);
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body as string)?.[1]);
+    expect(value('tickstream_connections')).toBe(1);
+    expect(value('tickstream_rejected_lines_total')).toBe(1);
+    expect(value('tickstream_frames_in_total')).toBe(1);
+    expect(value('tickstream_parsed_events_total{type="quote"}')).toBe(1);
+    expect(value('tickstream_subscriptions{channel="quotes"}')).toBe(1);
+    expect(value('tickstream_messages_out_total')).toBeGreaterThanOrEqual(5);
+    expect(value('tickstream_bytes_out_total')).toBeGreaterThan(100);
+    expect(body).toContain('tickstream_event_loop_lag_seconds{quantile="0.99"}');
+    await client.close();
+  });
+
+  it('streams the same messages as Server-Sent Events, and resumes from Last-Event-ID', async () => {
+    const { frames$, base } = await start();
+    frames$.next(quoteFrame(0, 3));
+    await waitFor(() => running!.hub.seq === 3, 'the first frame');
+    const first = await SseClient.open(`${base}/api/stream?channels=quotes&symbols=T0,T1`);
+    streams.push(first);
+    await waitFor(() => first.ofType('snapshot').length === 1, 'the snapshot');
+    expect(first.events.map((e) => e.message.type)).toEqual(['hello', 'status', 'subscribed', 'snapshot']);
+    frames$.next(quoteFrame(1, 3));
+    await waitFor(() => first.ofType('quote').length === 2, 'two deltas');
+    const epoch = running!.hub.epoch;
+    expect(first.events.filter((e) => e.message.type === 'quote').map((e) => e.id)).toEqual([
+      `${epoch}:4`,
+      `${epoch}:5`,
+    ]);
+    first.close();
+    await waitFor(() => running!.server.clientCount() === 0, 'the server to see the stream end');
+
+    frames$.next(quoteFrame(2, 3));
+    frames$.next(quoteFrame(3, 3));
+    await waitFor(() => running!.hub.seq === 12, 'two frames while away');
+    const again = await SseClient.open(`${base}/api/stream?channels=quotes&symbols=T0,T1`, {
+      'last-event-id': `${epoch}:5`,
+    });
+    streams.push(again);
+    await waitFor(() => again.ofType('quote').length === 2, 'the missed deltas, merged');
+    expect(again.ofType('subscribed')[0]).toMatchObject({ recovered: true });
+    expect(again.ofType('snapshot')).toEqual([]);
+    expect(again.ofType('quote').map((q) => [q.symbol, q.v])).toEqual([
+      ['T0', 4],
+      ['T1', 4],
+    ]);
+  });
+
+  it('refuses a stream query it cannot serve with 400 and the reason', async () => {
+    const { base } = await start();
+    const bad = await SseClient.open(`${base}/api/stream?channels=trades`);
+    expect(bad.status).toBe(400);
+    expect(bad.error).toEqual({
+      error: 'refused',
+      message: 'unknown channel "trades": expected quotes or headlines',
+    });
+  });
+});
