@@ -2,7 +2,8 @@
  * `npm run bench:parse [-- --lines N --rounds N]`: parses a generated feed (1.2 million lines
  * by default, in memory) with our parser and with the naive split-and-regex baseline, in the
  * same process and alternating rounds so both see the same machine, and prints lines/s, MB/s
- * and the ratio. Stops early once it has run for 40 s; exits 1 if the two disagree on the quotes.
+ * and the ratio from each parser's best round. Starts no round after 30 s, so the whole run
+ * stays under a minute; exits 1 if the two disagree on the quotes.
  */
 import { parseArgs } from 'node:util';
 import { num } from '../src/options.ts';
@@ -10,7 +11,8 @@ import { parseText } from '../src/parse/parse-text.ts';
 import { baselineParse } from './parse-baseline.ts';
 import { generateFeed } from './parse-feed.ts';
 
-const TIME_BUDGET_MS = 40_000;
+const TIME_BUDGET_MS = 30_000;
+const started = Date.now();
 
 const { values } = parseArgs({
   options: { lines: { type: 'string' }, rounds: { type: 'string' } },
@@ -40,17 +42,17 @@ const time = (parse: (text: string) => unknown): number => {
 };
 
 const seconds = { ours: [] as number[], baseline: [] as number[] };
-const started = Date.now();
 for (let i = 0; i < rounds && Date.now() - started < TIME_BUDGET_MS; i++) {
   seconds.ours.push(time(parseText));
   seconds.baseline.push(time(baselineParse));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+// The best round: on a shared machine other work only ever adds time, never removes it.
+const best = (xs: number[]) => Math.min(...xs);
 const report = (name: string, s: number) =>
-  `${name.padEnd(9)} ${(lineCount / s / 1e6).toFixed(2).padStart(6)} M lines/s ${(megabytes / s).toFixed(1).padStart(7)} MB/s  (median of ${seconds.ours.length}, ${s.toFixed(3)} s CPU)`;
-const oursS = median(seconds.ours);
-const baseS = median(seconds.baseline);
+  `${name.padEnd(9)} ${(lineCount / s / 1e6).toFixed(2).padStart(6)} M lines/s ${(megabytes / s).toFixed(1).padStart(7)} MB/s  (best of ${seconds.ours.length}, ${s.toFixed(3)} s CPU)`;
+const oursS = best(seconds.ours);
+const baseS = best(seconds.baseline);
 process.stdout.write(
   `feed: ${lineCount} lines, ${megabytes.toFixed(1)} MB, ${ours} quotes\n` +
     `${report('ours', oursS)}\n${report('baseline', baseS)}\n` +

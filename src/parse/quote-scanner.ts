@@ -44,13 +44,22 @@ export const isSpace = (c: number): boolean =>
       c === 0x3000 ||
       c === 0xfeff));
 
+/** A word as char codes, so matching it reads one array kind (see `sameAt`). */
+const codesOf = (word: string): Uint16Array => Uint16Array.from(word, (ch) => ch.charCodeAt(0));
+const INCREASED = codesOf('Increased');
+const DECREASED = codesOf('Decreased');
+const NO = codesOf('No');
+const BY = codesOf('By');
+const CHANGE = codesOf('Change');
+
 /**
- * `text.startsWith(word, at)` as a char-code loop: the builtin is a call that the optimizer
- * does not inline, and the move phrase is matched on every line.
+ * `text.startsWith(word, at)` as a char-code loop over a code array: the builtin is a call the
+ * optimizer does not inline, and comparing against string constants of mixed representations
+ * made the loop polymorphic; the move phrase is matched on every line.
  */
-const sameAt = (text: string, at: number, word: string): boolean => {
+const sameAt = (text: string, at: number, word: Uint16Array): boolean => {
   if (at + word.length > text.length) return false;
-  for (let i = 0; i < word.length; i++) if (text.charCodeAt(at + i) !== word.charCodeAt(i)) return false;
+  for (let i = 0; i < word.length; i++) if (text.charCodeAt(at + i) !== word[i]) return false;
   return true;
 };
 
@@ -75,7 +84,7 @@ class SymbolCache {
     for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
     const slot = hash & (SYMBOL_SLOTS - 1);
     const known = this.slots[slot];
-    if (known !== undefined && known.length === end - start && sameAt(text, start, known)) return known;
+    if (known !== undefined && known.length === end - start && text.startsWith(known, start)) return known;
     return (this.slots[slot] = text.slice(start, end));
   }
 }
@@ -95,16 +104,21 @@ export interface Decimal {
 export const signedValue = (d: Decimal, sign: number): number =>
   d.units === 0 ? 0 : (sign < 0 ? -d.units : d.units) / POW10[d.scale]!;
 
+/** The first position from `p` that is not whitespace (or `end`). */
+const skipSpaces = (text: string, p: number, end: number): number => {
+  while (p < end && isSpace(text.charCodeAt(p))) p++;
+  return p;
+};
+
 /**
  * Reads one ticker line with char codes, without slicing or regular expressions:
  * `SYMBOL PRICE (Increased By|Decreased By|No Change) [▲|▼] CHANGE (PCT%)`, any run of
- * whitespace between parts. Reused for every line of a text so the hot loop allocates only
- * the symbol string. After a failed `scan`, `failure` and `failedAt` say what broke where.
+ * whitespace between parts. Reused for every line of a text so the hot loop allocates
+ * nothing but the quote. Each step takes the position and returns the next one (-1 when
+ * the line breaks the grammar), keeping the cursor in a local; after a failed `scan`,
+ * `failure` and `failedAt` say what broke where.
  */
 export class QuoteScanner {
-  private text = '';
-  private pos = 0;
-  private end = 0;
   symbol = '';
   direction: Direction = 'unchanged';
   /** The arrow as written: +1 ▲, -1 ▼, 0 none. */
@@ -118,70 +132,70 @@ export class QuoteScanner {
 
   /** Scans `text` from `start` to `end` (exclusive); true when the whole range is a quote. */
   scan(text: string, start: number, end: number): boolean {
-    this.text = text;
-    this.pos = start;
-    this.end = end;
     this.failure = undefined;
-    this.skipSpaces();
-    return (
-      this.readSymbol() &&
-      this.requireSpace('price') &&
-      this.readDecimal(this.price, false, 'price') &&
-      this.requireSpace('move') &&
-      this.readMove() &&
-      this.readArrow() &&
-      this.readDecimal(this.change, true, 'change') &&
-      this.readPercent() &&
-      this.atEnd()
-    );
+    let p = this.readSymbol(text, skipSpaces(text, start, end), end);
+    if (p < 0) return false;
+    p = this.readDecimal(text, this.afterSpace(text, p, end, 'price'), end, this.price, false, 'price');
+    if (p < 0) return false;
+    p = this.readMove(text, this.afterSpace(text, p, end, 'move'), end);
+    if (p < 0) return false;
+    p = skipSpaces(text, p, end);
+    const c = p < end ? text.charCodeAt(p) : -1;
+    this.arrow = c === ARROW_UP ? 1 : c === ARROW_DOWN ? -1 : 0;
+    if (this.arrow !== 0) p = skipSpaces(text, p + 1, end);
+    p = this.readDecimal(text, p, end, this.change, true, 'change');
+    if (p < 0) return false;
+    p = skipSpaces(text, this.readPercent(text, p, end), end);
+    if (p < 0) return false;
+    return p === end || this.fail('trailing', p) >= 0;
   }
 
-  private fail(failure: ScanFailure, at = this.pos): false {
+  private fail(failure: ScanFailure, at: number): -1 {
     this.failure = failure;
     this.failedAt = at;
-    return false;
+    return -1;
   }
 
-  private skipSpaces(): void {
-    while (this.pos < this.end && isSpace(this.text.charCodeAt(this.pos))) this.pos++;
+  /** Past the whitespace that must separate two parts; -1 (failing `next`) when there is none. */
+  private afterSpace(text: string, p: number, end: number, next: ScanFailure): number {
+    if (p < 0) return p;
+    const after = skipSpaces(text, p, end);
+    return after > p ? after : this.fail(next, p);
   }
 
-  private requireSpace(next: ScanFailure): boolean {
-    const before = this.pos;
-    this.skipSpaces();
-    return this.pos > before || this.fail(next);
-  }
-
-  private readSymbol(): boolean {
-    const { text } = this;
-    const start = this.pos;
-    if (this.pos >= this.end || !isUpper(text.charCodeAt(this.pos))) return this.fail('symbol', start);
-    let p = this.pos + 1;
-    while (p < this.end && p - start <= SYMBOL_MAX) {
+  private readSymbol(text: string, start: number, end: number): number {
+    if (start >= end || !isUpper(text.charCodeAt(start))) return this.fail('symbol', start);
+    let p = start + 1;
+    while (p < end && p - start <= SYMBOL_MAX) {
       const c = text.charCodeAt(p);
       if (!isUpper(c) && !isDigit(c)) break;
       p++;
     }
     if (p - start > SYMBOL_MAX) return this.fail('symbol', start);
-    if (p < this.end && text.charCodeAt(p) === MINUS) {
+    if (p < end && text.charCodeAt(p) === MINUS) {
       const suffixStart = ++p;
-      while (p < this.end && p - suffixStart <= SUFFIX_MAX) {
+      while (p < end && p - suffixStart <= SUFFIX_MAX) {
         const c = text.charCodeAt(p);
         if (!isUpper(c) && !isDigit(c)) break;
         p++;
       }
       if (p === suffixStart || p - suffixStart > SUFFIX_MAX) return this.fail('symbol', start);
     }
-    if (p < this.end && !isSpace(text.charCodeAt(p))) return this.fail('symbol', start);
+    if (p < end && !isSpace(text.charCodeAt(p))) return this.fail('symbol', start);
     this.symbol = this.symbols.intern(text, start, p);
-    this.pos = p;
-    return true;
+    return p;
   }
 
   /** A number with optional thousands separators (in groups of three) and decimals. */
-  private readDecimal(into: Decimal, signed: boolean, part: ScanFailure): boolean {
-    const { text, end } = this;
-    const start = this.pos;
+  private readDecimal(
+    text: string,
+    start: number,
+    end: number,
+    into: Decimal,
+    signed: boolean,
+    part: ScanFailure,
+  ): number {
+    if (start < 0) return start;
     let p = start;
     let sign: -1 | 0 | 1 = 0;
     if (signed && p < end) {
@@ -226,66 +240,41 @@ export class QuoteScanner {
     into.units = units;
     into.scale = scale;
     into.sign = sign;
-    this.pos = p;
-    return true;
+    return p;
   }
 
   /** `Increased By`, `Decreased By` or `No Change`, with any whitespace between the words. */
-  private readMove(): boolean {
-    const { text } = this;
-    const at = this.pos;
-    let second: string;
-    if (sameAt(text, at, 'Increased')) {
-      this.direction = 'up';
-      second = 'By';
-    } else if (sameAt(text, at, 'Decreased')) {
-      this.direction = 'down';
-      second = 'By';
-    } else if (sameAt(text, at, 'No')) {
+  private readMove(text: string, at: number, end: number): number {
+    if (at < 0) return at;
+    let second = BY;
+    let p = at + INCREASED.length;
+    if (sameAt(text, at, INCREASED)) this.direction = 'up';
+    else if (sameAt(text, at, DECREASED)) this.direction = 'down';
+    else if (sameAt(text, at, NO)) {
       this.direction = 'unchanged';
-      second = 'Change';
+      second = CHANGE;
+      p = at + NO.length;
     } else return this.fail('move', at);
-    this.pos += this.direction === 'unchanged' ? 2 : 9;
-    if (!this.requireSpace('move') || !sameAt(text, this.pos, second)) return this.fail('move', at);
-    this.pos += second.length;
-    const next = this.pos < this.end ? text.charCodeAt(this.pos) : -1;
+    const after = skipSpaces(text, p, end);
+    if (after === p || !sameAt(text, after, second)) return this.fail('move', at);
+    p = after + second.length;
+    const next = p < end ? text.charCodeAt(p) : -1;
     // The phrase must end there: `Increased Byx` is not the phrase, `By▲` is.
     if (next !== -1 && !isSpace(next) && next !== ARROW_UP && next !== ARROW_DOWN)
       return this.fail('move', at);
-    return true;
-  }
-
-  private readArrow(): boolean {
-    this.skipSpaces();
-    const c = this.pos < this.end ? this.text.charCodeAt(this.pos) : -1;
-    this.arrow = c === ARROW_UP ? 1 : c === ARROW_DOWN ? -1 : 0;
-    if (this.arrow !== 0) {
-      this.pos++;
-      this.skipSpaces();
-    }
-    return true;
+    return p;
   }
 
   /** `(1.5%)`, `(0%)`, `( -5 % )`: the change percent in parentheses. */
-  private readPercent(): boolean {
-    const start = this.pos;
-    this.skipSpaces();
-    if (this.pos >= this.end || this.text.charCodeAt(this.pos) !== OPEN) return this.fail('percent', start);
-    this.pos++;
-    this.skipSpaces();
-    if (!this.readDecimal(this.percent, true, 'percent')) return this.fail('percent', start);
-    this.skipSpaces();
-    if (this.pos >= this.end || this.text.charCodeAt(this.pos) !== PERCENT)
-      return this.fail('percent', start);
-    this.pos++;
-    this.skipSpaces();
-    if (this.pos >= this.end || this.text.charCodeAt(this.pos) !== CLOSE) return this.fail('percent', start);
-    this.pos++;
-    return true;
-  }
-
-  private atEnd(): boolean {
-    this.skipSpaces();
-    return this.pos === this.end || this.fail('trailing');
+  private readPercent(text: string, start: number, end: number): number {
+    let p = skipSpaces(text, start, end);
+    if (p >= end || text.charCodeAt(p) !== OPEN) return this.fail('percent', start);
+    p = this.readDecimal(text, skipSpaces(text, p + 1, end), end, this.percent, true, 'percent');
+    if (p < 0) return this.fail('percent', start);
+    p = skipSpaces(text, p, end);
+    if (p >= end || text.charCodeAt(p) !== PERCENT) return this.fail('percent', start);
+    p = skipSpaces(text, p + 1, end);
+    if (p >= end || text.charCodeAt(p) !== CLOSE) return this.fail('percent', start);
+    return p + 1;
   }
 }
