@@ -62,25 +62,28 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
   const redis = await connect(config, 'ingest', ctx.log);
   const keys = busKeys(config.prefix);
   const loaded = await loadCluster(redis, keys, ctx.hubConfig.history.size);
-  let gen: number;
-  if (loaded.state) {
-    hub.restore(loaded.state);
-    gen = loaded.state.gen;
+  const { state } = loaded;
+  // A hub its data dir restored past what Redis holds (Redis lost writes) keeps its own events:
+  // taking Redis's older state would hand out those seqs a second time.
+  const ahead = state !== undefined && state.epoch === hub.epoch && hub.seq > state.seq;
+  if (state && !ahead) {
+    hub.restore(state);
     ctx.log.info(
-      { epoch: hub.epoch, seq: hub.seq, history: loaded.state.history.length },
+      { epoch: hub.epoch, seq: hub.seq, history: state.history.length },
       'ingest continues the cluster epoch and seq from Redis',
     );
-  } else {
-    // Epoch numbers only grow, so edges still reading an old epoch's stream ids see this one.
-    gen = Math.max(Date.now(), loaded.topGen + 1);
   }
+  // Epoch numbers only grow, so edges still reading an old epoch's stream ids see a new one.
+  const gen = state?.gen ?? Math.max(Date.now(), loaded.topGen + 1);
   const { maxLen } = config;
   const publisher = new Publisher({ hub, redis, keys, gen, maxLen, log: ctx.log, metrics });
-  if (!loaded.state) {
-    await publisher.announce();
+  if (!state || ahead) {
+    await publisher.announce(state?.seq);
     ctx.log.info(
-      { epoch: hub.epoch, seq: hub.seq },
-      'Redis held no cluster state: ingest published its epoch',
+      { epoch: hub.epoch, seq: hub.seq, redisSeq: state?.seq },
+      state
+        ? 'ingest is ahead of Redis: published what Redis lacked'
+        : 'Redis held no cluster state: ingest published its epoch',
     );
   }
   return { redis, publisher };

@@ -59,11 +59,11 @@ export class Publisher {
   }
 
   /**
-   * Writes this hub's snapshot and recent events to a Redis that holds none (a new cluster, or
-   * a hub restored from its own data dir), so edges can load it before the first new event.
+   * Writes this hub's snapshot and the recent events after `seq` to a Redis that lacks them (a
+   * new cluster, or a hub its own data dir restored further), so edges can load it at once.
    */
-  async announce(): Promise<void> {
-    this.seed();
+  async announce(seq = 0): Promise<void> {
+    this.seed(seq);
     await this.flush();
   }
 
