@@ -64,7 +64,7 @@ export const sourceConfig = (values: FlagValues): SourceConfig => {
   if (chosen.length > 1)
     throw new TickstreamError(
       'bad_config',
-      `use one of --feed, --follow and --source, not ${chosen.join(' and ')}`,
+      `use one of --feed, --follow and --source, not ${chosen.map((name) => `--${name}`).join(' and ')}`,
     );
   const from = str(values, 'from');
   const to = str(values, 'to');

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { TickstreamError } from '../../src/errors.ts';
+import { BUNDLED_FEED, openSource, sourceConfig } from '../../src/source/options.ts';
+import { quietLog, testConfig } from '../helpers.ts';
+
+describe('source flags', () => {
+  it('defaults to the bundled replay at speed 1, without a loop', () => {
+    expect(sourceConfig({})).toEqual({ feed: BUNDLED_FEED, speed: 1, intervalMs: 2000, loop: false });
+  });
+
+  it('reads the live-source flags and durations', () => {
+    expect(sourceConfig({ source: 'http://127.0.0.1:1/', poll: '5s', 'stale-after': '2m' })).toMatchObject({
+      url: 'http://127.0.0.1:1/',
+      pollMs: 5000,
+      staleAfterMs: 120_000,
+    });
+  });
+
+  it('refuses two sources at once, naming them', () => {
+    expect(() => sourceConfig({ feed: 'a.txt', follow: 'b.txt' })).toThrow(
+      'use one of --feed, --follow and --source, not --feed and --follow',
+    );
+  });
+
+  it('fails at start with feed_unreadable for a feed that cannot be read', () => {
+    const open = () => openSource({ ...testConfig().source, feed: '/nonexistent/feed.txt' }, quietLog());
+    expect(open).toThrow(TickstreamError);
+    expect(open).toThrow(/cannot read feed \/nonexistent\/feed.txt: ENOENT/);
+  });
+});
