@@ -2,9 +2,10 @@
  * `npm run bench:core [-- --symbols N --frames N --budget S]`: drives generated ticker pages
  * (1,000 symbols × 1,000 frames by default, about a fifth of the symbols moving per frame)
  * through parse → diff → hub, then the same frames through parse → a naive diff (re-diff every
- * symbol with object spreads and a JSON.stringify compare) → the same hub, in one process.
- * Prints events/s and heap growth for both; each run stops after `--budget` seconds (default
- * 45) and says how many frames it got through. Exits 1 if the two disagree on the events.
+ * symbol with object spreads and a JSON.stringify compare) → the same hub, in one process,
+ * then parse alone. Prints events per CPU second and heap growth for both, and both again with
+ * the parse CPU taken out. Each run stops after `--budget` seconds (default 45) and says how
+ * many frames it got through, so the whole bench takes at most about three budgets. Exits 1 if the two disagree on the events.
  */
 import { parseArgs } from 'node:util';
 import { defer, from, lastValueFrom, mergeMap, takeWhile, count, type OperatorFunction } from 'rxjs';
@@ -140,12 +141,19 @@ const measure = async (frames: Frame[], changes: OperatorFunction<Frame, Change>
   return { events, frames: framesDone, wallS, cpuS: (used.user + used.system) / 1e6, heapMB };
 };
 
+/** Parse alone, to take it out of both figures: the diff and hub are what differ. */
+const parseOnly: OperatorFunction<Frame, Change> = (frames$) =>
+  frames$.pipe(mergeMap((frame) => (frameEvents(frame), [])));
+
 const frames = makeFrames();
 process.stdout.write(
   `core bench: ${symbolCount} symbols × ${frameCount} frames, budget ${budgetMs / 1000}s a run\n`,
 );
 const core = await measure(frames, feedChanges());
 const naive = await measure(frames, naiveChanges);
+const parse = await measure(frames, parseOnly);
+const parseCpuPerFrame = parse.cpuS / parse.frames;
+const withoutParse = (r: Result) => r.events / (r.cpuS - parseCpuPerFrame * r.frames);
 
 const row = (name: string, r: Result) =>
   `${name.padEnd(28)} ${String(r.frames).padStart(6)} ${String(r.events).padStart(9)} ${r.wallS.toFixed(2).padStart(7)} ${Math.round(
@@ -156,7 +164,10 @@ const row = (name: string, r: Result) =>
 process.stdout.write(
   `${'pipeline'.padEnd(28)} ${'frames'.padStart(6)} ${'events'.padStart(9)} ${'wall s'.padStart(7)} ${'events/cpu-s'.padStart(11)} ${'heap +MB'.padStart(8)}\n` +
     `${row('parse → diff → hub', core)}\n${row('parse → naive diff → hub', naive)}\n` +
-    `core vs naive: ${(core.events / core.cpuS / (naive.events / naive.cpuS)).toFixed(2)}× events per CPU second\n`,
+    `${'parse alone'.padEnd(28)} ${String(parse.frames).padStart(6)} ${'-'.padStart(9)} ${parse.wallS.toFixed(2).padStart(7)}\n` +
+    `core vs naive: ${(core.events / core.cpuS / (naive.events / naive.cpuS)).toFixed(2)}× events per CPU second; ` +
+    `diff → hub alone (parse CPU taken out): ${Math.round(withoutParse(core)).toLocaleString('en-US')} vs ` +
+    `${Math.round(withoutParse(naive)).toLocaleString('en-US')} events/s, ${(withoutParse(core) / withoutParse(naive)).toFixed(1)}×\n`,
 );
 if (core.frames === naive.frames && core.events !== naive.events) {
   process.stderr.write(`the two disagree: core published ${core.events} events, naive ${naive.events}\n`);
