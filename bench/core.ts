@@ -5,7 +5,8 @@
  * symbol with object spreads and a JSON.stringify compare) → the same hub, in one process,
  * then parse alone. Prints events per CPU second and heap growth for both, and both again with
  * the parse CPU taken out. Each run stops after `--budget` seconds (default 45) and says how
- * many frames it got through, so the whole bench takes at most about three budgets. Exits 1 if the two disagree on the events.
+ * many frames it got through, so the whole bench takes at most about three budgets. Exits 1
+ * if the two disagree on the events.
  */
 import { parseArgs } from 'node:util';
 import { defer, from, lastValueFrom, mergeMap, takeWhile, count, type OperatorFunction } from 'rxjs';
