@@ -7,6 +7,9 @@ import { serve } from '../serve.ts';
 import { sourceConfig, sourceFlags, sourceHelp } from '../source/options.ts';
 import { transportConfig, transportFlags, transportHelp } from '../transport/options.ts';
 
+/** Longest a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_BOUND_MS = 5000;
+
 export const serveHelp = `serve flags:
 ${sourceHelp}
 ${hubHelp}
@@ -28,13 +31,20 @@ export const serveCommand = async (args: string[]) => {
     log,
   );
   log.info(`serving http://localhost:${running.server.port}/ (WebSocket at /ws)`);
+  // Logs are flushed before exit so the last lines (shutdown, errors) are not lost.
+  const exit = (code: number) => log.flush(() => process.exit(code));
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
+    // Clients get SHUTDOWN_BOUND_MS to answer the close; a stuck shutdown still ends the process.
+    setTimeout(() => {
+      log.error({ boundMs: SHUTDOWN_BOUND_MS }, 'shutdown took too long; exiting');
+      exit(1);
+    }, SHUTDOWN_BOUND_MS).unref();
     running.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
