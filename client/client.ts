@@ -420,6 +420,8 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         code: 'gap',
         message: `a partial update for ${message.symbol}, which this client holds no quote for; resyncing`,
       });
+      // One resync at a time: more gaps before its snapshot arrives are covered by it.
+      if ([...this.pending.values()].includes('resync')) return;
       this.sendSubscribe(
         {
           op: 'subscribe',

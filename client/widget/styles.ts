@@ -44,6 +44,7 @@ button.pause { flex: none; display: grid; place-items: center; width: 28px; heig
   cursor: pointer; font: 10px/1 var(--tt-font); padding: 0; }
 button.pause:hover { color: var(--tt-fg); border-color: var(--tt-muted); }
 button.pause:focus-visible { outline: 2px solid #2962ff; outline-offset: 1px; }
+.viewport:focus-visible { outline: 2px solid #2962ff; outline-offset: -2px; }
 .root:not(.scrolling) button.pause { display: none; }
 .status { flex: none; display: inline-flex; align-items: center; gap: 6px; padding: 0 12px; color: var(--tt-muted);
   font-size: 12px; white-space: nowrap; }

@@ -90,6 +90,8 @@ export class TickTape extends HTMLElement {
   private clientKey = '';
   private settings: Settings | undefined;
   private everOpened = false;
+  /** Why the client gave up for good (a URL the browser rejects), shown until reconfigured. */
+  private fatal: string | undefined;
   private paused = false;
   private resize: ResizeObserver | undefined;
   private configureQueued = false;
@@ -170,6 +172,7 @@ export class TickTape extends HTMLElement {
   private startClient(settings: Settings): void {
     this.stopClient();
     this.everOpened = false;
+    this.fatal = undefined;
     if (settings.url === undefined) return;
     const client = connect(settings.url);
     this.client = client;
@@ -188,7 +191,9 @@ export class TickTape extends HTMLElement {
     client.on('headline', () => this.guard(() => this.showHeadline(true)));
     client.on('error', ({ code, message }) =>
       this.guard(() => {
-        if (code === 'bad_url') this.showStatus(message);
+        if (code !== 'bad_url') return;
+        this.fatal = message;
+        this.showStatus();
       }),
     );
     client.subscribe('quotes', settings.symbols);
@@ -304,9 +309,9 @@ export class TickTape extends HTMLElement {
   }
 
   /** The quiet indicator and the message: what is wrong, if anything, in a few words. */
-  private showStatus(error?: string): void {
+  private showStatus(): void {
     const client = this.client;
-    const problems = [...(this.settings?.problems ?? []), ...(error ? [error] : [])];
+    const problems = [...(this.settings?.problems ?? []), ...(this.fatal ? [this.fatal] : [])];
     let tone = 'live';
     let label = 'Live';
     const state = client?.state ?? 'closed';
@@ -314,7 +319,8 @@ export class TickTape extends HTMLElement {
     if (state === 'connecting') [tone, label] = ['quiet', 'Connecting…'];
     else if (state === 'reconnecting' || state === 'closed') {
       [tone, label] = ['warn', this.everOpened ? 'Reconnecting…' : 'Offline'];
-      if (!this.everOpened && client) problems.push(`Cannot reach ${client.url}; retrying`);
+      if (!this.everOpened && client && state === 'reconnecting')
+        problems.push(`Cannot reach ${client.url}; retrying`);
     } else if (status?.state === 'stale') [tone, label] = ['warn', 'Stale'];
     else if (status?.state === 'ended') [tone, label] = ['quiet', 'Replay ended'];
     else if (status?.market === 'closed') [tone, label] = ['quiet', 'Market closed'];

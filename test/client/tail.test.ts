@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tailCommand } from '../../src/commands/tail.ts';
 import { fixtureFrames, repoPath, startWithFrames, waitFor } from '../helpers.ts';
 
 const [first, second] = fixtureFrames('two-frames.txt');
@@ -52,18 +53,10 @@ describe('tickstream tail', () => {
     expect(await exited).toBe(0);
   });
 
-  it('rejects a bad --symbols list with a message and exit code 2', async () => {
-    const child = spawn(
-      repoPath('node_modules/.bin/tsx'),
-      [repoPath('src/cli.ts'), 'tail', '--symbols', 'A B!'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+  it('rejects a bad --symbols list or --url before connecting', async () => {
+    await expect(tailCommand(['--symbols', 'A B!'])).rejects.toThrow(
+      '--symbols must be a comma-separated list of symbols, got "A B!"',
     );
-    let err = '';
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    expect(code).toBe(2);
-    expect(err).toContain('--symbols must be a comma-separated list of symbols');
+    await expect(tailCommand(['--url', 'ftp://x'])).rejects.toMatchObject({ code: 'bad_usage' });
   });
 });
