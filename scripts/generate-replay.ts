@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { parseQuoteLine } from '../src/parse/quote-line.ts';
 import type { ParsedQuote } from '../src/parse/events.ts';
+import { KARACHI_OFFSET_MS } from '../src/source/time-window.ts';
 
 const SESSION_OPEN = Date.parse('2023-11-09T04:30:00.000Z'); // 09:30 in Karachi (UTC+5)
 const SESSION_CLOSE = Date.parse('2023-11-09T10:30:00.000Z'); // 15:30
@@ -111,7 +112,7 @@ export const indexLine = (symbol: string, value: number, previous: number): stri
     : `${symbol} ${price} Decreased By ${change.toFixed(1)} (${pct}%)`;
 };
 
-const karachiTime = (ms: number): string => new Date(ms + 5 * 3_600_000).toISOString().slice(11, 16);
+const karachiTime = (ms: number): string => new Date(ms + KARACHI_OFFSET_MS).toISOString().slice(11, 16);
 
 /** The seed split into its quotes (in order) and the page text after them (story and chrome). */
 const readSeed = (seed: string) => {

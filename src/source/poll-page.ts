@@ -18,8 +18,10 @@ const fetchFrame = (url: string, timeoutMs: number, now: () => number): Observab
     fetch(url, { signal: abort.signal, headers: { accept: 'text/html' } })
       .then(async (res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-        const html = await res.text();
-        subscriber.next({ text: htmlToText(html), capturedAt: new Date(now()), origin: url });
+        const body = await res.text();
+        // A page served as plain text is already a capture; only HTML needs its markup removed.
+        const html = /html/i.test(res.headers.get('content-type') ?? 'text/html');
+        subscriber.next({ text: html ? htmlToText(body) : body, capturedAt: new Date(now()), origin: url });
         subscriber.complete();
       })
       .catch((err: unknown) => subscriber.error(err))

@@ -1,8 +1,8 @@
 import type { Frame } from './frame.ts';
 import { TickstreamError } from '../errors.ts';
 
-// Pakistan has kept UTC+5 without daylight saving since 2009.
-const KARACHI_OFFSET_MS = 5 * 3_600_000;
+/** Asia/Karachi's offset from UTC: Pakistan has kept UTC+5 without daylight saving since 2009. */
+export const KARACHI_OFFSET_MS = 5 * 3_600_000;
 const DAY_MS = 24 * 3_600_000;
 const TIME_OF_DAY = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 

@@ -89,6 +89,21 @@ describe('live sources through a real server', () => {
     expect(client.ofType('status').at(-1)).toMatchObject({ source: 'poll', state: 'running' });
   });
 
+  it('takes a page served as plain text as it is', async () => {
+    page = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(seed),
+    );
+    await new Promise<void>((resolve) => page!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(page.address() as AddressInfo).port}/capture.txt`;
+    running = await serve(
+      testConfig(),
+      quietLog(),
+      openSource(sourceConfig({ url, pollMs: 50 }), quietLog()),
+    );
+    await waitFor(() => running!.hub.currentValues().size === 34, 'the capture quotes in the hub');
+    expect(price('KSE100')).toBe(72743);
+  });
+
   it('logs a failed fetch with growing backoff, turns stale, and runs again when the page returns', async () => {
     let failing = true;
     page = createServer((_req, res) =>
