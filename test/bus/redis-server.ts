@@ -8,6 +8,8 @@ export interface TestRedis {
   readonly url: string;
   /** False with REDIS_URL: that server is not ours to kill. */
   readonly private: boolean;
+  /** The private server's process id (for CPU and memory figures); undefined with REDIS_URL. */
+  readonly pid: number | undefined;
   /** Kills the server (SIGKILL, no goodbye to clients) and starts an empty one on the same port. */
   restart(): Promise<void>;
   /** A plain client for setting up faults; closed by `stop`. */
@@ -18,7 +20,8 @@ export interface TestRedis {
 /** A key prefix no other test shares, so tests can share one Redis. */
 export const uniquePrefix = (): string => `test-${randomBytes(4).toString('hex')}`;
 
-const freePort = (): Promise<number> =>
+/** A port nothing listens on right now, on 127.0.0.1. */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -72,22 +75,30 @@ export const startRedis = async (): Promise<TestRedis> => {
     return {
       url: shared,
       private: false,
+      pid: undefined,
       restart: () => Promise.reject(new Error('cannot restart the Redis REDIS_URL names')),
       admin: admin(shared),
       stop: async () => void (await closeAdmins()),
     };
   const port = await freePort();
   let child = await launch(port);
+  // A test or benchmark process that dies without stop() must not leave a server behind.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   const url = `redis://127.0.0.1:${port}`;
   return {
     url,
     private: true,
+    get pid() {
+      return child.pid;
+    },
     restart: async () => {
       await kill(child);
       child = await launch(port);
     },
     admin: admin(url),
     stop: async () => {
+      process.off('exit', orphanGuard);
       await closeAdmins();
       await kill(child);
     },
