@@ -5,6 +5,7 @@ import { str, type FlagValues } from '../options.ts';
 import { openSource, sourceConfig, sourceFlags } from '../source/options.ts';
 import { recordFrames } from '../source/recorder.ts';
 
+/** The record command's lines in `--help`. */
 export const recordHelp = `record flags (and the source flags of serve):
   --out DIR          where the NDJSON recording goes, one file a day (YYYY-MM-DD.ndjson)`;
 

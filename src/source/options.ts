@@ -32,6 +32,7 @@ export const sourceFlags = {
   to: { type: 'string' },
 } as const;
 
+/** The source flags' lines in `--help`. */
 export const sourceHelp = `  --feed PATH        saved feed: capture file, @@-framed text, NDJSON recording (.gz too) or
                      a directory of them; - reads stdin (default: bundled replay)
   --follow FILE      tail a file another program appends captures to

@@ -3,6 +3,7 @@ import { asyncScheduler, Observable, repeat, retry, timer, type SchedulerLike } 
 import type { Frame } from './frame.ts';
 import { htmlToText } from './html-text.ts';
 
+/** How often to fetch, how far to back off, and on which clock. */
 export interface PollOptions {
   pollMs: number;
   /** Longest wait between failed fetches (the backoff doubles up to here). */

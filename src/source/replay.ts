@@ -12,6 +12,7 @@ import {
 } from 'rxjs';
 import type { Frame } from './frame.ts';
 
+/** Pacing of a replay: speed, spacing of untimed frames, loop, clock. */
 export interface ReplayOptions {
   /** Divides the recorded spacing; 0 replays as fast as possible. */
   speed: number;

@@ -9,6 +9,7 @@ export interface TrackedFrames {
   state$: Observable<SourceState>;
 }
 
+/** When a source counts as stale, and on which clock. */
 export interface StateOptions {
   /** `stale` when no frame arrived for this long; unset for sources that cannot stall (replay). */
   staleAfterMs?: number;

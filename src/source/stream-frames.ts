@@ -18,6 +18,7 @@ export const fromReadable = (stream: Readable): Observable<Buffer | string> =>
     };
   });
 
+/** How a live reader decides a `@@` frame is whole. */
 export interface LiveFrameOptions {
   /**
    * In `@@` text a frame is known to be whole only when the next marker arrives; after this
