@@ -111,6 +111,42 @@ describe('the WebSocket protocol', () => {
     expect(JSON.parse(client.frames.at(-1)!)).toHaveLength(25);
   });
 
+  it('leaves every client of a crowd with exactly the server state for what it subscribed to', async () => {
+    const { frames$ } = await start();
+    frames$.next(quoteFrame(0, 40));
+    const subscriptions = [undefined, ['T1*'], ['T3', 'T7', 'T39'], ['T2*', 'T20'], ['*']];
+    const crowd = await Promise.all(
+      Array.from({ length: 25 }, async (_, i) => {
+        const client = await connect();
+        const symbols = subscriptions[i % subscriptions.length];
+        client.send({ op: 'subscribe', channel: 'quotes', ...(symbols && { symbols }) });
+        await client.next('snapshot');
+        return { client, symbols };
+      }),
+    );
+    for (let step = 1; step <= 15; step++) frames$.next(quoteFrame(step, 40));
+    await waitFor(() => running!.hub.seq === 640, 'every frame in the hub');
+    const wanted = (symbols: string[] | undefined) => (s: string) =>
+      !symbols ||
+      symbols.some((p) => p === '*' || p === s || (p.endsWith('*') && s.startsWith(p.slice(0, -1))));
+    for (const { client, symbols } of crowd) {
+      const expected = running!.hub.snapshot(wanted(symbols));
+      await waitFor(
+        () => client.ofType('quote').filter((q) => q.v === 16).length === expected.length,
+        'the last version of every subscribed symbol',
+      );
+      const state = new Map<string, object>();
+      for (const m of client.messages) {
+        if (m.type === 'snapshot' && m.channel === 'quotes') for (const q of m.quotes) state.set(q.symbol, q);
+        if (m.type === 'quote') {
+          const { type: _t, seq: _s, ...fields } = m;
+          state.set(m.symbol, { ...state.get(m.symbol), ...fields });
+        }
+      }
+      expect(state).toEqual(new Map(expected.map((q) => [q.symbol, q])));
+    }
+  });
+
   it('sends headlines to headline subscribers, with the latest ones on subscribe', async () => {
     const { frames$ } = await start();
     frames$.next(storyFrame('Rupee gains against dollar'));
