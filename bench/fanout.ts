@@ -16,8 +16,8 @@ import type { Workload } from './workload.ts';
 const HELP = `npm run bench -- [flags]
 
 With no workload flags, runs the default matrix (a few minutes): every server at
-1,000 subscribers × all symbols × 1,000 changes/s and 5,000 × 5 random symbols × 1,000/s,
-plus tickstream and ws at 100 × all × 40/s (light load).
+1,000 subscribers × all symbols × 1,000 changes/s; tickstream and both socket.io peers at
+5,000 × 5 random symbols × 1,000/s; tickstream and ws at 100 × all × 40/s (light load).
 
   --servers LIST     ${SERVER_NAMES.join(',')} (default: all)
   --subs LIST        subscriber counts, e.g. 100,1000,5000 (selects a custom matrix)
@@ -78,7 +78,7 @@ const matrix = (
   };
   if (!custom) {
     add(SERVER_NAMES, 1000, 'all', 1000);
-    add(SERVER_NAMES, 5000, 5, 1000);
+    add(['tickstream', 'sio-emit', 'sio-batch'], 5000, 5, 1000);
     add(['tickstream', 'ws'], 100, 'all', 40);
     return cells;
   }
@@ -154,7 +154,8 @@ const main = async () => {
         runs.push(result);
         process.stderr.write(
           `${result.deliveredPct.toFixed(1)}% delivered, ${Math.round(result.deliveriesPerSec)}/s, ` +
-            `p99 ${result.latencyMs.p99.toFixed(1)} ms${result.valid ? '' : ' (INVALID)'}\n`,
+            `p99 ${result.latencyMs.p99.toFixed(1)} ms${result.valid ? '' : ' (INVALID)'}` +
+            `${result.notes.length ? `; ${result.notes.join('; ')}` : ''}\n`,
         );
       } catch (err) {
         process.stderr.write(`failed: ${(err as Error).message}\n`);

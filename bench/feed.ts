@@ -12,8 +12,6 @@ export const SYMBOLS: readonly string[] = Array.from(
 
 /** One generated quote change: the new values of one symbol. */
 export interface GeneratedQuote {
-  /** Index into SYMBOLS. */
-  index: number;
   symbol: string;
   price: number;
   change: number;
@@ -33,10 +31,19 @@ export const prng = (seed: number): (() => number) => {
   };
 };
 
+/** The symbol index of the feed's `k`th change: a stride coprime to 500 visits all in turn. */
+export const symbolOf = (k: number): number => (k * 211) % SYMBOL_COUNT;
+
+/** How many of the feed's first `count` changes each symbol gets. */
+export const changesPerSymbol = (count: number): number[] => {
+  const per = new Array<number>(SYMBOL_COUNT).fill(0);
+  for (let k = 0; k < count; k++) per[symbolOf(k)]!++;
+  return per;
+};
+
 /**
  * The feed's state: each call to `next()` moves one symbol's price by a few cents, so every
- * change is a real change for a diff. Symbols are visited with a stride coprime to 500, so a
- * burst of up to 500 changes touches 500 different symbols.
+ * change is a real change for a diff. A burst of up to 500 changes touches 500 different symbols.
  */
 export class QuoteGenerator {
   private readonly closeCents: number[];
@@ -57,7 +64,7 @@ export class QuoteGenerator {
 
   /** The next change. */
   next(): GeneratedQuote {
-    const index = (this.k++ * 211) % SYMBOL_COUNT;
+    const index = symbolOf(this.k++);
     const close = this.closeCents[index]!;
     let price = this.priceCents[index]!;
     do price += Math.floor(this.random() * 11) - 5;
@@ -71,7 +78,6 @@ export class QuoteGenerator {
     const cents = this.priceCents[index]!;
     const changeCents = cents - close;
     return {
-      index,
       symbol: SYMBOLS[index]!,
       price: cents / 100,
       change: changeCents / 100,
@@ -90,10 +96,14 @@ export const tickerLine = (q: GeneratedQuote): string =>
 /** The spacing of feed bursts: 10 ms when busy, one change per burst when slow. */
 export const tickMs = (ratePerSecond: number): number => Math.max(10, Math.min(1000, 1000 / ratePerSecond));
 
+/** The most a burst may catch up, in feed time: a stalled server is offered more, not all at once. */
+const MAX_BURST_MS = 100;
+
 /**
- * `ratePerSecond` changes a second for `durationMs`, in bursts every `tickMs`. Each burst
- * holds every change due by then, so a late timer (a busy event loop) catches up instead of
- * lowering the offered rate.
+ * `ratePerSecond` changes a second for `durationMs`, in bursts every `tickMs`. A late timer (a
+ * busy server) gets the changes due since, up to MAX_BURST_MS of them, so the offered rate holds
+ * while the server keeps up, and a saturated server falls behind instead of blocking on one
+ * huge burst. The feed ends at `durationMs` even if not every change was emitted.
  */
 export const changeBursts = (
   generator: QuoteGenerator,
@@ -103,13 +113,16 @@ export const changeBursts = (
 ): Observable<GeneratedQuote[]> => {
   const start = scheduler.now();
   const total = Math.round((ratePerSecond * durationMs) / 1000);
+  const maxBurst = Math.max(1, Math.round((ratePerSecond * MAX_BURST_MS) / 1000));
   let emitted = 0;
   return interval(tickMs(ratePerSecond), scheduler).pipe(
-    takeWhile(() => emitted < total),
+    // One tick of grace, so a timer that fires a little late still emits the last changes.
+    takeWhile(() => emitted < total && scheduler.now() - start <= durationMs + tickMs(ratePerSecond)),
     map(() => {
       const due = Math.min(total, Math.floor(((scheduler.now() - start) * ratePerSecond) / 1000));
       const burst: GeneratedQuote[] = [];
-      for (; emitted < due; emitted++) burst.push(generator.next());
+      for (const end = Math.min(due, emitted + maxBurst); emitted < end; emitted++)
+        burst.push(generator.next());
       return burst;
     }),
     filter((burst) => burst.length > 0),

@@ -5,8 +5,8 @@ export type ServerReport =
   | { type: 'ready'; port: number }
   | {
       type: 'fed';
-      /** Changes published per symbol index during the run. */
-      perSymbol: number[];
+      /** Changes published; fewer than offered when the server could not keep up. */
+      emitted: number;
       startedAt: number;
       endedAt: number;
     };

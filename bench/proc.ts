@@ -24,3 +24,10 @@ export const rssBytes = (pid: number): number => {
     return NaN;
   }
 };
+
+/** CPU seconds the whole machine spent busy (all cores, everything but idle and iowait). */
+export const machineBusySeconds = (): number => {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = ticks.map(Number);
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / USER_HZ;
+};

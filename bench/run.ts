@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { SYMBOL_COUNT } from './feed.ts';
+import { changesPerSymbol, SYMBOL_COUNT } from './feed.ts';
 import { Histogram } from './histogram.ts';
 import type { LoadCommand, LoadReport, LoadResult, ServerCommand, ServerReport } from './ipc.ts';
-import { cpuSeconds, rssBytes } from './proc.ts';
+import { cpuSeconds, machineBusySeconds, rssBytes } from './proc.ts';
 import { spawnNodeScript, startServerUnderTest, stopChild, type ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
 
@@ -32,6 +32,12 @@ export interface RunResult {
   rssIdleKBPerConn: number;
   rssLoadKBPerConn: number;
   bytesPerDelivery: number;
+  /** The server's CPU share of one core from the feed's start to the end of the drain. */
+  serverCpu: number;
+  /** Deliveries per CPU second of the server: its capacity, robust to other load on the machine. */
+  deliveriesPerCpuSec: number;
+  /** Cores used by processes outside the run (other users' work) while it fed and drained. */
+  otherCpu: number;
   /** The busiest load generator's CPU share of its wall time. */
   loadCpu: number;
   valid: boolean;
@@ -41,6 +47,10 @@ export interface RunResult {
 /** A load generator above this CPU share may have been the bottleneck: the run is invalid. */
 const LOAD_SATURATED = 0.9;
 const CONNECT_TIMEOUT_MS = 120_000;
+/** Other processes using more than this many cores during a run make its figures noisy. */
+const NOISY_CORES = 0.25;
+/** After the feed ends, this long without a delivery ends the drain early. */
+const STALL_MS = 2000;
 
 /** Resolves with the first IPC message that `pick` accepts; fails on exit or timeout. */
 const nextMessage = <M, R>(
@@ -132,40 +142,56 @@ export const runOnce = async (
     const rssIdle = rssBytes(sut.pid);
 
     const cpuBefore = cpuSeconds(sut.pid);
+    const feedCpuBefore = cpuSeconds(sut.feed.pid!);
+    const ownCpuBefore = process.cpuUsage();
+    const machineBefore = machineBusySeconds();
     const startCommand: LoadCommand = { type: 'start', measureFrom: Date.now() + options.warmupMs };
     loads.forEach((child) => child.send(startCommand));
     let rssPeak = rssIdle;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(sut.pid) || 0)), 200);
-    const feedCommand: ServerCommand = {
+    const offered = Math.round((workload.rate * workload.durationMs) / 1000);
+    const perSymbol = changesPerSymbol(offered);
+    const expected = perSymbol.reduce((sum, changes, s) => sum + changes * subscribers[s]!, 0);
+    const startedAt = Date.now();
+    const drainEnd = startedAt + workload.durationMs + options.drainMs;
+    sut.feed.send({
       type: 'start',
       rate: workload.rate,
       durationMs: workload.durationMs,
-    };
-    sut.feed.send(feedCommand);
+    } satisfies ServerCommand);
     const fed = await nextMessage<ServerReport, Extract<ServerReport, { type: 'fed' }>>(
       sut.feed,
       (m) => (m.type === 'fed' ? m : undefined),
-      workload.durationMs * 10 + 30_000,
+      drainEnd - Date.now(),
       `${server} feed`,
-    );
-    const expected = fed.perSymbol.reduce((sum, changes, s) => sum + changes * subscribers[s]!, 0);
+    ).catch(() => undefined);
+    if (!fed) notes.push('server too busy to end the feed in time');
+    else if (fed.emitted < offered)
+      notes.push(`feed fell behind: ${fed.emitted} of ${offered} changes offered`);
 
-    // Drain: until all arrived, nothing moved for a second, or the drain time is up.
-    const drainEnd = Date.now() + options.drainMs;
+    // Drain: until all arrived, the drain time is up, or (the feed over) nothing moved for long
+    // enough that nothing is coming; a server still inside a long send loop gets the full time.
     let delivered = 0;
     let lastProgress = Date.now();
-    while (delivered < expected && Date.now() < drainEnd && Date.now() - lastProgress < 1000) {
+    for (;;) {
       loads.forEach((child) => child.send({ type: 'count' } satisfies LoadCommand));
       const counts = await Promise.all(loads.map((child) => fromLoad(child, 'count', 10_000)));
       const now = counts.reduce((sum, c) => sum + c.deliveries, 0);
       if (now > delivered) lastProgress = Date.now();
       delivered = now;
-      if (delivered < expected) await sleep(100);
+      const stalled = fed !== undefined && Date.now() - lastProgress >= STALL_MS;
+      if (delivered >= expected || Date.now() >= drainEnd || stalled) break;
+      await sleep(100);
     }
     clearInterval(sampler);
     const cpuUsed = cpuSeconds(sut.pid) - cpuBefore;
+    const wallSec = (Date.now() - startedAt) / 1000;
+    const serverCpu = cpuUsed / wallSec;
+    const machineUsed = machineBusySeconds() - machineBefore;
+    const feedCpu = sut.feed.pid === sut.pid ? 0 : cpuSeconds(sut.feed.pid!) - feedCpuBefore;
+    const ownCpu = process.cpuUsage(ownCpuBefore);
     if (delivered < expected && Date.now() >= drainEnd)
-      notes.push(`drain cut off after ${options.drainMs} ms`);
+      notes.push(`cut off ${options.drainMs} ms after the feed`);
 
     const results: LoadResult[] = [];
     for (const child of loads) {
@@ -178,8 +204,14 @@ export const runOnce = async (
     const wire = results.reduce((sum, r) => sum + r.wireBytes, 0);
     const lastReceipt = Math.max(...results.map((r) => r.lastReceiptAt));
     const loadCpu = Math.max(...results.map((r) => r.cpuMs / r.wallMs));
+    const loadCpuSec = results.reduce((sum, r) => sum + r.cpuMs / 1000, 0);
+    // Everything else on the machine (other users' tests, say) competes for the same cores.
+    const otherCpu =
+      Math.max(0, machineUsed - cpuUsed - feedCpu - loadCpuSec - (ownCpu.user + ownCpu.system) / 1e6) /
+      wallSec;
     const valid = loadCpu < LOAD_SATURATED;
     if (!valid) notes.push(`load generator at ${(loadCpu * 100).toFixed(0)}% CPU: it may be the bottleneck`);
+    if (otherCpu > NOISY_CORES) notes.push(`other processes used ${otherCpu.toFixed(2)} cores: noisy`);
     const perConnKB = (bytes: number) => (bytes - rssBase) / 1024 / workload.subscribers;
     return {
       server,
@@ -188,7 +220,7 @@ export const runOnce = async (
       delivered: total,
       deliveredPct: expected > 0 ? (100 * total) / expected : NaN,
       offeredPerSec: expected / (workload.durationMs / 1000),
-      deliveriesPerSec: total > 0 ? total / ((lastReceipt - fed.startedAt) / 1000) : 0,
+      deliveriesPerSec: total > 0 ? total / ((lastReceipt - startedAt) / 1000) : 0,
       latencyMs: {
         p50: latency.percentile(0.5),
         p99: latency.percentile(0.99),
@@ -200,6 +232,9 @@ export const runOnce = async (
       rssIdleKBPerConn: perConnKB(rssIdle),
       rssLoadKBPerConn: perConnKB(rssPeak),
       bytesPerDelivery: total > 0 ? wire / total : NaN,
+      serverCpu,
+      deliveriesPerCpuSec: cpuUsed > 0 ? total / cpuUsed : NaN,
+      otherCpu,
       loadCpu,
       valid,
       notes,

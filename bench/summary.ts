@@ -21,6 +21,9 @@ export interface SummaryRow {
   rssIdleKBPerConn: number;
   rssLoadKBPerConn: number;
   bytesPerDelivery: number;
+  serverCpu: number;
+  deliveriesPerCpuSec: number;
+  otherCpu: number;
   loadCpu: number;
 }
 
@@ -61,6 +64,9 @@ export const summarize = (runs: readonly RunResult[]): SummaryRow[] => {
       rssIdleKBPerConn: m((r) => r.rssIdleKBPerConn),
       rssLoadKBPerConn: m((r) => r.rssLoadKBPerConn),
       bytesPerDelivery: m((r) => r.bytesPerDelivery),
+      serverCpu: m((r) => r.serverCpu),
+      deliveriesPerCpuSec: m((r) => r.deliveriesPerCpuSec),
+      otherCpu: m((r) => r.otherCpu),
       loadCpu: m((r) => r.loadCpu),
     };
   });
@@ -79,9 +85,12 @@ const COLUMNS: [string, (r: SummaryRow) => string][] = [
   ['p99 ms', (r) => fixed(r.p99, 1)],
   ['p999 ms', (r) => fixed(r.p999, 1)],
   ['CPU s/M', (r) => fixed(r.cpuSecPerMillion, 2)],
+  ['deliveries/CPU s', (r) => fixed(r.deliveriesPerCpuSec, 0)],
   ['RSS KB/conn idle', (r) => fixed(r.rssIdleKBPerConn, 1)],
   ['load', (r) => fixed(r.rssLoadKBPerConn, 1)],
   ['B/delivery', (r) => fixed(r.bytesPerDelivery, 1)],
+  ['server CPU', (r) => `${fixed(r.serverCpu * 100, 0)}%`],
+  ['others CPU', (r) => fixed(r.otherCpu, 2)],
   ['loadgen CPU', (r) => `${fixed(r.loadCpu * 100, 0)}%`],
   ['runs', (r) => `${r.runs}${r.invalid ? ` (${r.invalid} invalid)` : ''}`],
 ];

@@ -18,7 +18,14 @@ const running = await serve(
     source: { feed: '', speed: 1, intervalMs: 1000, loop: false },
     hub: hubConfig({}),
     // Heartbeats would be extra deliveries on some servers only: keep them out of the window.
-    transport: transportConfig({ port: '0', host: '127.0.0.1', heartbeat: '10m' }),
+    // Every bench client comes from 127.0.0.1, so the per-address limit is lifted like the total.
+    transport: transportConfig({
+      port: '0',
+      host: '127.0.0.1',
+      heartbeat: '10m',
+      'max-connections': '100000',
+      'max-connections-per-ip': '100000',
+    }),
   },
   createLogger(process.env.LOG_LEVEL ?? 'warn'),
   { kind: 'bench', frames$ },
