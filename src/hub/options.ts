@@ -19,7 +19,8 @@ export const hubHelp = `  --history-size N   events kept for resume (default 100
                      (one or more a line, # starts a comment); the market is closed on them
   --data-dir DIR     persist epoch, seq, snapshot and history here; a restart (kill -9
                      included) continues the same epoch and seq
-  --fsync-interval D longest time a journaled event waits for fsync (default 1s)`;
+  --fsync-interval D longest a journaled event waits for fsync, bounding what an OS crash
+                     can lose (default 1s; 0 = fsync every event; kill -9 loses nothing)`;
 
 /** The hub's settings from the command line. */
 export interface HubConfig {
