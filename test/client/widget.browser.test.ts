@@ -37,6 +37,7 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
   beforeAll(async () => {
     // The server serves dist/widget.js and dist/demo.js: build them from the current source.
     await buildClient();
+    mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
@@ -100,7 +101,6 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
     expect(await pause.getAttribute('aria-pressed')).toBe('true');
     expect(await track.evaluate((n) => getComputedStyle(n).animationPlayState)).toBe('paused');
 
-    mkdirSync(ARTIFACTS, { recursive: true });
     await page.mouse.move(0, 0);
     await page.screenshot({ path: `${ARTIFACTS}/demo.png`, fullPage: true });
     expect(errors).toEqual([]);
