@@ -267,14 +267,14 @@ export class QuoteScanner {
 
   /** `(1.5%)`, `(0%)`, `( -5 % )`: the change percent in parentheses. */
   private readPercent(text: string, start: number, end: number): number {
-    let p = skipSpaces(text, start, end);
-    if (p >= end || text.charCodeAt(p) !== OPEN) return this.fail('percent', start);
-    p = this.readDecimal(text, skipSpaces(text, p + 1, end), end, this.percent, true, 'percent');
-    if (p < 0) return this.fail('percent', start);
+    const at = skipSpaces(text, start, end);
+    if (at >= end || text.charCodeAt(at) !== OPEN) return this.fail('percent', at);
+    let p = this.readDecimal(text, skipSpaces(text, at + 1, end), end, this.percent, true, 'percent');
+    if (p < 0) return this.fail('percent', at);
     p = skipSpaces(text, p, end);
-    if (p >= end || text.charCodeAt(p) !== PERCENT) return this.fail('percent', start);
+    if (p >= end || text.charCodeAt(p) !== PERCENT) return this.fail('percent', at);
     p = skipSpaces(text, p + 1, end);
-    if (p >= end || text.charCodeAt(p) !== CLOSE) return this.fail('percent', start);
+    if (p >= end || text.charCodeAt(p) !== CLOSE) return this.fail('percent', at);
     return p + 1;
   }
 }
