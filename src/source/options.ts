@@ -67,6 +67,8 @@ export const sourceConfig = (values: FlagValues): SourceConfig => {
       'bad_config',
       `use one of --feed, --follow and --source, not ${chosen.map((name) => `--${name}`).join(' and ')}`,
     );
+  if (str(values, 'poll') !== undefined && duration(values, 'poll', 0) < 10)
+    throw new TickstreamError('bad_config', `--poll must be at least 10ms, got "${str(values, 'poll')}"`);
   const from = str(values, 'from');
   const to = str(values, 'to');
   return {
@@ -97,18 +99,17 @@ const STDIN_FLUSH_MS = 500;
 const stalenessOf = (config: SourceConfig, pollMs: number) =>
   config.staleAfterMs ?? Math.max(3 * pollMs, 60_000);
 
-const openReplay = (config: SourceConfig, log: Logger, scheduler?: SchedulerLike): OpenedSource => {
+const openReplay = (
+  config: SourceConfig,
+  log: Logger,
+  timing?: { scheduler: SchedulerLike },
+): OpenedSource => {
   let frames: Frame[];
   try {
     frames = readFeed(config.feed, log);
   } catch (cause) {
-    throw new TickstreamError(
-      'feed_unreadable',
-      `cannot read feed ${config.feed}: ${(cause as Error).message}`,
-      {
-        cause,
-      },
-    );
+    const reason = (cause as Error).message;
+    throw new TickstreamError('feed_unreadable', `cannot read feed ${config.feed}: ${reason}`, { cause });
   }
   const kept = config.from || config.to ? frames.filter(inWindow(config.from, config.to)) : frames;
   if (kept.length === 0) log.warn({ feed: config.feed, frames: frames.length }, 'no frames to replay');
@@ -124,7 +125,7 @@ const openReplay = (config: SourceConfig, log: Logger, scheduler?: SchedulerLike
   );
   return {
     kind: 'replay',
-    ...trackState(replay(kept, { ...config, ...(scheduler && { scheduler }) }), scheduler && { scheduler }),
+    ...trackState(replay(kept, { ...config, ...timing }), timing),
   };
 };
 
@@ -170,5 +171,5 @@ export const openSource = (
     });
     return { kind: 'stdin', ...trackState(frames$, { staleAfterMs: stalenessOf(config, 0), ...timing }) };
   }
-  return openReplay(config, log, scheduler);
+  return openReplay(config, log, timing);
 };
