@@ -93,6 +93,14 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
     );
     expect(await text(page, `${TAPE} li[data-symbol="AIRLINK"] .chg`)).toBe('+1.69');
 
+    // The table sorts by a clicked column, largest change first.
+    await page.locator('#quotes th[data-key="changePercent"] button').click();
+    expect(await page.locator('#quotes th[data-key="changePercent"]').getAttribute('aria-sort')).toBe(
+      'descending',
+    );
+    expect(await text(page, '#quotes tbody tr:first-child td:first-child')).toBe('FFBL');
+    expect(await text(page, '#quotes tbody tr:last-child td:first-child')).toBe('WTL');
+
     // It scrolls, pauses on the visible control, and says so to assistive technology.
     const track = page.locator(`${TAPE} .track`);
     expect(await track.evaluate((n) => getComputedStyle(n).animationName)).toBe('tt-scroll');
