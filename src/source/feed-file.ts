@@ -33,7 +33,11 @@ export const splitFrames = (text: string, file: string, log?: Logger): Frame[] =
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 /** A feed file's text; gzip is read transparently, and a cut gzip yields what it holds. */
-export const readFeedText = (path: string, log?: Logger): string => {
+export const readFeedText = (path: string, log?: Logger): string =>
+  // Editors on Windows may start a file with a byte-order mark, which would hide a first `@@`.
+  decode(path, log).replace(/^\uFEFF/, '');
+
+const decode = (path: string, log?: Logger): string => {
   const bytes = readFileSync(path);
   if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) return bytes.toString('utf8');
   try {

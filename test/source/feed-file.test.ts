@@ -37,6 +37,12 @@ describe('readFeed', () => {
     expect(frames[1]!.origin).toBe(`${join(dir, 'two.txt')}:92`);
   });
 
+  it('reads a first @@ marker behind a byte-order mark', () => {
+    expect(readFeed(file('bom.txt', `\uFEFF${twoFrames}`))[0]!.capturedAt?.toISOString()).toBe(
+      '2023-11-09T04:31:00.000Z',
+    );
+  });
+
   it('reads gzip transparently, by content rather than name', () => {
     const plain = readFeed(file('two.txt', twoFrames));
     expect(readFeed(file('two.txt.gz', gzipSync(twoFrames))).map((f) => f.text)).toEqual(
