@@ -264,6 +264,8 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     this.watchdog?.unsubscribe();
     this.watchdog = undefined;
     this.pending.clear();
+    delete this.snapshotMode.quotes;
+    delete this.snapshotMode.headlines;
     if (!socket) return;
     socket.onopen = socket.onmessage = socket.onclose = null;
     const terminate = (socket as { terminate?: () => void }).terminate;
