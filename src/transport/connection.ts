@@ -52,6 +52,13 @@ export class Connection {
   alive = true;
   private queue: Outgoing[] = [];
   private queuedBytes = 0;
+  // While the queue is one contiguous run of this tick's shared items, clients with the same
+  // run share one encoded frame, found by key without comparing the items one by one.
+  private runFirst = 0;
+  private runLast = 0;
+  private runShared = false;
+  /** Set once any subscription asks for maxRate; until then deliveries skip the rate gates. */
+  private rateLimited = false;
   private conflating = false;
   private conflatingSince = 0;
   private readonly conflated = new Map<string, QuoteMessage>();
@@ -79,7 +86,7 @@ export class Connection {
   /** Takes a hub event the index routed here; `maxRate` may hold it back and merge it. */
   deliver(item: Outgoing): void {
     const message = item.message;
-    if (message?.type === 'quote') {
+    if (this.rateLimited && message?.type === 'quote') {
       const out = this.throttle.offer(message, this.interest.rateFor(message.symbol));
       if (out === undefined) return;
       if (out !== message) return this.enqueue(toOutgoing(out));
@@ -102,7 +109,13 @@ export class Connection {
       this.ctx.markDirty(this);
       return;
     }
-    if (this.queue.length === 0) this.ctx.markDirty(this);
+    const tick = item.tick;
+    if (this.queue.length === 0) {
+      this.ctx.markDirty(this);
+      this.runShared = tick !== undefined;
+      this.runFirst = tick ?? 0;
+    } else this.runShared &&= tick === this.runLast + 1;
+    this.runLast = tick ?? 0;
     this.queue.push(item);
     this.queuedBytes += item.json.length;
   }
@@ -115,7 +128,11 @@ export class Connection {
   /** Sends what is queued as one frame, or conflates and closes a client that does not read. */
   flush(frames: FrameCache): { messages: number; bytes: number } {
     const none = { messages: 0, bytes: 0 };
-    if (this.closed || !this.sink.open) return none;
+    if (this.closed || !this.sink.open) {
+      this.queue = [];
+      this.queuedBytes = 0;
+      return none;
+    }
     const buffered = this.sink.bufferedAmount();
     const { slowBytes, slowCloseBytes, slowCloseMs } = this.ctx.limits;
     if (buffered + this.queuedBytes > slowCloseBytes) {
@@ -132,9 +149,10 @@ export class Connection {
     if (this.conflating) this.stopConflating();
     if (this.queue.length === 0) return none;
     const batch = this.queue;
+    const key = this.runShared ? `${this.runFirst}+${batch.length}` : undefined;
     this.queue = [];
     this.queuedBytes = 0;
-    return { messages: batch.length, bytes: this.sink.write(batch, frames) };
+    return { messages: batch.length, bytes: this.sink.write(batch, frames, key) };
   }
 
   private conflate(message: QuoteMessage): void {
@@ -148,6 +166,7 @@ export class Connection {
 
   private startConflating(): void {
     this.conflating = true;
+    this.runShared = false;
     this.conflatingSince = this.ctx.scheduler.now();
     this.ctx.log.info({ buffered: this.sink.bufferedAmount() }, 'slow consumer: conflating quote deltas');
     const kept: Outgoing[] = [];
@@ -162,6 +181,7 @@ export class Connection {
 
   private stopConflating(): void {
     this.conflating = false;
+    this.runShared = false;
     // Hub events go out in seq order, so a merged delta lands where its latest version was.
     const events = [...this.queue.filter((o) => o.message), ...[...this.conflated.values()].map(toOutgoing)];
     events.sort((a, b) => a.message!.seq - b.message!.seq);
@@ -286,6 +306,7 @@ export class Connection {
         );
     }
     if (request.slow) this.slowPolicy = request.slow;
+    if (request.maxRate !== undefined) this.rateLimited = true;
     const requested = new ConnectionInterest();
     if (request.channel === 'quotes') {
       requested.addQuotes(request.symbols);

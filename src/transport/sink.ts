@@ -15,35 +15,24 @@ export interface Outgoing {
 type Encode = (batch: readonly Outgoing[]) => Buffer;
 
 /**
- * Encoded frames of one fan-out tick, keyed by the exact list of shared items: clients that
- * receive the same batch (all subscribers of a busy feed, say) share one buffer.
+ * Encoded frames of one fan-out tick, by batch key: clients that receive the same run of
+ * shared items (all subscribers of a busy feed, say) share one buffer.
  */
 export class FrameCache {
-  private readonly byKind = new Map<string, Map<number, { batch: readonly Outgoing[]; bytes: Buffer }[]>>();
+  private readonly frames = new Map<string, Buffer>();
 
-  /** The encoded frame for `batch`, built once per distinct batch and kind. */
-  get(kind: string, batch: readonly Outgoing[], encode: Encode): Buffer {
-    let hash = batch.length;
-    for (const item of batch) {
-      if (item.tick === undefined) return encode(batch);
-      hash = (Math.imul(hash, 31) + item.tick) | 0;
-    }
-    let table = this.byKind.get(kind);
-    if (!table) this.byKind.set(kind, (table = new Map()));
-    const bucket = table.get(hash);
-    const hit = bucket?.find(
-      (e) => e.batch.length === batch.length && e.batch.every((item, i) => item === batch[i]),
-    );
-    if (hit) return hit.bytes;
-    const bytes = encode(batch);
-    if (bucket) bucket.push({ batch, bytes });
-    else table.set(hash, [{ batch, bytes }]);
+  /** The encoded frame for `batch`: built once per key and kind, or every time without a key. */
+  get(kind: string, batch: readonly Outgoing[], key: string | undefined, encode: Encode): Buffer {
+    if (key === undefined) return encode(batch);
+    const id = `${kind}|${key}`;
+    let bytes = this.frames.get(id);
+    if (!bytes) this.frames.set(id, (bytes = encode(batch)));
     return bytes;
   }
 
   /** Forgets this tick's frames. */
   clear(): void {
-    this.byKind.clear();
+    this.frames.clear();
   }
 }
 
@@ -51,8 +40,8 @@ export class FrameCache {
 export interface Sink {
   /** Bytes accepted for this client and not yet on the wire. */
   bufferedAmount(): number;
-  /** Writes one batch as one frame; returns the bytes written. */
-  write(batch: readonly Outgoing[], frames: FrameCache): number;
+  /** Writes one batch as one frame, shared through `frames` under `key` when given; returns the bytes written. */
+  write(batch: readonly Outgoing[], frames: FrameCache, key: string | undefined): number;
   /** Calls `listener` once the socket buffer has drained. */
   onDrain(listener: () => void): void;
   close(code: number, reason: string): void;
@@ -103,14 +92,14 @@ export class WsSink implements Sink {
     return this.ws.bufferedAmount;
   }
 
-  write(batch: readonly Outgoing[], frames: FrameCache): number {
+  write(batch: readonly Outgoing[], frames: FrameCache, key: string | undefined): number {
     if (!this.open) return 0;
     if (!this.raw) {
       const text = batchText(batch);
       this.ws.send(text);
       return Buffer.byteLength(text);
     }
-    const bytes = frames.get('ws', batch, encodeWs);
+    const bytes = frames.get('ws', batch, key, encodeWs);
     this.raw.write(bytes);
     return bytes.length;
   }
@@ -157,10 +146,10 @@ export class SseSink implements Sink {
     return this.res.writableLength + (this.res.socket?.writableLength ?? 0);
   }
 
-  write(batch: readonly Outgoing[], frames: FrameCache): number {
+  write(batch: readonly Outgoing[], frames: FrameCache, key: string | undefined): number {
     if (!this.open) return 0;
     const epoch = this.epoch();
-    const bytes = frames.get(`sse:${epoch}`, batch, (items) =>
+    const bytes = frames.get(`sse:${epoch}`, batch, key, (items) =>
       Buffer.from(
         items
           .map((o) =>
