@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseText } from '../../src/parse/parse-text.ts';
 import type { ParsedEvent } from '../../src/parse/events.ts';
+import { newParseStats, type ParseStats } from '../../src/parse/stats.ts';
 import { splitLines } from '../../src/parse/split-lines.ts';
 import { splitFrames } from '../../src/source/feed-file.ts';
 import { fixture } from '../helpers.ts';
@@ -27,13 +28,15 @@ const garbage = (size: number, seedValue = 0x9e3779b9): Buffer => {
 };
 
 const MB = 1024 * 1024;
-const nonBlankLines = (text: string) => text.split('\n').filter((l) => l.trim() !== '').length;
 
-/** The checks every parse must pass, whatever the input. */
-const expectSane = (text: string, events: ParsedEvent[]) => {
+/**
+ * The checks every parse must pass, whatever the input: each event points at a real line,
+ * numbers are finite, and every line is accounted for as blank, quote, story, rejected or
+ * noise, with the counts matching the events.
+ */
+const expectSane = (text: string, events: ParsedEvent[], stats: ParseStats) => {
   const lines = text.split('\n');
   for (const e of events) {
-    // Each event points at a real, non-blank line of its input.
     expect(e.line).toBeGreaterThanOrEqual(1);
     expect(lines[e.line - 1]?.trim()).toBeTruthy();
     if (e.type === 'quote') {
@@ -41,7 +44,14 @@ const expectSane = (text: string, events: ParsedEvent[]) => {
       expect([e.price, e.change, e.changePercent].every(Number.isFinite), JSON.stringify(e)).toBe(true);
     }
   }
-  expect(events.length).toBeLessThanOrEqual(nonBlankLines(text));
+  const count = (type: ParsedEvent['type']) => events.filter((e) => e.type === type).length;
+  expect(stats.lines).toBe(text === '' ? 0 : lines.length - (text.endsWith('\n') ? 1 : 0));
+  expect(stats.blank + stats.quotes + stats.storyLines + stats.rejected + stats.noise).toBe(stats.lines);
+  expect([stats.quotes, stats.rejected, stats.headlines]).toEqual([
+    count('quote'),
+    count('rejected'),
+    count('headline'),
+  ]);
 };
 
 /**
@@ -120,13 +130,14 @@ describe('parser under hostile input', () => {
     console.info(`parser baseline: ${((ms / corpus.length) * MB).toFixed(1)} ms/MB on the seed`);
   });
 
-  it.each(hostile)('$name: no throw, bounded time and memory, sane events', ({ name, text }) => {
+  it.each(hostile)('$name: no throw, bounded time and memory, every line accounted for', ({ name, text }) => {
     const input = text();
     const lines = input.split('\n').length;
     const bound = K * (msPerByte * input.length + msPerLine * lines) + 100;
     const before = liveHeap();
     const started = performance.now();
-    const events = parseText(input);
+    const stats = newParseStats();
+    const events = parseText(input, stats);
     const ms = performance.now() - started;
     const retained = liveHeap() - before;
     console.info(
@@ -136,7 +147,7 @@ describe('parser under hostile input', () => {
     expect(ms).toBeLessThan(bound);
     // The events may hold a copy of a rejected line, never a multiple of the input.
     expect(retained).toBeLessThan(3 * input.length + 4 * MB);
-    expectSane(input, events);
+    expectSane(input, events, stats);
   });
 
   it('rejects a line whose number does not fit a double instead of sending null', () => {
@@ -170,7 +181,7 @@ describe('parser under hostile input', () => {
     expect(warnings).toHaveLength(5000);
   });
 
-  it('never throws on random text, feed-like or not', () => {
+  it('never throws on random text, feed-like or not, and accounts for every line', () => {
     const mutatedLine = fc
       .tuple(fc.constantFrom(...seedLines), fc.nat(), fc.string({ unit: 'binary', maxLength: 8 }))
       .map(
@@ -186,7 +197,8 @@ describe('parser under hostile input', () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 60 }), fc.constantFrom('\n', '\r\n'), (parts, eol) => {
         const text = parts.join(eol);
-        expectSane(text, parseText(text));
+        const stats = newParseStats();
+        expectSane(text, parseText(text, stats), stats);
       }),
       { numRuns: 2000 },
     );
@@ -209,8 +221,4 @@ describe('parser under hostile input', () => {
       { numRuns: 1000 },
     );
   });
-
-  it.todo(
-    'accounts for every non-blank line as quote, headline, noise or rejected (waits for the noise accounting and `parse --stats` of issue 3)',
-  );
 });
