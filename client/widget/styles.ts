@@ -47,6 +47,7 @@ button.pause:focus-visible { outline: 2px solid #2962ff; outline-offset: 1px; }
 .viewport:focus-visible { outline: 2px solid #2962ff; outline-offset: -2px; }
 .root:not(.scrolling) button.pause { display: none; }
 .root:not(.scrolling) .viewport { overflow-x: auto; scrollbar-width: thin; }
+.root:not(.scrolling) .item:last-child { border-right: 0; }
 .status { flex: none; display: inline-flex; align-items: center; gap: 6px; padding: 0 12px; color: var(--tt-muted);
   font-size: 12px; white-space: nowrap; }
 .dot { width: 7px; height: 7px; border-radius: 50%; background: var(--tt-flat); }

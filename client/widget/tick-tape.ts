@@ -159,7 +159,8 @@ export class TickTape extends HTMLElement {
     const settings = readSettings(this, TickTape.defaultUrl);
     this.settings = settings;
     this.root.classList.toggle('dark', settings.dark);
-    this.news.hidden = !settings.headlines;
+    // The headline line appears with the first headline, so an empty NEWS tag never shows.
+    if (!settings.headlines) this.news.hidden = true;
     const key = JSON.stringify([settings.url, settings.symbols, settings.headlines]);
     if (key !== this.clientKey) {
       this.clientKey = key;
@@ -173,6 +174,8 @@ export class TickTape extends HTMLElement {
     this.stopClient();
     this.everOpened = false;
     this.fatal = undefined;
+    this.news.hidden = true;
+    this.newsText.replaceChildren();
     if (settings.url === undefined) return;
     const client = connect(settings.url);
     this.client = client;
@@ -306,6 +309,7 @@ export class TickTape extends HTMLElement {
     const line = el('span', fresh ? 'fresh' : '');
     line.append(el('span', 'dateline', latest.dateline ? `${latest.dateline}:` : ''), latest.title);
     this.newsText.replaceChildren(line);
+    this.news.hidden = !this.settings?.headlines;
   }
 
   /** The quiet indicator and the message: what is wrong, if anything, in a few words. */
