@@ -6,18 +6,49 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { asyncScheduler, interval, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HubMessage } from '../protocol/messages.ts';
+import { TickstreamError } from '../errors.ts';
 import { Hub, type HubOptions, type HubState } from './hub.ts';
 import { headerLine, journalLine, readJournal } from './journal-file.ts';
 import type { HubConfig } from './options.ts';
 
 const STATE_FILE = 'state.json';
 const JOURNAL_FILE = 'journal.ndjson';
+const LOCK_FILE = 'lock';
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Claims `dir` for this process: two servers journaling into one directory would reuse each
+ * other's seqs. A lock left by a process that is gone (a kill -9) is taken over.
+ */
+const lockDir = (dir: string): (() => void) => {
+  const file = join(dir, LOCK_FILE);
+  let holder: number | undefined;
+  try {
+    holder = Number(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (holder !== undefined && holder !== process.pid && Number.isInteger(holder) && isAlive(holder))
+    throw new TickstreamError('data_dir_locked', `--data-dir ${dir} is in use by process ${holder}`);
+  writeFileSync(file, String(process.pid));
+  return () => rmSync(file, { force: true });
+};
 
 /** How a data directory is kept. */
 export interface PersistOptions {
@@ -115,11 +146,13 @@ export class Journal {
   private lines = 0;
   private dirty = false;
   private timer: Subscription | undefined;
+  private closed = false;
 
   constructor(
     private readonly dir: string,
     private readonly log: Logger,
     private readonly options: PersistOptions,
+    private readonly unlock: () => void = () => {},
   ) {}
 
   /** The hub's recorder: writes one event. */
@@ -182,15 +215,22 @@ export class Journal {
     this.hub = undefined;
   }
 
-  /** Compacts (so a restart reads one file) and closes; safe to call twice. */
+  /** Compacts (so a restart reads one file), closes and frees the directory; safe to call twice. */
   close(): void {
-    if (this.fd === undefined) return;
-    try {
-      this.compact();
-    } catch (err) {
-      this.log.error({ err, dir: this.dir }, 'final compaction failed; the journal still holds every event');
+    if (this.closed) return;
+    this.closed = true;
+    if (this.fd !== undefined) {
+      try {
+        this.compact();
+      } catch (err) {
+        this.log.error(
+          { err, dir: this.dir },
+          'final compaction failed; the journal still holds every event',
+        );
+      }
     }
     this.stop();
+    this.unlock();
   }
 }
 
@@ -205,8 +245,9 @@ export const openPersistentHub = (
   persist: PersistOptions,
 ): { hub: Hub; journal: Journal } => {
   mkdirSync(dir, { recursive: true });
+  const unlock = lockDir(dir);
   const state = loadState(dir, options, log);
-  const journal = new Journal(dir, log, persist);
+  const journal = new Journal(dir, log, persist, unlock);
   const hub = new Hub({ ...options, record: journal.append });
   if (state) {
     hub.restore(state);

@@ -52,6 +52,15 @@ describe('Hub', () => {
     });
   });
 
+  it('records each event (the journal) before any subscriber sees it', () => {
+    const order: string[] = [];
+    const hub = hubWith({ record: (m) => order.push(`record ${m.seq}`) });
+    hub.messages$.subscribe((m) => order.push(`emit ${m.seq} at hub seq ${hub.seq}`));
+    hub.apply(quote('AIRLINK', full(1)));
+    hub.apply(story('s1'));
+    expect(order).toEqual(['record 1', 'emit 1 at hub seq 1', 'record 2', 'emit 2 at hub seq 2']);
+  });
+
   it('keeps the snapshot as the sum of every delta', () => {
     const hub = hubWith();
     hub.apply(quote('AIRLINK', full(1)));

@@ -1,4 +1,5 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -168,5 +169,22 @@ describe('a persistent hub', () => {
     const again = openPersistentHub(options, dir, recordingLog().log, persist()).hub;
     expect(again.resume({ epoch: hub.epoch, seq: 1 }, all)).toMatchObject({ recovered: true });
     expect(again.resume({ epoch: hub.epoch, seq: 0 }, all)).toEqual({ recovered: false });
+  });
+
+  it('refuses a directory another live server holds, and takes over one left by a dead process', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'lock'), String(process.ppid));
+    expect(() => openPersistentHub(hubOptions(), dir, recordingLog().log, persist())).toThrow(
+      expect.objectContaining({
+        code: 'data_dir_locked',
+        message: expect.stringContaining(String(process.ppid)),
+      }),
+    );
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(dir, 'lock'), String(dead));
+    const { journal } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist());
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.pid));
+    journal.close();
+    expect(readdirSync(dir)).not.toContain('lock');
   });
 });
