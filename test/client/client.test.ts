@@ -195,6 +195,10 @@ describe('client library against a real server', () => {
     expect(seen.error.map((e) => e.code)).toEqual(['bad_url']);
   });
 
+  it.skipIf('WebSocket' in globalThis)('asks for a WebSocket class where the runtime has none', () => {
+    expect(() => connect('ws://127.0.0.1:1/ws')).toThrow(/pass options.WebSocket/);
+  });
+
   it('close() twice is safe and stops reconnecting', async () => {
     const running: Running = (await start()).running;
     const client = open(running.server.url);
