@@ -31,6 +31,7 @@ With no workload flags, runs the default matrix (a few minutes): every server at
   --drain D          wait this long at most for deliveries after the feed ends (default 5s)
   --repeat N         runs of each cell; the table shows medians (default 1)
   --load-gens N      load generator processes (default 1)
+  --cpu-prof DIR     write a V8 CPU profile of each node server to DIR (open in Chrome DevTools)
   --no-pin           do not pin the server and the load generators to separate cores
   --out FILE         results file (default bench/results/fanout-<time>.json)
 `;
@@ -110,6 +111,7 @@ const main = async () => {
       repeat: { type: 'string' },
       'load-gens': { type: 'string' },
       'no-pin': { type: 'boolean' },
+      'cpu-prof': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -127,6 +129,7 @@ const main = async () => {
     warmupMs: duration(v, 'warmup', 1000),
     drainMs: duration(v, 'drain', 5000),
     ...(pin && { pin: { server: '0', load: `1-${cores - 1}` } }),
+    ...(str(v, 'cpu-prof') !== undefined && { cpuProfileDir: str(v, 'cpu-prof') }),
   };
   const repeat = num(v, 'repeat', 1, { min: 1, max: 20 });
   const cells = matrix(v, { durationMs: duration(v, 'duration', 5000), seed: 1 });

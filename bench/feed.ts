@@ -103,7 +103,7 @@ const MAX_BURST_MS = 100;
  * `ratePerSecond` changes a second for `durationMs`, in bursts every `tickMs`. A late timer (a
  * busy server) gets the changes due since, up to MAX_BURST_MS of them, so the offered rate holds
  * while the server keeps up, and a saturated server falls behind instead of blocking on one
- * huge burst. The feed ends at `durationMs` even if not every change was emitted.
+ * huge burst (the orchestrator's deadline ends such a run).
  */
 export const changeBursts = (
   generator: QuoteGenerator,
@@ -116,8 +116,7 @@ export const changeBursts = (
   const maxBurst = Math.max(1, Math.round((ratePerSecond * MAX_BURST_MS) / 1000));
   let emitted = 0;
   return interval(tickMs(ratePerSecond), scheduler).pipe(
-    // One tick of grace, so a timer that fires a little late still emits the last changes.
-    takeWhile(() => emitted < total && scheduler.now() - start <= durationMs + tickMs(ratePerSecond)),
+    takeWhile(() => emitted < total),
     map(() => {
       const due = Math.min(total, Math.floor(((scheduler.now() - start) * ratePerSecond) / 1000));
       const burst: GeneratedQuote[] = [];

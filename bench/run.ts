@@ -15,6 +15,8 @@ export interface RunOptions {
   drainMs: number;
   /** CPU lists for taskset (server, load generators); undefined runs unpinned. */
   pin?: { server: string; load: string };
+  /** Write a V8 CPU profile of each node server into this directory. */
+  cpuProfileDir?: string;
 }
 
 /** What one run measured. Figures are NaN where nothing was there to measure. */
@@ -104,7 +106,8 @@ export const runOnce = async (
   options: RunOptions,
 ): Promise<RunResult> => {
   const notes: string[] = [];
-  const sut = await startServerUnderTest(server, options.pin?.server);
+  const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const sut = await startServerUnderTest(server, options.pin?.server, profile);
   const loads: ChildProcess[] = [];
   try {
     const { port } = await nextMessage<ServerReport, { port: number }>(

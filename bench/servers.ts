@@ -43,8 +43,18 @@ export const spawnPinned = (
   );
 
 /** Runs a TypeScript file under node with tsx; the child's pid is node's (taskset execs it). */
-export const spawnNodeScript = (cpus: string | undefined, file: string, args: string[] = []) =>
-  spawnPinned(cpus, process.execPath, ['--expose-gc', '--import', 'tsx', here(file), ...args], true);
+export const spawnNodeScript = (
+  cpus: string | undefined,
+  file: string,
+  args: string[] = [],
+  nodeFlags: string[] = [],
+) =>
+  spawnPinned(
+    cpus,
+    process.execPath,
+    ['--expose-gc', ...nodeFlags, '--import', 'tsx', here(file), ...args],
+    true,
+  );
 
 /** Ends a child: SIGTERM, then SIGKILL if it is still there after a grace period. */
 export const stopChild = (child: ChildProcess, graceMs = 3000): Promise<void> =>
@@ -131,6 +141,7 @@ const startMosquitto = async (cpus: string | undefined): Promise<StartedServer> 
 export const startServerUnderTest = async (
   name: ServerName,
   cpus: string | undefined,
+  nodeFlags: string[] = [],
 ): Promise<StartedServer> => {
   if (name === 'mosquitto') return startMosquitto(cpus);
   const [file, args, protocol, path]: [string, string[], ClientProtocol, string] =
@@ -144,7 +155,7 @@ export const startServerUnderTest = async (
             'socketio',
             '/socket.io/?EIO=4&transport=websocket',
           ];
-  const feed = spawnNodeScript(cpus, file, args);
+  const feed = spawnNodeScript(cpus, file, args, nodeFlags);
   return {
     feed,
     pid: feed.pid!,

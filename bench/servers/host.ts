@@ -31,5 +31,7 @@ export const hostFeed = (target: FeedTarget, generator: QuoteGenerator): void =>
   });
   // The orchestrator going away ends the run: no orphan servers on a shared machine.
   process.on('disconnect', () => process.exit(0));
+  // An exit rather than death by signal, so --cpu-prof writes its profile.
+  process.once('SIGTERM', () => process.exit(0));
   report({ type: 'ready', port: target.port });
 };

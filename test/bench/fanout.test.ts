@@ -1,0 +1,55 @@
+import { map } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import { changeBursts, QuoteGenerator, tickerLine } from '../../bench/feed.ts';
+import { Histogram } from '../../bench/histogram.ts';
+import { runOnce } from '../../bench/run.ts';
+import { parseText } from '../../src/parse/parse-text.ts';
+
+describe('fan-out bench feed', () => {
+  it('offers rate × duration changes in bursts every tick, then ends', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ expectObservable }) => {
+      const sizes$ = changeBursts(new QuoteGenerator(), 1000, 50).pipe(map((burst) => burst.length));
+      expectObservable(sizes$).toBe('10ms a 9ms a 9ms a 9ms a 9ms a 9ms |', { a: 10 });
+    });
+  });
+
+  it('writes ticker lines the parser reads back as clean quotes', () => {
+    const generator = new QuoteGenerator();
+    const quotes = [...generator.all(), ...Array.from({ length: 1000 }, () => generator.next())];
+    const events = parseText(quotes.map(tickerLine).join('\n'));
+    expect(events.filter((e) => e.type === 'quote' && !e.suspect)).toHaveLength(quotes.length);
+  });
+});
+
+describe('latency histogram', () => {
+  it('reports percentiles within its 1% bucket width', () => {
+    const h = new Histogram();
+    for (let ms = 1; ms <= 1000; ms++) h.record(ms);
+    expect(h.percentile(0.5)).toBeGreaterThanOrEqual(500);
+    expect(h.percentile(0.5)).toBeLessThan(500 * 1.02);
+    expect(h.percentile(0.99)).toBeLessThan(990 * 1.02);
+  });
+});
+
+// Real processes over real sockets, a workload small enough to finish in seconds.
+describe.concurrent('fan-out bench run', () => {
+  const workload = { subscribers: 6, rate: 100, durationMs: 1000, stalled: 0, seed: 1 };
+  const options = { loadGenerators: 2, warmupMs: 200, drainMs: 3000 };
+
+  it('counts every delivery tickstream makes to clients of 5 random symbols', async () => {
+    const r = await runOnce('tickstream', { ...workload, symbols: 5 }, options);
+    expect(r.expected).toBeGreaterThan(0);
+    expect(r.delivered).toBe(r.expected);
+    expect(r.bytesPerDelivery).toBeGreaterThan(50);
+    expect(r.notes.filter((n) => !n.includes('noisy'))).toEqual([]);
+  }, 60_000);
+
+  it('measures a socket.io peer on the same workload, latency included', async () => {
+    const r = await runOnce('sio-batch', { ...workload, symbols: 'all' }, options);
+    expect(r.delivered).toBe(r.expected);
+    expect(r.expected).toBe(100 * 6);
+    expect(r.latencyMs.samples).toBeGreaterThan(0);
+    expect(r.latencyMs.p50).toBeLessThan(1000);
+  }, 60_000);
+});
