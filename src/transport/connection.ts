@@ -37,6 +37,8 @@ export interface ConnectionContext {
   index: SubscriberIndex<Connection>;
   /** Asks the server to flush this connection at the end of the tick. */
   markDirty: (connection: Connection) => void;
+  /** The snapshot of every quote, serialized once per hub seq and shared by every subscriber. */
+  fullSnapshot: () => Outgoing;
 }
 
 const withId = (id: RequestId | undefined) => (id !== undefined ? { id } : {});
@@ -325,12 +327,16 @@ export class Connection {
     });
     if (resumed.recovered) for (const m of resumed.messages) this.enqueue(toOutgoing(m));
     else if (request.channel === 'quotes')
-      this.send({
-        type: 'snapshot',
-        channel: 'quotes',
-        seq: hub.seq,
-        quotes: hub.snapshot((s) => requested.wantsQuote(s)),
-      });
+      this.enqueue(
+        request.symbols
+          ? toOutgoing({
+              type: 'snapshot',
+              channel: 'quotes',
+              seq: hub.seq,
+              quotes: hub.snapshot((s) => requested.wantsQuote(s)),
+            })
+          : this.ctx.fullSnapshot(),
+      );
     else
       this.send({ type: 'snapshot', channel: 'headlines', seq: hub.seq, headlines: hub.latestHeadlines() });
   }
@@ -360,4 +366,8 @@ export class Connection {
   }
 }
 
-const toOutgoing = (message: HubMessage): Outgoing => ({ json: JSON.stringify(message), message });
+/** A message serialized for sending; hub events keep their object for conflation. */
+const toOutgoing = (message: HubMessage | ServerMessage): Outgoing =>
+  message.type === 'quote' || message.type === 'headline'
+    ? { json: JSON.stringify(message), message }
+    : { json: JSON.stringify(message) };

@@ -86,10 +86,34 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     }
   };
 
+  // A reconnect storm asks for the same full snapshot thousands of times: build it once per seq.
+  let snapshotCache: { epoch: string; seq: number; item: Outgoing } | undefined;
+  const fullSnapshot = (): Outgoing => {
+    if (snapshotCache?.seq !== hub.seq || snapshotCache.epoch !== hub.epoch) {
+      const message: ServerMessage = {
+        type: 'snapshot',
+        channel: 'quotes',
+        seq: hub.seq,
+        quotes: hub.snapshot(),
+      };
+      snapshotCache = { epoch: hub.epoch, seq: hub.seq, item: { json: JSON.stringify(message) } };
+    }
+    return snapshotCache.item;
+  };
+
   /** Registers a client on any sink and greets it; returns it with its release function. */
   const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse') => {
     const clientLog = log.child({ client: nextClientId++, ip, transport });
-    const ctx: ConnectionContext = { hub, log: clientLog, limits, metrics, scheduler, index, markDirty };
+    const ctx: ConnectionContext = {
+      hub,
+      log: clientLog,
+      limits,
+      metrics,
+      scheduler,
+      index,
+      markDirty,
+      fullSnapshot,
+    };
     const conn = new Connection(sink, ctx);
     connections.add(conn);
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
