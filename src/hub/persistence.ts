@@ -244,17 +244,27 @@ export const openPersistentHub = (
   log: Logger,
   persist: PersistOptions,
 ): { hub: Hub; journal: Journal } => {
-  mkdirSync(dir, { recursive: true });
-  const unlock = lockDir(dir);
-  const state = loadState(dir, options, log);
-  const journal = new Journal(dir, log, persist, unlock);
-  const hub = new Hub({ ...options, record: journal.append });
-  if (state) {
-    hub.restore(state);
-    log.info({ dir, epoch: state.epoch, seq: state.seq, quotes: state.quotes.length }, 'restored hub state');
-  } else log.info({ dir, epoch: hub.epoch }, 'new data directory; starting a new epoch');
-  journal.start(hub);
-  return { hub, journal };
+  try {
+    mkdirSync(dir, { recursive: true });
+    const unlock = lockDir(dir);
+    const state = loadState(dir, options, log);
+    const journal = new Journal(dir, log, persist, unlock);
+    const hub = new Hub({ ...options, record: journal.append });
+    if (state) {
+      hub.restore(state);
+      log.info(
+        { dir, epoch: state.epoch, seq: state.seq, quotes: state.quotes.length },
+        'restored hub state',
+      );
+    } else log.info({ dir, epoch: hub.epoch }, 'new data directory; starting a new epoch');
+    journal.start(hub);
+    return { hub, journal };
+  } catch (cause) {
+    if (cause instanceof TickstreamError) throw cause;
+    throw new TickstreamError('data_dir_unusable', `--data-dir ${dir}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
 };
 
 /** The hub a config asks for: persistent when it names a data directory, else in memory only. */

@@ -187,4 +187,12 @@ describe('a persistent hub', () => {
     journal.close();
     expect(readdirSync(dir)).not.toContain('lock');
   });
+
+  it('fails at start with a clear error when the directory cannot be used', () => {
+    const file = join(newDir(), 'a-file');
+    writeFileSync(file, '');
+    expect(() => openPersistentHub(hubOptions(), join(file, 'data'), recordingLog().log, persist())).toThrow(
+      expect.objectContaining({ code: 'data_dir_unusable', message: expect.stringContaining('a-file/data') }),
+    );
+  });
 });
