@@ -8,6 +8,9 @@ const DIGIT_0 = 48;
 const DIGIT_9 = 57;
 const UPPER_A = 65;
 const UPPER_Z = 90;
+// One scanner for every call: parsing is synchronous, and its symbol cache then carries from
+// frame to frame, as the same symbols do.
+const scanner = new QuoteScanner();
 
 /**
  * Reads one frame of page text into quotes, headlines and rejected lines, in line order
@@ -17,7 +20,6 @@ const UPPER_Z = 90;
  */
 export const parseText = (text: string, stats: ParseStats = newParseStats()): ParsedEvent[] => {
   const events: ParsedEvent[] = [];
-  const scanner = new QuoteScanner();
   let story: StoryDraft | undefined;
   const endStory = () => {
     if (!story) return;

@@ -27,16 +27,14 @@ export const normalizeLine = (raw: string): string => raw.replace(/\s+/g, ' ').t
 /** True when a normalized line is meant as a ticker line. */
 export const looksLikeQuote = (normalized: string): boolean => QUOTE_LIKE.test(normalized);
 
+const scanner = new QuoteScanner();
+
 /**
  * Reads one ticker line. Returns null for text that does not look like a quote at all
  * (prose, chrome), a `rejected` event for a line that looks like one but is malformed.
  * @example parseQuoteLine('BOP 5.26 Decreased By ▼ -0.07 (-1.31%)', 2)
  */
-export const parseQuoteLine = (
-  raw: string,
-  line: number,
-  scanner = new QuoteScanner(),
-): ParsedQuote | Rejected | null => {
+export const parseQuoteLine = (raw: string, line: number): ParsedQuote | Rejected | null => {
   if (scanner.scan(raw, 0, raw.length)) return quoteFrom(scanner, line);
   const text = normalizeLine(raw);
   return looksLikeQuote(text)

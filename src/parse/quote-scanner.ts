@@ -205,38 +205,37 @@ export class QuoteScanner {
         p++;
       }
     }
+    const digitsStart = p;
     let units = 0;
-    let digits = 0;
-    let group = 0;
-    let grouped = false;
+    let commas = 0;
+    let groupStart = p;
     let c = p < end ? text.charCodeAt(p) : -1;
     if (!isDigit(c)) return this.fail(part, start);
     for (;;) {
-      if (isDigit(c)) {
+      while (isDigit(c)) {
         units = units * 10 + (c - DIGIT_0);
-        digits++;
-        group++;
-      } else if (c === COMMA && p + 1 < end && isDigit(text.charCodeAt(p + 1))) {
-        // `7,626` and `120,455.75` hold separators; `72,74` or `1,2345` do not.
-        if (grouped ? group !== 3 : group > 3) return this.fail(part, start);
-        grouped = true;
-        group = 0;
-      } else break;
-      c = ++p < end ? text.charCodeAt(p) : -1;
+        c = ++p < end ? text.charCodeAt(p) : -1;
+      }
+      if (c !== COMMA || p + 1 >= end || !isDigit(text.charCodeAt(p + 1))) break;
+      // `7,626` and `120,455.75` hold separators; `72,74` or `1,2345` do not.
+      if (commas > 0 ? p - groupStart !== 3 : p - groupStart > 3) return this.fail(part, start);
+      commas++;
+      groupStart = p + 1;
+      c = text.charCodeAt(++p);
     }
-    if (grouped && group !== 3) return this.fail(part, start);
+    if (commas > 0 && p - groupStart !== 3) return this.fail(part, start);
     let scale = 0;
     if (c === DOT) {
+      const fractionStart = p + 1;
       c = ++p < end ? text.charCodeAt(p) : -1;
       if (!isDigit(c)) return this.fail(part, start);
       while (isDigit(c)) {
         units = units * 10 + (c - DIGIT_0);
-        digits++;
-        scale++;
         c = ++p < end ? text.charCodeAt(p) : -1;
       }
+      scale = p - fractionStart;
     }
-    if (digits > DIGITS_MAX) return this.fail('digits', start);
+    if (p - digitsStart - commas - (scale > 0 ? 1 : 0) > DIGITS_MAX) return this.fail('digits', start);
     into.units = units;
     into.scale = scale;
     into.sign = sign;
