@@ -6,8 +6,6 @@ import {
   openSync,
   readFileSync,
   renameSync,
-  rmSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -16,39 +14,12 @@ import { asyncScheduler, interval, type SchedulerLike, type Subscription } from 
 import type { HubMessage } from '../protocol/messages.ts';
 import { TickstreamError } from '../errors.ts';
 import { Hub, type HubOptions, type HubState } from './hub.ts';
+import { lockDir } from './dir-lock.ts';
 import { headerLine, journalLine, readJournal } from './journal-file.ts';
 import type { HubConfig } from './options.ts';
 
 const STATE_FILE = 'state.json';
 const JOURNAL_FILE = 'journal.ndjson';
-const LOCK_FILE = 'lock';
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/**
- * Claims `dir` for this process: two servers journaling into one directory would reuse each
- * other's seqs. A lock left by a process that is gone (a kill -9) is taken over.
- */
-const lockDir = (dir: string): (() => void) => {
-  const file = join(dir, LOCK_FILE);
-  let holder: number | undefined;
-  try {
-    holder = Number(readFileSync(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (holder !== undefined && holder !== process.pid && Number.isInteger(holder) && isAlive(holder))
-    throw new TickstreamError('data_dir_locked', `--data-dir ${dir} is in use by process ${holder}`);
-  writeFileSync(file, String(process.pid));
-  return () => rmSync(file, { force: true });
-};
 
 /** How a data directory is kept. */
 export interface PersistOptions {
