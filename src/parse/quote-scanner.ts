@@ -79,9 +79,8 @@ class SymbolCache {
     undefined,
   );
 
-  intern(text: string, start: number, end: number): string {
-    let hash = end - start;
-    for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
+  /** The symbol `text` holds from `start` to `end`, whose chars hash to `hash` (see `readSymbol`). */
+  intern(text: string, start: number, end: number, hash: number): string {
     const slot = hash & (SYMBOL_SLOTS - 1);
     const known = this.slots[slot];
     if (known !== undefined && known.length === end - start && text.startsWith(known, start)) return known;
@@ -164,25 +163,28 @@ export class QuoteScanner {
   }
 
   private readSymbol(text: string, start: number, end: number): number {
-    if (start >= end || !isUpper(text.charCodeAt(start))) return this.fail('symbol', start);
+    let c = start < end ? text.charCodeAt(start) : -1;
+    if (!isUpper(c)) return this.fail('symbol', start);
+    // The symbol cache's hash is built here, in the one pass over the symbol's chars.
+    let hash = c;
     let p = start + 1;
-    while (p < end && p - start <= SYMBOL_MAX) {
-      const c = text.charCodeAt(p);
+    for (; p < end && p - start <= SYMBOL_MAX; p++) {
+      c = text.charCodeAt(p);
       if (!isUpper(c) && !isDigit(c)) break;
-      p++;
+      hash = (Math.imul(hash, 31) + c) | 0;
     }
     if (p - start > SYMBOL_MAX) return this.fail('symbol', start);
-    if (p < end && text.charCodeAt(p) === MINUS) {
+    if (p < end && c === MINUS) {
       const suffixStart = ++p;
-      while (p < end && p - suffixStart <= SUFFIX_MAX) {
-        const c = text.charCodeAt(p);
+      for (; p < end && p - suffixStart <= SUFFIX_MAX; p++) {
+        c = text.charCodeAt(p);
         if (!isUpper(c) && !isDigit(c)) break;
-        p++;
+        hash = (Math.imul(hash, 31) + c) | 0;
       }
       if (p === suffixStart || p - suffixStart > SUFFIX_MAX) return this.fail('symbol', start);
     }
     if (p < end && !isSpace(text.charCodeAt(p))) return this.fail('symbol', start);
-    this.symbol = this.symbols.intern(text, start, p);
+    this.symbol = this.symbols.intern(text, start, p, hash);
     return p;
   }
 
