@@ -59,6 +59,7 @@ export class Connection {
   private runFirst = 0;
   private runLast = 0;
   private runShared = false;
+  private holdsAlone = false;
   /** Set once any subscription asks for maxRate; until then deliveries skip the rate gates. */
   private rateLimited = false;
   private conflating = false;
@@ -66,7 +67,8 @@ export class Connection {
   private readonly conflated = new Map<string, QuoteMessage>();
   private conflatedCount = 0;
   private slowPolicy: SlowPolicy = 'conflate';
-  private readonly throttle: Throttle;
+  // Made on the first maxRate: most connections never ask, and idle memory per connection counts.
+  private throttle: Throttle | undefined;
   private closed = false;
   private requestWindowStart = -Infinity;
   private requestsInWindow = 0;
@@ -76,20 +78,24 @@ export class Connection {
   constructor(
     readonly sink: Sink,
     private readonly ctx: ConnectionContext,
-  ) {
-    this.throttle = new Throttle(
-      ctx.scheduler,
-      // A delta held past an unsubscribe is no longer wanted.
-      (merged) => this.interest.wantsQuote(merged.symbol) && this.enqueue(toOutgoing(merged)),
-      () => ctx.metrics.conflatedDeltas.inc({ reason: 'max_rate' }),
-    );
+  ) {}
+
+  private gates(): Throttle {
+    return (this.throttle ??= new Throttle(
+      this.ctx.scheduler,
+      (merged) => {
+        // A delta held past an unsubscribe is no longer wanted.
+        if (this.interest.wantsQuote(merged.symbol)) this.enqueue(toOutgoing(merged));
+      },
+      () => this.ctx.metrics.conflatedDeltas.inc({ reason: 'max_rate' }),
+    ));
   }
 
   /** Takes a hub event the index routed here; `maxRate` may hold it back and merge it. */
   deliver(item: Outgoing): void {
     const message = item.message;
     if (this.rateLimited && message?.type === 'quote') {
-      const out = this.throttle.offer(message, this.interest.rateFor(message.symbol));
+      const out = this.gates().offer(message, this.interest.rateFor(message.symbol));
       if (out === undefined) return;
       if (out !== message) return this.enqueue(toOutgoing(out));
     }
@@ -118,6 +124,7 @@ export class Connection {
       this.runFirst = tick ?? 0;
     } else this.runShared &&= tick === this.runLast + 1;
     this.runLast = tick ?? 0;
+    if (item.alone !== undefined) this.holdsAlone = true;
     this.queue.push(item);
     this.queuedBytes += item.json.length;
   }
@@ -154,7 +161,23 @@ export class Connection {
     const key = this.runShared ? `${this.runFirst}+${batch.length}` : undefined;
     this.queue = [];
     this.queuedBytes = 0;
-    return { messages: batch.length, bytes: this.sink.write(batch, frames, key) };
+    if (!this.holdsAlone) return { messages: batch.length, bytes: this.sink.write(batch, frames, key) };
+    this.holdsAlone = false;
+    // A shared large message leaves as its own frame, framed once for every client that gets it;
+    // what comes before and after it stays in order, in frames of its own.
+    let bytes = 0;
+    let pending: Outgoing[] = [];
+    for (const item of batch) {
+      if (item.alone === undefined) {
+        pending.push(item);
+        continue;
+      }
+      if (pending.length > 0) bytes += this.sink.write(pending, frames, undefined);
+      pending = [];
+      bytes += this.sink.write([item], frames, item.alone);
+    }
+    if (pending.length > 0) bytes += this.sink.write(pending, frames, undefined);
+    return { messages: batch.length, bytes };
   }
 
   private conflate(message: QuoteMessage): void {
@@ -222,7 +245,7 @@ export class Connection {
     this.closed = true;
     this.setQuotes(() => this.interest.removeQuotes(undefined));
     this.setHeadlines(false);
-    this.throttle.dispose();
+    this.throttle?.dispose();
     this.ctx.index.remove(this);
     this.queue = [];
     this.queuedBytes = 0;
@@ -344,8 +367,8 @@ export class Connection {
   private unsubscribe(request: UnsubscribeRequest): void {
     if (request.channel === 'quotes') {
       this.setQuotes(() => this.interest.removeQuotes(request.symbols));
-      if (request.symbols) for (const s of request.symbols) this.throttle.forget(s);
-      else this.throttle.dispose();
+      if (request.symbols) for (const s of request.symbols) this.throttle?.forget(s);
+      else this.throttle?.dispose();
     } else this.setHeadlines(false);
   }
 

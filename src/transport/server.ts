@@ -96,17 +96,22 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         seq: hub.seq,
         quotes: hub.snapshot(),
       };
-      snapshotCache = { epoch: hub.epoch, seq: hub.seq, item: { json: JSON.stringify(message) } };
+      const alone = `snapshot:${hub.epoch}:${hub.seq}`;
+      snapshotCache = { epoch: hub.epoch, seq: hub.seq, item: { json: JSON.stringify(message), alone } };
     }
     return snapshotCache.item;
   };
 
   /** Registers a client on any sink and greets it; returns it with its release function. */
   const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse') => {
-    const clientLog = log.child({ client: nextClientId++, ip, transport });
+    const bindings = { client: nextClientId++, ip, transport };
+    let clientLog: Logger | undefined;
     const ctx: ConnectionContext = {
       hub,
-      log: clientLog,
+      // The child logger is made on first use: most connections never log, and each costs memory.
+      get log() {
+        return (clientLog ??= log.child(bindings));
+      },
       limits,
       metrics,
       scheduler,
@@ -118,7 +123,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     connections.add(conn);
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     metrics.connections.inc();
-    clientLog.debug('client connected');
+    log.debug(bindings, 'client connected');
     conn.send({
       type: 'hello',
       version: PROTOCOL_VERSION,
@@ -138,7 +143,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       if (left === 0) perIp.delete(ip);
       else perIp.set(ip, left);
       metrics.connections.dec();
-      clientLog.debug({ code }, 'client disconnected');
+      log.debug({ ...bindings, code }, 'client disconnected');
     };
     return { conn, release };
   };

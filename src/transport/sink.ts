@@ -10,6 +10,8 @@ export interface Outgoing {
   readonly message?: HubMessage;
   /** Its position in this tick's fan-out: items with one may share encoded frames. */
   readonly tick?: number;
+  /** Set on a large message shared as is (the full snapshot): it goes as its own frame, encoded once under this key. */
+  readonly alone?: string;
 }
 
 type Encode = (batch: readonly Outgoing[]) => Buffer;
@@ -20,11 +22,21 @@ type Encode = (batch: readonly Outgoing[]) => Buffer;
  */
 export class FrameCache {
   private readonly frames = new Map<string, Buffer>();
+  // Large messages shared as is (the snapshot of one seq) outlive the tick: the latest one per kind.
+  private readonly lasting = new Map<string, { id: string; bytes: Buffer }>();
 
   /** The encoded frame for `batch`: built once per key and kind, or every time without a key. */
   get(kind: string, batch: readonly Outgoing[], key: string | undefined, encode: Encode): Buffer {
     if (key === undefined) return encode(batch);
     const id = `${kind}|${key}`;
+    const alone = batch.length === 1 && batch[0]!.alone === key;
+    if (alone) {
+      const kept = this.lasting.get(kind);
+      if (kept?.id === id) return kept.bytes;
+      const bytes = encode(batch);
+      this.lasting.set(kind, { id, bytes });
+      return bytes;
+    }
     let bytes = this.frames.get(id);
     if (!bytes) this.frames.set(id, (bytes = encode(batch)));
     return bytes;
