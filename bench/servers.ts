@@ -118,9 +118,10 @@ const startMosquitto = async (cpus: string | undefined): Promise<StartedServer> 
     ].join('\n'),
   );
   const broker = spawnPinned(cpus, 'mosquitto', ['-c', config], false);
-  const exited = new Promise<never>((_, reject) =>
-    broker.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}`))),
-  );
+  const exited = new Promise<never>((_, reject) => {
+    broker.once('exit', (code) => reject(new Error(`mosquitto exited with ${code} (is it installed?)`)));
+    broker.once('error', (err) => reject(new Error(`cannot start mosquitto: ${err.message}`)));
+  });
   exited.catch(() => {});
   await Promise.race([waitUntilAccepting(wsPort), exited]);
   const feed = spawnNodeScript(cpus, './servers/mqtt-publisher.ts', [String(mqttPort), String(wsPort)]);
