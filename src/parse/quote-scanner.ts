@@ -57,8 +57,8 @@ const CHANGE = codesOf('Change');
  * optimizer does not inline, and comparing against string constants of mixed representations
  * made the loop polymorphic; the move phrase is matched on every line.
  */
-const sameAt = (text: string, at: number, word: Uint16Array): boolean => {
-  if (at + word.length > text.length) return false;
+const sameAt = (text: string, at: number, end: number, word: Uint16Array): boolean => {
+  if (at + word.length > end) return false;
   for (let i = 0; i < word.length; i++) if (text.charCodeAt(at + i) !== word[i]) return false;
   return true;
 };
@@ -249,15 +249,15 @@ export class QuoteScanner {
     if (at < 0) return at;
     let second = BY;
     let p = at + INCREASED.length;
-    if (sameAt(text, at, INCREASED)) this.direction = 'up';
-    else if (sameAt(text, at, DECREASED)) this.direction = 'down';
-    else if (sameAt(text, at, NO)) {
+    if (sameAt(text, at, end, INCREASED)) this.direction = 'up';
+    else if (sameAt(text, at, end, DECREASED)) this.direction = 'down';
+    else if (sameAt(text, at, end, NO)) {
       this.direction = 'unchanged';
       second = CHANGE;
       p = at + NO.length;
     } else return this.fail('move', at);
     const after = skipSpaces(text, p, end);
-    if (after === p || !sameAt(text, after, second)) return this.fail('move', at);
+    if (after === p || !sameAt(text, after, end, second)) return this.fail('move', at);
     p = after + second.length;
     const next = p < end ? text.charCodeAt(p) : -1;
     // The phrase must end there: `Increased Byx` is not the phrase, `By▲` is.
