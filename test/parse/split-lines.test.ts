@@ -1,6 +1,9 @@
+import fc from 'fast-check';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { parseText } from '../../src/parse/parse-text.ts';
 import { splitLines } from '../../src/parse/split-lines.ts';
+import { fixture } from '../helpers.ts';
 
 const lines = (chunks: (Buffer | string)[]) => lastValueFrom(from(chunks).pipe(splitLines(), toArray()));
 
@@ -20,5 +23,19 @@ describe('splitLines', () => {
 
   it('emits a last line that has no newline', async () => {
     expect(await lines(['a\nb'])).toEqual(['a', 'b']);
+  });
+
+  it('gives the same events however a feed is cut into byte chunks', async () => {
+    const text = fixture('two-frames.txt').replace(/\n/g, '\r\n');
+    const bytes = Buffer.from(text);
+    const whole = parseText(text);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.nat({ max: bytes.length }), { maxLength: 30 }), async (cuts) => {
+        const bounds = [0, ...cuts.sort((a, b) => a - b), bytes.length];
+        const chunks = bounds.slice(1).map((end, i) => bytes.subarray(bounds[i], end));
+        expect(parseText((await lines(chunks)).join('\n'))).toEqual(whole);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
