@@ -18,7 +18,7 @@ import {
 import { ConnectionInterest } from './interest.ts';
 import type { Limits } from './options.ts';
 import { parseRequest } from './requests.ts';
-import type { FrameCache, Outgoing, Sink } from './sink.ts';
+import { FrameCache, type Outgoing, type Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Throttle } from './throttle.ts';
 
@@ -235,6 +235,10 @@ export class Connection {
   /** Closes the connection and stops queueing for it. */
   close(code: number, reason: string): void {
     if (this.closed) return;
+    // Replies already owed (the pongs and the error before an abuse close) go out before the
+    // close frame; a slow consumer's backlog does not, since it cannot take more.
+    if (code !== CloseCode.slowConsumer && this.queue.length > 0 && this.sink.open)
+      this.sink.write(this.queue, UNSHARED, undefined);
     this.dispose();
     this.sink.close(code, reason);
   }
@@ -388,6 +392,9 @@ export class Connection {
     this.ctx.metrics.subscriptions.inc({ channel: 'headlines' }, wanted ? 1 : -1);
   }
 }
+
+/** Frames written outside a fan-out tick share nothing. */
+const UNSHARED = new FrameCache();
 
 /** A message serialized for sending; hub events keep their object for conflation. */
 const toOutgoing = (message: HubMessage | ServerMessage): Outgoing =>

@@ -291,6 +291,16 @@ describe('the WebSocket protocol', () => {
     await bystander.next('pong');
   });
 
+  it('answers a same-tick flood within the rate, says rate_limited, then closes 1008', async () => {
+    await start({ transport: { limits: { maxRequestsPerSecond: 20 } } });
+    const client = await connect();
+    for (let i = 0; i < 2000 && client.ws.readyState === client.ws.OPEN; i++)
+      client.send({ op: 'ping', id: i });
+    expect(await waitFor(() => client.closeCode, 'the close', 10_000)).toBe(1008);
+    expect(client.ofType('pong')).toHaveLength(20);
+    expect(client.ofType('error').map((e) => e.code)).toEqual(['rate_limited']);
+  });
+
   it('closes a peer that stops answering pings', async () => {
     await start({ transport: { heartbeatMs: 30 } });
     const client = await connect();
