@@ -1,0 +1,54 @@
+import { parseArgs } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, transportConfig, transportFlags } from '../../src/transport/options.ts';
+
+const config = (...args: string[]) =>
+  transportConfig(parseArgs({ args, options: transportFlags, strict: true }).values, {});
+
+describe('transport flags', () => {
+  it('has sane defaults', () => {
+    expect(config()).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      heartbeatMs: 15_000,
+      maxPayload: 65_536,
+      limits: DEFAULT_LIMITS,
+      security: { allowOrigins: [] },
+    });
+  });
+
+  it('reads limits, repeated or comma-separated origins and secrets', () => {
+    const c = config(
+      '--max-symbols=50',
+      '--max-requests=5',
+      '--slow-bytes=65536',
+      '--slow-close-after=2s',
+      '--allow-origin=https://a.example,https://b.example',
+      '--allow-origin=https://c.example',
+      '--jwt-secret=k',
+    );
+    expect(c.limits).toMatchObject({
+      maxSymbols: 50,
+      maxRequestsPerSecond: 5,
+      slowBytes: 65_536,
+      slowCloseMs: 2000,
+    });
+    expect(c.security).toEqual({
+      allowOrigins: ['https://a.example', 'https://b.example', 'https://c.example'],
+      jwtSecret: 'k',
+    });
+  });
+
+  it('fails at start, naming the flag, on values that cannot work', () => {
+    expect(() => config('--max-symbols=0')).toThrow(
+      '--max-symbols must be a number from 1 to Infinity, got "0"',
+    );
+    expect(() => config('--slow-bytes=1048576', '--slow-close-bytes=65536')).toThrow(
+      '--slow-close-bytes must be larger than --slow-bytes',
+    );
+    expect(() => config('--tls-cert=cert.pem')).toThrow('--tls-cert and --tls-key go together');
+    expect(() => config('--tls-cert=/nonexistent.pem', '--tls-key=/nonexistent.pem')).toThrow(
+      /--tls-cert: cannot read \/nonexistent.pem/,
+    );
+  });
+});
