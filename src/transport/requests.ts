@@ -30,6 +30,7 @@ const ping = z.strictObject({ op: z.literal('ping'), id });
 
 const CHANNELS = new Set(['quotes', 'headlines']);
 
+/** A validated request, or the error message to answer with. */
 export type RequestResult = { ok: true; request: ClientRequest } | { ok: false; error: ErrorMessage };
 
 const fail = (code: ErrorCode, message: string, requestId?: RequestId): RequestResult => ({
