@@ -29,6 +29,9 @@ const finder =
     );
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
+/** A figure, or '–' where the run did not measure it. */
+const f = (n: number | undefined, digits = 1) =>
+  n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits);
 const x = (n: number) => `${Number.isNaN(n) ? '–' : n.toFixed(2)}×`;
 /** All checks must hold; any figure missing makes the goal unmeasured rather than failed. */
 const judge = (checks: number[], pass: boolean[]): boolean | undefined =>
@@ -65,7 +68,7 @@ export const evaluateGoals = (rows: readonly SummaryRow[]): GoalResult[] => {
       cpu <= 0.85,
     ]),
     measured:
-      `${t?.deliveredPct.toFixed(1)}% delivered, p99 ${t?.p99.toFixed(1)} ms, deliveries/CPU s ${x(vsWs)} ws and ` +
+      `${f(t?.deliveredPct, 1)}% delivered, p99 ${f(t?.p99, 1)} ms, deliveries/CPU s ${x(vsWs)} ws and ` +
       `${x(vsEmit)} sio-emit (per wall s ${x(wallWs)}, ${x(wallEmit)}), CPU/delivery ${x(cpu)} sio-batch`,
   });
 
@@ -75,7 +78,7 @@ export const evaluateGoals = (rows: readonly SummaryRow[]): GoalResult[] => {
   goals.push({
     goal: `5,000 subs${big ? ` (${big.symbols} symbols)` : ''} × 1,000/s: ≥ 99% delivered, p99 ≤ 0.5× sio-batch`,
     met: judge([big?.deliveredPct ?? nan, p99Ratio], [(big?.deliveredPct ?? 0) >= 99, p99Ratio <= 0.5]),
-    measured: `${big?.deliveredPct.toFixed(1)}% delivered, p99 ${big?.p99.toFixed(1)} ms = ${x(p99Ratio)} sio-batch`,
+    measured: `${f(big?.deliveredPct, 1)}% delivered, p99 ${f(big?.p99, 1)} ms = ${x(p99Ratio)} sio-batch`,
   });
 
   const light = rows.find((r) => r.server === 'tickstream' && r.rate <= 40 && r.stalled === 0);
@@ -84,7 +87,7 @@ export const evaluateGoals = (rows: readonly SummaryRow[]): GoalResult[] => {
   goals.push({
     goal: 'light load (≤ 40/s): p50 ≤ 1.2× ws (which sends each update at once)',
     met: judge([p50Ratio], [p50Ratio <= 1.2]),
-    measured: `p50 ${light?.p50.toFixed(2)} ms vs ${lightWs?.p50.toFixed(2)} ms = ${x(p50Ratio)}`,
+    measured: `p50 ${f(light?.p50, 2)} ms vs ${f(lightWs?.p50, 2)} ms = ${x(p50Ratio)}`,
   });
 
   const mem = rows.find((r) => r.server === 'tickstream' && r.subscribers === 5000 && r.stalled === 0);
@@ -98,7 +101,7 @@ export const evaluateGoals = (rows: readonly SummaryRow[]): GoalResult[] => {
       [memRatio, loadRatio],
       [(mem?.rssIdleKBPerConn ?? Infinity) <= 8, memRatio <= 0.5, loadRatio <= 1.3],
     ),
-    measured: `idle ${mem?.rssIdleKBPerConn.toFixed(1)} KB/conn = ${x(memRatio)} socket.io, load ${x(loadRatio)} idle`,
+    measured: `idle ${f(mem?.rssIdleKBPerConn, 1)} KB/conn = ${x(memRatio)} socket.io, load ${x(loadRatio)} idle`,
   });
 
   const slow = rows.find((r) => r.server === 'tickstream' && r.stalled > 0);
@@ -107,7 +110,7 @@ export const evaluateGoals = (rows: readonly SummaryRow[]): GoalResult[] => {
   goals.push({
     goal: 'slow consumers (1% stalled): healthy clients p99 ≤ 1.2× the run without them',
     met: judge([slowRatio], [slowRatio <= 1.2]),
-    measured: `p99 ${slow?.p99.toFixed(1)} ms vs ${healthy?.p99.toFixed(1)} ms = ${x(slowRatio)}; RSS under load ${slow?.rssLoadKBPerConn.toFixed(1)} vs ${healthy?.rssLoadKBPerConn.toFixed(1)} KB/conn`,
+    measured: `p99 ${f(slow?.p99, 1)} ms vs ${f(healthy?.p99, 1)} ms = ${x(slowRatio)}; RSS under load ${f(slow?.rssLoadKBPerConn, 1)} vs ${f(healthy?.rssLoadKBPerConn, 1)} KB/conn`,
   });
 
   const invalid = rows.reduce((sum, r) => sum + r.invalid, 0);

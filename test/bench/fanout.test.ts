@@ -2,8 +2,10 @@ import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { changeBursts, QuoteGenerator, tickerLine } from '../../bench/feed.ts';
+import { evaluateGoals } from '../../bench/goals.ts';
 import { Histogram } from '../../bench/histogram.ts';
 import { runOnce } from '../../bench/run.ts';
+import type { SummaryRow } from '../../bench/summary.ts';
 import { parseText } from '../../src/parse/parse-text.ts';
 
 describe('fan-out bench feed', () => {
@@ -29,6 +31,47 @@ describe('latency histogram', () => {
     expect(h.percentile(0.5)).toBeGreaterThanOrEqual(500);
     expect(h.percentile(0.5)).toBeLessThan(500 * 1.02);
     expect(h.percentile(0.99)).toBeLessThan(990 * 1.02);
+  });
+});
+
+describe('issue 8 goals', () => {
+  const row = (server: SummaryRow['server'], perCpuSec: number, cpuPerM: number): SummaryRow => ({
+    server,
+    subscribers: 1000,
+    symbols: 'all',
+    rate: 1000,
+    stalled: 0,
+    runs: 1,
+    invalid: 0,
+    deliveredPct: 100,
+    deliveriesPerSec: perCpuSec,
+    p50: 2,
+    p99: 10,
+    p999: 15,
+    cpuSecPerMillion: cpuPerM,
+    rssIdleKBPerConn: 8,
+    rssLoadKBPerConn: 9,
+    bytesPerDelivery: 140,
+    serverCpu: 0.5,
+    deliveriesPerCpuSec: perCpuSec,
+    otherCpu: 0,
+    loadCpu: 0.3,
+  });
+
+  it('judges the ticker-load goal from ratios between servers of the same run', () => {
+    const peers = [row('ws', 60_000, 16), row('sio-emit', 100_000, 10), row('sio-batch', 3e6, 0.3)];
+    const fast = evaluateGoals([row('tickstream', 2e6, 0.2), ...peers])[0]!;
+    const slow = evaluateGoals([row('tickstream', 1e6, 0.3), ...peers])[0]!;
+    expect(fast.met).toBe(true);
+    expect(slow.met).toBe(false);
+    expect(slow.measured).toContain('10.00× sio-emit');
+  });
+
+  it('leaves a goal unjudged when its workload was not run', () => {
+    const [ticker, , , memory] = evaluateGoals([row('tickstream', 2e6, 0.2)]);
+    expect(ticker!.met).toBeUndefined();
+    expect(memory!.met).toBeUndefined();
+    expect(memory!.measured).not.toContain('undefined');
   });
 });
 
