@@ -207,16 +207,16 @@ export class Connection {
   private stopConflating(): void {
     this.conflating = false;
     this.runShared = false;
-    // Hub events go out in seq order, so a merged delta lands where its latest version was.
-    const events = [...this.queue.filter((o) => o.message), ...[...this.conflated.values()].map(toOutgoing)];
-    events.sort((a, b) => a.message!.seq - b.message!.seq);
+    // What was held keeps its order; the merged deltas go last, in seq order, so a snapshot
+    // queued meanwhile (an older state) can never land after them.
+    const merged = [...this.conflated.values()].sort((a, b) => a.seq - b.seq).map(toOutgoing);
     const notice: ServerMessage = {
       type: 'notice',
       code: 'slow_consumer',
       policy: 'conflate',
       conflated: this.conflatedCount,
     };
-    this.queue = [{ json: JSON.stringify(notice) }, ...events, ...this.queue.filter((o) => !o.message)];
+    this.queue = [{ json: JSON.stringify(notice) }, ...this.queue, ...merged];
     this.queuedBytes = this.queue.reduce((n, o) => n + o.json.length, 0);
     this.ctx.log.info({ conflated: this.conflatedCount }, 'slow consumer caught up');
     this.conflated.clear();
