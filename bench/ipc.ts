@@ -39,6 +39,8 @@ export interface LoadResult {
   /** WebSocket bytes received: payloads plus frame headers. */
   wireBytes: number;
   lastReceiptAt: number;
+  /** Clients closed by the server during the run, by close code (4008: slow consumer). */
+  closedBy: Record<string, number>;
   latencyCounts: number[];
   cpuMs: number;
   wallMs: number;

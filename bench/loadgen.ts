@@ -23,6 +23,8 @@ let deliveries = 0;
 let frames = 0;
 let wireBytes = 0;
 let lastReceiptAt = 0;
+/** Close codes of clients the server closed after they subscribed, with how many each. */
+const closedBy: Record<string, number> = {};
 let measureFrom = Infinity;
 const latency = new Histogram();
 let cpuAtStart = process.cpuUsage();
@@ -136,6 +138,7 @@ const connectClient = (
     ws.on('error', reject);
     ws.on('close', (code) => {
       if (!ready) reject(new Error(`client ${i} closed with ${code} before subscribing`));
+      else closedBy[code] = (closedBy[code] ?? 0) + 1;
     });
   });
 
@@ -178,6 +181,7 @@ process.on('message', (command: LoadCommand) => {
         frames,
         wireBytes,
         lastReceiptAt,
+        closedBy,
         latencyCounts: latency.counts,
         cpuMs: (cpu.user + cpu.system) / 1000,
         wallMs: performance.now() - wallAtStart,

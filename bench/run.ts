@@ -205,6 +205,11 @@ export const runOnce = async (
     const total = results.reduce((sum, r) => sum + r.deliveries, 0);
     const wire = results.reduce((sum, r) => sum + r.wireBytes, 0);
     const lastReceipt = Math.max(...results.map((r) => r.lastReceiptAt));
+    const closed = new Map<string, number>();
+    for (const r of results)
+      for (const [code, count] of Object.entries(r.closedBy))
+        closed.set(code, (closed.get(code) ?? 0) + count);
+    for (const [code, count] of closed) notes.push(`${count} client(s) closed by the server with ${code}`);
     // The last poll may have missed a few that landed before the final report.
     if (cutOff && total < expected) notes.push(`cut off ${options.drainMs} ms after the feed`);
     const loadCpu = Math.max(...results.map((r) => r.cpuMs / r.wallMs));
