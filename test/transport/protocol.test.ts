@@ -193,6 +193,24 @@ describe('the WebSocket protocol', () => {
     expect(snapshot.channel === 'quotes' && snapshot.quotes).toHaveLength(3);
   });
 
+  it('sends a status change to every connection, subscribed or not; unsubscribing headlines stops them', async () => {
+    const { frames$ } = await start();
+    const idle = await connect();
+    const reader = await connect();
+    reader.send({ op: 'subscribe', channel: 'headlines' });
+    await reader.next('snapshot');
+    running!.hub.setStatus({ ...running!.hub.status, state: 'stale' });
+    for (const c of [idle, reader]) expect(await c.next('status', (s) => s.state === 'stale')).toBeTruthy();
+    reader.send({ op: 'unsubscribe', channel: 'headlines' });
+    reader.send({ op: 'ping', id: 'after' });
+    await reader.next('pong');
+    frames$.next(storyFrame('Nobody hears this'));
+    await waitFor(() => running!.hub.seq === 1, 'the story');
+    reader.send({ op: 'ping', id: 'sync' });
+    await reader.next('pong', (p) => p.id === 'sync');
+    expect(reader.ofType('headline')).toEqual([]);
+  });
+
   it('sends heartbeats carrying the latest seq', async () => {
     const { frames$ } = await start({ transport: { heartbeatMs: 40 } });
     frames$.next(quoteFrame(0, 2));

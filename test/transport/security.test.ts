@@ -85,6 +85,13 @@ describe('who may connect', () => {
     await held[1]!.close();
   });
 
+  it('refuses connections past the total with 1008', async () => {
+    const url = await start({ transport: { limits: { maxConnections: 1 } } });
+    const held = await TestClient.connect(url);
+    expect(await attempt(url)).toEqual({ code: 1008, reason: 'server full: 1 connections' });
+    await held.close();
+  });
+
   it('serves wss with a certificate and key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tickstream-tls-'));
     try {
