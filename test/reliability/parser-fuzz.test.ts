@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import pino from 'pino';
 import { lastValueFrom, from, toArray } from 'rxjs';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseText } from '../../src/parse/parse-text.ts';
@@ -8,10 +9,10 @@ import type { ParsedEvent } from '../../src/parse/events.ts';
 import { newParseStats, type ParseStats } from '../../src/parse/stats.ts';
 import { splitLines } from '../../src/parse/split-lines.ts';
 import { splitFrames } from '../../src/source/feed-file.ts';
-import { fixture } from '../helpers.ts';
+import { repoPath } from '../helpers.ts';
 import { liveHeap } from './crowd.ts';
 
-const seed = fixture('../../replay/seed.txt');
+const seed = readFileSync(repoPath('replay/seed.txt'), 'utf8');
 const seedLines = seed.split('\n').filter((l) => l.trim() !== '');
 
 /** Deterministic bytes (xorshift), so a failure reproduces from the same corpus. */
