@@ -166,8 +166,10 @@ export class Connection {
     // A shared large message leaves as its own frame, framed once for every client that gets it;
     // what comes before and after it stays in order, in frames of its own.
     let bytes = 0;
+    let messages = 0;
     let pending: Outgoing[] = [];
     for (const item of batch) {
+      messages += item.count ?? 1;
       if (item.alone === undefined) {
         pending.push(item);
         continue;
@@ -177,7 +179,7 @@ export class Connection {
       bytes += this.sink.write([item], frames, item.alone);
     }
     if (pending.length > 0) bytes += this.sink.write(pending, frames, undefined);
-    return { messages: batch.length, bytes };
+    return { messages, bytes };
   }
 
   private conflate(message: QuoteMessage): void {

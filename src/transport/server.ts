@@ -102,6 +102,31 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     return snapshotCache.item;
   };
 
+  // hello then status, the same for everyone who connects at one seq: serialized once, and for
+  // WebSocket clients one frame built once. SSE sends them as two events.
+  let greetingCache: { key: string; status: ServerMessage; frame: Outgoing; parts: Outgoing[] } | undefined;
+  let greetingVersion = 0;
+  const greeting = (transport: 'ws' | 'sse'): Outgoing[] => {
+    const key = `hello:${hub.epoch}:${hub.seq}`;
+    if (greetingCache?.key !== key || greetingCache.status !== hub.status) {
+      const hello: ServerMessage = {
+        type: 'hello',
+        version: PROTOCOL_VERSION,
+        epoch: hub.epoch,
+        seq: hub.seq,
+        heartbeatMs: options.heartbeatMs,
+      };
+      const parts = [{ json: JSON.stringify(hello) }, { json: JSON.stringify(hub.status) }];
+      const frame = {
+        json: `[${parts[0]!.json},${parts[1]!.json}]`,
+        alone: `greeting:${++greetingVersion}`,
+        count: 2,
+      };
+      greetingCache = { key, status: hub.status, frame, parts };
+    }
+    return transport === 'ws' ? [greetingCache.frame] : greetingCache.parts;
+  };
+
   /** Registers a client on any sink and greets it; returns it with its release function. */
   const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse') => {
     const bindings = { client: nextClientId++, ip, transport };
@@ -124,14 +149,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     metrics.connections.inc();
     log.debug(bindings, 'client connected');
-    conn.send({
-      type: 'hello',
-      version: PROTOCOL_VERSION,
-      epoch: hub.epoch,
-      seq: hub.seq,
-      heartbeatMs: options.heartbeatMs,
-    });
-    conn.send(hub.status);
+    for (const item of greeting(transport)) conn.enqueue(item);
     let released = false;
     const release = (code?: number) => {
       if (released) return;

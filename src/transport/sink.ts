@@ -12,9 +12,14 @@ export interface Outgoing {
   readonly tick?: number;
   /** Set on a large message shared as is (the full snapshot): it goes as its own frame, encoded once under this key. */
   readonly alone?: string;
+  /** How many messages it holds when it is a ready-made array of several (the greeting). */
+  readonly count?: number;
 }
 
 type Encode = (batch: readonly Outgoing[]) => Buffer;
+
+/** Shared large frames kept across ticks: the current greeting and snapshot per sink kind, and some slack. */
+const LASTING_FRAMES = 8;
 
 /**
  * Encoded frames of one fan-out tick, by batch key: clients that receive the same run of
@@ -22,20 +27,20 @@ type Encode = (batch: readonly Outgoing[]) => Buffer;
  */
 export class FrameCache {
   private readonly frames = new Map<string, Buffer>();
-  // Large messages shared as is (the snapshot of one seq) outlive the tick: the latest one per kind.
-  private readonly lasting = new Map<string, { id: string; bytes: Buffer }>();
+  // Large messages shared as is (the greeting and snapshot of one seq) outlive the tick; a few are kept.
+  private readonly lasting = new Map<string, Buffer>();
 
   /** The encoded frame for `batch`: built once per key and kind, or every time without a key. */
   get(kind: string, batch: readonly Outgoing[], key: string | undefined, encode: Encode): Buffer {
     if (key === undefined) return encode(batch);
     const id = `${kind}|${key}`;
-    const alone = batch.length === 1 && batch[0]!.alone === key;
-    if (alone) {
-      const kept = this.lasting.get(kind);
-      if (kept?.id === id) return kept.bytes;
-      const bytes = encode(batch);
-      this.lasting.set(kind, { id, bytes });
-      return bytes;
+    if (batch.length === 1 && batch[0]!.alone === key) {
+      let kept = this.lasting.get(id);
+      if (!kept) {
+        this.lasting.set(id, (kept = encode(batch)));
+        if (this.lasting.size > LASTING_FRAMES) this.lasting.delete(this.lasting.keys().next().value!);
+      }
+      return kept;
     }
     let bytes = this.frames.get(id);
     if (!bytes) this.frames.set(id, (bytes = encode(batch)));
