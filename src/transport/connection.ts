@@ -259,7 +259,7 @@ export class Connection {
   }
 
   /** Handles one frame from the client; a bad one is answered with an error, never thrown. */
-  receive(raw: string, bytes = Buffer.byteLength(raw)): void {
+  receive(raw: string, bytes = Buffer.byteLength(raw), binary = false): void {
     const now = this.ctx.scheduler.now();
     if (now - this.requestWindowStart >= 1000) {
       this.requestWindowStart = now;
@@ -278,6 +278,10 @@ export class Connection {
     }
     if (bytes > maxPayload) {
       this.fail('payload_too_large', `a request may hold at most ${maxPayload} bytes; this one has ${bytes}`);
+      return;
+    }
+    if (binary) {
+      this.fail('bad_request', 'binary frames are not accepted; send JSON text');
       return;
     }
     const result = parseRequest(raw);

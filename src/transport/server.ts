@@ -247,17 +247,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
 
   const acceptWs = (ws: WebSocket, req: IncomingMessage) => {
     const { conn, release } = addConnection(new WsSink(ws), req.socket.remoteAddress ?? '', 'ws');
-    ws.on('message', (data: Buffer, isBinary) => {
-      if (isBinary) {
-        conn.send({
-          type: 'error',
-          code: 'bad_request',
-          message: 'binary frames are not accepted; send JSON text',
-        });
-        return;
-      }
-      conn.receive(data.toString(), data.length);
-    });
+    ws.on('message', (data: Buffer, isBinary) =>
+      conn.receive(isBinary ? '' : data.toString(), data.length, isBinary),
+    );
     ws.on('pong', () => {
       conn.alive = true;
     });

@@ -268,6 +268,18 @@ describe('the WebSocket protocol', () => {
     expect(client.ofType('error')).toEqual([{ type: 'error', id: 5, code, message }]);
   });
 
+  it('answers a binary frame with bad_request and keeps the connection', async () => {
+    await start();
+    const client = await connect();
+    client.ws.send(Buffer.from('{"op":"ping"}'));
+    client.send({ op: 'ping', id: 'text' });
+    await client.next('pong');
+    expect(client.ofType('error')).toEqual([
+      { type: 'error', code: 'bad_request', message: 'binary frames are not accepted; send JSON text' },
+    ]);
+    expect(client.ofType('pong')).toEqual([{ type: 'pong', id: 'text' }]);
+  });
+
   it('refuses more symbols than the limit with too_many_symbols', async () => {
     await start({ transport: { limits: { maxSymbols: 3 } } });
     const client = await connect();
