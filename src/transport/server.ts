@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { asyncScheduler, interval, Subscription, type SchedulerLike } from 'rxjs';
 import WebSocket, { WebSocketServer } from 'ws';
+import { TickstreamError } from '../errors.ts';
 import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
@@ -227,7 +228,13 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   });
 
   http.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      return;
+    }
     if (url.pathname !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;
@@ -290,9 +297,21 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   );
 
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
+    const failed = (cause: Error) => {
+      subscriptions.unsubscribe();
+      reject(
+        new TickstreamError(
+          'listen_failed',
+          `cannot listen on ${options.host}:${options.port}: ${cause.message}`,
+          {
+            cause,
+          },
+        ),
+      );
+    };
+    http.once('error', failed);
     http.listen(options.port, options.host, () => {
-      http.off('error', reject);
+      http.off('error', failed);
       resolve();
     });
   });

@@ -92,6 +92,13 @@ describe('who may connect', () => {
     await held.close();
   });
 
+  it('fails to start with a readable error when the port is taken', async () => {
+    await start({});
+    await expect(startWithFrames({ transport: { port: running!.server.port } })).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${running!.server.port}: listen EADDRINUSE`,
+    );
+  });
+
   it('serves wss with a certificate and key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tickstream-tls-'));
     try {
