@@ -50,8 +50,8 @@ export const evaluateGoals = (rows: readonly SummaryRow[]): GoalResult[] => {
   const ws = find('ws', 1000, 'all', 1000);
   const emit = find('sio-emit', 1000, 'all', 1000);
   const batch = find('sio-batch', 1000, 'all', 1000);
-  // Throughput as deliveries per server CPU second: what one core sustains, which other load on
-  // a shared machine does not skew the way it skews deliveries per wall second (shown beside).
+  // Throughput as deliveries per server CPU second: what one core sustains, far less skewed by
+  // other load on a shared machine than deliveries per wall second (shown beside).
   const vsWs = ratio(t?.deliveriesPerCpuSec ?? nan, ws?.deliveriesPerCpuSec ?? nan);
   const vsEmit = ratio(t?.deliveriesPerCpuSec ?? nan, emit?.deliveriesPerCpuSec ?? nan);
   const wallWs = ratio(t?.deliveriesPerSec ?? nan, ws?.deliveriesPerSec ?? nan);

@@ -5,8 +5,6 @@ export type ServerReport =
   | { type: 'ready'; port: number }
   | {
       type: 'fed';
-      /** Changes published; fewer than offered when the server could not keep up. */
-      emitted: number;
       startedAt: number;
       endedAt: number;
     };
