@@ -123,6 +123,8 @@ const slowloris: Socket[] = [];
 const hang = () => {
   const s = connect(server.port, '127.0.0.1');
   s.on('error', () => {});
+  // Read what comes back (the 408), or the socket never sees the server's end and never closes.
+  s.resume();
   const opened = Date.now();
   s.on('close', () => {
     // A kill -9 drops them too; only the server's own cut-off counts.
