@@ -12,9 +12,13 @@ export interface RecordedFrame {
   text: string;
 }
 
+// `new Date` alone also takes legacy forms ("not-a-time-12" is 2001-12-01), so the stamp must
+// look like ISO-8601 (a date, optionally a time and an offset) before it is read.
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
 const parseTime = (stamp: string): Date | undefined => {
-  const time = new Date(stamp);
-  return stamp !== '' && !Number.isNaN(time.getTime()) ? time : undefined;
+  const time = ISO_8601.test(stamp) ? new Date(stamp) : undefined;
+  return time && !Number.isNaN(time.getTime()) ? time : undefined;
 };
 
 /**
