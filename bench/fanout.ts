@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { duration, num, str, type FlagValues } from '../src/options.ts';
 import { evaluateGoals } from './goals.ts';
 import { runOnce, type RunOptions, type RunResult } from './run.ts';
-import { SERVER_NAMES, type ServerName } from './servers.ts';
+import { BUS_SERVER, SERVER_NAMES, type ServerName } from './servers.ts';
 import { formatTable, summarize } from './summary.ts';
 import type { Workload } from './workload.ts';
 
@@ -20,6 +20,8 @@ With no workload flags, runs the default matrix (a few minutes): every server at
 5,000 × 5 random symbols × 1,000/s; tickstream and ws at 100 × all × 40/s (light load).
 
   --servers LIST     ${SERVER_NAMES.join(',')} (default: all)
+  --bus redis        beside each tickstream run, the same workload on ${BUS_SERVER}: one ingest
+                     and 2 edges on a private redis-server, clients alternating between the edges
   --subs LIST        subscriber counts, e.g. 100,1000,5000 (selects a custom matrix)
   --symbols LIST     all and/or a number of random symbols per client, e.g. all,5
   --rates LIST       quote changes per second, e.g. 10,100,1000
@@ -99,6 +101,7 @@ const main = async () => {
   const { values } = parseArgs({
     options: {
       servers: { type: 'string' },
+      bus: { type: 'string' },
       subs: { type: 'string' },
       symbols: { type: 'string' },
       rates: { type: 'string' },
@@ -132,7 +135,11 @@ const main = async () => {
     ...(str(v, 'cpu-prof') !== undefined && { cpuProfileDir: str(v, 'cpu-prof') }),
   };
   const repeat = num(v, 'repeat', 1, { min: 1, max: 20 });
-  const cells = matrix(v, { durationMs: duration(v, 'duration', 5000), seed: 1 });
+  const bus = str(v, 'bus');
+  if (bus !== undefined && bus !== 'redis') throw new Error(`--bus: only "redis" is known, got "${bus}"`);
+  const cells = matrix(v, { durationMs: duration(v, 'duration', 5000), seed: 1 }).flatMap((cell): Cell[] =>
+    bus && cell.server === 'tickstream' ? [cell, { ...cell, server: BUS_SERVER }] : [cell],
+  );
   const machine = {
     cores,
     cpu: cpus()[0]?.model ?? 'unknown',

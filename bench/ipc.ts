@@ -2,7 +2,14 @@ import type { Workload } from './workload.ts';
 
 /** Server (or feed) process → orchestrator. */
 export type ServerReport =
-  | { type: 'ready'; port: number }
+  | {
+      type: 'ready';
+      port: number;
+      /** Every port clients spread over (scale-out edges); absent: `port` alone. */
+      ports?: number[];
+      /** Every process whose CPU and memory count (edges, Redis); absent: the server's alone. */
+      pids?: number[];
+    }
   | {
       type: 'fed';
       startedAt: number;
@@ -21,6 +28,8 @@ export type LoadCommand =
       type: 'connect';
       protocol: ClientProtocol;
       url: string;
+      /** When set, client i connects to `urls[i % urls.length]` instead (scale-out edges). */
+      urls?: string[];
       /** Which of the run's clients this generator holds: [first, first + count). */
       first: number;
       count: number;

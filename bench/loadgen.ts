@@ -143,13 +143,13 @@ const connectClient = (
   });
 
 const connectAll = async (command: Extract<LoadCommand, { type: 'connect' }>) => {
-  const { protocol, url, first, count, workload } = command;
+  const { protocol, url, urls, first, count, workload } = command;
   const subscribers = new Array<number>(SYMBOL_COUNT).fill(0);
   let next = first;
   const worker = async () => {
     while (next < first + count) {
       const i = next++;
-      await connectClient(protocol, url, workload, i);
+      await connectClient(protocol, urls?.[i % urls.length] ?? url, workload, i);
       if (isStalled(workload, i)) continue;
       for (const s of clientSymbols(workload, i) ?? SYMBOLS.keys()) subscribers[s]!++;
     }

@@ -113,13 +113,20 @@ export const runOnce = async (
   const loads: ChildProcess[] = [];
   let sampler: NodeJS.Timeout | undefined;
   try {
-    const { port } = await nextMessage<ServerReport, { port: number }>(
+    const {
+      port,
+      ports,
+      pids = [sut.pid],
+    } = await nextMessage<ServerReport, Extract<ServerReport, { type: 'ready' }>>(
       sut.feed,
       (m) => (m.type === 'ready' ? m : undefined),
-      30_000,
+      60_000,
       `${server} start`,
     );
-    const rssBase = rssBytes(sut.pid);
+    // A scaled-out server is several processes (edges, Redis): its figures are their sums.
+    const rss = () => pids.reduce((sum, pid) => sum + (rssBytes(pid) || 0), 0);
+    const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const rssBase = rss();
 
     const n = Math.min(options.loadGenerators, workload.subscribers);
     for (let g = 0; g < n; g++) loads.push(spawnNodeScript(options.pin?.load, './loadgen.ts'));
@@ -131,6 +138,7 @@ export const runOnce = async (
         type: 'connect',
         protocol: sut.protocol,
         url: sut.url(port),
+        ...(ports && { urls: ports.map(sut.url) }),
         first,
         count,
         workload,
@@ -145,16 +153,16 @@ export const runOnce = async (
     await sleep(500);
     sut.feed.send({ type: 'gc' } satisfies ServerCommand);
     await sleep(500);
-    const rssIdle = rssBytes(sut.pid);
+    const rssIdle = rss();
 
-    const cpuBefore = cpuSeconds(sut.pid);
+    const cpuBefore = cpu();
     const feedCpuBefore = cpuSeconds(sut.feed.pid!);
     const ownCpuBefore = process.cpuUsage();
     const machineBefore = machineBusySeconds();
     const startCommand: LoadCommand = { type: 'start', measureFrom: Date.now() + options.warmupMs };
     loads.forEach((child) => child.send(startCommand));
     let rssPeak = rssIdle;
-    sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(sut.pid) || 0)), 200);
+    sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss())), 200);
     const offered = Math.round((workload.rate * workload.durationMs) / 1000);
     const perSymbol = changesPerSymbol(offered);
     const expected = perSymbol.reduce((sum, changes, s) => sum + changes * subscribers[s]!, 0);
@@ -192,7 +200,7 @@ export const runOnce = async (
       await sleep(100);
     }
     clearInterval(sampler);
-    const cpuUsed = cpuSeconds(sut.pid) - cpuBefore;
+    const cpuUsed = cpu() - cpuBefore;
     const wallSec = (Date.now() - startedAt) / 1000;
     const serverCpu = cpuUsed / wallSec;
     const machineUsed = machineBusySeconds() - machineBefore;

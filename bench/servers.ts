@@ -8,7 +8,9 @@ import type { ClientProtocol } from './ipc.ts';
 
 /** The servers a run can compare. */
 export const SERVER_NAMES = ['tickstream', 'ws', 'sio-emit', 'sio-batch', 'mosquitto'] as const;
-export type ServerName = (typeof SERVER_NAMES)[number];
+/** tickstream as one ingest and two edges on a private Redis: only with `--bus redis`. */
+export const BUS_SERVER = 'tickstream-redis';
+export type ServerName = (typeof SERVER_NAMES)[number] | typeof BUS_SERVER;
 
 /** A started server under test. */
 export interface StartedServer {
@@ -148,14 +150,16 @@ export const startServerUnderTest = async (
   const [file, args, protocol, path]: [string, string[], ClientProtocol, string] =
     name === 'tickstream'
       ? ['./servers/tickstream.ts', [], 'json', '/ws']
-      : name === 'ws'
-        ? ['./servers/ws-broadcast.ts', [], 'json', '/']
-        : [
-            './servers/socketio.ts',
-            [name === 'sio-batch' ? 'batch' : 'emit'],
-            'socketio',
-            '/socket.io/?EIO=4&transport=websocket',
-          ];
+      : name === BUS_SERVER
+        ? ['./servers/tickstream-bus.ts', [], 'json', '/ws']
+        : name === 'ws'
+          ? ['./servers/ws-broadcast.ts', [], 'json', '/']
+          : [
+              './servers/socketio.ts',
+              [name === 'sio-batch' ? 'batch' : 'emit'],
+              'socketio',
+              '/socket.io/?EIO=4&transport=websocket',
+            ];
   const feed = spawnNodeScript(cpus, file, args, nodeFlags);
   return {
     feed,

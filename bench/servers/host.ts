@@ -5,6 +5,9 @@ import type { ServerCommand, ServerReport } from '../ipc.ts';
 export interface FeedTarget {
   /** The port clients connect to. */
   port: number;
+  /** Every port clients spread over, and every process to measure, when the server is several. */
+  ports?: number[];
+  pids?: number[];
   /** Hands one burst of changes to the server, timestamped now. */
   publish(burst: GeneratedQuote[]): void;
 }
@@ -29,5 +32,6 @@ export const hostFeed = (target: FeedTarget, generator: QuoteGenerator): void =>
   process.on('disconnect', () => process.exit(0));
   // An exit rather than death by signal, so --cpu-prof writes its profile.
   process.once('SIGTERM', () => process.exit(0));
-  report({ type: 'ready', port: target.port });
+  const { port, ports, pids } = target;
+  report({ type: 'ready', port, ...(ports && { ports }), ...(pids && { pids }) });
 };
