@@ -77,6 +77,10 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     assets: ASSETS,
     metrics,
     ready: bus ? bus.ready : () => sawFrame,
+    ...(bus && {
+      notReadyReason: 'the bus is not connected to Redis, or not yet in step with the stream',
+      health: () => ({ bus: bus.health() }),
+    }),
   }).catch(async (err: unknown) => {
     // The bus's Redis links (and an edge's read loop) would otherwise outlive a failed start.
     await bus?.close();

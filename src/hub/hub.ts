@@ -77,6 +77,7 @@ export class Hub {
   private latest: string | undefined;
   private readonly history: History;
   private readonly messagesSubject = new Subject<HubMessage>();
+  private readonly restoredSubject = new Subject<Position>();
   private readonly statusSubject: BehaviorSubject<StatusMessage>;
   private readonly scheduler: SchedulerLike;
 
@@ -84,6 +85,11 @@ export class Hub {
   readonly messages$: Observable<HubMessage> = this.messagesSubject.asObservable();
   /** The latest source and market status; replays the current one to each subscriber. */
   readonly status$: Observable<StatusMessage>;
+  /**
+   * Where the hub continues after `restore` replaced its state (an edge reloading the cluster's
+   * snapshot): clients that were following the old state must start over from the new one.
+   */
+  readonly restored$: Observable<Position> = this.restoredSubject.asObservable();
 
   constructor(private readonly options: HubOptions) {
     this.epoch = options.epoch ?? newEpoch();
@@ -247,12 +253,14 @@ export class Hub {
     this.history.clear();
     const now = this.scheduler.now();
     state.history.forEach((m, i) => this.history.add(m, state.historyAt?.[i] ?? now));
+    this.restoredSubject.next(this.position);
   }
 
   /** Ends the event streams; subscribers complete. */
   close(): void {
     this.messagesSubject.complete();
     this.statusSubject.complete();
+    this.restoredSubject.complete();
   }
 }
 

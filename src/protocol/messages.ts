@@ -182,5 +182,7 @@ export const CloseCode = {
   goingAway: 1001,
   policy: 1008,
   tooLarge: 1009,
+  /** The server's state was replaced (an edge resynced): reconnect and resume. */
+  serviceRestart: 1012,
   slowConsumer: 4008,
 } as const;

@@ -15,6 +15,9 @@ export interface HttpContext {
   metrics: Metrics;
   /** Whether the source has yielded a frame. */
   ready: () => boolean;
+  notReadyReason: string;
+  /** More fields for `/healthz` and `/readyz`. */
+  health: () => Record<string, unknown>;
   /** Opens an SSE stream on this response, or says why not. */
   stream: (url: URL) => StreamRefusal | undefined;
 }
@@ -53,11 +56,12 @@ export const handleHttp = async (
         source: hub.status.state,
         market: hub.status.market,
         uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+        ...ctx.health(),
       });
     case '/readyz':
       return ctx.ready()
-        ? json(res, 200, { ready: true })
-        : json(res, 503, { ready: false, message: 'the source has not yielded a frame yet' });
+        ? json(res, 200, { ready: true, ...ctx.health() })
+        : json(res, 503, { ready: false, message: ctx.notReadyReason, ...ctx.health() });
     case '/metrics': {
       const text = await ctx.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });

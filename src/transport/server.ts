@@ -29,6 +29,10 @@ export interface ServerOptions extends TransportConfig {
   metrics?: Metrics;
   /** Whether the source has yielded a frame (`/readyz`); defaults to the hub having events. */
   ready?: () => boolean;
+  /** What `/readyz` says while not ready. */
+  notReadyReason?: string;
+  /** More fields for `/healthz` and `/readyz` (a bus's role, Redis link and lag). */
+  health?: () => Record<string, unknown>;
   /** Time for heartbeats, maxRate and request windows; tests pass a virtual one. */
   scheduler?: SchedulerLike;
 }
@@ -202,6 +206,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       assets: options.assets ?? new Map(),
       metrics,
       ready: options.ready ?? (() => hub.seq > 0),
+      notReadyReason: options.notReadyReason ?? 'the source has not yielded a frame yet',
+      health: options.health ?? (() => ({})),
       stream: (url) => {
         const refused = admission(req, url);
         if (refused) {
@@ -280,6 +286,16 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   subscriptions.add(hub.messages$.subscribe(fanOut));
   // The current status went out with hello; only changes are broadcast.
   subscriptions.add(hub.status$.subscribe((status) => connections.size > 0 && broadcast(status)));
+  // Deltas after a replaced state do not continue what a client holds: it reconnects, resumes
+  // with its old position and gets recovered:false with a fresh snapshot.
+  subscriptions.add(
+    hub.restored$.subscribe((position) => {
+      if (connections.size > 0)
+        log.warn({ ...position, clients: connections.size }, 'state replaced; clients reconnect to resync');
+      for (const c of [...connections])
+        c.close(CloseCode.serviceRestart, 'state reloaded; reconnect and resume');
+    }),
+  );
   subscriptions.add(
     interval(options.heartbeatMs, scheduler).subscribe(() => {
       broadcast({ type: 'heartbeat', seq: hub.seq, ts: new Date(scheduler.now()).toISOString() });

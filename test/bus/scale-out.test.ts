@@ -154,7 +154,9 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     onTestFinished(() => void admin.config('SET', 'maxclients', '10000'));
     for (const id of edgeIds) await admin.client('KILL', 'ID', id);
     await waitFor(() => watcher.ofType('status').some((m) => m.state === 'stale'), 'a stale status');
-    expect((await fetch(`http://127.0.0.1:${edge.running.server.port}/readyz`)).status).toBe(503);
+    const notReady = await fetch(`http://127.0.0.1:${edge.running.server.port}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({ ready: false, bus: { role: 'edge' } });
     for (let n = 3; n <= 5; n++) ingest.frames$.next(tick(n));
     await waitFor(async () => Number(await admin.xlen(`${prefix}:events`)) === 15, 'frames 3-5 in Redis');
     await admin.xtrim(`${prefix}:events`, 'MAXLEN', 0);
@@ -172,7 +174,11 @@ describe('scale-out on Redis: one ingest, two edges', () => {
       seq: 18,
       quotes: ingest.running.hub.snapshot(),
     });
-    expect(watcher.ofType('status').at(-1)?.state).toBe('running');
+    // The watcher followed the old state: it is told to reconnect, and a resume resyncs it.
+    await waitFor(() => watcher.closeCode, 'the watcher closed by the resync');
+    expect(watcher.closeCode).toBe(1012);
+    const health = await (await fetch(`http://127.0.0.1:${edge.running.server.port}/healthz`)).json();
+    expect(health).toMatchObject({ seq: 18, bus: { role: 'edge', redis: 'up', synced: true, lag: 0 } });
     const metrics = await (await fetch(`http://127.0.0.1:${edge.running.server.port}/metrics`)).text();
     expect(metrics).toMatch(/^tickstream_bus_resyncs_total\{reason="trimmed"\} 1$/m);
     expect(metrics).toMatch(/^tickstream_bus_lag_entries 0$/m);
