@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/net.ts';
 import type { ClientProtocol } from './ipc.ts';
 
 /** The servers a run can compare. */
@@ -68,16 +69,6 @@ export const stopChild = (child: ChildProcess, graceMs = 3000): Promise<void> =>
       resolve();
     });
     child.kill('SIGTERM');
-  });
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
   });
 
 const accepting = (port: number): Promise<boolean> =>

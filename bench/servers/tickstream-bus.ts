@@ -11,7 +11,8 @@ import { hubConfig } from '../../src/hub/options.ts';
 import { serve } from '../../src/serve.ts';
 import type { Frame } from '../../src/source/frame.ts';
 import { transportConfig } from '../../src/transport/options.ts';
-import { freePort, startRedis } from '../../test/bus/redis-server.ts';
+import { startRedis } from '../../test/bus/redis-server.ts';
+import { freePort } from '../../test/net.ts';
 import { QuoteGenerator, tickerLine } from '../feed.ts';
 import { hostFeed } from './host.ts';
 

@@ -2,6 +2,16 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { HubMessage } from '../protocol/messages.ts';
 
+/** A file's text, or undefined when there is no such file (other errors throw). */
+export const readTextIfExists = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+};
+
 /** The first line of a journal: the epoch it belongs to and the seq it continues from. */
 export interface JournalHeader {
   epoch: string;
@@ -60,13 +70,8 @@ const parse = (line: string): unknown => {
  * an event is written whole before anyone sees it and so nothing after a cut was ever sent.
  */
 export const readJournal = (file: string, log: Logger): JournalContents | undefined => {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = readTextIfExists(file);
+  if (text === undefined) return undefined;
   const lines = text.split('\n');
   // The piece after the last newline is empty for a whole file, else a line cut short.
   const cut = lines.pop()!;

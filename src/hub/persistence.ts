@@ -1,13 +1,4 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { asyncScheduler, interval, type SchedulerLike, type Subscription } from 'rxjs';
@@ -15,7 +6,7 @@ import type { HubMessage } from '../protocol/messages.ts';
 import { TickstreamError } from '../errors.ts';
 import { Hub, type HubOptions, type HubState } from './hub.ts';
 import { lockDir } from './dir-lock.ts';
-import { headerLine, journalLine, readJournal } from './journal-file.ts';
+import { headerLine, journalLine, readJournal, readTextIfExists } from './journal-file.ts';
 import type { HubConfig } from './options.ts';
 
 const STATE_FILE = 'state.json';
@@ -53,13 +44,8 @@ const writeAtomic = (dir: string, name: string, text: string): void => {
 /** The last compacted state, or undefined; an unreadable one is moved aside and reported. */
 const readState = (dir: string, log: Logger): HubState | undefined => {
   const file = join(dir, STATE_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = readTextIfExists(file);
+  if (text === undefined) return undefined;
   try {
     const state = JSON.parse(text) as HubState;
     if (typeof state.epoch === 'string' && Number.isInteger(state.seq) && Array.isArray(state.quotes))

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from '../net.ts';
 
 /** A Redis for one test file: a private `redis-server` on a free port, or the one `REDIS_URL` names. */
 export interface TestRedis {
@@ -19,17 +19,6 @@ export interface TestRedis {
 
 /** A key prefix no other test shares, so tests can share one Redis. */
 export const uniquePrefix = (): string => `test-${randomBytes(4).toString('hex')}`;
-
-/** A port nothing listens on right now, on 127.0.0.1. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 const launch = (port: number): Promise<ChildProcess> =>
   new Promise((resolve, reject) => {
