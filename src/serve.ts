@@ -130,10 +130,12 @@ const feed = (
       .subscribe((market) => hub.setStatus({ market })),
   );
 
+  // A replay restarted on its data dir goes on where it was at once, not after its timers.
+  const resumed = hub.latestTs !== undefined && source.resume ? source.resume(hub.latestTs) : source;
   // Source state has one author, trackState; a hand-made source without one gets it here.
-  const { frames$, state$ } = source.state$
-    ? { frames$: source.frames$, state$: source.state$ }
-    : trackState(source.frames$);
+  const { frames$, state$ } = resumed.state$
+    ? { frames$: resumed.frames$, state$: resumed.state$ }
+    : trackState(resumed.frames$);
 
   root.add(state$.subscribe((state) => hub.setStatus({ ...hub.status, state })));
   root.add(

@@ -92,6 +92,8 @@ export interface OpenedSource {
   frames$: Observable<Frame>;
   /** `running`, `stale` or `ended`, following the subscription to `frames$`; unset: see `trackState`. */
   state$?: Observable<SourceState>;
+  /** The same source going on after a capture time at once (a replay restarted on its data dir). */
+  resume?: (after: string) => Pick<OpenedSource, 'frames$' | 'state$'>;
 }
 
 // A scraper writes a capture in one go; this much quiet means the `@@` frame read so far is whole.
@@ -126,6 +128,7 @@ const openReplay = (
   return {
     kind: 'replay',
     ...trackState(replay(kept, { ...config, ...timing }), timing),
+    resume: (after) => trackState(replay(kept, { ...config, ...timing, resumeAfter: after }), timing),
   };
 };
 

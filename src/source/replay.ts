@@ -20,6 +20,11 @@ export interface ReplayOptions {
   intervalMs: number;
   loop: boolean;
   scheduler?: SchedulerLike;
+  /**
+   * Go on after this capture time (ISO-8601, as shifted by a loop's passes): earlier frames
+   * are skipped without waiting for their timers, so a restarted server carries on at once.
+   */
+  resumeAfter?: string;
 }
 
 const WEEK_MS = 7 * 24 * 3_600_000;
@@ -53,6 +58,23 @@ export const loopShiftMs = (frames: readonly Frame[]): number => {
 const shifted = (frame: Frame, ms: number): Frame =>
   ms === 0 || !frame.capturedAt ? frame : { ...frame, capturedAt: new Date(frame.capturedAt.getTime() + ms) };
 
+/** Where a replay goes on after `after`: the pass and the first frame in it not captured before. */
+export const resumePoint = (
+  frames: readonly Frame[],
+  shiftMs: number,
+  after: string,
+): { pass: number; index: number } => {
+  const first = frames.find((f) => f.capturedAt)?.capturedAt?.getTime();
+  const pass =
+    first === undefined || shiftMs === 0 ? 0 : Math.max(0, Math.floor((Date.parse(after) - first) / shiftMs));
+  // Like skipPublished: only leading frames captured before `after` are skipped.
+  const published = (f: Frame) =>
+    f.capturedAt !== undefined && shifted(f, shiftMs * pass).capturedAt!.toISOString() < after;
+  const index = frames.findIndex((f) => !published(f));
+  if (index >= 0) return { pass, index };
+  return shiftMs === 0 ? { pass, index: frames.length } : { pass: pass + 1, index: 0 };
+};
+
 /**
  * Replays frames with their recorded spacing, in the scheduler's time so tests run virtually.
  * A loop waits one interval between the last frame and the first, and shifts each pass's
@@ -61,18 +83,34 @@ const shifted = (frame: Frame, ms: number): Frame =>
 export const replay = (frames: readonly Frame[], options: ReplayOptions): Observable<Frame> => {
   const scheduler = options.scheduler ?? asyncScheduler;
   const delays = frameDelays(frames, options);
-  const pass = (shiftMs: number) =>
-    from(frames.map((frame, i) => ({ frame: shifted(frame, shiftMs), delay: delays[i]! }))).pipe(
+  const shiftMs = options.loop ? loopShiftMs(frames) : 0;
+  const start =
+    options.resumeAfter === undefined
+      ? { pass: 0, index: 0 }
+      : resumePoint(frames, shiftMs, options.resumeAfter);
+  const pass = (n: number, fromIndex: number) =>
+    from(
+      frames
+        .slice(fromIndex)
+        .map((frame, i) => ({
+          frame: shifted(frame, shiftMs * n),
+          delay: i === 0 ? 0 : delays[fromIndex + i]!,
+        })),
+    ).pipe(
       concatMap(({ frame, delay }) =>
         delay > 0 ? timer(delay, scheduler).pipe(map(() => frame)) : of(frame),
       ),
     );
-  if (!options.loop || frames.length === 0) return pass(0);
-  const shiftMs = loopShiftMs(frames);
+  if (!options.loop || frames.length === 0) return pass(0, start.index);
   // Even at speed 0 the pause is a real timer, so an endless loop still yields to I/O.
   const gap = options.speed === 0 ? 0 : options.intervalMs;
   return defer(() => {
-    let passes = 0;
-    return defer(() => pass(shiftMs * passes++)).pipe(repeat({ delay: () => timer(gap, scheduler) }));
+    let passes = start.pass;
+    let fromIndex = start.index;
+    return defer(() => {
+      const next = pass(passes++, fromIndex);
+      fromIndex = 0;
+      return next;
+    }).pipe(repeat({ delay: () => timer(gap, scheduler) }));
   });
 };

@@ -59,6 +59,48 @@ describe('replay', () => {
       });
     });
   });
+  it('goes on after a restart point at once, without waiting out the frames already published', () => {
+    marbles().run(({ expectObservable }) => {
+      const resumed = replay(day, {
+        speed: 1,
+        intervalMs: 1000,
+        loop: false,
+        resumeAfter: '2023-11-09T04:30:05.000Z',
+      });
+      expectObservable(resumed.pipe(texts)).toBe('b 19999ms (c|)');
+      const done = replay(day, {
+        speed: 1,
+        intervalMs: 1000,
+        loop: false,
+        resumeAfter: '2023-11-10T00:00:00.000Z',
+      });
+      expectObservable(done.pipe(texts)).toBe('|');
+    });
+  });
+
+  it('finds the restart point in a later pass of a loop, and loops on from there', () => {
+    marbles().run(({ expectObservable }) => {
+      const looped = replay(day, {
+        speed: 10,
+        intervalMs: 500,
+        loop: true,
+        resumeAfter: '2023-11-16T04:30:10.000Z',
+      });
+      expectObservable(looped.pipe(map((f) => f.capturedAt!.toISOString())), '^ 3000ms !').toBe(
+        'b 1999ms c 499ms d',
+        { b: '2023-11-16T04:30:10.000Z', c: '2023-11-16T04:30:30.000Z', d: '2023-11-23T04:30:00.000Z' },
+      );
+      const afterPass = replay(day, {
+        speed: 10,
+        intervalMs: 500,
+        loop: true,
+        resumeAfter: '2023-11-16T05:00:00.000Z',
+      });
+      expectObservable(afterPass.pipe(map((f) => f.capturedAt!.toISOString())), '^ 100ms !').toBe('d', {
+        d: '2023-11-23T04:30:00.000Z',
+      });
+    });
+  });
 });
 
 describe('--from / --to', () => {
