@@ -1,4 +1,4 @@
-import type { ParsedEvent } from './events.ts';
+import { rejected, type ParsedEvent } from './events.ts';
 import { explainFailure, looksLikeQuote, normalizeLine, quoteFrom } from './quote-line.ts';
 import { QuoteScanner, isSpace } from './quote-scanner.ts';
 import { newParseStats, type ParseStats } from './stats.ts';
@@ -53,12 +53,7 @@ export const parseText = (text: string, stats: ParseStats = newParseStats()): Pa
       const paragraph = normalizeLine(text.slice(first, end));
       if (looksLikeQuote(paragraph)) {
         endStory();
-        events.push({
-          type: 'rejected',
-          line: lineNo,
-          text: paragraph,
-          reason: explainFailure(scanner, text, end),
-        });
+        events.push(rejected(lineNo, paragraph, explainFailure(scanner, text, end)));
         stats.rejected++;
       } else {
         const chrome = matchChrome(paragraph);

@@ -1,5 +1,5 @@
 import type { QuoteKind } from '../protocol/messages.ts';
-import type { ParsedQuote, Rejected } from './events.ts';
+import { clip, REJECTED_TEXT_MAX, rejected, type ParsedQuote, type Rejected } from './events.ts';
 import { POW10, QuoteScanner, signedValue, type Decimal } from './quote-scanner.ts';
 
 /** Indices the PSX ticker shows; any other symbol without an arrow is read as an index too. */
@@ -37,9 +37,7 @@ const scanner = new QuoteScanner();
 export const parseQuoteLine = (raw: string, line: number): ParsedQuote | Rejected | null => {
   if (scanner.scan(raw, 0, raw.length)) return quoteFrom(scanner, line);
   const text = normalizeLine(raw);
-  return looksLikeQuote(text)
-    ? { type: 'rejected', line, text, reason: explainFailure(scanner, raw, raw.length) }
-    : null;
+  return looksLikeQuote(text) ? rejected(line, text, explainFailure(scanner, raw, raw.length)) : null;
 };
 
 /** The quote a successful scan holds, cross-checked. */
@@ -69,8 +67,9 @@ export const quoteFrom = (s: QuoteScanner, line: number): ParsedQuote => {
  * the failed scan of `text` (a line ending at `end`) stopped.
  */
 export const explainFailure = (s: QuoteScanner, text: string, end: number): string => {
-  const rest = text.slice(s.failedAt, end);
-  const word = /^\S*/.exec(rest)![0];
+  // Only a line's start is quoted back: the rest of a hostile 10 MB line says nothing more.
+  const rest = text.slice(s.failedAt, Math.min(end, s.failedAt + REJECTED_TEXT_MAX + 1));
+  const word = clip(/^\S*/.exec(rest)![0], 40);
   switch (s.failure) {
     case 'symbol':
       return `"${word}" is not a ticker symbol (capital letters and digits, at most 12, and an optional -SUFFIX)`;
@@ -89,7 +88,7 @@ export const explainFailure = (s: QuoteScanner, text: string, end: number): stri
         ? 'the change percent "(N%)" is missing'
         : `the change percent "(N%)" is missing or malformed at "${word}"`;
     case 'trailing':
-      return `unexpected text after the change percent: "${normalizeLine(rest)}"`;
+      return `unexpected text after the change percent: "${clip(normalizeLine(rest), 40)}"`;
     case 'digits':
       return `"${word}" has more than 15 digits`;
     default:

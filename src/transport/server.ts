@@ -18,6 +18,7 @@ import { SubscriberIndex } from './subscriber-index.ts';
 
 /** How long shutdown waits for clients to answer the close handshake. */
 const CLOSE_GRACE_MS = 2000;
+const LISTEN_BACKLOG = 4096;
 
 /** What the server needs beyond its flags. */
 export interface ServerOptions extends TransportConfig {
@@ -326,7 +327,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       );
     };
     http.once('error', failed);
-    http.listen(options.port, options.host, () => {
+    // A reconnect storm opens thousands of connections at once: Node's default backlog of 511
+    // makes the rest wait for SYN retries (seconds). The kernel caps it at net.core.somaxconn.
+    http.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
       http.off('error', failed);
       resolve();
     });

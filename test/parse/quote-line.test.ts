@@ -199,3 +199,14 @@ describe('lines that look like quotes and are not', () => {
     expect(parseText(line)).toEqual([]);
   });
 });
+
+describe('a hostile-length quote-like line', () => {
+  it('is rejected with its start, its length and a short reason, not kept or logged whole', () => {
+    const line = `AIRLINK ${'9'.repeat(5_000_000)} Increased By ▲ 1.19 (1.5%)`;
+    const [event] = parseText(line);
+    expect(event).toMatchObject({ type: 'rejected', line: 1, length: line.length });
+    if (event?.type !== 'rejected') throw new Error('expected a rejected line');
+    expect(event.text).toBe(`${line.slice(0, 200)}…`);
+    expect(event.reason.length).toBeLessThan(120);
+  });
+});
