@@ -29,6 +29,7 @@ export interface Metrics {
   readonly parsedEvents: Counter<'type'>;
   /** Feed lines the parser rejected. */
   readonly rejectedLines: Counter;
+  readonly suspectQuotes: Counter;
   /** Stops the event-loop monitor; safe to call twice. */
   close(): void;
 }
@@ -126,6 +127,11 @@ export const createMetrics = (): Metrics => {
     rejectedLines: new Counter({
       name: 'tickstream_rejected_lines_total',
       help: 'Feed lines the parser rejected.',
+      registers,
+    }),
+    suspectQuotes: new Counter({
+      name: 'tickstream_suspect_quotes_total',
+      help: 'Quotes published although their parts disagree (direction, signs, percent).',
       registers,
     }),
     close: () => loop.disable(),

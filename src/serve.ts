@@ -40,6 +40,7 @@ const ASSETS = new Map([
 const reportEvent = (log: Logger, metrics: Metrics) => (event: TimedEvent) => {
   metrics.parsedEvents.inc({ type: event.type });
   if (event.type === 'rejected') metrics.rejectedLines.inc();
+  if (event.type === 'quote' && event.suspect) metrics.suspectQuotes.inc();
   if (event.type === 'rejected')
     log.warn(
       { origin: event.origin, line: event.line, text: event.text, reason: event.reason },

@@ -1,4 +1,5 @@
 import type { MarketState } from '../protocol/messages.ts';
+import { KARACHI_OFFSET_MS } from '../source/time-window.ts';
 
 /** Trading sessions by weekday (0 = Sunday), in minutes after midnight, Asia/Karachi. */
 const SESSIONS: Record<number, [number, number][]> = {
@@ -14,12 +15,10 @@ const SESSIONS: Record<number, [number, number][]> = {
 const PRE_OPEN_MINUTES = 15;
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
-// Pakistan has kept UTC+5 without daylight saving since 2009.
-const KARACHI_OFFSET = 5 * 60 * MINUTE;
 
 /** The PSX market state at `time`, evaluated in Asia/Karachi. `holidays` are `YYYY-MM-DD` dates. */
 export const marketState = (time: Date, holidays: ReadonlySet<string> = new Set()): MarketState => {
-  const local = new Date(time.getTime() + KARACHI_OFFSET);
+  const local = new Date(time.getTime() + KARACHI_OFFSET_MS);
   if (holidays.has(local.toISOString().slice(0, 10))) return 'closed';
   const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
   const sessions = SESSIONS[local.getUTCDay()] ?? [];
@@ -33,8 +32,8 @@ export const marketState = (time: Date, holidays: ReadonlySet<string> = new Set(
  * open, a close, or the next local midnight (a new weekday or a holiday).
  */
 export const nextMarketChange = (time: number): number => {
-  const dayStart = Math.floor((time + KARACHI_OFFSET) / DAY) * DAY - KARACHI_OFFSET;
-  const weekday = new Date(dayStart + KARACHI_OFFSET).getUTCDay();
+  const dayStart = Math.floor((time + KARACHI_OFFSET_MS) / DAY) * DAY - KARACHI_OFFSET_MS;
+  const weekday = new Date(dayStart + KARACHI_OFFSET_MS).getUTCDay();
   const boundaries = (SESSIONS[weekday] ?? [])
     .flatMap(([open, close]) => [open - PRE_OPEN_MINUTES, open, close])
     .map((minute) => dayStart + minute * MINUTE);

@@ -114,23 +114,24 @@ describe('HTTP beside the WebSocket', () => {
     });
   });
 
-  it('exposes Prometheus metrics: connections, messages and bytes out, parsed events and rejected lines', async () => {
+  it('exposes Prometheus metrics: connections, messages and bytes out, parsed events, rejected lines and suspect quotes', async () => {
     const { frames$, get } = await start();
     const client = await TestClient.connect(running!.server.url);
     client.send({ op: 'subscribe', channel: 'quotes' });
     await client.next('snapshot');
     frames$.next({
-      text: 'AAA 10.00 Increased By ▲ oops (1%)\nBBB 10.00 Increased By ▲ 0.10 (1.01%)',
+      text: 'AAA 10.00 Increased By ▲ oops (1%)\nBBB 10.00 Increased By ▲ 0.10 (1.01%)\nCCC 10.00 Increased By ▲ 0.10 (5%)',
       origin: 't',
     });
-    await client.next('quote');
+    await client.next('quote', (m) => m.symbol === 'CCC');
     const { status, body } = await get('/metrics');
     expect(status).toBe(200);
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body as string)?.[1]);
     expect(value('tickstream_connections')).toBe(1);
     expect(value('tickstream_rejected_lines_total')).toBe(1);
     expect(value('tickstream_frames_in_total')).toBe(1);
-    expect(value('tickstream_parsed_events_total{type="quote"}')).toBe(1);
+    expect(value('tickstream_parsed_events_total{type="quote"}')).toBe(2);
+    expect(value('tickstream_suspect_quotes_total')).toBe(1);
     expect(value('tickstream_subscriptions{channel="quotes"}')).toBe(1);
     expect(value('tickstream_messages_out_total')).toBeGreaterThanOrEqual(5);
     expect(value('tickstream_bytes_out_total')).toBeGreaterThan(100);
