@@ -16,7 +16,7 @@ import type { Quote } from '../src/protocol/messages.ts';
 import { repoPath, waitFor } from '../test/helpers.ts';
 import { httpGet, Mirror, openCrowd, percentile } from '../test/reliability/crowd.ts';
 import { CrowdChild } from '../test/reliability/crowd-child.ts';
-import { spawnTickstream, type ServerChild } from '../test/reliability/server-child.ts';
+import { spawnTickstream, type ServerChild } from '../test/server-child.ts';
 
 const { values } = parseArgs({
   options: { minutes: { type: 'string', default: '5' }, clients: { type: 'string', default: '200' } },

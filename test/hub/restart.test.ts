@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Headline, Quote, QuoteMessage, ServerMessage } from '../../src/protocol/messages.ts';
-import { fixture, repoPath, TestClient, waitFor } from '../helpers.ts';
+import { fixture, TestClient, waitFor } from '../helpers.ts';
+import { spawnTickstream, type ServerChild } from '../server-child.ts';
 
 const FRAMES = 120;
 const START = Date.parse('2023-11-09T04:31:00.000Z');
@@ -26,39 +26,17 @@ const writeFeed = (dir: string): string => {
   return file;
 };
 
-interface Server {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+const servers: ServerChild[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Runs `tickstream serve` as its own process (node + tsx, no npx between, so a signal hits it). */
-const startServer = async (args: string[]): Promise<Server> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('src/cli.ts'), 'serve', ...args], {
-    cwd: repoPath(''),
-    env: { ...process.env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let log = '';
-  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const port = await waitFor(
-    () => {
-      const line = log.split('\n').find((l) => l.includes('"listening"'));
-      return line ? (JSON.parse(line) as { port: number }).port : undefined;
-    },
-    'the server to listen',
-    20_000,
-  );
-  return { child, port, exited };
+const startServer = async (args: string[]): Promise<ServerChild> => {
+  const server = await spawnTickstream('serve', args);
+  servers.push(server);
+  return server;
 };
 
 const get = async <T>(port: number, path: string): Promise<T> =>

@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Quote } from '../../src/protocol/messages.ts';
 import { repoPath, waitFor } from '../helpers.ts';
 import { httpGet, Mirror } from './crowd.ts';
-import { spawnTickstream, type ServerChild } from './server-child.ts';
+import { spawnTickstream, type ServerChild } from '../server-child.ts';
 
 const SESSION = repoPath('replay/session.txt.gz');
 // A trading day in about eight seconds: long enough to kill it three times in the middle.

@@ -9,7 +9,7 @@ import { parseText } from '../../src/parse/parse-text.ts';
 import type { Quote } from '../../src/protocol/messages.ts';
 import { fixture, TestClient, waitFor } from '../helpers.ts';
 import { httpGet } from './crowd.ts';
-import { spawnTickstream, type ServerChild } from './server-child.ts';
+import { spawnTickstream, type ServerChild } from '../server-child.ts';
 
 // The fixture's two frames as page text (no @@ line), and as @@-framed text for stdin and files.
 const framed = fixture('two-frames.txt')

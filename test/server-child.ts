@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { repoPath, waitFor } from '../helpers.ts';
+import { repoPath, waitFor } from './helpers.ts';
 
 /** A `tickstream` command running as its own process, as a user runs it, with its JSON log. */
 export interface ServerChild {
