@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Subscription } from 'rxjs';
+import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
 import type { BusMetrics } from './bus-metrics.ts';
@@ -118,7 +119,7 @@ export class Publisher {
     this.status = undefined;
     const multi = redis.multi();
     for (const m of batch)
-      multi.xadd(keys.events, 'MAXLEN', '~', maxLen, entryId(gen, m.seq), 'm', JSON.stringify(m));
+      multi.xadd(keys.events, 'MAXLEN', '~', maxLen, entryId(gen, m.seq), 'm', eventJson(m));
     if (batch.length > 0 || this.stateDirty) {
       const state: ClusterState = {
         gen,

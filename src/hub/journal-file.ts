@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { HubMessage } from '../protocol/messages.ts';
+import { eventJson } from './event-json.ts';
 
 /** A file's text, or undefined when there is no such file (other errors throw). */
 export const readTextIfExists = (file: string): string | undefined => {
@@ -32,7 +33,7 @@ export interface JournalContents {
 
 /** One journal line for an event. */
 export const journalLine = (message: HubMessage, at: number): string =>
-  `${JSON.stringify({ at, m: message })}\n`;
+  `{"at":${at},"m":${eventJson(message)}}\n`;
 
 /** The header line of a journal. */
 export const headerLine = (header: JournalHeader): string => `${JSON.stringify(header)}\n`;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
 import { mergeDeltas } from '../diff/merge-deltas.ts';
+import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { Metrics } from '../metrics.ts';
 import {
@@ -405,5 +406,5 @@ const UNSHARED = new FrameCache();
 /** A message serialized for sending; hub events keep their object for conflation. */
 const toOutgoing = (message: HubMessage | ServerMessage): Outgoing =>
   message.type === 'quote' || message.type === 'headline'
-    ? { json: JSON.stringify(message), message }
+    ? { json: eventJson(message), message }
     : { json: JSON.stringify(message) };

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { asyncScheduler, interval, Subscription, type SchedulerLike } from 'rxjs';
 import WebSocket, { WebSocketServer } from 'ws';
 import { TickstreamError } from '../errors.ts';
+import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
@@ -291,7 +292,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   };
 
   const fanOut = (message: HubMessage) => {
-    const item: Outgoing = { json: JSON.stringify(message), message, tick: tick++ };
+    const item: Outgoing = { json: eventJson(message), message, tick: tick++ };
     if (message.type === 'quote') index.forQuote(message.symbol, (c) => c.deliver(item));
     else for (const c of index.headlines) c.deliver(item);
   };
