@@ -6,6 +6,7 @@ import { ALL_KEY } from './interest.ts';
  */
 export class SubscriberIndex<T> {
   private readonly byKey = new Map<string, Set<T>>();
+  /** Prefix patterns by the bare prefix (`OGDC` for `^OGDC`), so matching slices nothing per event. */
   private readonly prefixes = new Map<string, Set<T>>();
   private readonly keysOf = new Map<T, readonly string[]>();
   readonly headlines = new Set<T>();
@@ -13,19 +14,23 @@ export class SubscriberIndex<T> {
   /** Replaces the quote keys `member` is indexed under. */
   setQuoteKeys(member: T, keys: readonly string[]): void {
     for (const key of this.keysOf.get(member) ?? []) {
-      const map = key[0] === '^' ? this.prefixes : this.byKey;
-      const set = map.get(key);
+      const [map, at] = this.slot(key);
+      const set = map.get(at);
       set?.delete(member);
-      if (set?.size === 0) map.delete(key);
+      if (set?.size === 0) map.delete(at);
     }
     if (keys.length === 0) this.keysOf.delete(member);
     else this.keysOf.set(member, keys);
     for (const key of keys) {
-      const map = key[0] === '^' ? this.prefixes : this.byKey;
-      let set = map.get(key);
-      if (!set) map.set(key, (set = new Set()));
+      const [map, at] = this.slot(key);
+      let set = map.get(at);
+      if (!set) map.set(at, (set = new Set()));
       set.add(member);
     }
+  }
+
+  private slot(key: string): [Map<string, Set<T>>, string] {
+    return key[0] === '^' ? [this.prefixes, key.slice(1)] : [this.byKey, key];
   }
 
   /** Sets whether `member` receives headlines. */
@@ -47,19 +52,15 @@ export class SubscriberIndex<T> {
     if (exact) sets.push(exact);
     const all = this.byKey.get(ALL_KEY);
     if (all) sets.push(all);
-    for (const [key, set] of this.prefixes) if (symbol.startsWith(key.slice(1))) sets.push(set);
-    if (sets.length === 1) {
-      for (const m of sets[0]!) visit(m);
-      return;
-    }
-    // Overlapping subscriptions (a name and a pattern) must still deliver once.
-    const seen = new Set<T>();
-    for (const set of sets)
-      for (const m of set)
-        if (!seen.has(m)) {
-          seen.add(m);
-          visit(m);
-        }
+    for (const [prefix, set] of this.prefixes) if (symbol.startsWith(prefix)) sets.push(set);
+    // A member under two matching keys (a name and a pattern) is visited from the first set
+    // that holds it only: checked against the earlier sets, with no allocation per event.
+    for (let i = 0; i < sets.length; i++)
+      for (const m of sets[i]!) {
+        let earlier = false;
+        for (let j = 0; j < i && !earlier; j++) earlier = sets[j]!.has(m);
+        if (!earlier) visit(m);
+      }
   }
 
   /** How many members hold quote subscriptions. */
