@@ -212,7 +212,11 @@ export class Connection {
     this.runShared = false;
     // What was held keeps its order; the merged deltas go last, in seq order, so a snapshot
     // queued meanwhile (an older state) can never land after them.
-    const merged = [...this.conflated.values()].sort((a, b) => a.seq - b.seq).map(toOutgoing);
+    // A symbol unsubscribed while its deltas were held is no longer wanted (as with maxRate gates).
+    const merged = [...this.conflated.values()]
+      .filter((m) => this.interest.wantsQuote(m.symbol))
+      .sort((a, b) => a.seq - b.seq)
+      .map(toOutgoing);
     const notice: ServerMessage = {
       type: 'notice',
       code: 'slow_consumer',

@@ -36,7 +36,8 @@ describe('a client that stops reading', () => {
     running = undefined;
   });
 
-  const setup = async (limits: Record<string, number>, slow?: 'disconnect') => {
+  /** A fast client and a paused one, whose subscribe request adds `stalledRequest`. */
+  const setup = async (limits: Record<string, number>, stalledRequest: object = {}) => {
     const started = await startWithFrames({ transport: { limits } });
     running = started.running;
     const connect = async (extra: object = {}) => {
@@ -47,7 +48,7 @@ describe('a client that stops reading', () => {
       return c;
     };
     const fast = await connect();
-    const stalled = await connect(slow ? { slow } : {});
+    const stalled = await connect(stalledRequest);
     pause(stalled);
     return { ...started, fast, stalled };
   };
@@ -98,6 +99,38 @@ describe('a client that stops reading', () => {
     expect(stalled.closeCode).toBeUndefined();
   });
 
+  it('does not send, on catching up, the held deltas of a symbol unsubscribed meanwhile', async () => {
+    // Subscribed by name: unsubscribing a name from an all-symbols subscription changes nothing.
+    const names = Array.from({ length: SYMBOLS }, (_, i) => `T${i}`);
+    const limits = { slowBytes: 64 * 1024, slowCloseBytes: 4 << 20, slowCloseMs: 60_000 };
+    const { frames$, stalled } = await setup(limits, { symbols: names });
+    let frames = 0;
+    while (frames < MAX_FRAMES && (frames % 10 !== 0 || (await conflatedDeltas(running!)) === 0)) {
+      frames$.next(quoteFrame(frames++, SYMBOLS));
+      await nextTick();
+    }
+    expect(frames).toBeLessThan(MAX_FRAMES);
+    // A paused client still writes: the unsubscribe reaches the server while deltas are held.
+    stalled.send({ op: 'unsubscribe', channel: 'quotes', symbols: ['T1'] });
+    // A request the server answers with an error counts in /metrics once handled, so the test
+    // knows the unsubscribe (sent before it) has been handled too.
+    stalled.send({ op: 'marker' });
+    await waitFor(
+      async () => (await metric(running!, 'tickstream_request_errors_total')) > 0,
+      'the requests handled',
+    );
+    frames$.next(quoteFrame(frames++, SYMBOLS));
+    resume(stalled);
+    const notice = await stalled.next('notice');
+    await waitFor(
+      () => stalled.ofType('quote').some((q) => q.symbol === 'T0' && q.v === frames),
+      'the stalled client to catch up',
+      20_000,
+    );
+    const after = stalled.messages.slice(stalled.messages.indexOf(notice));
+    expect(after.filter((m) => m.type === 'quote' && m.symbol === 'T1')).toEqual([]);
+  });
+
   it('closes with 4008 a client that stays slow past the time bound', async () => {
     const { frames$, stalled } = await setup({ slowBytes: 64 * 1024, slowCloseMs: 100 });
     await feedUntilClosed(frames$, running!);
@@ -106,7 +139,7 @@ describe('a client that stops reading', () => {
   });
 
   it('closes with 4008 at once a subscription that asked for "slow":"disconnect"', async () => {
-    const { frames$, stalled, fast } = await setup({ slowBytes: 64 * 1024 }, 'disconnect');
+    const { frames$, stalled, fast } = await setup({ slowBytes: 64 * 1024 }, { slow: 'disconnect' });
     await feedUntilClosed(frames$, running!);
     resume(stalled);
     expect(await waitFor(() => stalled.closeCode, 'the close frame', 10_000)).toBe(4008);
