@@ -9,6 +9,7 @@ import { isHeadline, isQuote } from '../../src/parse/events.ts';
 import { parseText } from '../../src/parse/parse-text.ts';
 import { serve, type Running } from '../../src/serve.ts';
 import { openSource, type SourceConfig } from '../../src/source/options.ts';
+import { MAX_PAGE_BYTES, pollPage } from '../../src/source/poll-page.ts';
 import { fixture, quietLog, repoPath, TestClient, testConfig, waitFor } from '../helpers.ts';
 import { capturingLog } from './log-capture.ts';
 
@@ -102,6 +103,32 @@ describe('live sources through a real server', () => {
     );
     await waitFor(() => running!.hub.currentValues().size === 34, 'the capture quotes in the hub');
     expect(price('KSE100')).toBe(72743);
+  });
+
+  it('refuses a page larger than the bound as a failed fetch, streamed or declared', async () => {
+    page = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      // One answer declares its length, the other streams without one: both must be cut off.
+      if (req.url === '/declared') res.end('x'.repeat(MAX_PAGE_BYTES + 1));
+      else {
+        res.write(seed);
+        res.end('y'.repeat(MAX_PAGE_BYTES));
+      }
+    });
+    await new Promise<void>((resolve) => page!.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
+    for (const path of ['/declared', '/streamed']) {
+      const { log, records } = capturingLog();
+      const frames: unknown[] = [];
+      const sub = pollPage(`${base}${path}`, log, { pollMs: 1000 }).subscribe((f) => frames.push(f));
+      const failure = await waitFor(
+        () => records.find((r) => r.msg === 'fetch failed; retrying'),
+        `a refused ${path} page`,
+      );
+      sub.unsubscribe();
+      expect((failure.err as { message: string }).message).toMatch(/larger than 8388608/);
+      expect(frames).toEqual([]);
+    }
   });
 
   it('logs a failed fetch with growing backoff, turns stale, and runs again when the page returns', async () => {
