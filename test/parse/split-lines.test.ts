@@ -21,6 +21,12 @@ describe('splitLines', () => {
     expect(await lines([bytes.subarray(0, cut), bytes.subarray(cut)])).toEqual(['By ▲ 1.19']);
   });
 
+  it('passes on a run without newlines in bounded pieces instead of holding it whole', async () => {
+    const pieces = await lastValueFrom(from(['abcd', 'efgh', 'ij\nk']).pipe(splitLines(3), toArray()));
+    // What is held never passes the bound; a line that ends in the chunk that completes it goes whole.
+    expect(pieces).toEqual(['abc', 'def', 'ghij', 'k']);
+  });
+
   it('emits a last line that has no newline', async () => {
     expect(await lines(['a\nb'])).toEqual(['a', 'b']);
   });
