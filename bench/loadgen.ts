@@ -2,15 +2,20 @@
  * A load generator process: holds a share of the run's WebSocket clients, subscribes them,
  * and counts what reaches them. It never parses a whole frame: deliveries are occurrences of
  * `"type":"quote"`, and latency is read from the `"ts":"…"` fields of sampled clients only.
+ * Clients are raw sockets with the minimal WebSocket client of `ws-frames.ts`, not `ws`, and
+ * deliveries are found with `ws-frames-needle.ts`: at a million deliveries a second the `ws`
+ * client's per-frame work and a multi-byte `indexOf` per delivery took most of this process's core.
  */
 import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
 import { SYMBOL_COUNT, SYMBOLS } from './feed.ts';
 import { Histogram } from './histogram.ts';
 import type { ClientProtocol, LoadCommand, LoadReport } from './ipc.ts';
 import { clientSymbols, isStalled, type Workload } from './workload.ts';
+import { Needle } from './ws-frames-needle.ts';
+import { FrameReader, messageFrame, openWebSocket } from './ws-frames.ts';
 
-const QUOTE = Buffer.from('"type":"quote"');
+/** A delivery; found by its rare `q` (see `ws-frames-needle.ts`). */
+const QUOTE = new Needle(Buffer.from('"type":"quote"'), 8);
 const TS = Buffer.from('"ts":"');
 /** Connections opening at once: more overflows the server's accept backlog. */
 const CONNECT_CONCURRENCY = 100;
@@ -30,20 +35,12 @@ const latency = new Histogram();
 let cpuAtStart = process.cpuUsage();
 let wallAtStart = performance.now();
 
-const countIn = (data: Buffer, needle: Buffer): number => {
-  let n = 0;
-  for (let i = data.indexOf(needle); i !== -1; i = data.indexOf(needle, i + needle.length)) n++;
-  return n;
-};
-
-/** WebSocket header bytes of a server frame (unmasked) carrying `length` payload bytes. */
-const headerBytes = (length: number): number => (length < 126 ? 2 : length < 65_536 ? 4 : 10);
-
-const receive = (data: Buffer, sampled: boolean) => {
+/** A message received after subscribing; `header`: the frame-header bytes it came in. */
+const receive = (data: Buffer, header: number, sampled: boolean) => {
   const now = performance.timeOrigin + performance.now();
   frames++;
-  wireBytes += data.length + headerBytes(data.length);
-  const n = countIn(data, QUOTE);
+  wireBytes += data.length + header;
+  const n = QUOTE.count(data);
   if (n === 0) return;
   deliveries += n;
   lastReceiptAt = now;
@@ -112,35 +109,54 @@ const mqttSubscribe = (topics: string[]) =>
     ]),
   );
 
-const connectClient = (
+const connectClient = async (
   protocol: ClientProtocol,
   url: string,
   workload: Workload,
   i: number,
-): Promise<WebSocket> =>
-  new Promise((resolve, reject) => {
-    const symbols = clientSymbols(workload, i)?.map((s) => SYMBOLS[s]!);
-    const s = session(protocol, symbols, `bench-${process.pid}-${i}`);
-    const ws = new WebSocket(url, protocol === 'mqtt' ? ['mqtt'] : [], { perMessageDeflate: false });
-    const sampled = i % SAMPLE_EVERY === 0;
+): Promise<void> => {
+  const symbols = clientSymbols(workload, i)?.map((s) => SYMBOLS[s]!);
+  const s = session(protocol, symbols, `bench-${process.pid}-${i}`);
+  const { socket, head } = await openWebSocket(url, protocol === 'mqtt' ? 'mqtt' : undefined);
+  const sampled = i % SAMPLE_EVERY === 0;
+  return new Promise((resolve, reject) => {
     let ready = false;
-    ws.on('open', () => s.open.forEach((m) => ws.send(m)));
-    ws.on('message', (data: Buffer) => {
-      const answer = s.reply(data);
-      if (answer !== undefined) ws.send(answer);
-      if (ready) return receive(data, sampled);
-      if (!s.subscribed(data)) return;
-      ready = true;
-      // A stalled client stops reading: the server sees TCP back-pressure, as from a slow phone.
-      if (isStalled(workload, i)) ws.pause();
-      resolve(ws);
+    /** The server's close code; none when the connection ended without a close frame. */
+    let closeCode: number | undefined;
+    const send = (message: string | Buffer) => socket.write(messageFrame(message));
+    const reader = new FrameReader({
+      message: (data, header) => {
+        const answer = s.reply(data);
+        if (answer !== undefined) send(answer);
+        if (ready) return receive(data, header, sampled);
+        if (!s.subscribed(data)) return;
+        ready = true;
+        // A stalled client stops reading: the server sees TCP back-pressure, as from a slow phone.
+        if (isStalled(workload, i)) socket.pause();
+        resolve();
+      },
+      send: (frame) => socket.write(frame),
+      close: (code) => {
+        closeCode = code;
+        socket.end();
+      },
+      error: (err) => socket.destroy(err),
     });
-    ws.on('error', reject);
-    ws.on('close', (code) => {
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      reader.stop();
+      const code = closeCode ?? 1006;
       if (!ready) reject(new Error(`client ${i} closed with ${code} before subscribing`));
       else closedBy[code] = (closedBy[code] ?? 0) + 1;
     });
+    s.open.forEach(send);
+    // Resume first: the head may already hold the subscription's answer, and a stalled client
+    // pauses again on it.
+    socket.resume();
+    if (head.length > 0) reader.push(head);
   });
+};
 
 const connectAll = async (command: Extract<LoadCommand, { type: 'connect' }>) => {
   const { protocol, url, urls, first, count, workload } = command;
