@@ -28,9 +28,10 @@ const SLOW_CLOSE_GRACE_MS = 5000;
 /** Window over which bad and excess requests add up to a 1008 close. */
 const ABUSE_WINDOW_MS = 10_000;
 
-/** What a connection needs from its server. */
+/** What a connection needs from its server: one object shared by every connection. */
 export interface ConnectionContext {
   hub: Hub;
+  /** The server's logger; each connection makes its child on first use. */
   log: Logger;
   limits: Limits;
   metrics: Metrics;
@@ -40,6 +41,15 @@ export interface ConnectionContext {
   markDirty: (connection: Connection) => void;
   /** The snapshot of every quote, serialized once per hub seq and shared by every subscriber. */
   fullSnapshot: () => Outgoing;
+  /** Forgets a client whose socket closed. */
+  released: (connection: Connection, code: number | undefined) => void;
+}
+
+/** Who a client is, in its log lines. */
+export interface ClientBindings {
+  client: number;
+  ip: string;
+  transport: 'ws' | 'sse';
 }
 
 const withId = (id: RequestId | undefined) => (id !== undefined ? { id } : {});
@@ -65,12 +75,15 @@ export class Connection {
   private rateLimited = false;
   private conflating = false;
   private conflatingSince = 0;
-  private readonly conflated = new Map<string, QuoteMessage>();
+  // Made when a client first falls behind: idle memory per connection counts.
+  private conflated: Map<string, QuoteMessage> | undefined;
   private conflatedCount = 0;
   private slowPolicy: SlowPolicy = 'conflate';
   // Made on the first maxRate: most connections never ask, and idle memory per connection counts.
   private throttle: Throttle | undefined;
   private closed = false;
+  private released = false;
+  private clientLog: Logger | undefined;
   private requestWindowStart = -Infinity;
   private requestsInWindow = 0;
   private abuseWindowStart = -Infinity;
@@ -79,7 +92,13 @@ export class Connection {
   constructor(
     readonly sink: Sink,
     private readonly ctx: ConnectionContext,
+    readonly bindings: ClientBindings,
   ) {}
+
+  // The child logger is made on first use: most connections never log, and each costs memory.
+  private get log(): Logger {
+    return (this.clientLog ??= this.ctx.log.child(this.bindings));
+  }
 
   private gates(): Throttle {
     return (this.throttle ??= new Throttle(
@@ -184,8 +203,9 @@ export class Connection {
   }
 
   private conflate(message: QuoteMessage): void {
-    const prev = this.conflated.get(message.symbol);
-    this.conflated.set(message.symbol, prev ? mergeDeltas(prev, message) : message);
+    const conflated = (this.conflated ??= new Map());
+    const prev = conflated.get(message.symbol);
+    conflated.set(message.symbol, prev ? mergeDeltas(prev, message) : message);
     if (prev) {
       this.conflatedCount++;
       this.ctx.metrics.conflatedDeltas.inc({ reason: 'slow_consumer' });
@@ -196,7 +216,7 @@ export class Connection {
     this.conflating = true;
     this.runShared = false;
     this.conflatingSince = this.ctx.scheduler.now();
-    this.ctx.log.info({ buffered: this.sink.bufferedAmount() }, 'slow consumer: conflating quote deltas');
+    this.log.info({ buffered: this.sink.bufferedAmount() }, 'slow consumer: conflating quote deltas');
     const kept: Outgoing[] = [];
     for (const item of this.queue) {
       if (item.message?.type === 'quote') this.conflate(item.message);
@@ -213,7 +233,7 @@ export class Connection {
     // What was held keeps its order; the merged deltas go last, in seq order, so a snapshot
     // queued meanwhile (an older state) can never land after them.
     // A symbol unsubscribed while its deltas were held is no longer wanted (as with maxRate gates).
-    const merged = [...this.conflated.values()]
+    const merged = [...(this.conflated?.values() ?? [])]
       .filter((m) => this.interest.wantsQuote(m.symbol))
       .sort((a, b) => a.seq - b.seq)
       .map(toOutgoing);
@@ -225,13 +245,13 @@ export class Connection {
     };
     this.queue = [{ json: JSON.stringify(notice) }, ...this.queue, ...merged];
     this.queuedBytes = this.queue.reduce((n, o) => n + o.json.length, 0);
-    this.ctx.log.info({ conflated: this.conflatedCount }, 'slow consumer caught up');
-    this.conflated.clear();
+    this.log.info({ conflated: this.conflatedCount }, 'slow consumer caught up');
+    this.conflated = undefined;
     this.conflatedCount = 0;
   }
 
   private closeSlow(why: string): void {
-    this.ctx.log.warn({ buffered: this.sink.bufferedAmount(), why }, 'closing slow consumer');
+    this.log.warn({ buffered: this.sink.bufferedAmount(), why }, 'closing slow consumer');
     this.ctx.metrics.slowConsumerCloses.inc();
     this.close(CloseCode.slowConsumer, 'slow consumer: not reading fast enough');
     // The close frame waits behind the backlog; a peer that never reads it is cut off.
@@ -260,7 +280,15 @@ export class Connection {
     this.ctx.index.remove(this);
     this.queue = [];
     this.queuedBytes = 0;
-    this.conflated.clear();
+    this.conflated = undefined;
+  }
+
+  /** Forgets the client once its socket has closed; safe to call twice. */
+  release(code?: number): void {
+    if (this.released) return;
+    this.released = true;
+    this.dispose();
+    this.ctx.released(this, code);
   }
 
   /** Handles one frame from the client; a bad one is answered with an error, never thrown. */
@@ -291,7 +319,7 @@ export class Connection {
     }
     const result = parseRequest(raw);
     if (!result.ok) {
-      this.ctx.log.debug(
+      this.log.debug(
         { code: result.error.code, reason: result.error.message },
         'rejected client request',
       );
@@ -327,7 +355,7 @@ export class Connection {
       this.abuse = 0;
     }
     if (++this.abuse > this.ctx.limits.maxRequestsPerSecond * 5) {
-      this.ctx.log.warn({ abuse: this.abuse }, 'closing a client that keeps sending bad or excess requests');
+      this.log.warn({ abuse: this.abuse }, 'closing a client that keeps sending bad or excess requests');
       this.ctx.metrics.refused.inc({ reason: 'abuse' });
       this.close(CloseCode.policy, 'too many invalid or excess requests');
     }

@@ -61,7 +61,7 @@ export const openEventStream = (
   res: ServerResponse,
   url: URL,
   hub: Hub,
-  add: (sink: Sink) => { conn: Connection; release: () => void },
+  add: (sink: Sink) => Connection,
 ): StreamRefusal | undefined => {
   const lastEventId = req.headers['last-event-id'];
   const requests = streamRequests(url, Array.isArray(lastEventId) ? lastEventId[0] : lastEventId);
@@ -74,8 +74,8 @@ export const openEventStream = (
     'x-accel-buffering': 'no',
   });
   res.flushHeaders();
-  const { conn, release } = add(new SseSink(res, () => hub.epoch));
-  res.once('close', () => release());
+  const conn = add(new SseSink(res, () => hub.epoch));
+  res.once('close', () => conn.release());
   for (const request of requests) conn.handle(request);
   return undefined;
 };
