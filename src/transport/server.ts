@@ -105,12 +105,16 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   };
   const markDirty = (c: Connection) => {
     dirty.add(c);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      const wait = nextFlushAt - performance.now();
-      if (wait >= 1) setTimeout(flushAll, wait);
-      else setImmediate(flushAll);
-    }
+    if (flushScheduled) return;
+    flushScheduled = true;
+    const wait = nextFlushAt - performance.now();
+    if (wait >= 1) setTimeout(flushAll, wait);
+    // A client marked by a flush itself waits for the next turn of the loop: a flush never feeds
+    // itself in one turn, which would starve every socket's I/O.
+    else if (flushing) setImmediate(flushAll);
+    // A microtask rather than setImmediate: the frame leaves right after the callback that made
+    // it, without waiting behind the rest of the loop's I/O (~0.1 ms per event at light load).
+    else queueMicrotask(flushAll);
   };
 
   // A reconnect storm asks for the same full snapshot thousands of times: build it once per seq.
