@@ -19,7 +19,7 @@ import {
 import { ConnectionInterest } from './interest.ts';
 import type { Limits } from './options.ts';
 import { parseRequest } from './requests.ts';
-import { FrameCache, type Outgoing, type Sink } from './sink.ts';
+import { FrameCache, runKey, type Outgoing, type Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Throttle } from './throttle.ts';
 
@@ -43,6 +43,12 @@ export interface ConnectionContext {
   fullSnapshot: () => Outgoing;
   /** Forgets a client whose socket closed. */
   released: (connection: Connection, code: number | undefined) => void;
+}
+
+/** What flushes sent, added up over one tick. */
+export interface FlushTally {
+  messages: number;
+  bytes: number;
 }
 
 /** Who a client is, in its log lines. */
@@ -154,52 +160,50 @@ export class Connection {
     return this.sink.bufferedAmount() + this.queuedBytes;
   }
 
-  /** Sends what is queued as one frame, or conflates and closes a client that does not read. */
-  flush(frames: FrameCache): { messages: number; bytes: number } {
-    const none = { messages: 0, bytes: 0 };
+  /** Sends what is queued as one frame, or conflates and closes a client that does not read; adds what it sent to `sent`. */
+  flush(frames: FrameCache, sent: FlushTally): void {
     if (this.closed || !this.sink.open) {
       this.queue = [];
       this.queuedBytes = 0;
-      return none;
+      return;
     }
     const buffered = this.sink.bufferedAmount();
     const { slowBytes, slowCloseBytes, slowCloseMs } = this.ctx.limits;
-    if (buffered + this.queuedBytes > slowCloseBytes) {
-      this.closeSlow(`more than ${slowCloseBytes} bytes waiting`);
-      return none;
-    }
+    if (buffered + this.queuedBytes > slowCloseBytes)
+      return this.closeSlow(`more than ${slowCloseBytes} bytes waiting`);
     if (buffered > slowBytes) {
       if (this.slowPolicy === 'disconnect') this.closeSlow('the subscription asked to be closed when slow');
       else if (!this.conflating) this.startConflating();
       else if (this.ctx.scheduler.now() - this.conflatingSince > slowCloseMs)
         this.closeSlow(`slow for more than ${slowCloseMs} ms`);
-      return none;
+      return;
     }
     if (this.conflating) this.stopConflating();
-    if (this.queue.length === 0) return none;
+    if (this.queue.length === 0) return;
     const batch = this.queue;
-    const key = this.runShared ? `${this.runFirst}+${batch.length}` : undefined;
+    const key = this.runShared ? runKey(this.runFirst, batch.length) : undefined;
     this.queue = [];
     this.queuedBytes = 0;
-    if (!this.holdsAlone) return { messages: batch.length, bytes: this.sink.write(batch, frames, key) };
+    if (!this.holdsAlone) {
+      sent.messages += batch.length;
+      sent.bytes += this.sink.write(batch, frames, key);
+      return;
+    }
     this.holdsAlone = false;
     // A shared large message leaves as its own frame, framed once for every client that gets it;
     // what comes before and after it stays in order, in frames of its own.
-    let bytes = 0;
-    let messages = 0;
     let pending: Outgoing[] = [];
     for (const item of batch) {
-      messages += item.count ?? 1;
+      sent.messages += item.count ?? 1;
       if (item.alone === undefined) {
         pending.push(item);
         continue;
       }
-      if (pending.length > 0) bytes += this.sink.write(pending, frames, undefined);
+      if (pending.length > 0) sent.bytes += this.sink.write(pending, frames, undefined);
       pending = [];
-      bytes += this.sink.write([item], frames, item.alone);
+      sent.bytes += this.sink.write([item], frames, item.alone);
     }
-    if (pending.length > 0) bytes += this.sink.write(pending, frames, undefined);
-    return { messages, bytes };
+    if (pending.length > 0) sent.bytes += this.sink.write(pending, frames, undefined);
   }
 
   private conflate(message: QuoteMessage): void {
@@ -319,10 +323,7 @@ export class Connection {
     }
     const result = parseRequest(raw);
     if (!result.ok) {
-      this.log.debug(
-        { code: result.error.code, reason: result.error.message },
-        'rejected client request',
-      );
+      this.log.debug({ code: result.error.code, reason: result.error.message }, 'rejected client request');
       this.fail(result.error.code, result.error.message, result.error.id);
       return;
     }

@@ -10,7 +10,7 @@ import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
 import { refusal } from './auth.ts';
-import { Connection, type ConnectionContext } from './connection.ts';
+import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
 import { DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
 import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
@@ -84,22 +84,17 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     const started = performance.now();
     flushScheduled = false;
     flushing = true;
-    let messages = 0;
-    let bytes = 0;
+    const sent: FlushTally = { messages: 0, bytes: 0 };
     try {
-      for (const c of dirty) {
-        const sent = c.flush(frames);
-        messages += sent.messages;
-        bytes += sent.bytes;
-      }
+      for (const c of dirty) c.flush(frames, sent);
     } finally {
       flushing = false;
     }
     dirty.clear();
     frames.clear();
     tick = 0;
-    metrics.messagesOut.inc(messages);
-    metrics.bytesOut.inc(bytes);
+    metrics.messagesOut.inc(sent.messages);
+    metrics.bytesOut.inc(sent.bytes);
     const ended = performance.now();
     nextFlushAt = ended + Math.min((ended - started) * FLUSH_PACING, MAX_FLUSH_WAIT_MS);
   };

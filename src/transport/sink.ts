@@ -18,23 +18,36 @@ export interface Outgoing {
 
 type Encode = (batch: readonly Outgoing[]) => Buffer;
 
+/**
+ * What identifies a shared frame: a number for a run of this tick's shared items (see
+ * `runKey`), a string for a large message shared as is (its `alone` key), kept across ticks.
+ */
+export type FrameKey = number | string;
+
+/** Room for run lengths in a run key: far more items than one client gets in one tick. */
+const RUN_LENGTHS = 2 ** 26;
+
+/** The key of the run of `length` shared items starting at tick position `first`. */
+export const runKey = (first: number, length: number): number => first * RUN_LENGTHS + length;
+
 /** Shared large frames kept across ticks: the current greeting and snapshot per sink kind, and some slack. */
 const LASTING_FRAMES = 8;
 
 /**
- * Encoded frames of one fan-out tick, by batch key: clients that receive the same run of
- * shared items (all subscribers of a busy feed, say) share one buffer.
+ * Encoded frames of one fan-out tick, by sink kind and batch key: clients that receive the
+ * same run of shared items (all subscribers of a busy feed, say) share one buffer. Run keys
+ * are numbers so that finding a client's frame builds no string per client.
  */
 export class FrameCache {
-  private readonly frames = new Map<string, Buffer>();
+  private readonly frames = new Map<string, Map<number, Buffer>>();
   // Large messages shared as is (the greeting and snapshot of one seq) outlive the tick; a few are kept.
   private readonly lasting = new Map<string, Buffer>();
 
   /** The encoded frame for `batch`: built once per key and kind, or every time without a key. */
-  get(kind: string, batch: readonly Outgoing[], key: string | undefined, encode: Encode): Buffer {
+  get(kind: string, batch: readonly Outgoing[], key: FrameKey | undefined, encode: Encode): Buffer {
     if (key === undefined) return encode(batch);
-    const id = `${kind}|${key}`;
-    if (batch.length === 1 && batch[0]!.alone === key) {
+    if (typeof key === 'string') {
+      const id = `${kind}|${key}`;
       let kept = this.lasting.get(id);
       if (!kept) {
         this.lasting.set(id, (kept = encode(batch)));
@@ -42,8 +55,10 @@ export class FrameCache {
       }
       return kept;
     }
-    let bytes = this.frames.get(id);
-    if (!bytes) this.frames.set(id, (bytes = encode(batch)));
+    let ofKind = this.frames.get(kind);
+    if (!ofKind) this.frames.set(kind, (ofKind = new Map()));
+    let bytes = ofKind.get(key);
+    if (!bytes) ofKind.set(key, (bytes = encode(batch)));
     return bytes;
   }
 
@@ -58,7 +73,7 @@ export interface Sink {
   /** Bytes accepted for this client and not yet on the wire. */
   bufferedAmount(): number;
   /** Writes one batch as one frame, shared through `frames` under `key` when given; returns the bytes written. */
-  write(batch: readonly Outgoing[], frames: FrameCache, key: string | undefined): number;
+  write(batch: readonly Outgoing[], frames: FrameCache, key: FrameKey | undefined): number;
   /** Calls `listener` once the socket buffer has drained. */
   onDrain(listener: () => void): void;
   close(code: number, reason: string): void;
@@ -109,7 +124,7 @@ export class WsSink implements Sink {
     return this.ws.bufferedAmount;
   }
 
-  write(batch: readonly Outgoing[], frames: FrameCache, key: string | undefined): number {
+  write(batch: readonly Outgoing[], frames: FrameCache, key: FrameKey | undefined): number {
     if (!this.open) return 0;
     if (!this.raw) {
       const text = batchText(batch);
@@ -163,7 +178,7 @@ export class SseSink implements Sink {
     return this.res.writableLength + (this.res.socket?.writableLength ?? 0);
   }
 
-  write(batch: readonly Outgoing[], frames: FrameCache, key: string | undefined): number {
+  write(batch: readonly Outgoing[], frames: FrameCache, key: FrameKey | undefined): number {
     if (!this.open) return 0;
     const epoch = this.epoch();
     const bytes = frames.get(`sse:${epoch}`, batch, key, (items) =>
