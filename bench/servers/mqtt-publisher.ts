@@ -16,8 +16,9 @@ hostFeed(
   {
     port: wsPort!,
     publish: (burst) => {
+      const ts = new Date().toISOString();
       for (const q of burst) {
-        const message = stamp(q);
+        const message = stamp(q, ts);
         client.publish(`q/${message.symbol}`, JSON.stringify(message), { qos: 0 });
       }
     },

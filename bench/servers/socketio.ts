@@ -45,8 +45,9 @@ hostFeed(
   {
     port: (http.address() as { port: number }).port,
     publish: (burst) => {
+      const ts = new Date().toISOString();
       for (const q of burst) {
-        const message = stamp(q);
+        const message = stamp(q, ts);
         if (mode === 'emit') io.to([ALL, message.symbol]).emit('quote', message);
         else if (pending.push(message) === 1) setImmediate(flush);
       }

@@ -40,8 +40,9 @@ hostFeed(
   {
     port: (wss.address() as { port: number }).port,
     publish: (burst) => {
+      const ts = new Date().toISOString();
       for (const q of burst) {
-        const message = stamp(q);
+        const message = stamp(q, ts);
         for (const c of clients)
           if (c.subscribed && (!c.symbols || c.symbols.has(message.symbol)))
             c.ws.send(JSON.stringify(message));
