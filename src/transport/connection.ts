@@ -19,7 +19,7 @@ import {
 import { ConnectionInterest } from './interest.ts';
 import type { Limits } from './options.ts';
 import { parseRequest } from './requests.ts';
-import { FrameCache, runKey, type Outgoing, type Sink } from './sink.ts';
+import { FrameCache, runKey, type FrameKey, type Outgoing, type Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Throttle } from './throttle.ts';
 
@@ -48,6 +48,7 @@ export interface ConnectionContext {
 /** What flushes sent, added up over one tick. */
 export interface FlushTally {
   messages: number;
+  frames: number;
   bytes: number;
 }
 
@@ -186,8 +187,7 @@ export class Connection {
     this.queuedBytes = 0;
     if (!this.holdsAlone) {
       sent.messages += batch.length;
-      sent.bytes += this.sink.write(batch, frames, key);
-      return;
+      return this.writeCounted(batch, frames, key, sent);
     }
     this.holdsAlone = false;
     // A shared large message leaves as its own frame, framed once for every client that gets it;
@@ -199,11 +199,21 @@ export class Connection {
         pending.push(item);
         continue;
       }
-      if (pending.length > 0) sent.bytes += this.sink.write(pending, frames, undefined);
+      if (pending.length > 0) this.writeCounted(pending, frames, undefined, sent);
       pending = [];
-      sent.bytes += this.sink.write([item], frames, item.alone);
+      this.writeCounted([item], frames, item.alone, sent);
     }
-    if (pending.length > 0) sent.bytes += this.sink.write(pending, frames, undefined);
+    if (pending.length > 0) this.writeCounted(pending, frames, undefined, sent);
+  }
+
+  private writeCounted(
+    batch: Outgoing[],
+    frames: FrameCache,
+    key: FrameKey | undefined,
+    sent: FlushTally,
+  ): void {
+    sent.frames++;
+    sent.bytes += this.sink.write(batch, frames, key);
   }
 
   private conflate(message: QuoteMessage): void {

@@ -73,18 +73,21 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   // Adaptive batching: the first message of a tick schedules one flush, so a quiet feed goes out
   // as soon as the callback that produced it returns (everything it queued for a client leaves as
   // one frame), and a busy one leaves as one frame per client per tick.
-  // Batching adapts to load: after a flush that took d ms the next one waits FLUSH_PACING × d ms
-  // (at most MAX_FLUSH_WAIT_MS), so a busy feed gathers more per frame (fewer socket writes, the
-  // dominant cost) while a quiet feed, whose flushes take microseconds, goes out at once. The cap
-  // matters: a longer wait makes the next flush bigger and slower, which without a bound feeds
-  // back into ever longer waits.
+  // Batching adapts to load: after a flush that took d ms the next one waits up to
+  // FLUSH_PACING × d ms (at most MAX_FLUSH_WAIT_MS), so a busy feed gathers more per frame (fewer
+  // socket writes, the dominant cost) while a quiet feed, whose flushes take microseconds, goes
+  // out at once. The wait is scaled by what batching gained in that flush (1 − frames/messages):
+  // where clients got many messages a frame (all symbols), waiting packs more into each write;
+  // where nearly every frame carried one message (many clients with a few symbols each), waiting
+  // would save no writes and only add latency. The cap matters: a longer wait makes the next flush
+  // bigger and slower, which without a bound feeds back into ever longer waits.
   let nextFlushAt = 0;
   let flushing = false;
   const flushAll = () => {
     const started = performance.now();
     flushScheduled = false;
     flushing = true;
-    const sent: FlushTally = { messages: 0, bytes: 0 };
+    const sent: FlushTally = { messages: 0, frames: 0, bytes: 0 };
     try {
       for (const c of dirty) c.flush(frames, sent);
     } finally {
@@ -96,7 +99,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     metrics.messagesOut.inc(sent.messages);
     metrics.bytesOut.inc(sent.bytes);
     const ended = performance.now();
-    nextFlushAt = ended + Math.min((ended - started) * FLUSH_PACING, MAX_FLUSH_WAIT_MS);
+    const gain = sent.messages > 0 ? 1 - sent.frames / sent.messages : 0;
+    nextFlushAt = ended + Math.min((ended - started) * FLUSH_PACING * gain, MAX_FLUSH_WAIT_MS);
   };
   const markDirty = (c: Connection) => {
     dirty.add(c);
