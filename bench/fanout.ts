@@ -34,6 +34,7 @@ With no workload flags, runs the default matrix (a few minutes): every server at
   --repeat N         runs of each cell; the table shows medians (default 1)
   --load-gens N      load generator processes (default 1)
   --cpu-prof DIR     write a V8 CPU profile of each node server to DIR (open in Chrome DevTools)
+  --node-flags=…     more node/V8 flags for every node server under test, e.g. --node-flags=--trace-gc
   --no-pin           do not pin the server and the load generators to separate cores
   --out FILE         results file (default bench/results/fanout-<time>.json)
 `;
@@ -115,6 +116,7 @@ const main = async () => {
       'load-gens': { type: 'string' },
       'no-pin': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      'node-flags': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -133,6 +135,7 @@ const main = async () => {
     drainMs: duration(v, 'drain', 5000),
     ...(pin && { pin: { server: '0', load: `1-${cores - 1}` } }),
     ...(str(v, 'cpu-prof') !== undefined && { cpuProfileDir: str(v, 'cpu-prof') }),
+    nodeFlags: str(v, 'node-flags')?.split(/\s+/).filter(Boolean) ?? [],
   };
   const repeat = num(v, 'repeat', 1, { min: 1, max: 20 });
   const bus = str(v, 'bus');

@@ -17,6 +17,8 @@ export interface RunOptions {
   pin?: { server: string; load: string };
   /** Write a V8 CPU profile of each node server into this directory. */
   cpuProfileDir?: string;
+  /** More node flags for node servers under test (`--node-flags`). */
+  nodeFlags?: string[];
 }
 
 /** What one run measured. Figures are NaN where nothing was there to measure. */
@@ -109,7 +111,10 @@ export const runOnce = async (
 ): Promise<RunResult> => {
   const notes: string[] = [];
   const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const sut = await startServerUnderTest(server, options.pin?.server, profile);
+  const sut = await startServerUnderTest(server, options.pin?.server, [
+    ...profile,
+    ...(options.nodeFlags ?? []),
+  ]);
   const loads: ChildProcess[] = [];
   let sampler: NodeJS.Timeout | undefined;
   try {
