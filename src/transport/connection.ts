@@ -19,7 +19,7 @@ import {
 import { ConnectionInterest } from './interest.ts';
 import type { Limits } from './options.ts';
 import { parseRequest } from './requests.ts';
-import { FrameCache, runKey, type FrameKey, type Outgoing, type Sink } from './sink.ts';
+import { FrameCache, runKey, type Outgoing, type Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Throttle } from './throttle.ts';
 
@@ -48,7 +48,6 @@ export interface ConnectionContext {
 /** What flushes sent, added up over one tick. */
 export interface FlushTally {
   messages: number;
-  frames: number;
   bytes: number;
 }
 
@@ -187,7 +186,8 @@ export class Connection {
     this.queuedBytes = 0;
     if (!this.holdsAlone) {
       sent.messages += batch.length;
-      return this.writeCounted(batch, frames, key, sent);
+      sent.bytes += this.sink.write(batch, frames, key);
+      return;
     }
     this.holdsAlone = false;
     // A shared large message leaves as its own frame, framed once for every client that gets it;
@@ -199,21 +199,11 @@ export class Connection {
         pending.push(item);
         continue;
       }
-      if (pending.length > 0) this.writeCounted(pending, frames, undefined, sent);
+      if (pending.length > 0) sent.bytes += this.sink.write(pending, frames, undefined);
       pending = [];
-      this.writeCounted([item], frames, item.alone, sent);
+      sent.bytes += this.sink.write([item], frames, item.alone);
     }
-    if (pending.length > 0) this.writeCounted(pending, frames, undefined, sent);
-  }
-
-  private writeCounted(
-    batch: Outgoing[],
-    frames: FrameCache,
-    key: FrameKey | undefined,
-    sent: FlushTally,
-  ): void {
-    sent.frames++;
-    sent.bytes += this.sink.write(batch, frames, key);
+    if (pending.length > 0) sent.bytes += this.sink.write(pending, frames, undefined);
   }
 
   private conflate(message: QuoteMessage): void {

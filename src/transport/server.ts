@@ -76,18 +76,20 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   // Batching adapts to load: after a flush that took d ms the next one waits up to
   // FLUSH_PACING × d ms (at most MAX_FLUSH_WAIT_MS), so a busy feed gathers more per frame (fewer
   // socket writes, the dominant cost) while a quiet feed, whose flushes take microseconds, goes
-  // out at once. The wait is scaled by what batching gained in that flush (1 − frames/messages):
-  // where clients got many messages a frame (all symbols), waiting packs more into each write;
-  // where nearly every frame carried one message (many clients with a few symbols each), waiting
-  // would save no writes and only add latency. The cap matters: a longer wait makes the next flush
-  // bigger and slower, which without a bound feeds back into ever longer waits.
+  // out at once. The wait is scaled by the share of clients that flush wrote to: when most clients
+  // get something every flush (all symbols), waiting packs more into each of their writes; when
+  // only a few do (many clients with a few symbols each), waiting longer would only spread the
+  // same writes over more clients per flush, saving none and adding latency. The cap matters: a
+  // longer wait makes the next flush bigger and slower, which without a bound feeds back into
+  // ever longer waits.
   let nextFlushAt = 0;
   let flushing = false;
   const flushAll = () => {
     const started = performance.now();
     flushScheduled = false;
     flushing = true;
-    const sent: FlushTally = { messages: 0, frames: 0, bytes: 0 };
+    const sent: FlushTally = { messages: 0, bytes: 0 };
+    const written = dirty.size;
     try {
       for (const c of dirty) c.flush(frames, sent);
     } finally {
@@ -99,8 +101,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     metrics.messagesOut.inc(sent.messages);
     metrics.bytesOut.inc(sent.bytes);
     const ended = performance.now();
-    const gain = sent.messages > 0 ? 1 - sent.frames / sent.messages : 0;
-    nextFlushAt = ended + Math.min((ended - started) * FLUSH_PACING * gain, MAX_FLUSH_WAIT_MS);
+    const share = Math.min(1, written / Math.max(1, connections.size));
+    nextFlushAt = ended + Math.min((ended - started) * FLUSH_PACING * share, MAX_FLUSH_WAIT_MS);
   };
   const markDirty = (c: Connection) => {
     dirty.add(c);
