@@ -69,6 +69,21 @@ describe('marketStates (on the feed clock)', () => {
     });
   });
 
+  it('leaves the running clock alone for a frame within 100 ms of it, and still turns at the boundary', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      // At b the clock set by a reads 09:29:59.980 and b says 09:30:00.030: the clock's own timer
+      // opens the market at 09:30:00.000, 40 ms after a, not b.
+      const frames = cold('a 19ms b', {
+        a: ms('2023-11-09T04:29:59.960Z'),
+        b: ms('2023-11-09T04:30:00.030Z'),
+      });
+      expectObservable(frames.pipe(marketStates()), '^ 100ms !').toBe('a 39ms b', {
+        a: 'pre-open',
+        b: 'open',
+      });
+    });
+  });
+
   it('stays closed through a holiday session', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const frames = cold('a', { a: ms('2023-11-09T04:00:00Z') });
