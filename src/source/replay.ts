@@ -90,12 +90,10 @@ export const replay = (frames: readonly Frame[], options: ReplayOptions): Observ
       : resumePoint(frames, shiftMs, options.resumeAfter);
   const pass = (n: number, fromIndex: number) =>
     from(
-      frames
-        .slice(fromIndex)
-        .map((frame, i) => ({
-          frame: shifted(frame, shiftMs * n),
-          delay: i === 0 ? 0 : delays[fromIndex + i]!,
-        })),
+      frames.slice(fromIndex).map((frame, i) => ({
+        frame: shifted(frame, shiftMs * n),
+        delay: i === 0 ? 0 : delays[fromIndex + i]!,
+      })),
     ).pipe(
       concatMap(({ frame, delay }) =>
         delay > 0 ? timer(delay, scheduler).pipe(map(() => frame)) : of(frame),
