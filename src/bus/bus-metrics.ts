@@ -11,12 +11,12 @@ export interface BusMetrics {
 }
 
 /**
- * Registers the bus metrics on `registry`; `up` and `lag` are read at scrape time so the
- * figures are never staler than the scrape.
+ * Registers the bus metrics on `registry`; `up`, `lag` and `ingest` are read at scrape time so
+ * the figures are never staler than the scrape.
  */
 export const createBusMetrics = (
   registry: Registry,
-  live: { up: () => boolean; lag: () => number | undefined },
+  live: { up: () => boolean; lag: () => number | undefined; ingest: () => boolean | undefined },
 ): BusMetrics => {
   const registers = [registry];
   new Gauge({
@@ -33,6 +33,15 @@ export const createBusMetrics = (
     registers,
     collect() {
       this.set(live.lag() ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'tickstream_bus_ingest_up',
+    help: 'At an edge: 1 while an ingest holds its lease, 0 when none does (-1 before the first read).',
+    registers,
+    collect() {
+      const ingest = live.ingest();
+      this.set(ingest === undefined ? -1 : ingest ? 1 : 0);
     },
   });
   return {

@@ -75,8 +75,8 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
   }
   // Epoch numbers only grow, so edges still reading an old epoch's stream ids see a new one.
   const gen = state?.gen ?? Math.max(Date.now(), loaded.topGen + 1);
-  const { maxLen } = config;
-  const publisher = new Publisher({ hub, redis, keys, gen, maxLen, log: ctx.log, metrics });
+  const { maxLen, leaseMs } = config;
+  const publisher = new Publisher({ hub, redis, keys, gen, maxLen, leaseMs, log: ctx.log, metrics });
   if (!state || ahead) {
     await publisher.announce(state?.seq);
     ctx.log.info(
@@ -113,6 +113,7 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
   const metrics = createBusMetrics(ctx.registry, {
     up: () => links.every((r) => r.status === 'ready'),
     lag: () => follower?.lag,
+    ingest: () => follower?.ingest,
   });
   const sourceHub =
     config.role === 'edge' ? undefined : config.role === 'ingest' ? ctx.hub : new Hub(ctx.hubConfig);
@@ -137,7 +138,11 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
     health: () => ({
       role: config.role,
       redis: redisState(),
-      ...(follower && { synced: follower.synced, ...(follower.lag !== undefined && { lag: follower.lag }) }),
+      ...(follower && {
+        synced: follower.synced,
+        ...(follower.ingest !== undefined && { ingest: follower.ingest ? 'publishing' : 'gone' }),
+        ...(follower.lag !== undefined && { lag: follower.lag }),
+      }),
       ...(publisher && { unpublished: publisher.backlog }),
     }),
     ready: () => redisState() === 'up' && (follower?.synced ?? true),

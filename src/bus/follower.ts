@@ -7,8 +7,8 @@ import { decodeEntry, entryId, loadCluster, whenReady, type BusKeys, type Loaded
 
 /** Entries per read: bounds one read's work while an edge catches up. */
 const READ_COUNT = 1000;
-/** How long one XREAD blocks; a dead link shows up no later than this. */
-const BLOCK_MS = 5000;
+/** How long one XREAD blocks; a dead link, or an ingest whose lease ran out, shows up no later than this. */
+const BLOCK_MS = 2000;
 /** Pause after an unexpected Redis error while the link stays up, so it is not retried in a tight loop. */
 const ERROR_PAUSE_MS = 1000;
 
@@ -38,8 +38,11 @@ export class Follower {
   private statusId = '0-0';
   private stopped = false;
   private headSeq: number | undefined;
-  /** The ingest's latest status, shown again once the link is back. */
+  /** The ingest's latest status, shown while the link is up and an ingest holds its lease. */
   private upstream: StatusFields | undefined;
+  private linkUp = true;
+  /** Whether an ingest held its lease at the last read; undefined before the first. */
+  private ingestAlive: boolean | undefined;
   private readonly log: Logger;
   /** Ends when the follower is closed. */
   readonly done: Promise<void>;
@@ -58,6 +61,11 @@ export class Follower {
   /** Whether the hub holds the cluster's state (an edge serves nothing true before that). */
   get synced(): boolean {
     return this.gen !== undefined;
+  }
+
+  /** Whether an ingest is publishing (its lease was held at the last read); undefined before one. */
+  get ingest(): boolean | undefined {
+    return this.ingestAlive;
   }
 
   /** Stream entries the hub is behind the head, as of the last read; undefined before one. */
@@ -99,12 +107,39 @@ export class Follower {
 
   private applyStatus({ source, state, market }: StatusMessage): void {
     this.upstream = { source, state, market };
-    this.options.hub.setStatus(this.upstream);
+    this.showStatus();
   }
 
-  // Without the bus this edge cannot tell a quiet market from a dead feed: say so to clients.
-  private readonly onLost = () => this.options.hub.setStatus({ state: 'stale' });
-  private readonly onBack = () => this.upstream && this.options.hub.setStatus(this.upstream);
+  // Without the bus, or with no ingest publishing, this edge cannot tell a quiet market from a
+  // dead feed: it says so to clients, and shows the ingest's status again once both are back.
+  private showStatus(): void {
+    const { hub } = this.options;
+    if (!this.linkUp || this.ingestAlive === false) hub.setStatus({ state: 'stale' });
+    else if (this.upstream) hub.setStatus(this.upstream);
+  }
+
+  private readonly onLost = () => {
+    this.linkUp = false;
+    this.showStatus();
+  };
+
+  private readonly onBack = () => {
+    this.linkUp = true;
+    this.showStatus();
+  };
+
+  private noteIngest(alive: boolean): void {
+    if (alive === this.ingestAlive) return;
+    const before = this.ingestAlive;
+    this.ingestAlive = alive;
+    if (!alive)
+      this.log.warn(
+        { key: this.options.keys.ingest },
+        'no ingest holds its lease: the feed is stale until one publishes again',
+      );
+    else if (before === false) this.log.info('an ingest is publishing again');
+    this.showStatus();
+  }
 
   private async run(): Promise<void> {
     const { redis, keys } = this.options;
@@ -117,6 +152,7 @@ export class Follower {
       try {
         const replies = await redis
           .pipeline()
+          .exists(keys.ingest)
           .xrevrange(keys.events, '+', '-', 'COUNT', 1)
           .xread(
             'COUNT',
@@ -130,12 +166,15 @@ export class Follower {
             this.statusId,
           )
           .exec();
-        const [[headErr, head], [readErr, read]] = replies as [
+        const [[leaseErr, lease], [headErr, head], [readErr, read]] = replies as [
+          [Error | null, unknown],
           [Error | null, unknown],
           [Error | null, unknown],
         ];
+        if (leaseErr) throw leaseErr;
         if (headErr) throw headErr;
         if (readErr) throw readErr;
+        this.noteIngest(lease === 1);
         const [top] = (head ?? []) as [string, string[]][];
         if (top) this.headSeq = Number(top[0].split('-')[1]);
         if (this.stopped) return;

@@ -1,10 +1,14 @@
 import { TickstreamError } from '../errors.ts';
-import { num, str, type FlagValues } from '../options.ts';
+import { duration, num, str, type FlagValues } from '../options.ts';
 
 /** What a process does in a Redis-backed cluster. */
 export type BusRole = 'all' | 'ingest' | 'edge';
 
 const ROLES: readonly BusRole[] = ['all', 'ingest', 'edge'];
+/** A few of the ingest's renewals: one slow write does not mark the feed stale. */
+export const DEFAULT_LEASE_MS = 6000;
+/** Renewed every third of the lease: shorter than this and the renewals are a load of their own. */
+const MIN_LEASE_MS = 300;
 
 /** parseArgs descriptors for the scale-out flags. */
 export const busFlags = {
@@ -12,20 +16,25 @@ export const busFlags = {
   role: { type: 'string' },
   'bus-maxlen': { type: 'string' },
   'bus-prefix': { type: 'string' },
+  'bus-lease': { type: 'string' },
 } as const;
 
 export const busHelp = `  --bus URL          scale out on Redis (redis://HOST:PORT); without it one process serves alone
   --role R           with --bus: ingest (source, publishes), edge (follows, serves) or all (default)
   --bus-maxlen N     events the Redis stream keeps, about (default 100000)
-  --bus-prefix NAME  Redis key prefix, one per cluster sharing a Redis (default tickstream)`;
+  --bus-prefix NAME  Redis key prefix, one per cluster sharing a Redis (default tickstream)
+  --bus-lease D      ingest: how long its liveness lease lasts unrenewed (renewed every third of it);
+                     edges show the feed stale once it runs out (default 6s)`;
 
 export interface BusConfig {
   url: string;
   role: BusRole;
   /** Approximate cap of the event stream (`XADD MAXLEN ~`). */
   maxLen: number;
-  /** Key prefix: `<prefix>:events`, `<prefix>:status`, `<prefix>:state`. */
+  /** Key prefix: `<prefix>:events`, `<prefix>:status`, `<prefix>:state`, `<prefix>:ingest`. */
   prefix: string;
+  /** How long the ingest's lease lasts unrenewed (ms); it renews every third of that. */
+  leaseMs: number;
 }
 
 /** The bus settings, or undefined for the default single-process, in-memory mode. */
@@ -40,10 +49,17 @@ export const busConfig = (values: FlagValues): BusConfig | undefined => {
     throw new TickstreamError('bad_config', `--bus must be a redis:// or rediss:// URL, got "${url}"`);
   if (role !== undefined && !ROLES.includes(role as BusRole))
     throw new TickstreamError('bad_config', `--role must be one of ${ROLES.join(', ')}, got "${role}"`);
+  const leaseMs = duration(values, 'bus-lease', DEFAULT_LEASE_MS);
+  if (leaseMs < MIN_LEASE_MS)
+    throw new TickstreamError(
+      'bad_config',
+      `--bus-lease must be at least ${MIN_LEASE_MS}ms, got ${leaseMs}ms`,
+    );
   return {
     url,
     role: (role as BusRole | undefined) ?? 'all',
     maxLen: num(values, 'bus-maxlen', 100_000, { min: 1 }),
     prefix: str(values, 'bus-prefix') ?? 'tickstream',
+    leaseMs,
   };
 };

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Subscription } from 'rxjs';
@@ -18,6 +19,8 @@ export interface PublisherOptions {
   /** The epoch's number in stream ids (see {@link ClusterState}). */
   gen: number;
   maxLen: number;
+  /** How long the ingest's lease (`<prefix>:ingest`) lasts unrenewed; renewed every third of it. */
+  leaseMs: number;
   log: Logger;
   metrics: BusMetrics;
 }
@@ -39,9 +42,12 @@ export class Publisher {
   private reconnected = false;
   private readonly subscription = new Subscription();
   private readonly log: Logger;
+  private readonly beat: NodeJS.Timeout;
 
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log.child({ bus: 'publisher' });
+    this.renewLease();
+    this.beat = setInterval(this.renewLease, options.leaseMs / 3).unref();
     this.subscription.add(
       options.hub.messages$.subscribe((m) => {
         this.pending.push(m);
@@ -78,8 +84,12 @@ export class Publisher {
     if (this.stopped) return;
     this.subscription.unsubscribe();
     this.options.redis.off('ready', this.onReconnect);
+    clearInterval(this.beat);
     await this.flush();
     this.stopped = true;
+    // Edges see at once that no ingest is publishing, instead of when the lease runs out.
+    const { redis, keys } = this.options;
+    if (redis.status === 'ready') await redis.del(keys.ingest).catch(() => undefined);
     if (this.pending.length > 0)
       this.log.warn({ unpublished: this.pending.length }, 'stopping with events Redis never confirmed');
   }
@@ -160,8 +170,23 @@ export class Publisher {
     if (ok && (this.pending.length > 0 || this.status !== undefined)) this.schedule();
   }
 
+  /**
+   * Renews the ingest's lease, which tells edges an ingest is alive however quiet the feed; a
+   * renewal lost to a Redis outage is made good by the next beat, or at once on reconnect.
+   */
+  private readonly renewLease = () => {
+    const { redis, keys, leaseMs } = this.options;
+    if (this.stopped || redis.status !== 'ready') return;
+    redis
+      .set(keys.ingest, `${hostname()}:${process.pid}`, 'PX', leaseMs)
+      .catch((err: unknown) =>
+        this.log.debug({ err }, 'renewing the ingest lease failed; the next beat retries'),
+      );
+  };
+
   /** After a reconnect: find out what Redis holds and queue what it lacks. */
   private readonly onReconnect = () => {
+    this.renewLease();
     // A flush in flight when the link came back runs this when it settles.
     this.reconnected = this.busy;
     if (this.busy || this.stopped) return;
@@ -192,6 +217,7 @@ export class Publisher {
       );
       this.stopped = true;
       this.subscription.unsubscribe();
+      clearInterval(this.beat);
       return;
     }
     this.seed(there?.seq);

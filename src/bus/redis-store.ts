@@ -11,6 +11,8 @@ export interface BusKeys {
   status: string;
   /** The snapshot at the stream head: {@link ClusterState} as JSON. */
   state: string;
+  /** The ingest's lease: set with a TTL and renewed while an ingest runs, so edges can tell a quiet feed from a dead ingest. */
+  ingest: string;
 }
 
 /** The keys under `prefix`. */
@@ -18,6 +20,7 @@ export const busKeys = (prefix: string): BusKeys => ({
   events: `${prefix}:events`,
   status: `${prefix}:status`,
   state: `${prefix}:state`,
+  ingest: `${prefix}:ingest`,
 });
 
 /**

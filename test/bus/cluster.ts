@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import type { BusRole } from '../../src/bus/options.ts';
+import { DEFAULT_LEASE_MS, type BusRole } from '../../src/bus/options.ts';
 import type { HubMessage, ServerMessage } from '../../src/protocol/messages.ts';
 import { serve, type Running } from '../../src/serve.ts';
 import type { Frame } from '../../src/source/frame.ts';
@@ -16,12 +16,12 @@ export const startNode = async (
   role: BusRole,
   url: string,
   prefix: string,
-  { maxLen = 10_000, historySize = 1000 } = {},
+  { maxLen = 10_000, historySize = 1000, leaseMs = DEFAULT_LEASE_MS } = {},
 ): Promise<Node> => {
   const frames$ = new Subject<Frame>();
   const config = {
     ...testConfig({ hub: { history: { size: historySize, ageMs: 600_000 } } }),
-    bus: { url, role, maxLen, prefix },
+    bus: { url, role, maxLen, prefix, leaseMs },
   };
   const running = await serve(config, quietLog(), { kind: 'test', frames$ });
   return { running, frames$ };

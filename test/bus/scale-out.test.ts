@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { HelloMessage, Quote, QuoteMessage } from '../../src/protocol/messages.ts';
-import { TestClient, waitFor } from '../helpers.ts';
+import { repoPath, TestClient, waitFor } from '../helpers.ts';
+import { spawnTickstream } from '../server-child.ts';
 import { events, lastSeq, startNode, subscribed, tick, type Node } from './cluster.ts';
 import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
 
@@ -130,6 +131,51 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     expect(snapshot?.channel === 'quotes' && new Map(snapshot.quotes.map((q) => [q.symbol, q]))).toEqual(
       applyAll(new Map(), quotesOf(client)),
     );
+  });
+
+  it('tells clients the feed is stale while no ingest publishes, however quiet the feed, and live again after', async () => {
+    const prefix = uniquePrefix();
+    let ingest = await start('ingest', redis.url, prefix);
+    const edge = await start('edge', redis.url, prefix);
+    const watcher = await connect(edge);
+    const states = () => watcher.ofType('status').map((m) => m.state);
+    const health = async () =>
+      (await (await fetch(`http://127.0.0.1:${edge.running.server.port}/healthz`)).json()) as {
+        bus: { ingest?: string };
+      };
+    await waitFor(async () => (await health()).bus.ingest === 'publishing', 'the ingest seen by the edge');
+    expect(states().at(-1)).toBe('running');
+
+    // No event says the ingest is gone: the edge learns it from the lease the ingest stops renewing.
+    await ingest.running.close();
+    await waitFor(() => states().at(-1) === 'stale', 'a stale status once the ingest is gone');
+    expect((await health()).bus.ingest).toBe('gone');
+    const metrics = await (await fetch(`http://127.0.0.1:${edge.running.server.port}/metrics`)).text();
+    expect(metrics).toMatch(/^tickstream_bus_ingest_up 0$/m);
+
+    ingest = await start('ingest', redis.url, prefix);
+    await waitFor(() => states().at(-1) === 'running', 'running again with a new ingest');
+    ingest.frames$.next(tick(1));
+    await waitFor(() => lastSeq(watcher) === 3, 'the new ingest’s first frame');
+  });
+
+  it('marks the feed stale when the ingest hangs without a goodbye, until its lease is renewed', async () => {
+    const prefix = uniquePrefix();
+    // A real ingest process, frozen with SIGSTOP: its Redis connection stays open, it only stops renewing.
+    const ingest = await spawnTickstream('serve', [
+      ...['--bus', redis.url, '--role', 'ingest', '--bus-prefix', prefix, '--bus-lease', '600ms'],
+      ...['--port', '0', '--host', '127.0.0.1', '--feed', repoPath('test/fixtures/two-frames.txt')],
+    ]);
+    onTestFinished(() => ingest.stop());
+    const edge = await start('edge', redis.url, prefix);
+    await waitFor(() => edge.running.hub.status.state === 'running', 'the edge following a live ingest');
+    const watcher = await connect(edge);
+    const states = () => watcher.ofType('status').map((m) => m.state);
+
+    ingest.child.kill('SIGSTOP');
+    await waitFor(() => states().at(-1) === 'stale', 'a stale status once the lease ran out');
+    ingest.child.kill('SIGCONT');
+    await waitFor(() => states().at(-1) === 'running', 'running again once the ingest renews its lease');
   });
 
   it('resyncs with recovered:false when the stream was trimmed past an edge that was cut off', async (ctx) => {
