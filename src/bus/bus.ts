@@ -5,6 +5,7 @@ import { Hub } from '../hub/hub.ts';
 import type { HubConfig } from '../hub/options.ts';
 import { createBusMetrics, type BusMetrics } from './bus-metrics.ts';
 import { Follower } from './follower.ts';
+import { IngestLease } from './lease.ts';
 import type { BusConfig, BusRole } from './options.ts';
 import { Publisher } from './publisher.ts';
 import {
@@ -61,6 +62,14 @@ const connect = async (config: BusConfig, name: string, log: Logger): Promise<Re
 const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics: BusMetrics) => {
   const redis = await connect(config, 'ingest', ctx.log);
   const keys = busKeys(config.prefix);
+  // Taken before reading the cluster: another ingest may still be publishing to it.
+  const lease = new IngestLease(redis, keys.ingest, config.leaseMs, ctx.log);
+  try {
+    await lease.acquire();
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   const loaded = await loadCluster(redis, keys, ctx.hubConfig.history.size);
   const { state } = loaded;
   // A hub its data dir restored past what Redis holds (Redis lost writes) keeps its own events:
@@ -75,8 +84,8 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
   }
   // Epoch numbers only grow, so edges still reading an old epoch's stream ids see a new one.
   const gen = state?.gen ?? Math.max(Date.now(), loaded.topGen + 1);
-  const { maxLen, leaseMs } = config;
-  const publisher = new Publisher({ hub, redis, keys, gen, maxLen, leaseMs, log: ctx.log, metrics });
+  const { maxLen } = config;
+  const publisher = new Publisher({ hub, redis, keys, gen, maxLen, lease, log: ctx.log, metrics });
   if (!state || ahead) {
     await publisher.announce(state?.seq);
     ctx.log.info(

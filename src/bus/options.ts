@@ -23,8 +23,8 @@ export const busHelp = `  --bus URL          scale out on Redis (redis://HOST:PO
   --role R           with --bus: ingest (source, publishes), edge (follows, serves) or all (default)
   --bus-maxlen N     events the Redis stream keeps, about (default 100000)
   --bus-prefix NAME  Redis key prefix, one per cluster sharing a Redis (default tickstream)
-  --bus-lease D      ingest: how long its liveness lease lasts unrenewed (renewed every third of it);
-                     edges show the feed stale once it runs out (default 6s)`;
+  --bus-lease D      ingest: how long its lease lasts unrenewed (renewed every third of it); one
+                     ingest at a time holds it, edges show the feed stale once it runs out (default 6s)`;
 
 export interface BusConfig {
   url: string;

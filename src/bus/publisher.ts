@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Subscription } from 'rxjs';
@@ -6,6 +5,7 @@ import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
 import type { BusMetrics } from './bus-metrics.ts';
+import type { IngestLease } from './lease.ts';
 import { entryId, type BusKeys, type ClusterState } from './redis-store.ts';
 
 /** How many status changes the status stream keeps: edges only ever need the latest. */
@@ -19,8 +19,8 @@ export interface PublisherOptions {
   /** The epoch's number in stream ids (see {@link ClusterState}). */
   gen: number;
   maxLen: number;
-  /** How long the ingest's lease (`<prefix>:ingest`) lasts unrenewed; renewed every third of it. */
-  leaseMs: number;
+  /** The lease this ingest holds (acquired before it publishes); renewed every third of its length. */
+  lease: IngestLease;
   log: Logger;
   metrics: BusMetrics;
 }
@@ -46,8 +46,7 @@ export class Publisher {
 
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log.child({ bus: 'publisher' });
-    this.renewLease();
-    this.beat = setInterval(this.renewLease, options.leaseMs / 3).unref();
+    this.beat = setInterval(this.renewLease, options.lease.ms / 3).unref();
     this.subscription.add(
       options.hub.messages$.subscribe((m) => {
         this.pending.push(m);
@@ -88,8 +87,7 @@ export class Publisher {
     await this.flush();
     this.stopped = true;
     // Edges see at once that no ingest is publishing, instead of when the lease runs out.
-    const { redis, keys } = this.options;
-    if (redis.status === 'ready') await redis.del(keys.ingest).catch(() => undefined);
+    if (this.options.redis.status === 'ready') await this.options.lease.release().catch(() => undefined);
     if (this.pending.length > 0)
       this.log.warn({ unpublished: this.pending.length }, 'stopping with events Redis never confirmed');
   }
@@ -175,14 +173,26 @@ export class Publisher {
    * renewal lost to a Redis outage is made good by the next beat, or at once on reconnect.
    */
   private readonly renewLease = () => {
-    const { redis, keys, leaseMs } = this.options;
-    if (this.stopped || redis.status !== 'ready') return;
-    redis
-      .set(keys.ingest, `${hostname()}:${process.pid}`, 'PX', leaseMs)
-      .catch((err: unknown) =>
-        this.log.debug({ err }, 'renewing the ingest lease failed; the next beat retries'),
-      );
+    if (this.stopped || this.options.redis.status !== 'ready') return;
+    this.options.lease.renew().then(
+      (ours) => {
+        if (!ours && !this.stopped)
+          this.stopPublishing(
+            { holder: this.options.lease.holder },
+            'another ingest took the lease while this one was frozen or cut off: this ingest stops publishing so no seq is used twice',
+          );
+      },
+      (err: unknown) => this.log.debug({ err }, 'renewing the ingest lease failed; the next beat retries'),
+    );
   };
+
+  /** Stops for good: another ingest publishes to this cluster now. */
+  private stopPublishing(fields: Record<string, unknown>, why: string): void {
+    this.log.error(fields, why);
+    this.stopped = true;
+    this.subscription.unsubscribe();
+    clearInterval(this.beat);
+  }
 
   /** After a reconnect: find out what Redis holds and queue what it lacks. */
   private readonly onReconnect = () => {
@@ -211,13 +221,10 @@ export class Publisher {
       return;
     }
     if (there && (there.epoch !== hub.epoch || there.seq > hub.seq)) {
-      this.log.error(
+      this.stopPublishing(
         { theirs: { epoch: there.epoch, seq: there.seq }, ours: hub.position },
         'Redis holds another ingest’s state: this ingest stops publishing so no seq is used twice',
       );
-      this.stopped = true;
-      this.subscription.unsubscribe();
-      clearInterval(this.beat);
       return;
     }
     this.seed(there?.seq);

@@ -159,23 +159,44 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     await waitFor(() => lastSeq(watcher) === 3, 'the new ingest’s first frame');
   });
 
-  it('marks the feed stale when the ingest hangs without a goodbye, until its lease is renewed', async () => {
+  it('refuses a second ingest while the first keeps renewing its lease', async () => {
+    const prefix = uniquePrefix();
+    await start('ingest', redis.url, prefix, { leaseMs: 600 });
+    await expect(start('ingest', redis.url, prefix, { leaseMs: 600 })).rejects.toThrow(
+      new RegExp(`another ingest \\(.+\\) holds ${prefix}:ingest and keeps renewing it`),
+    );
+  });
+
+  it('marks the feed stale when the ingest hangs, and fences it off once another took over', async () => {
     const prefix = uniquePrefix();
     // A real ingest process, frozen with SIGSTOP: its Redis connection stays open, it only stops renewing.
-    const ingest = await spawnTickstream('serve', [
+    const frozen = await spawnTickstream('serve', [
       ...['--bus', redis.url, '--role', 'ingest', '--bus-prefix', prefix, '--bus-lease', '600ms'],
       ...['--port', '0', '--host', '127.0.0.1', '--feed', repoPath('test/fixtures/two-frames.txt')],
     ]);
-    onTestFinished(() => ingest.stop());
+    onTestFinished(() => frozen.stop());
     const edge = await start('edge', redis.url, prefix);
     await waitFor(() => edge.running.hub.status.state === 'running', 'the edge following a live ingest');
     const watcher = await connect(edge);
     const states = () => watcher.ofType('status').map((m) => m.state);
 
-    ingest.child.kill('SIGSTOP');
+    frozen.child.kill('SIGSTOP');
     await waitFor(() => states().at(-1) === 'stale', 'a stale status once the lease ran out');
-    ingest.child.kill('SIGCONT');
-    await waitFor(() => states().at(-1) === 'running', 'running again once the ingest renews its lease');
+    const next = await start('ingest', redis.url, prefix);
+    await waitFor(() => states().at(-1) === 'running', 'running again under the new ingest');
+    const seq = next.running.hub.seq;
+    next.frames$.next(tick(1));
+    await waitFor(() => lastSeq(watcher) === seq + 3, 'the new ingest’s first frame');
+
+    // Woken, the old ingest finds the lease taken and stops instead of stamping seqs twice.
+    frozen.child.kill('SIGCONT');
+    await waitFor(
+      () => frozen.logs().find((l) => String(l.msg).startsWith('another ingest took the lease')),
+      'the old ingest standing down',
+    );
+    next.frames$.next(tick(2));
+    await waitFor(() => lastSeq(watcher) === seq + 6, 'the new ingest still publishing');
+    expect(events(watcher).map((m) => m.seq)).toEqual([...Array(6).keys()].map((i) => seq + 1 + i));
   });
 
   it('resyncs with recovered:false when the stream was trimmed past an edge that was cut off', async (ctx) => {
