@@ -103,6 +103,46 @@ describe('a persistent hub', () => {
     );
   });
 
+  it('keeps the events recorded while a compaction is written beside the journal', async () => {
+    const dir = newDir();
+    const { hub, journal } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist());
+    // The third event starts writing the state as of seq 3; the next two arrive meanwhile.
+    for (const c of [
+      price('AIRLINK', 1),
+      price('AIRLINK', 2),
+      price('AIRLINK', 3),
+      price('BOP', 4),
+      story('s1'),
+    ])
+      hub.apply(c);
+    await journal.settled();
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))).toMatchObject({ seq: 3 });
+    const lines = readFileSync(join(dir, 'journal.ndjson'), 'utf8').trim().split('\n');
+    expect(
+      lines.map((l) => (JSON.parse(l) as { seq?: number; m?: { seq: number } }).m?.seq ?? 'header'),
+    ).toEqual(['header', 4, 5]);
+    hub.apply(price('BOP', 6));
+    // No close(): as after kill -9.
+    const again = openPersistentHub(
+      hubOptions(),
+      dir,
+      recordingLog().log,
+      persist({ compactEvery: 100 }),
+    ).hub;
+    expect(again.position).toEqual(hub.position);
+    expect(again.snapshot()).toEqual(hub.snapshot());
+    expect(again.seenHeadlineIds()).toEqual(['s1']);
+  });
+
+  it('drops the half-written files a crash during a compaction left', () => {
+    const dir = newDir();
+    openPersistentHub(hubOptions(), dir, recordingLog().log, persist()).journal.close();
+    writeFileSync(join(dir, 'state.json.999-1.tmp'), '{"epoch":');
+    writeFileSync(join(dir, 'journal.ndjson.tmp'), '{"epoch":');
+    openPersistentHub(hubOptions(), dir, recordingLog().log, persist()).journal.close();
+    expect(readdirSync(dir).sort()).toEqual(['journal.ndjson', 'state.json']);
+  });
+
   it('skips a torn journal tail with a log line and continues from the last whole event', () => {
     const dir = newDir();
     const { hub } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist({ compactEvery: 100 }));
