@@ -60,13 +60,28 @@ const reportEvent = (log: Logger, metrics: Metrics) => (event: TimedEvent) => {
 export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSource): Promise<Running> => {
   // An edge reads no feed; other roles open it first, so a bad feed fails before anything starts.
   const opened = config.bus?.role === 'edge' ? undefined : (source ?? openSource(config.source, log));
-  // With --data-dir the hub continues the epoch, seq and state it persisted.
-  const { hub, journal } = openHub(config.hub, log);
+  // With --data-dir the hub that stamps events continues the epoch, seq and state it persisted:
+  // the served one, or with role all the ingest side's, so a Redis that lost its data is re-seeded
+  // from it (the served hub then follows the stream like any edge's).
+  const { hub: stamping, journal } = openHub(config.hub, log);
+  const splitHubs = config.bus?.role === 'all';
+  const hub = splitHubs ? openHub({ ...config.hub, dataDir: undefined }, log).hub : stamping;
   const metrics = createMetrics();
   // The bus restores the hub before the server starts, so the first hello carries the cluster's epoch.
   const bus =
     config.bus &&
-    (await startBus(config.bus, { hub, hubConfig: config.hub, log, registry: metrics.registry }));
+    (await startBus(config.bus, {
+      hub,
+      ...(splitHubs && { ingestHub: stamping }),
+      hubConfig: config.hub,
+      log,
+      registry: metrics.registry,
+    }).catch((err: unknown) => {
+      // A refused bus (another ingest, say) leaves no data dir locked and no monitor running.
+      journal?.close();
+      metrics.close();
+      throw err;
+    }));
   // The hub the feed goes into: the served one, a private one (role all) or none (edge).
   const sourceHub = bus ? bus.sourceHub : hub;
   // Ready once the source has yielded a frame (an edge: once the bus says so).
@@ -106,6 +121,7 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
         await server.close();
         journal?.close();
         hub.close();
+        if (stamping !== hub) stamping.close();
         metrics.close();
       })()),
   };

@@ -23,6 +23,8 @@ export interface BusHealth {
   redis: BusLinkState;
   /** Whether the served hub holds the cluster's state (edge, all). */
   synced?: boolean;
+  /** Whether an ingest holds its lease (edge, all): `gone` while none publishes. */
+  ingest?: 'publishing' | 'gone';
   /** Stream entries the served hub is behind the head (edge, all). */
   lag?: number;
   /** Events stamped here that Redis has not confirmed (ingest, all). */
@@ -45,6 +47,11 @@ export interface Bus {
 export interface BusContext {
   /** The hub clients are served from. */
   hub: Hub;
+  /**
+   * With role `all`, the hub the source feeds and the ingest side stamps and publishes; the served
+   * hub follows the stream like any edge's. The persistent one when there is a data directory.
+   */
+  ingestHub?: Hub;
   hubConfig: HubConfig;
   log: Logger;
   /** Where the bus metrics go (the server's registry). */
@@ -125,7 +132,11 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
     ingest: () => follower?.ingest,
   });
   const sourceHub =
-    config.role === 'edge' ? undefined : config.role === 'ingest' ? ctx.hub : new Hub(ctx.hubConfig);
+    config.role === 'edge'
+      ? undefined
+      : config.role === 'ingest'
+        ? ctx.hub
+        : (ctx.ingestHub ?? new Hub(ctx.hubConfig));
   let ingestLink: Redis | undefined;
   let edgeLink: Redis | undefined;
   if (sourceHub) {
@@ -163,7 +174,7 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
         // QUIT would wait behind the blocked XREAD; dropping the socket ends it now.
         edgeLink?.disconnect();
         await followed;
-        if (sourceHub && sourceHub !== ctx.hub) sourceHub.close();
+        if (sourceHub && sourceHub !== ctx.hub && sourceHub !== ctx.ingestHub) sourceHub.close();
       })()),
   };
 };

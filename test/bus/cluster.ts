@@ -16,11 +16,16 @@ export const startNode = async (
   role: BusRole,
   url: string,
   prefix: string,
-  { maxLen = 10_000, historySize = 1000, leaseMs = DEFAULT_LEASE_MS } = {},
+  {
+    maxLen = 10_000,
+    historySize = 1000,
+    leaseMs = DEFAULT_LEASE_MS,
+    dataDir,
+  }: { maxLen?: number; historySize?: number; leaseMs?: number; dataDir?: string } = {},
 ): Promise<Node> => {
   const frames$ = new Subject<Frame>();
   const config = {
-    ...testConfig({ hub: { history: { size: historySize, ageMs: 600_000 } } }),
+    ...testConfig({ hub: { history: { size: historySize, ageMs: 600_000 }, ...(dataDir && { dataDir }) } }),
     bus: { url, role, maxLen, prefix, leaseMs },
   };
   const running = await serve(config, quietLog(), { kind: 'test', frames$ });
