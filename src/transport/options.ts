@@ -20,12 +20,15 @@ export const transportFlags = {
   'jwt-secret': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'header-timeout': { type: 'string' },
 } as const;
 
 /** `serve --help` lines for the transport's flags. */
 export const transportHelp = `  --port N           listen port (env PORT, default 8080; 0 = any free port)
   --host ADDR        listen address (env HOST, default 0.0.0.0)
   --heartbeat D      heartbeat and ping interval (default 15s)
+  --header-timeout D how long a client may take to send a request's headers (default 10s); a
+                     slower one (a slowloris) is answered 408 and cut off
   --max-payload N    largest client request in bytes (default 65536); a larger one is answered
                      payload_too_large, one over 4x this closes the connection with 1009
   --max-symbols N    symbols one connection may subscribe to by name (default 1000)
@@ -74,10 +77,15 @@ export interface TransportConfig {
   heartbeatMs: number;
   /** Largest client request accepted, in bytes (see `Limits.maxPayload`). */
   maxPayload: number;
+  /** How long (ms) a client may take to send a request's headers; default `DEFAULT_HEADER_TIMEOUT_MS`. */
+  headerTimeoutMs?: number;
   limits?: Partial<Omit<Limits, 'maxPayload'>>;
   security?: Security;
   tls?: { cert: Buffer; key: Buffer };
 }
+
+/** A request here is its headers (nothing is uploaded): a client that takes longer is not sending one. */
+export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 
 /** The limits used when no flag sets them. */
 export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
@@ -138,6 +146,7 @@ export const transportConfig = (
     host: str(values, 'host') ?? env.HOST ?? '0.0.0.0',
     heartbeatMs: duration(values, 'heartbeat', 15_000),
     maxPayload: num(values, 'max-payload', 65_536, { min: 256 }),
+    headerTimeoutMs: duration(values, 'header-timeout', DEFAULT_HEADER_TIMEOUT_MS),
     limits,
     security: {
       allowOrigins: list(values, 'allow-origin'),

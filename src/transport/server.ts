@@ -12,7 +12,7 @@ import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from
 import { refusal } from './auth.ts';
 import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
-import { DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
+import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
 import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
 import { openEventStream } from './sse.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
@@ -246,7 +246,17 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       res.end('{"error":"internal","message":"internal error"}');
     });
   };
-  const http: Server = options.tls ? createTlsServer({ ...options.tls }, onHttp) : createServer(onHttp);
+  const headersTimeout = options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+  const httpOptions = {
+    headersTimeout,
+    // Nothing here uploads a body: a whole request takes no longer than its headers.
+    requestTimeout: headersTimeout,
+    // Node checks both only this often (30 s by default), so a slowloris held a socket up to 90 s.
+    connectionsCheckingInterval: Math.min(Math.max(headersTimeout / 4, 100), 30_000),
+  };
+  const http: Server = options.tls
+    ? createTlsServer({ ...options.tls, ...httpOptions }, onHttp)
+    : createServer(httpOptions, onHttp);
   const wss = new WebSocketServer({
     noServer: true,
     // Frames up to 4x the request limit are read and answered payload_too_large; beyond, 1009.

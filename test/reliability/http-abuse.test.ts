@@ -104,6 +104,20 @@ describe('HTTP abuse against a real server', () => {
     console.info(`slowloris: 300 half requests held, /healthz max ${Math.max(...latencies).toFixed(1)} ms`);
   });
 
+  it('answers 408 and cuts off a client that does not finish its headers within --header-timeout', async () => {
+    const strict = await startWithFrames({ transport: { headerTimeoutMs: 500 } });
+    try {
+      const { text, closed } = await raw(
+        strict.running.server.port,
+        'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ',
+      );
+      expect(closed).toBe(true);
+      expect(statusOf(text)).toBe(408);
+    } finally {
+      await strict.running.close();
+    }
+  });
+
   it('is still healthy after all of it', async () => {
     const r = await httpGet(port, '/healthz');
     expect(r.status).toBe(200);

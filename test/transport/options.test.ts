@@ -12,6 +12,7 @@ describe('transport flags', () => {
       host: '0.0.0.0',
       heartbeatMs: 15_000,
       maxPayload: 65_536,
+      headerTimeoutMs: 10_000,
       limits: DEFAULT_LIMITS,
       security: { allowOrigins: [] },
     });
@@ -26,7 +27,9 @@ describe('transport flags', () => {
       '--allow-origin=https://a.example,https://b.example',
       '--allow-origin=https://c.example',
       '--jwt-secret=k',
+      '--header-timeout=3s',
     );
+    expect(c.headerTimeoutMs).toBe(3000);
     expect(c.limits).toMatchObject({
       maxSymbols: 50,
       maxRequestsPerSecond: 5,
