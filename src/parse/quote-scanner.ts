@@ -207,7 +207,8 @@ export class QuoteScanner {
         p++;
       }
     }
-    const digitsStart = p;
+    // Leading zeros add no magnitude: only the digits after them count toward DIGITS_MAX.
+    let significant = 0;
     let units = 0;
     let commas = 0;
     let groupStart = p;
@@ -215,6 +216,7 @@ export class QuoteScanner {
     if (!isDigit(c)) return this.fail(part, start);
     for (;;) {
       while (isDigit(c)) {
+        if (units !== 0 || c !== DIGIT_0) significant++;
         units = units * 10 + (c - DIGIT_0);
         c = ++p < end ? text.charCodeAt(p) : -1;
       }
@@ -232,12 +234,13 @@ export class QuoteScanner {
       c = ++p < end ? text.charCodeAt(p) : -1;
       if (!isDigit(c)) return this.fail(part, start);
       while (isDigit(c)) {
+        if (units !== 0 || c !== DIGIT_0) significant++;
         units = units * 10 + (c - DIGIT_0);
         c = ++p < end ? text.charCodeAt(p) : -1;
       }
       scale = p - fractionStart;
     }
-    if (p - digitsStart - commas - (scale > 0 ? 1 : 0) > DIGITS_MAX) return this.fail('digits', start);
+    if (significant > DIGITS_MAX) return this.fail('digits', start);
     into.units = units;
     into.scale = scale;
     into.sign = sign;

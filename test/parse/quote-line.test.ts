@@ -70,6 +70,12 @@ describe('quote lines, one row per variant the ticker writes', () => {
       ['PSX-R1', 'stock', 2.05, -0.05, -2.38, 'down'],
     ],
     [
+      // Found by the property test: leading zeros counted toward the 15-digit bound.
+      'a price whose leading zeros make it longer than 15 digits',
+      'A0000A-AA 00000100000000.00 Increased By ▲ 0.01 (0%)',
+      ['A0000A-AA', 'stock', 100000000, 0.01, 0, 'up'],
+    ],
+    [
       'a decrease that omits the minus',
       'FFL 9.70 Decreased By ▼ 0.15 (1.52%)',
       ['FFL', 'stock', 9.7, -0.15, -1.52, 'down'],
