@@ -35,15 +35,16 @@ export const baselineQuote = (raw: string, line: number): BaselineQuote | null =
   if (!m) return null;
   const direction = m[3] === 'Increased By' ? 'up' : m[3] === 'Decreased By' ? 'down' : 'unchanged';
   const sign = direction === 'down' ? -1 : 1;
-  const change = Math.abs(toNumber(m[5]!));
-  const percent = Math.abs(toNumber(m[6]!));
+  // A move's sign comes from its words; under "No Change" only the written sign says anything.
+  const change = direction === 'unchanged' ? toNumber(m[5]!) : sign * Math.abs(toNumber(m[5]!));
+  const percent = direction === 'unchanged' ? toNumber(m[6]!) : sign * Math.abs(toNumber(m[6]!));
   return {
     type: 'quote',
     symbol: m[1]!,
     kind: m[4] === undefined ? 'index' : 'stock',
     price: toNumber(m[2]!),
-    change: direction === 'unchanged' ? change : sign * change,
-    changePercent: direction === 'unchanged' ? percent : sign * percent,
+    change,
+    changePercent: percent,
     direction,
     line,
   };
