@@ -32,30 +32,33 @@ export class IngestLease {
   ) {}
 
   /**
-   * Takes the lease, waiting while another ingest's runs out (one that crashed holds it for up to
-   * `ms`); fails when the other keeps renewing it, since two ingests would stamp the same seqs.
+   * Takes the lease, waiting while another ingest's runs out (one that crashed holds it until
+   * its TTL ends); fails once it sees the other renewed twice, since two live ingests would stamp
+   * the same seqs.
    */
   async acquire(): Promise<void> {
-    const deadline = Date.now() + 2 * this.ms;
-    let waiting = false;
+    let seen: { holder: string | null; ttl: number } | undefined;
+    let renewals = 0;
     for (;;) {
       if ((await this.redis.set(this.key, this.holder, 'PX', this.ms, 'NX')) === 'OK') {
-        if (waiting) this.log.info({ key: this.key }, 'took the ingest lease');
+        if (seen) this.log.info({ key: this.key }, 'took the ingest lease');
         return;
       }
-      const other = await this.redis.get(this.key);
-      if (Date.now() > deadline)
+      const [[, holder], [, ttl]] = ((await this.redis.multi().get(this.key).pttl(this.key).exec()) ??
+        []) as [[unknown, string | null], [unknown, number]];
+      if (seen && (holder !== seen.holder || ttl > seen.ttl)) renewals++;
+      if (renewals >= 2 || ttl === -1)
         throw new TickstreamError(
           'bus_conflict',
-          `another ingest (${other ?? 'unknown'}) holds ${this.key} and keeps renewing it: run exactly one ingest per cluster (--bus-prefix)`,
+          `another ingest (${holder ?? 'unknown'}) holds ${this.key} and keeps renewing it: run exactly one ingest per cluster (--bus-prefix)`,
         );
-      if (!waiting)
+      if (!seen)
         this.log.warn(
-          { key: this.key, holder: other },
+          { key: this.key, holder, ttlMs: ttl },
           'another ingest holds the lease: waiting for it to end',
         );
-      waiting = true;
-      await new Promise((r) => setTimeout(r, this.ms / 6));
+      seen = { holder, ttl };
+      await new Promise((r) => setTimeout(r, Math.max(10, Math.min(ttl, this.ms / 6))));
     }
   }
 

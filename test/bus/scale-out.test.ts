@@ -174,6 +174,16 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     );
   });
 
+  it('waits for a dead ingest’s lease to run out, however long it was, then takes it', async () => {
+    const prefix = uniquePrefix();
+    // Left by an ingest that died with a lease five times as long as the new one's.
+    await redis.admin().set(`${prefix}:ingest`, 'dead-host:1:gone', 'PX', 1500);
+    const ingest = await start('ingest', redis.url, prefix, { leaseMs: 300 });
+    ingest.frames$.next(tick(1));
+    await waitFor(() => ingest.running.hub.seq === 3, 'the new ingest publishing');
+    expect(await redis.admin().get(`${prefix}:ingest`)).toMatch(/^[^:]+:\d+:[0-9a-f]{8}$/);
+  });
+
   it('marks the feed stale when the ingest hangs, and fences it off once another took over', async () => {
     const prefix = uniquePrefix();
     // A real ingest process, frozen with SIGSTOP: its Redis connection stays open, it only stops renewing.
