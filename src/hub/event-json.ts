@@ -24,3 +24,9 @@ export const eventJson = (message: HubMessage): string => {
   }
   return text;
 };
+
+/**
+ * The JSON text of a hub event without keeping it: for a writer of many old events at once (a
+ * compaction writing the whole history), which would otherwise push the recent ones out.
+ */
+export const unkeptEventJson = (message: HubMessage): string => texts.get(message) ?? JSON.stringify(message);

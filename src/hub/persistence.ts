@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { asyncScheduler, interval, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HubMessage } from '../protocol/messages.ts';
 import { TickstreamError } from '../errors.ts';
-import { eventJson } from './event-json.ts';
+import { unkeptEventJson } from './event-json.ts';
 import { Hub, type HubOptions, type HubState } from './hub.ts';
 import { lockDir } from './dir-lock.ts';
 import { headerLine, journalLine, readJournal, readTextIfExists } from './journal-file.ts';
@@ -83,7 +83,7 @@ function* stateChunks(state: HubState): Generator<string> {
       (i > 0 ? ',' : '') +
       history
         .slice(i, i + CHUNK)
-        .map(eventJson)
+        .map(unkeptEventJson)
         .join(',')
     );
   yield ']}';
@@ -231,7 +231,7 @@ export class Journal {
     syncDir(this.dir);
   }
 
-  /** Resolves once no background compaction is in flight (tests, shutdown). */
+  /** Resolves once no background compaction is in flight. */
   async settled(): Promise<void> {
     await this.compacting;
   }
@@ -249,7 +249,9 @@ export class Journal {
     this.compacting = (async () => {
       await writeSynced(tmp, stateChunks(state));
       if (!current()) return;
-      await fsp.rename(tmp, join(this.dir, STATE_FILE));
+      // In the same turn as the check: a compaction at close renaming its newer state meanwhile
+      // must not be overwritten by this older one.
+      renameSync(tmp, join(this.dir, STATE_FILE));
       await syncDirAsync(this.dir);
       if (!current()) return;
       // The new journal: the state's header and the lines held so far, synced off the loop; the
