@@ -44,8 +44,8 @@ export class IngestLease {
         if (seen) this.log.info({ key: this.key }, 'took the ingest lease');
         return;
       }
-      const [[, holder], [, ttl]] = ((await this.redis.multi().get(this.key).pttl(this.key).exec()) ??
-        []) as [[unknown, string | null], [unknown, number]];
+      const holder = await this.redis.get(this.key);
+      const ttl = await this.redis.pttl(this.key);
       if (seen && (holder !== seen.holder || ttl > seen.ttl)) renewals++;
       if (renewals >= 2 || ttl === -1)
         throw new TickstreamError(
