@@ -65,14 +65,14 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
   // from it (the served hub then follows the stream like any edge's).
   const { hub: stamping, journal } = openHub(config.hub, log);
   const splitHubs = config.bus?.role === 'all';
-  const hub = splitHubs ? openHub({ ...config.hub, dataDir: undefined }, log).hub : stamping;
+  const hub = splitHubs ? new Hub(config.hub) : stamping;
   const metrics = createMetrics();
   // The bus restores the hub before the server starts, so the first hello carries the cluster's epoch.
   const bus =
     config.bus &&
     (await startBus(config.bus, {
       hub,
-      ...(splitHubs && { ingestHub: stamping }),
+      ingestHub: stamping,
       hubConfig: config.hub,
       log,
       registry: metrics.registry,

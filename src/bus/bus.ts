@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { Hub } from '../hub/hub.ts';
+import type { Hub } from '../hub/hub.ts';
 import type { HubConfig } from '../hub/options.ts';
 import { createBusMetrics, type BusMetrics } from './bus-metrics.ts';
 import { Follower } from './follower.ts';
@@ -48,10 +48,11 @@ export interface BusContext {
   /** The hub clients are served from. */
   hub: Hub;
   /**
-   * With role `all`, the hub the source feeds and the ingest side stamps and publishes; the served
-   * hub follows the stream like any edge's. The persistent one when there is a data directory.
+   * The hub the source feeds and the ingest side stamps and publishes: the served hub itself on
+   * an ingest; with role `all` another one, while the served hub follows the stream like any
+   * edge's. The process owns both hubs.
    */
-  ingestHub?: Hub;
+  ingestHub: Hub;
   hubConfig: HubConfig;
   log: Logger;
   /** Where the bus metrics go (the server's registry). */
@@ -131,12 +132,7 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
     lag: () => follower?.lag,
     ingest: () => follower?.ingest,
   });
-  const sourceHub =
-    config.role === 'edge'
-      ? undefined
-      : config.role === 'ingest'
-        ? ctx.hub
-        : (ctx.ingestHub ?? new Hub(ctx.hubConfig));
+  const sourceHub = config.role === 'edge' ? undefined : ctx.ingestHub;
   let ingestLink: Redis | undefined;
   let edgeLink: Redis | undefined;
   if (sourceHub) {
@@ -174,7 +170,6 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
         // QUIT would wait behind the blocked XREAD; dropping the socket ends it now.
         edgeLink?.disconnect();
         await followed;
-        if (sourceHub && sourceHub !== ctx.hub && sourceHub !== ctx.ingestHub) sourceHub.close();
       })()),
   };
 };
