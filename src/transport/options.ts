@@ -139,6 +139,9 @@ export const transportConfig = (
   const hasCert = str(values, 'tls-cert') !== undefined;
   if (hasCert !== (str(values, 'tls-key') !== undefined))
     throw new TickstreamError('bad_config', '--tls-cert and --tls-key go together');
+  const headerTimeoutMs = duration(values, 'header-timeout', DEFAULT_HEADER_TIMEOUT_MS);
+  if (headerTimeoutMs < 1000)
+    throw new TickstreamError('bad_config', `--header-timeout must be at least 1s, got ${headerTimeoutMs}ms`);
   const authToken = str(values, 'auth-token');
   const jwtSecret = str(values, 'jwt-secret');
   return {
@@ -146,7 +149,7 @@ export const transportConfig = (
     host: str(values, 'host') ?? env.HOST ?? '0.0.0.0',
     heartbeatMs: duration(values, 'heartbeat', 15_000),
     maxPayload: num(values, 'max-payload', 65_536, { min: 256 }),
-    headerTimeoutMs: duration(values, 'header-timeout', DEFAULT_HEADER_TIMEOUT_MS),
+    headerTimeoutMs,
     limits,
     security: {
       allowOrigins: list(values, 'allow-origin'),

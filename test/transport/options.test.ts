@@ -50,6 +50,7 @@ describe('transport flags', () => {
       '--slow-close-bytes must be larger than --slow-bytes',
     );
     expect(() => config('--tls-cert=cert.pem')).toThrow('--tls-cert and --tls-key go together');
+    expect(() => config('--header-timeout=0')).toThrow('--header-timeout must be at least 1s, got 0ms');
     expect(() => config('--tls-cert=/nonexistent.pem', '--tls-key=/nonexistent.pem')).toThrow(
       /--tls-cert: cannot read \/nonexistent.pem/,
     );
