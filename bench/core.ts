@@ -14,7 +14,7 @@ import type { Change } from '../src/diff/changes.ts';
 import { Hub, publishTo } from '../src/hub/hub.ts';
 import { num } from '../src/options.ts';
 import { feedChanges, frameEvents } from '../src/pipeline.ts';
-import type { QuoteValues } from '../src/protocol/messages.ts';
+import type { LineValues, QuoteValues } from '../src/protocol/messages.ts';
 import type { Frame } from '../src/source/frame.ts';
 import { formatQuoteLine } from './parse-feed.ts';
 
@@ -76,12 +76,12 @@ const QUOTE_KEYS = ['kind', 'price', 'change', 'changePercent', 'direction'] as 
 /** The baseline: every frame rebuilds the whole state with spreads and compares every symbol. */
 const naiveChanges: OperatorFunction<Frame, Change> = (frames$) =>
   defer(() => {
-    let state: Record<string, QuoteValues> = {};
+    let state: Record<string, LineValues> = {};
     const seen = new Set<string>();
     return frames$.pipe(
       mergeMap((frame) => {
         const events = frameEvents(frame);
-        const next: Record<string, QuoteValues> = { ...state };
+        const next: Record<string, LineValues> = { ...state };
         const ts: Record<string, string> = {};
         const out: Change[] = [];
         for (const e of events) {

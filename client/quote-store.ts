@@ -1,6 +1,18 @@
 import type { Quote, QuoteField, QuoteMessage } from '../src/protocol/messages.ts';
 
-const FIELDS: readonly QuoteField[] = ['kind', 'price', 'change', 'changePercent', 'direction'];
+// The server's QUOTE_FIELDS (src/diff/changes.ts); kept as a copy so the browser bundle stays
+// free of server modules, and checked against it by test/client/quote-store.test.ts.
+export const FIELDS: readonly QuoteField[] = [
+  'kind',
+  'price',
+  'change',
+  'changePercent',
+  'direction',
+  'open',
+  'high',
+  'low',
+  'prevClose',
+];
 
 /** What applying one delta did to the store. */
 export type DeltaResult =

@@ -17,6 +17,7 @@ import { isHeadline, isQuote, type ParsedEvent, type ParsedHeadline } from './pa
 import { diffQuotes } from './diff/diff-quotes.ts';
 import { dedupeHeadlines } from './diff/dedupe-headlines.ts';
 import type { Change, HeadlineChange, TimedQuote } from './diff/changes.ts';
+import { withDayFields, type DaySeed } from './bars/day-fields.ts';
 
 /** A parsed event with the time its frame was observed and where it came from. */
 export type TimedEvent = ParsedEvent & { ts: string; origin: string };
@@ -24,6 +25,8 @@ export type TimedEvent = ParsedEvent & { ts: string; origin: string };
 export interface PipelineOptions {
   /** Values already published (after a restart), so the diff does not announce them again. */
   seed?: ReadonlyMap<string, QuoteValues>;
+  /** The day ranges already published (after a restart), so a day goes on where it was. */
+  days?: Iterable<DaySeed>;
   /** Story ids already published. */
   seenHeadlines?: Iterable<string>;
   /** Sees every parsed event: where rejected and suspect lines are logged and counted. */
@@ -63,6 +66,7 @@ export const feedChanges =
         merge(
           events$.pipe(
             filter((e): e is TimedQuote & { origin: string } => isQuote(e)),
+            withDayFields(options.days),
             diffQuotes(options.seed),
           ),
           events$.pipe(

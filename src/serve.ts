@@ -167,6 +167,7 @@ const feed = (
         }),
         feedChanges({
           seed: hub.currentValues(),
+          days: hub.snapshot(),
           seenHeadlines: hub.seenHeadlineIds(),
           onEvent: reportEvent(log, metrics),
         }),

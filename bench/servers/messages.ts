@@ -1,8 +1,8 @@
 import { quoteDelta } from '../../src/diff/diff-quotes.ts';
-import type { QuoteMessage, QuoteValues } from '../../src/protocol/messages.ts';
+import type { LineValues, QuoteMessage } from '../../src/protocol/messages.ts';
 import type { GeneratedQuote, QuoteGenerator } from '../feed.ts';
 
-const values = (q: GeneratedQuote): QuoteValues => ({
+const values = (q: GeneratedQuote): LineValues => ({
   kind: 'stock',
   price: q.price,
   change: q.change,

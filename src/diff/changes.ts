@@ -8,6 +8,10 @@ export const QUOTE_FIELDS = [
   'change',
   'changePercent',
   'direction',
+  'open',
+  'high',
+  'low',
+  'prevClose',
 ] as const satisfies readonly (keyof QuoteValues)[];
 
 /** The compared fields of any quote-like object, and nothing else. */

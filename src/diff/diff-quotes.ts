@@ -1,13 +1,14 @@
 import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
 import type { QuoteValues } from '../protocol/messages.ts';
-import { QUOTE_FIELDS, quoteValues, type QuoteChange, type TimedQuote } from './changes.ts';
+import { QUOTE_FIELDS, quoteValues, type QuoteChange } from './changes.ts';
+import type { DayQuote } from '../bars/day-fields.ts';
 
 /**
  * The fields of `next` that differ from `prev` (all of them for a new symbol), or null when
  * nothing changed.
  */
-export const quoteDelta = (prev: QuoteValues | undefined, next: QuoteValues): Partial<QuoteValues> | null => {
-  const delta: Partial<QuoteValues> = {};
+export const quoteDelta = <V extends Partial<QuoteValues>>(prev: V | undefined, next: V): Partial<V> | null => {
+  const delta: Partial<V> = {};
   let changed = false;
   for (const field of QUOTE_FIELDS) {
     if (prev === undefined || prev[field] !== next[field]) {
@@ -24,8 +25,8 @@ export const quoteDelta = (prev: QuoteValues | undefined, next: QuoteValues): Pa
  * published (after a restart), so they are not announced again.
  */
 export const diffQuotes =
-  (seed: ReadonlyMap<string, QuoteValues> = new Map()): OperatorFunction<TimedQuote, QuoteChange> =>
-  (quotes: Observable<TimedQuote>) =>
+  (seed: ReadonlyMap<string, QuoteValues> = new Map()): OperatorFunction<DayQuote, QuoteChange> =>
+  (quotes: Observable<DayQuote>) =>
     defer(() => {
       // One state per subscription: the map is the scan state, created fresh for each subscriber.
       const last = new Map(seed);

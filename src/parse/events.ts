@@ -1,7 +1,7 @@
-import type { Headline, QuoteValues } from '../protocol/messages.ts';
+import type { Headline, LineValues } from '../protocol/messages.ts';
 
 /** A ticker line read as a quote. `line` is the 1-based line number within its frame. */
-export interface ParsedQuote extends QuoteValues {
+export interface ParsedQuote extends LineValues {
   type: 'quote';
   symbol: string;
   line: number;

@@ -9,14 +9,28 @@ export const PROTOCOL_VERSION = 1;
 export type QuoteKind = 'stock' | 'index';
 export type Direction = 'up' | 'down' | 'unchanged';
 
-/** The values of a quote that the diff compares field by field. */
-export interface QuoteValues {
+/** The values a ticker line states. */
+export interface LineValues {
   kind: QuoteKind;
   price: number;
   change: number;
   changePercent: number;
   direction: Direction;
 }
+
+/**
+ * The trading day's values (the day in Asia/Karachi on the feed's clock): the day's first,
+ * highest and lowest price, and the previous close, exactly `price − change` in minor units.
+ */
+export interface DayValues {
+  open: number;
+  high: number;
+  low: number;
+  prevClose: number;
+}
+
+/** The values of a quote that the diff compares field by field. */
+export interface QuoteValues extends LineValues, DayValues {}
 
 /** The names of the diffed fields; a delta carries a subset of these. */
 export type QuoteField = keyof QuoteValues;

@@ -63,13 +63,17 @@ describe('client library against a real server', () => {
       change: 0,
       changePercent: 0,
       direction: 'unchanged',
+      open: 117.85,
+      high: 117.93,
+      low: 117.85,
+      prevClose: 117.93,
       v: 2,
       ts: '2023-11-09T04:31:30.000Z',
     });
     expect(seen.quote.map((u) => [u.quote.symbol, u.changed])).toEqual([
-      ['AIRLINK', ['price', 'change', 'changePercent']],
-      ['HBL', ['price', 'change', 'changePercent', 'direction']],
-      ['KSE100', ['price', 'change', 'changePercent']],
+      ['AIRLINK', ['price', 'change', 'changePercent', 'high']],
+      ['HBL', ['price', 'change', 'changePercent', 'direction', 'high']],
+      ['KSE100', ['price', 'change', 'changePercent', 'high']],
     ]);
     expect(client.quotes.all()).toEqual(running.hub.snapshot());
     expect(client.position).toEqual({ epoch: running.hub.epoch, seq: 38 });

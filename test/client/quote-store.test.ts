@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QuoteStore } from '../../client/index.ts';
+import { FIELDS } from '../../client/quote-store.ts';
+import { QUOTE_FIELDS } from '../../src/diff/changes.ts';
 import type { Quote, QuoteMessage } from '../../src/protocol/messages.ts';
 
 const quote = (over: Partial<Quote> = {}): Quote => ({
@@ -9,6 +11,10 @@ const quote = (over: Partial<Quote> = {}): Quote => ({
   change: -0.08,
   changePercent: -0.07,
   direction: 'down',
+  open: 117.5,
+  high: 118,
+  low: 117.2,
+  prevClose: 117.93,
   v: 1,
   ts: '2023-11-09T04:31:00.000Z',
   ...over,
@@ -72,5 +78,9 @@ describe('QuoteStore', () => {
     expect(store.all().map((q) => q.symbol)).toEqual(['AIRLINK', 'BOP', 'HBL']);
     store.replace([quote({ symbol: 'KEL' })]);
     expect(store.all().map((q) => q.symbol)).toEqual(['KEL']);
+  });
+
+  it('knows every field the server diffs', () => {
+    expect(FIELDS).toEqual(QUOTE_FIELDS);
   });
 });

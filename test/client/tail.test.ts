@@ -46,6 +46,10 @@ describe('tickstream tail', () => {
       change: 1.69,
       changePercent: 2.13,
       direction: 'up',
+      open: 80.6,
+      high: 81.1,
+      low: 80.6,
+      prevClose: 79.41,
       v: 2,
       ts: '2023-11-09T04:31:30.000Z',
     });

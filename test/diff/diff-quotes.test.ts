@@ -1,9 +1,11 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { diffQuotes } from '../../src/diff/diff-quotes.ts';
-import type { TimedQuote } from '../../src/diff/changes.ts';
+import type { DayQuote } from '../../src/bars/day-fields.ts';
 
-const q = (price: number, extra: Partial<TimedQuote> = {}): TimedQuote => ({
+// Day fields are held still here so each case shows one kind of change; test/bars covers them.
+const DAY = { open: 1, high: 1, low: 1, prevClose: 0 };
+const q = (price: number, extra: Partial<DayQuote> = {}): DayQuote => ({
   type: 'quote',
   symbol: 'AIRLINK',
   kind: 'stock',
@@ -13,6 +15,7 @@ const q = (price: number, extra: Partial<TimedQuote> = {}): TimedQuote => ({
   direction: 'up',
   line: 1,
   ts: 't',
+  ...DAY,
   ...extra,
 });
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -26,7 +29,7 @@ describe('diffQuotes', () => {
           type: 'quote',
           symbol: 'AIRLINK',
           ts: 't',
-          fields: { kind: 'stock', price: 1, change: 1, changePercent: 1, direction: 'up' },
+          fields: { kind: 'stock', price: 1, change: 1, changePercent: 1, direction: 'up', ...DAY },
         },
         c: { type: 'quote', symbol: 'AIRLINK', ts: 't', fields: { price: 2, change: 2 } },
       });
@@ -58,7 +61,7 @@ describe('diffQuotes', () => {
       const seed = new Map([
         [
           'AIRLINK',
-          { kind: 'stock' as const, price: 1, change: 1, changePercent: 1, direction: 'up' as const },
+          { kind: 'stock' as const, price: 1, change: 1, changePercent: 1, direction: 'up' as const, ...DAY },
         ],
       ]);
       expectObservable(cold('a|', { a: q(1) }).pipe(diffQuotes(seed))).toBe('-|');

@@ -40,6 +40,10 @@ describe('a feed through the server to a WebSocket client', () => {
       change: 1.19,
       changePercent: 1.5,
       direction: 'up',
+      open: 80.6,
+      high: 80.6,
+      low: 80.6,
+      prevClose: 79.41,
       v: 1,
       ts: '2023-11-09T04:31:00.000Z',
     });
@@ -48,7 +52,17 @@ describe('a feed through the server to a WebSocket client', () => {
     await waitFor(() => client.ofType('quote').length >= 3, 'three quote deltas');
     const ts = '2023-11-09T04:31:30.000Z';
     expect(client.ofType('quote')).toEqual([
-      { type: 'quote', seq: 36, symbol: 'AIRLINK', v: 2, price: 81.1, change: 1.69, changePercent: 2.13, ts },
+      {
+        type: 'quote',
+        seq: 36,
+        symbol: 'AIRLINK',
+        v: 2,
+        price: 81.1,
+        change: 1.69,
+        changePercent: 2.13,
+        high: 81.1,
+        ts,
+      },
       {
         type: 'quote',
         seq: 37,
@@ -58,6 +72,7 @@ describe('a feed through the server to a WebSocket client', () => {
         change: 0,
         changePercent: 0,
         direction: 'unchanged',
+        high: 117.93,
         ts,
       },
       {
@@ -68,6 +83,7 @@ describe('a feed through the server to a WebSocket client', () => {
         price: 72801,
         change: 829.4,
         changePercent: 1.15,
+        high: 72801,
         ts,
       },
     ]);
