@@ -408,7 +408,7 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     if (message.channel === 'quotes') {
       if (mode === 'merge') this.quotes.merge(message.quotes);
       else this.quotes.replace(message.quotes);
-    } else this.headlines = message.headlines.slice(-this.headlineCount);
+    } else if (message.channel === 'headlines') this.headlines = message.headlines.slice(-this.headlineCount);
     if (this.epoch !== undefined) this.lastPosition = { epoch: this.epoch, seq: message.seq };
     this.emit('snapshot', { channel: message.channel, replaced: mode !== 'merge' });
     if (mode === 'resync' && message.channel === 'quotes' && this.epoch !== undefined)

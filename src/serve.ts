@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { BehaviorSubject, Subscription, tap } from 'rxjs';
+import { BehaviorSubject, identity, Subscription, tap } from 'rxjs';
 import { startBus } from './bus/bus.ts';
 import type { BusConfig } from './bus/options.ts';
 import { Hub, publishTo } from './hub/hub.ts';
@@ -10,6 +10,8 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { feedChanges, frameTime, skipPublished, type TimedEvent } from './pipeline.ts';
 import { openSource, type OpenedSource, type SourceConfig } from './source/options.ts';
 import { trackState } from './source/source-state.ts';
+import { withBars } from './bars/bars-stage.ts';
+import { feedClock } from './bars/feed-clock.ts';
 import { startServer, type RunningServer } from './transport/server.ts';
 import type { HubConfig } from './hub/options.ts';
 import type { TransportConfig } from './transport/options.ts';
@@ -161,9 +163,13 @@ const feed = (
         skipPublished(hub.latestTs, (skipped) =>
           log.info({ skipped }, 'skipped frames published before the restart'),
         ),
-        tap((frame) => {
-          onFrame();
-          feedTime.next(frameTime(frame));
+        tap({
+          next: (frame) => {
+            onFrame();
+            feedTime.next(frameTime(frame));
+          },
+          // The bars stage runs on after the source ends: the feed's clock still closes bars.
+          complete: () => log.info('source ended; serving the final state'),
         }),
         feedChanges({
           seed: hub.currentValues(),
@@ -171,14 +177,17 @@ const feed = (
           seenHeadlines: hub.seenHeadlineIds(),
           onEvent: reportEvent(log, metrics),
         }),
+        config.hub.barDays
+          ? withBars({
+              clock$: feedClock(feedTime, rate),
+              seed: { bars: hub.latestBars(), prices: hub.snapshot().map((q) => [q.symbol, q.price]) },
+            })
+          : identity,
         publishTo(hub),
       )
       .subscribe({
         error: (err: unknown) => {
           log.error({ err }, 'source failed; serving the last state');
-        },
-        complete: () => {
-          log.info('source ended; serving the final state');
         },
       }),
   );

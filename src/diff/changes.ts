@@ -1,4 +1,4 @@
-import type { Headline, QuoteValues } from '../protocol/messages.ts';
+import type { Bar, Headline, QuoteValues } from '../protocol/messages.ts';
 import type { ParsedQuote } from '../parse/events.ts';
 
 /** The quote fields the diff compares, in wire order. A field added to QuoteValues goes here too. */
@@ -40,5 +40,11 @@ export interface HeadlineChange {
   headline: Headline;
 }
 
-/** What the diff stage hands the hub. */
-export type Change = QuoteChange | HeadlineChange;
+/** A bar that changed or closed (the bars stage, after the diff). */
+export interface CandleChange {
+  type: 'candle';
+  bar: Bar;
+}
+
+/** What the diff and bars stages hand the hub. */
+export type Change = QuoteChange | HeadlineChange | CandleChange;

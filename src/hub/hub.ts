@@ -8,6 +8,9 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type {
+  Bar,
+  BarInterval,
+  CandleMessage,
   Headline,
   HeadlineMessage,
   HubMessage,
@@ -22,11 +25,14 @@ import { mergeDeltas } from '../diff/merge-deltas.ts';
 import { HEADLINE_ID_CAPACITY, RecentIds } from '../diff/recent-ids.ts';
 import { History, type HistoryLimits } from './history.ts';
 import { newEpoch } from './epoch.ts';
+import { BarStore, type BarQuery } from './bar-store.ts';
 
 /** Which events a subscriber wants; resume filters history through it. */
 export interface Interest {
   wantsQuote(symbol: string): boolean;
   readonly wantsHeadlines: boolean;
+  /** Candle subscriptions; absent means none. */
+  wantsCandle?(symbol: string, interval: BarInterval): boolean;
 }
 
 /** What `resume` answers: the missed events, or that the subscriber needs a snapshot. */
@@ -45,6 +51,8 @@ export interface HubOptions {
   scheduler?: SchedulerLike;
   /** The journal writes here, so a client never sees an event that a restart would lose. */
   record?: Recorder;
+  /** How many trading days of bars to keep (default 5). */
+  barDays?: number;
 }
 
 /** Where a restarted hub continues from (persistence and scale-out restore through this). */
@@ -58,6 +66,8 @@ export interface HubState {
   historyAt?: number[];
   /** Recently published story ids, so a restarted diff does not announce them again. */
   headlineIds?: string[];
+  /** The bars of the last trading days (see `HubOptions.barDays`). */
+  bars?: Bar[];
 }
 
 /** The source and market parts of a status; `setStatus` takes any of them. */
@@ -76,6 +86,7 @@ export class Hub {
   private readonly headlineIds = new RecentIds(HEADLINE_ID_CAPACITY);
   private latest: string | undefined;
   private readonly history: History;
+  private readonly bars: BarStore;
   private readonly messagesSubject = new Subject<HubMessage>();
   private readonly restoredSubject = new Subject<Position>();
   private readonly statusSubject: BehaviorSubject<StatusMessage>;
@@ -95,6 +106,7 @@ export class Hub {
     this.epoch = options.epoch ?? newEpoch();
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.history = new History(options.history);
+    this.bars = new BarStore(options.barDays ?? DEFAULT_BAR_DAYS);
     this.statusSubject = new BehaviorSubject<StatusMessage>({
       type: 'status',
       source: 'none',
@@ -117,7 +129,9 @@ export class Hub {
             ...change.fields,
             ts: change.ts,
           }
-        : { type: 'headline', seq: this.seq + 1, ...change.headline };
+        : change.type === 'candle'
+          ? { type: 'candle', seq: this.seq + 1, ...change.bar }
+          : { type: 'headline', seq: this.seq + 1, ...change.headline };
     this.accept(message);
     return message;
   }
@@ -131,9 +145,12 @@ export class Hub {
     if (message.seq <= this.seq) return false;
     if (message.seq !== this.seq + 1) this.history.clear();
     this.seq = message.seq;
-    if (message.type === 'quote') this.storeQuote(message);
-    else this.storeHeadline(message);
-    if (this.latest === undefined || message.ts > this.latest) this.latest = message.ts;
+    if (message.type === 'candle') this.bars.put(barOf(message));
+    else {
+      if (message.type === 'quote') this.storeQuote(message);
+      else this.storeHeadline(message);
+      if (this.latest === undefined || message.ts > this.latest) this.latest = message.ts;
+    }
     this.history.add(message, at);
     this.options.record?.(message, at);
     this.messagesSubject.next(message);
@@ -183,6 +200,16 @@ export class Hub {
     return this.headlineIds.values();
   }
 
+  /** Bars held, ordered by symbol then start (the latest trading day unless `from` says otherwise). */
+  queryBars(query: BarQuery): Bar[] {
+    return this.bars.query(query);
+  }
+
+  /** The latest bar of every symbol and interval, to seed the bars stage after a restart. */
+  latestBars(): Bar[] {
+    return this.bars.latest();
+  }
+
   /** The latest `ts` of any event held: the feed time a restarted replay continues from. */
   get latestTs(): string | undefined {
     return this.latest;
@@ -210,16 +237,24 @@ export class Hub {
     // History must hold since.seq + 1 itself: the subscriber saw everything up to since.seq.
     if (first === undefined || first > since.seq + 1) return { recovered: false };
     const merged = new Map<string, QuoteMessage>();
+    // A candle is the whole bar: the latest of each bar stands for the ones before it.
+    const candles = new Map<string, CandleMessage>();
     const out: HubMessage[] = [];
     for (const m of this.history.after(since.seq)) {
       if (m.type === 'headline') {
         if (interest.wantsHeadlines) out.push(m);
+      } else if (m.type === 'candle') {
+        if (interest.wantsCandle?.(m.symbol, m.interval))
+          candles.set(`${m.symbol} ${m.interval} ${m.start}`, m);
       } else if (interest.wantsQuote(m.symbol)) {
         const prev = merged.get(m.symbol);
         merged.set(m.symbol, prev ? mergeDeltas(prev, m) : m);
       }
     }
-    return { recovered: true, messages: [...out, ...merged.values()].sort((a, b) => a.seq - b.seq) };
+    return {
+      recovered: true,
+      messages: [...out, ...merged.values(), ...candles.values()].sort((a, b) => a.seq - b.seq),
+    };
   }
 
   /** Everything needed to continue this hub elsewhere or after a restart. */
@@ -234,6 +269,7 @@ export class Hub {
       history: held.map((e) => e.message),
       historyAt: held.map((e) => e.at),
       headlineIds: this.headlineIds.values(),
+      bars: this.bars.all(),
     };
   }
 
@@ -250,6 +286,8 @@ export class Hub {
       (max, e) => (max === undefined || e.ts > max ? e.ts : max),
       undefined,
     );
+    this.bars.clear();
+    for (const bar of state.bars ?? []) this.bars.put(bar);
     this.history.clear();
     const now = this.scheduler.now();
     state.history.forEach((m, i) => this.history.add(m, state.historyAt?.[i] ?? now));
@@ -263,6 +301,12 @@ export class Hub {
     this.restoredSubject.complete();
   }
 }
+
+/** Trading days of bars a hub keeps unless told otherwise (`--bar-days`). */
+export const DEFAULT_BAR_DAYS = 5;
+
+/** The bar a candle event carries. */
+export const barOf = ({ type: _type, seq: _seq, ...bar }: CandleMessage): Bar => bar;
 
 /** Stamps each change through the hub, emitting the wire message. */
 export const publishTo =

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
 import type { HistoryLimits } from './history.ts';
+import { DEFAULT_BAR_DAYS } from './hub.ts';
 
 /** parseArgs descriptors for the hub's flags. */
 export const hubFlags = {
@@ -10,6 +11,7 @@ export const hubFlags = {
   holidays: { type: 'string' },
   'data-dir': { type: 'string' },
   'fsync-interval': { type: 'string' },
+  'bar-days': { type: 'string' },
 } as const;
 
 /** `serve --help` lines for the hub's flags. */
@@ -20,7 +22,9 @@ export const hubHelp = `  --history-size N   events kept for resume (default 100
   --data-dir DIR     persist epoch, seq, snapshot and history here; a restart (kill -9
                      included) continues the same epoch and seq
   --fsync-interval D longest a journaled event waits for fsync, bounding what an OS crash
-                     can lose (default 1s; 0 = fsync every event; kill -9 loses nothing)`;
+                     can lose (default 1s; 0 = fsync every event; kill -9 loses nothing)
+  --bar-days N       trading days of intraday bars kept, persisted and served (default 5;
+                     0 = no bars)`;
 
 /** The hub's settings from the command line. */
 export interface HubConfig {
@@ -32,6 +36,8 @@ export interface HubConfig {
   /** Where state persists; none means in memory only. */
   dataDir?: string;
   fsyncMs?: number;
+  /** Trading days of bars kept; absent or 0: the bars stage is off. */
+  barDays?: number;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -55,6 +61,14 @@ export const parseHolidays = (raw: string): Set<string> => {
   return new Set(dates);
 };
 
+/** `--bar-days`: a whole number of trading days. */
+const barDays = (values: FlagValues): number => {
+  const days = num(values, 'bar-days', DEFAULT_BAR_DAYS, { min: 0, max: 3660 });
+  if (!Number.isInteger(days))
+    throw new TickstreamError('bad_config', `--bar-days must be a whole number of days, got "${days}"`);
+  return days;
+};
+
 /** The hub's config from parsed flags. */
 export const hubConfig = (values: FlagValues): HubConfig => {
   const holidays = str(values, 'holidays');
@@ -68,5 +82,6 @@ export const hubConfig = (values: FlagValues): HubConfig => {
     holidays: holidays === undefined ? new Set() : parseHolidays(holidays),
     ...(dataDir !== undefined && { dataDir }),
     fsyncMs: duration(values, 'fsync-interval', 1000),
+    barDays: barDays(values),
   };
 };

@@ -67,9 +67,9 @@ export interface HeadlineMessage extends Headline {
 }
 
 /** An event that the hub stamps with `seq`: what history holds and resume replays. */
-export type HubMessage = QuoteMessage | HeadlineMessage;
+export type HubMessage = QuoteMessage | HeadlineMessage | CandleMessage;
 
-export type Channel = 'quotes' | 'headlines';
+export type Channel = 'quotes' | 'headlines' | 'candles';
 export type SourceState = 'running' | 'stale' | 'ended';
 export type MarketState = 'pre-open' | 'open' | 'closed';
 export type SlowPolicy = 'conflate' | 'disconnect';
@@ -109,7 +109,7 @@ export interface HeadlineSnapshotMessage {
   headlines: Headline[];
 }
 
-export type SnapshotMessage = QuoteSnapshotMessage | HeadlineSnapshotMessage;
+export type SnapshotMessage = QuoteSnapshotMessage | HeadlineSnapshotMessage | CandleSnapshotMessage;
 
 export interface HeartbeatMessage {
   type: 'heartbeat';
@@ -159,6 +159,7 @@ export type ServerMessage =
   | SnapshotMessage
   | QuoteMessage
   | HeadlineMessage
+  | CandleMessage
   | HeartbeatMessage
   | StatusMessage
   | NoticeMessage
@@ -175,6 +176,8 @@ export interface SubscribeRequest {
   maxRate?: number;
   since?: Position;
   slow?: SlowPolicy;
+  /** The bar interval of a candles subscription. */
+  interval?: BarInterval;
 }
 
 export interface UnsubscribeRequest {
@@ -190,6 +193,49 @@ export interface PingRequest {
 }
 
 export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest;
+
+// ---- Candles: intraday OHLC bars (channel `candles`, `GET /api/candles`) ----
+
+/** The bar intervals, aligned in Asia/Karachi; a `1d` bar is the trading day. */
+export const BAR_INTERVALS = ['1m', '5m', '15m', '1h', '1d'] as const;
+export type BarInterval = (typeof BAR_INTERVALS)[number];
+
+/** An OHLC bar of one symbol on the feed's clock; `updates` counts the quote changes in it. */
+export interface Bar {
+  symbol: string;
+  interval: BarInterval;
+  /** ISO instant the bar starts at. */
+  start: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  updates: number;
+  /** Set once the feed's clock has passed the bar's end: the bar will not change again. */
+  closed: boolean;
+}
+
+/** A bar that changed or closed; the whole bar, so a later one replaces an earlier one. */
+export interface CandleMessage extends Bar {
+  type: 'candle';
+  seq: number;
+}
+
+export interface CandleSnapshotMessage {
+  type: 'snapshot';
+  channel: 'candles';
+  interval: BarInterval;
+  seq: number;
+  candles: Bar[];
+}
+
+/** `GET /api/candles`: bars ordered by symbol, then start. */
+export interface CandlesResponse {
+  epoch: string;
+  seq: number;
+  interval: BarInterval;
+  candles: Bar[];
+}
 
 /** Close codes the server uses beyond the standard ones. */
 export const CloseCode = {

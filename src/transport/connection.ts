@@ -438,6 +438,6 @@ const UNSHARED = new FrameCache();
 
 /** A message serialized for sending; hub events keep their object for conflation. */
 const toOutgoing = (message: HubMessage | ServerMessage): Outgoing =>
-  message.type === 'quote' || message.type === 'headline'
+  message.type === 'quote' || message.type === 'headline' || message.type === 'candle'
     ? { json: eventJson(message), message }
     : { json: JSON.stringify(message) };

@@ -321,7 +321,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const fanOut = (message: HubMessage) => {
     const item: Outgoing = { json: eventJson(message), message, tick: tick++ };
     if (message.type === 'quote') index.forQuote(message.symbol, (c) => c.deliver(item));
-    else for (const c of index.headlines) c.deliver(item);
+    else if (message.type === 'headline') for (const c of index.headlines) c.deliver(item);
   };
 
   const subscriptions = new Subscription();

@@ -31,10 +31,18 @@ describe('hub flags', () => {
       headlineCount: 50,
       holidays: new Set(),
       fsyncMs: 1000,
+      barDays: 5,
     });
     expect(hubConfig({ 'data-dir': '/var/lib/tickstream', 'fsync-interval': '0' })).toMatchObject({
       dataDir: '/var/lib/tickstream',
       fsyncMs: 0,
     });
+  });
+
+  it('takes --bar-days as a whole number of days, 0 turning bars off', () => {
+    expect(hubConfig({ 'bar-days': '0' }).barDays).toBe(0);
+    expect(hubConfig({ 'bar-days': '20' }).barDays).toBe(20);
+    expect(() => hubConfig({ 'bar-days': '1.5' })).toThrow('--bar-days must be a whole number of days');
+    expect(() => hubConfig({ 'bar-days': '-1' })).toThrow(/--bar-days must be a number from 0/);
   });
 });
