@@ -92,6 +92,8 @@ export interface SubscribedMessage {
   id?: RequestId;
   channel: Channel;
   symbols?: string[];
+  /** The bar interval of a candles subscription. */
+  interval?: BarInterval;
   recovered: boolean;
 }
 
@@ -185,6 +187,8 @@ export interface UnsubscribeRequest {
   id?: RequestId;
   channel: Channel;
   symbols?: string[];
+  /** Candles: only this interval's subscription (all intervals when absent). */
+  interval?: BarInterval;
 }
 
 export interface PingRequest {

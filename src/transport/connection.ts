@@ -22,6 +22,7 @@ import { parseRequest } from './requests.ts';
 import { FrameCache, runKey, type Outgoing, type Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Throttle } from './throttle.ts';
+import { CandleSubscriptions, type CandleIndex } from './candles-channel.ts';
 
 /** A client that stops answering for this long after a slow-consumer close is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
@@ -37,6 +38,7 @@ export interface ConnectionContext {
   metrics: Metrics;
   scheduler: SchedulerLike;
   index: SubscriberIndex<Connection>;
+  candles: CandleIndex<Connection>;
   /** Asks the server to flush this connection at the end of the tick. */
   markDirty: (connection: Connection) => void;
   /** The snapshot of every quote, serialized once per hub seq and shared by every subscriber. */
@@ -89,6 +91,8 @@ export class Connection {
   private throttle: Throttle | undefined;
   private closed = false;
   private released = false;
+  // Made on the first candles subscription: most connections never ask.
+  private candleSubs: CandleSubscriptions<Connection> | undefined;
   private clientLog: Logger | undefined;
   private requestWindowStart = -Infinity;
   private requestsInWindow = 0;
@@ -117,9 +121,25 @@ export class Connection {
     ));
   }
 
+  private candles(): CandleSubscriptions<Connection> {
+    return (this.candleSubs ??= new CandleSubscriptions({
+      member: this,
+      hub: this.ctx.hub,
+      scheduler: this.ctx.scheduler,
+      index: this.ctx.candles,
+      send: (m) => this.send(m),
+      enqueueEvent: (m) => this.enqueue(toOutgoing(m)),
+      onConflate: () => this.ctx.metrics.conflatedDeltas.inc({ reason: 'max_rate' }),
+    }));
+  }
+
   /** Takes a hub event the index routed here; `maxRate` may hold it back and merge it. */
   deliver(item: Outgoing): void {
     const message = item.message;
+    if (message?.type === 'candle' && this.candleSubs) {
+      for (const c of this.candleSubs.deliver(message)) this.enqueue(c === message ? item : toOutgoing(c));
+      return;
+    }
     if (this.rateLimited && message?.type === 'quote') {
       const out = this.gates().offer(message, this.interest.rateFor(message.symbol));
       if (out === undefined) return;
@@ -281,6 +301,7 @@ export class Connection {
     this.setQuotes(() => this.interest.removeQuotes(undefined));
     this.setHeadlines(false);
     this.throttle?.dispose();
+    this.candleSubs?.dispose();
     this.ctx.index.remove(this);
     this.queue = [];
     this.queuedBytes = 0;
@@ -375,6 +396,10 @@ export class Connection {
         );
     }
     if (request.slow) this.slowPolicy = request.slow;
+    if (request.channel === 'candles' && request.interval)
+      return this.candles().subscribe({ ...request, interval: request.interval }, (recovered) =>
+        this.send({ type: 'subscribed', ...withId(request.id), ...subscribedFields(request), recovered }),
+      );
     if (request.maxRate !== undefined) this.rateLimited = true;
     const requested = new ConnectionInterest();
     if (request.channel === 'quotes') {
@@ -409,6 +434,7 @@ export class Connection {
   }
 
   private unsubscribe(request: UnsubscribeRequest): void {
+    if (request.channel === 'candles') return this.candleSubs?.unsubscribe(request);
     if (request.channel === 'quotes') {
       this.setQuotes(() => this.interest.removeQuotes(request.symbols));
       if (request.symbols) for (const s of request.symbols) this.throttle?.forget(s);
@@ -441,3 +467,10 @@ const toOutgoing = (message: HubMessage | ServerMessage): Outgoing =>
   message.type === 'quote' || message.type === 'headline' || message.type === 'candle'
     ? { json: eventJson(message), message }
     : { json: JSON.stringify(message) };
+
+/** The request's channel, symbols and interval, echoed in `subscribed`. */
+const subscribedFields = (request: SubscribeRequest) => ({
+  channel: request.channel,
+  ...(request.symbols && { symbols: request.symbols }),
+  ...(request.interval && { interval: request.interval }),
+});

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.ts';
 import type { Metrics } from '../metrics.ts';
 import type { StreamRefusal } from './sse.ts';
+import { candlesAnswer } from './candles-http.ts';
 
 /** What the HTTP routes read from the server. */
 export interface HttpContext {
@@ -87,6 +88,12 @@ export const handleHttp = async (
         seq: hub.seq,
         quotes: hub.snapshot(wanted && ((s) => wanted.has(s))),
       });
+    }
+    case '/api/candles': {
+      const answer = candlesAnswer(url, hub);
+      return answer.status === 200
+        ? json(res, 200, answer.body)
+        : json(res, 400, { error: 'bad_request', message: answer.message });
     }
     case '/api/headlines': {
       const raw = url.searchParams.get('limit');

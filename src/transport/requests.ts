@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import type { ClientRequest, ErrorCode, ErrorMessage, RequestId } from '../protocol/messages.ts';
+import {
+  BAR_INTERVALS,
+  type ClientRequest,
+  type ErrorCode,
+  type ErrorMessage,
+  type RequestId,
+} from '../protocol/messages.ts';
+import { INTERVAL_LIST } from '../bars/intervals.ts';
 
 const id = z.union([z.string().max(128), z.number().finite()]).optional();
 const channel = z.string();
@@ -10,6 +17,12 @@ const symbols = z
     }),
     { error: 'symbols must be an array of strings' },
   )
+  .optional();
+
+const interval = z
+  .enum(BAR_INTERVALS, {
+    error: (issue) => `unknown interval ${JSON.stringify(issue.input)}: expected ${INTERVAL_LIST}`,
+  })
   .optional();
 
 const subscribe = z.strictObject({
@@ -24,11 +37,12 @@ const subscribe = z.strictObject({
     .optional(),
   since: z.strictObject({ epoch: z.string().max(64), seq: z.number().int().nonnegative() }).optional(),
   slow: z.enum(['conflate', 'disconnect']).optional(),
+  interval,
 });
-const unsubscribe = z.strictObject({ op: z.literal('unsubscribe'), id, channel, symbols });
+const unsubscribe = z.strictObject({ op: z.literal('unsubscribe'), id, channel, symbols, interval });
 const ping = z.strictObject({ op: z.literal('ping'), id });
 
-const CHANNELS = new Set(['quotes', 'headlines']);
+const CHANNELS = new Set(['quotes', 'headlines', 'candles']);
 
 /** A validated request, or the error message to answer with. */
 export type RequestResult = { ok: true; request: ClientRequest } | { ok: false; error: ErrorMessage };
@@ -72,7 +86,7 @@ export const validateRequest = (json: unknown): RequestResult => {
   if ('channel' in obj && !CHANNELS.has(obj.channel as string)) {
     return fail(
       'unknown_channel',
-      `unknown channel ${JSON.stringify(obj.channel)}: expected quotes or headlines`,
+      `unknown channel ${JSON.stringify(obj.channel)}: expected quotes, headlines or candles`,
       requestId,
     );
   }
@@ -82,5 +96,10 @@ export const validateRequest = (json: unknown): RequestResult => {
     const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
     return fail('bad_request', `${where}${issue.message}`, requestId);
   }
-  return { ok: true, request: parsed.data as ClientRequest };
+  const request = parsed.data as ClientRequest;
+  if (request.op === 'subscribe' && request.channel === 'candles' && request.interval === undefined)
+    return fail('bad_request', `interval: a candles subscription needs one of ${INTERVAL_LIST}`, requestId);
+  if (request.op !== 'ping' && request.channel !== 'candles' && request.interval !== undefined)
+    return fail('bad_request', 'interval: only the candles channel takes an interval', requestId);
+  return { ok: true, request };
 };

@@ -16,6 +16,7 @@ import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportC
 import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
 import { openEventStream } from './sse.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
+import { CandleIndex } from './candles-channel.ts';
 
 /** How long shutdown waits for clients to answer the close handshake. */
 const CLOSE_GRACE_MS = 2000;
@@ -63,6 +64,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const connections = new Set<Connection>();
   const perIp = new Map<string, number>();
   const index = new SubscriberIndex<Connection>();
+  const candles = new CandleIndex<Connection>();
   const dirty = new Set<Connection>();
   const frames = new FrameCache();
   let flushScheduled = false;
@@ -167,6 +169,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     metrics,
     scheduler,
     index,
+    candles,
     markDirty,
     fullSnapshot,
     released: (conn, code) => {
@@ -322,6 +325,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     const item: Outgoing = { json: eventJson(message), message, tick: tick++ };
     if (message.type === 'quote') index.forQuote(message.symbol, (c) => c.deliver(item));
     else if (message.type === 'headline') for (const c of index.headlines) c.deliver(item);
+    else candles.forCandle(message, (c) => c.deliver(item));
   };
 
   const subscriptions = new Subscription();

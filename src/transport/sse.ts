@@ -26,8 +26,8 @@ const position = (id: string | undefined | null) => {
 };
 
 /**
- * The subscribe requests an SSE query asks for: `channels=quotes,headlines` (default both),
- * `symbols=A,OGDC*`, `maxRate=N`, and resume from `Last-Event-ID` or `?since=epoch:seq`.
+ * The subscribe requests an SSE query asks for: `channels=quotes,headlines,candles` (default
+ * quotes and headlines), `symbols=A,OGDC*`, `maxRate=N`, `interval=5m` (candles), and resume from `Last-Event-ID` or `?since=epoch:seq`.
  */
 export const streamRequests = (
   url: URL,
@@ -42,8 +42,9 @@ export const streamRequests = (
     const result = validateRequest({
       op: 'subscribe',
       channel,
-      ...(channel === 'quotes' && q.has('symbols') && { symbols: csv(q.get('symbols')) }),
-      ...(channel === 'quotes' && rate !== null && { maxRate: Number(rate) }),
+      ...(channel !== 'headlines' && q.has('symbols') && { symbols: csv(q.get('symbols')) }),
+      ...(channel !== 'headlines' && rate !== null && { maxRate: Number(rate) }),
+      ...(channel === 'candles' && q.has('interval') && { interval: q.get('interval') }),
       ...(since && { since }),
     });
     if (!result.ok) return { status: 400, message: result.error.message };

@@ -179,7 +179,7 @@ describe('HTTP beside the WebSocket', () => {
     expect(bad.status).toBe(400);
     expect(bad.error).toEqual({
       error: 'refused',
-      message: 'unknown channel "trades": expected quotes or headlines',
+      message: 'unknown channel "trades": expected quotes, headlines or candles',
     });
   });
 });

@@ -247,7 +247,7 @@ describe('the WebSocket protocol', () => {
     [
       { op: 'subscribe', channel: 'trades' },
       'unknown_channel',
-      'unknown channel "trades": expected quotes or headlines',
+      'unknown channel "trades": expected quotes, headlines or candles',
     ],
     [
       { op: 'subscribe', channel: 'quotes', symbols: ['bad name'] },

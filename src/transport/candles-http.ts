@@ -1,0 +1,65 @@
+import type { Hub } from '../hub/hub.ts';
+import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
+import type { CandlesResponse } from '../protocol/messages.ts';
+import { keyMatches, keyOf } from './interest.ts';
+
+/** An answer to `GET /api/candles`: the body, or a 400 that says what to fix. */
+export type CandlesAnswer = { status: 200; body: CandlesResponse } | { status: 400; message: string };
+
+const SYMBOL = /^(\*|[A-Z0-9][A-Z0-9.-]{0,31}\*?)$/;
+const MAX_SYMBOLS = 100;
+
+const instant = (name: string, raw: string | null): string | { error: string } | undefined => {
+  if (raw === null) return undefined;
+  const ms = Date.parse(raw);
+  return Number.isNaN(ms)
+    ? { error: `${name} must be an ISO-8601 time, got "${raw}"` }
+    : new Date(ms).toISOString();
+};
+
+/**
+ * `GET /api/candles?symbols=AIRLINK,HBL&interval=5m&from=ISO&to=ISO`: bars ordered by symbol,
+ * then start; `from`/`to` default to the current trading day, `symbols` to all of them.
+ */
+export const candlesAnswer = (url: URL, hub: Hub): CandlesAnswer => {
+  const q = url.searchParams;
+  const interval = q.get('interval');
+  if (!isBarInterval(interval))
+    return {
+      status: 400,
+      message:
+        interval === null
+          ? `interval is required: ${INTERVAL_LIST}`
+          : `unknown interval "${interval}": expected ${INTERVAL_LIST}`,
+    };
+  const symbols = q
+    .get('symbols')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = symbols?.find((s) => !SYMBOL.test(s));
+  if (bad !== undefined)
+    return {
+      status: 400,
+      message: `symbols: "${bad}" is not a symbol like AIRLINK or a prefix pattern like OGDC*`,
+    };
+  if (symbols && symbols.length > MAX_SYMBOLS)
+    return {
+      status: 400,
+      message: `symbols: at most ${MAX_SYMBOLS} names or patterns, got ${symbols.length}`,
+    };
+  const from = instant('from', q.get('from'));
+  const to = instant('to', q.get('to'));
+  for (const t of [from, to]) if (typeof t === 'object') return { status: 400, message: t.error };
+  const [since, until] = [from as string | undefined, to as string | undefined];
+  if (since !== undefined && until !== undefined && since >= until)
+    return { status: 400, message: `from must be before to, got from ${since} and to ${until}` };
+  const keys = symbols?.map(keyOf);
+  const candles = hub.queryBars({
+    interval,
+    ...(keys && { symbol: (s: string) => keys.some((k) => keyMatches(k, s)) }),
+    ...(since !== undefined && { from: since }),
+    ...(until !== undefined && { to: until }),
+  });
+  return { status: 200, body: { epoch: hub.epoch, seq: hub.seq, interval, candles } };
+};
