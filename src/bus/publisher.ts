@@ -135,6 +135,7 @@ export class Publisher {
         seq: hub.seq,
         quotes: hub.snapshot(),
         headlines: hub.latestHeadlines(),
+        bars: hub.allBars(),
       };
       multi.set(keys.state, JSON.stringify(state));
     }

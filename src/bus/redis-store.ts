@@ -35,6 +35,8 @@ export interface ClusterState {
   seq: number;
   quotes: HubState['quotes'];
   headlines: HubState['headlines'];
+  /** The bars of the last trading days, so an edge that joins later answers the same bars. */
+  bars?: HubState['bars'];
 }
 
 /** A stream entry id from an epoch number and a seq. */

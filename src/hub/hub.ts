@@ -205,6 +205,11 @@ export class Hub {
     return this.bars.query(query);
   }
 
+  /** Every bar held, oldest day first. */
+  allBars(): Bar[] {
+    return this.bars.all();
+  }
+
   /** The latest bar of every symbol and interval, to seed the bars stage after a restart. */
   latestBars(): Bar[] {
     return this.bars.latest();
@@ -269,7 +274,7 @@ export class Hub {
       history: held.map((e) => e.message),
       historyAt: held.map((e) => e.at),
       headlineIds: this.headlineIds.values(),
-      bars: this.bars.all(),
+      bars: this.allBars(),
     };
   }
 

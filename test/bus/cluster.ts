@@ -21,11 +21,18 @@ export const startNode = async (
     historySize = 1000,
     leaseMs = DEFAULT_LEASE_MS,
     dataDir,
-  }: { maxLen?: number; historySize?: number; leaseMs?: number; dataDir?: string } = {},
+    barDays,
+  }: { maxLen?: number; historySize?: number; leaseMs?: number; dataDir?: string; barDays?: number } = {},
 ): Promise<Node> => {
   const frames$ = new Subject<Frame>();
   const config = {
-    ...testConfig({ hub: { history: { size: historySize, ageMs: 600_000 }, ...(dataDir && { dataDir }) } }),
+    ...testConfig({
+      hub: {
+        history: { size: historySize, ageMs: 600_000 },
+        ...(dataDir && { dataDir }),
+        ...(barDays && { barDays }),
+      },
+    }),
     bus: { url, role, maxLen, prefix, leaseMs },
   };
   const running = await serve(config, quietLog(), { kind: 'test', frames$ });
