@@ -1,5 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import type {
+  Bar,
+  BarInterval,
   Channel,
   Headline,
   NoticeMessage,
@@ -18,6 +20,7 @@ import type {
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { Emitter } from './emitter.ts';
 import { QuoteStore } from './quote-store.ts';
+import { CandleStore } from './candle-store.ts';
 
 /** The connection's one state; it changes only in `setState()`. */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -51,6 +54,8 @@ export interface ClientEvents {
   /** History could not be resumed: the store was replaced from a fresh snapshot. */
   resync: { epoch: string; quotes: Quote[] };
   headline: Headline;
+  /** A bar changed or closed (candles subscriptions); `candles` holds it already. */
+  candle: Bar;
   status: StatusMessage;
   notice: NoticeMessage;
   error: ClientError;
@@ -77,6 +82,8 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface SubscribeOptions {
   maxRate?: number;
   slow?: SlowPolicy;
+  /** The bar interval of a candles subscription. */
+  interval?: BarInterval;
 }
 
 /** Options of `connect`. */
@@ -102,6 +109,8 @@ interface Interest {
   symbols: Set<string>;
   quoteOptions: SubscribeOptions;
   headlines: boolean;
+  /** Candle subscriptions by interval: their symbols (undefined: all) and options. */
+  candles: Map<BarInterval, { symbols: readonly string[] | undefined; options: SubscribeOptions }>;
 }
 
 /**
@@ -115,6 +124,8 @@ export class TickstreamClient extends Emitter<ClientEvents> {
   readonly quotes = new QuoteStore();
   /** The latest headlines, newest last. */
   headlines: Headline[] = [];
+  /** Bars of the candles subscriptions, kept from their snapshots and candle updates. */
+  readonly candles = new CandleStore();
   /** The latest source and market status, once the server has sent one. */
   status: StatusMessage | undefined;
 
@@ -139,6 +150,7 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     symbols: new Set(),
     quoteOptions: {},
     headlines: false,
+    candles: new Map(),
   };
 
   constructor(
@@ -182,7 +194,9 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       if (symbols === undefined) this.interest.allQuotes = true;
       else for (const s of symbols) this.interest.symbols.add(s);
       this.interest.quoteOptions = options;
-    } else this.interest.headlines = true;
+    } else if (channel === 'candles' && options.interval)
+      this.interest.candles.set(options.interval, { symbols, options });
+    else this.interest.headlines = true;
     if (this.currentState === 'open')
       this.sendSubscribe(
         { op: 'subscribe', channel, ...(symbols && { symbols: [...symbols] }), ...options },
@@ -202,6 +216,9 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         // With "all symbols" on, the server keeps sending these, so the store keeps them too.
         if (!this.interest.allQuotes) this.quotes.delete(symbols);
       }
+    } else if (channel === 'candles') {
+      this.interest.candles.clear();
+      this.candles.clear();
     } else {
       this.interest.headlines = false;
       this.headlines = [];
@@ -333,6 +350,17 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         'resume',
       );
     if (headlines) this.sendSubscribe({ op: 'subscribe', channel: 'headlines', ...since }, 'resume');
+    for (const { symbols: candleSymbols, options } of this.interest.candles.values())
+      this.sendSubscribe(
+        {
+          op: 'subscribe',
+          channel: 'candles',
+          ...(candleSymbols && { symbols: [...candleSymbols] }),
+          ...options,
+          ...since,
+        },
+        'resume',
+      );
   }
 
   private receive(data: unknown): void {
@@ -370,6 +398,12 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         return this.snapshot(message);
       case 'quote':
         return this.quote(message);
+      case 'candle': {
+        const { type: _type, seq, ...bar } = message;
+        this.advance(seq);
+        this.candles.apply(bar);
+        return this.emit('candle', bar);
+      }
       case 'headline': {
         const { type: _type, seq, ...headline } = message;
         this.advance(seq);
@@ -409,6 +443,10 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       if (mode === 'merge') this.quotes.merge(message.quotes);
       else this.quotes.replace(message.quotes);
     } else if (message.channel === 'headlines') this.headlines = message.headlines.slice(-this.headlineCount);
+    else {
+      if (mode !== 'merge') this.candles.clear(message.interval);
+      for (const bar of message.candles) this.candles.apply(bar);
+    }
     if (this.epoch !== undefined) this.lastPosition = { epoch: this.epoch, seq: message.seq };
     this.emit('snapshot', { channel: message.channel, replaced: mode !== 'merge' });
     if (mode === 'resync' && message.channel === 'quotes' && this.epoch !== undefined)

@@ -19,6 +19,7 @@ const record = (client: TickstreamClient) => {
     quote: [],
     resync: [],
     headline: [],
+    candle: [],
     status: [],
     notice: [],
     error: [],
@@ -44,6 +45,23 @@ describe('client library against a real server', () => {
     cleanup.push(() => client.close());
     return client;
   };
+
+  it('holds the bars of a candles subscription: the snapshot, then each candle applied', async () => {
+    const { running, frames$ } = await start({ hub: { barDays: 5 } });
+    frames$.next(first!);
+    await waitFor(() => running.hub.queryBars({ interval: '5m' }).length === 34, 'the first bars');
+    const client = open(running.server.url);
+    const seen = record(client);
+    client.subscribe('candles', ['AIRLINK', 'HBL'], { interval: '5m' });
+    await waitFor(() => seen.snapshot.some((s) => s.channel === 'candles'), 'the candles snapshot');
+    frames$.next(second!);
+    await waitFor(() => seen.candle.length === 2, 'two candles');
+    for (const symbol of ['AIRLINK', 'HBL'])
+      expect(client.candles.bars('5m', symbol)).toEqual(
+        running.hub.queryBars({ interval: '5m', symbol: (s) => s === symbol }),
+      );
+    expect(client.candles.bars('5m', 'AIRLINK')[0]).toMatchObject({ open: 80.6, close: 81.1, updates: 2 });
+  });
 
   it('holds whole quotes: the snapshot, then each delta applied', async () => {
     const { running, frames$ } = await start();
