@@ -2,7 +2,9 @@
 import { connect } from '../client.ts';
 import { arrow, formatChange, formatPercent, formatPrice, formatTime, priceMove } from '../format.ts';
 import { wsUrlOf } from '../server-url.ts';
-import type { Headline, Quote } from '../../src/protocol/messages.ts';
+import type { BarInterval, Headline, Quote } from '../../src/protocol/messages.ts';
+import { fillDayRange } from './day-range.ts';
+import { IntradayChart } from './chart.ts';
 
 type SortKey = 'symbol' | 'price' | 'change' | 'changePercent' | 'ts';
 
@@ -23,7 +25,12 @@ const compare = (a: Quote, b: Quote): number => {
 const fillRow = (tr: HTMLTableRowElement, q: Quote) => {
   tr.className = q.direction;
   const cells = tr.cells;
-  cells[0]!.replaceChildren(q.symbol);
+  const open = document.createElement('button');
+  open.type = 'button';
+  open.className = 'sym-button';
+  open.textContent = q.symbol;
+  open.title = `Open the intraday chart of ${q.symbol}`;
+  cells[0]!.replaceChildren(open);
   if (q.kind === 'index') {
     const badge = document.createElement('span');
     badge.className = 'badge';
@@ -34,6 +41,8 @@ const fillRow = (tr: HTMLTableRowElement, q: Quote) => {
   cells[2]!.textContent = `${arrow(q.direction)} ${formatChange(q.change)}`;
   cells[3]!.textContent = formatPercent(q.changePercent);
   cells[4]!.textContent = formatTime(q.ts);
+  cells[5]!.className = 'range';
+  fillDayRange(cells[5]!, q);
 };
 
 /** Puts rows in the current sort order, making rows for new symbols. */
@@ -46,7 +55,7 @@ const renderTable = () => {
       if (!tr) {
         tr = document.createElement('tr');
         tr.dataset.symbol = q.symbol;
-        for (let i = 0; i < 5; i++) tr.insertCell();
+        for (let i = 0; i < 6; i++) tr.insertCell();
         rows.set(q.symbol, tr);
       }
       fillRow(tr, q);
@@ -126,7 +135,7 @@ client.on('state', renderStatus);
 client.on('status', renderStatus);
 client.on('snapshot', ({ channel }) => {
   if (channel === 'quotes') renderTable();
-  else renderHeadlines();
+  else if (channel === 'headlines') renderHeadlines();
   renderStatus();
 });
 client.on('resync', renderTable);
@@ -156,6 +165,31 @@ for (const th of document.querySelectorAll<HTMLElement>('#quotes th[data-key]'))
     renderTable();
   });
 }
+
+const chart = new IntradayChart(client, $('#chart'));
+let chartInterval: BarInterval = '5m';
+const showChart = (symbol: string) => {
+  $('#chart-card').hidden = false;
+  $('#chart-title').textContent = `${symbol} today (${chartInterval}, PKT)`;
+  $('#chart-card').dataset.symbol = symbol;
+  for (const b of document.querySelectorAll<HTMLElement>('[data-interval]'))
+    b.setAttribute('aria-pressed', String(b.dataset.interval === chartInterval));
+  chart.open(symbol, chartInterval);
+};
+body.addEventListener('click', (e) => {
+  const symbol = (e.target as HTMLElement).closest<HTMLElement>('.sym-button')?.closest('tr')?.dataset.symbol;
+  if (symbol) showChart(symbol);
+});
+for (const b of document.querySelectorAll<HTMLElement>('[data-interval]'))
+  b.addEventListener('click', () => {
+    chartInterval = b.dataset.interval as BarInterval;
+    const symbol = $('#chart-card').dataset.symbol;
+    if (symbol) showChart(symbol);
+  });
+$('#chart-close').addEventListener('click', () => {
+  chart.close();
+  $('#chart-card').hidden = true;
+});
 
 const snippet = `<script src="${location.origin}/widget.js" defer></script>
 <tick-tape symbols="KSE100,HBL,OGDC,PPL,TRG,HUBC" theme="dark" show-headlines></tick-tape>`;

@@ -27,6 +27,9 @@ export const STYLES = `
 .scrolling .copy { display: flex; }
 .item { display: inline-flex; align-items: baseline; gap: 6px; padding: 0 18px 0 10px; white-space: nowrap;
   border-right: 1px solid var(--tt-border); font-variant-numeric: tabular-nums; }
+.spark { align-self: center; color: var(--tt-muted); }
+.up .spark { color: var(--tt-up); }
+.down .spark { color: var(--tt-down); }
 .sym { font-weight: 600; letter-spacing: 0.01em; }
 .price { color: var(--tt-fg); border-radius: 3px; padding: 1px 3px; }
 .chg, .pct { font-size: 13px; }

@@ -3,11 +3,14 @@ import { arrow, formatChange, formatPercent, formatPrice, priceMove, tapeOrder }
 import { serverUrl } from '../server-url.ts';
 import type { Headline, Quote } from '../../src/protocol/messages.ts';
 import { STYLES } from './styles.ts';
+import { dayCloses, sparkline } from './sparkline.ts';
 
 /** Pixels per second at `speed="1"`: readable at a glance, like TradingView's default tape. */
 const BASE_SPEED_PX = 50;
 const SYMBOL = /^[A-Za-z0-9._-]{1,32}$/;
 const FLASH_MS = 900;
+/** The bars a sparkline draws: a trading day of 5-minute closes is about 70 points. */
+const SPARK_INTERVAL = '5m';
 
 interface Settings {
   url: string | undefined;
@@ -15,6 +18,8 @@ interface Settings {
   dark: boolean;
   speed: number;
   headlines: boolean;
+  /** Draw each symbol's day of 5m closes beside it (`sparkline` attribute). */
+  sparkline: boolean;
   problems: string[];
 }
 
@@ -61,6 +66,7 @@ const readSettings = (host: HTMLElement, defaultUrl: string): Settings => {
     dark: theme === 'dark',
     speed,
     headlines: host.hasAttribute('show-headlines'),
+    sparkline: host.hasAttribute('sparkline'),
     problems,
   };
 };
@@ -71,7 +77,7 @@ const readSettings = (host: HTMLElement, defaultUrl: string): Settings => {
  * as a small message in the tape.
  */
 export class TickTape extends HTMLElement {
-  static readonly observedAttributes = ['src', 'symbols', 'theme', 'speed', 'show-headlines'];
+  static readonly observedAttributes = ['src', 'symbols', 'theme', 'speed', 'show-headlines', 'sparkline'];
   /** Where `src` points when it is not set; the bundle sets it to the origin it was loaded from. */
   static defaultUrl = '';
 
@@ -161,7 +167,7 @@ export class TickTape extends HTMLElement {
     this.root.classList.toggle('dark', settings.dark);
     // The headline line appears with the first headline, so an empty NEWS tag never shows.
     if (!settings.headlines) this.news.hidden = true;
-    const key = JSON.stringify([settings.url, settings.symbols, settings.headlines]);
+    const key = JSON.stringify([settings.url, settings.symbols, settings.headlines, settings.sparkline]);
     if (key !== this.clientKey) {
       this.clientKey = key;
       this.startClient(settings);
@@ -187,7 +193,10 @@ export class TickTape extends HTMLElement {
     );
     client.on('status', () => this.guard(() => this.showStatus()));
     client.on('snapshot', ({ channel }) =>
-      this.guard(() => (channel === 'quotes' ? this.render() : this.showHeadline(false))),
+      this.guard(() => (channel === 'headlines' ? this.showHeadline(false) : this.render())),
+    );
+    client.on('candle', ({ symbol, interval }) =>
+      this.guard(() => interval === SPARK_INTERVAL && this.drawSparkline(symbol)),
     );
     client.on('resync', () => this.guard(() => this.render()));
     client.on('quote', ({ quote, previous }) => this.guard(() => this.update(quote, previous)));
@@ -201,6 +210,15 @@ export class TickTape extends HTMLElement {
     );
     client.subscribe('quotes', settings.symbols);
     if (settings.headlines) client.subscribe('headlines');
+    if (settings.sparkline) client.subscribe('candles', settings.symbols, { interval: SPARK_INTERVAL });
+  }
+
+  /** Redraws a symbol's sparkline in both copies of the tape from the client's bars. */
+  private drawSparkline(symbol: string): void {
+    const lis = this.items.get(symbol);
+    if (!lis || !this.settings?.sparkline) return;
+    const closes = dayCloses(this.client?.candles.bars(SPARK_INTERVAL, symbol) ?? []);
+    for (const li of lis) li.querySelector('.spark')?.replaceWith(sparkline(symbol, closes));
   }
 
   private stopClient(): void {
@@ -232,6 +250,7 @@ export class TickTape extends HTMLElement {
             el('span', 'pct'),
           );
           li.dataset.symbol = q.symbol;
+          if (this.settings?.sparkline) li.append(sparkline(q.symbol, []));
           this.fill(li, q);
           const list = this.items.get(q.symbol) ?? [];
           list.push(li);
@@ -240,6 +259,7 @@ export class TickTape extends HTMLElement {
         }),
       );
     }
+    for (const q of quotes) this.drawSparkline(q.symbol);
     this.root.classList.toggle('empty', quotes.length === 0);
     this.showStatus();
     this.measure();
