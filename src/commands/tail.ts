@@ -12,12 +12,16 @@ import {
 } from '../../client/format.ts';
 import { serverUrl } from '../../client/server-url.ts';
 import { TickstreamError } from '../errors.ts';
+import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
+import { dayCloses } from '../../client/widget/sparkline.ts';
+import type { Bar, BarInterval } from '../protocol/messages.ts';
 
 /** `tail --help` lines. */
 export const tailHelp = `tail flags:
   --url URL          server WebSocket URL (default ws://127.0.0.1:$PORT/ws, PORT default 8080)
   --symbols A,B      only these symbols (default: all, now and later)
-  --json             NDJSON instead of a table: whole quotes as they change, headlines, status`;
+  --json             NDJSON instead of a table: whole quotes as they change, headlines, status
+  --bars INTERVAL    add a column with the day's range and its bars' closes (1m … 1d)`;
 
 const FLASH_MS = 1000;
 const REDRAW_MS = 100;
@@ -35,12 +39,36 @@ const ansi = (color: boolean) => {
   };
 };
 
+const BLOCKS = '▁▂▃▄▅▆▇█';
+/** How many of the latest bars the column draws. */
+const COLUMN_BARS = 12;
+
+/**
+ * The day column: the day's low–high from the quote, then the latest bars' closes of the day
+ * as block characters (`80.53–81.38 ▁▃▅▇█`).
+ */
+export const dayColumn = (q: Quote, bars: readonly Bar[]): string => {
+  const range = q.low === undefined ? '' : `${formatPrice(q.low)}–${formatPrice(q.high)}`;
+  const closes = dayCloses(bars).slice(-COLUMN_BARS);
+  if (closes.length === 0) return range;
+  const low = Math.min(...closes);
+  const span = Math.max(...closes) - low;
+  const blocks = closes.map((v) => BLOCKS[span === 0 ? 3 : Math.round(((v - low) / span) * 7)]).join('');
+  return `${range} ${blocks}`;
+};
+
 /** The table as lines: a status header, one row per quote (changed rows highlighted), the latest headline. */
 const renderTable = (
   client: TickstreamClient,
   quotes: Quote[],
   flashing: ReadonlyMap<string, number>,
-  { color, width, height, note }: { color: boolean; width: number; height: number; note?: string },
+  {
+    color,
+    width,
+    height,
+    note,
+    bars,
+  }: { color: boolean; width: number; height: number; note?: string; bars?: BarInterval },
 ): string[] => {
   const c = ansi(color);
   const status = client.status;
@@ -55,7 +83,8 @@ const renderTable = (
       (status ? `  market ${status.market}  feed ${status.state}` : '') +
       (client.position ? c.dim(`  seq ${client.position.seq}`) : ''),
     c.dim(
-      `${'SYMBOL'.padEnd(9)}${'PRICE'.padStart(12)}${'CHANGE'.padStart(12)}${'%'.padStart(9)}  TIME (PKT)`,
+      `${'SYMBOL'.padEnd(9)}${'PRICE'.padStart(12)}${'CHANGE'.padStart(12)}${'%'.padStart(9)}  TIME (PKT)` +
+        (bars ? `  DAY (${bars})` : ''),
     ),
   ];
   const room = Math.max(1, height - lines.length - 2);
@@ -66,7 +95,8 @@ const renderTable = (
       paint(
         `${`${arrow(q.direction)} ${formatChange(q.change)}`.padStart(12)}${formatPercent(q.changePercent).padStart(9)}`,
       ) +
-      c.dim(`  ${formatTime(q.ts)}`);
+      c.dim(`  ${formatTime(q.ts)}`) +
+      (bars ? `  ${dayColumn(q, client.candles.bars(bars, q.symbol))}` : '');
     lines.push(flashing.has(q.symbol) ? c.inverse(row) : row);
   }
   if (quotes.length > room)
@@ -85,7 +115,12 @@ const renderTable = (
 export const tailCommand = async (args: string[]) => {
   const { values } = parseArgs({
     args,
-    options: { url: { type: 'string' }, symbols: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      url: { type: 'string' },
+      symbols: { type: 'string' },
+      json: { type: 'boolean' },
+      bars: { type: 'string' },
+    },
     strict: true,
   });
   const resolved = serverUrl(values.url ?? null, `ws://127.0.0.1:${process.env.PORT ?? 8080}/ws`);
@@ -100,6 +135,10 @@ export const tailCommand = async (args: string[]) => {
       'bad_usage',
       `--symbols must be a comma-separated list of symbols, got "${values.symbols}"`,
     );
+
+  const bars = values.bars;
+  if (bars !== undefined && !isBarInterval(bars))
+    throw new TickstreamError('bad_usage', `--bars must be ${INTERVAL_LIST}, got "${bars}"`);
 
   const out = process.stdout;
   const client = connect(resolved.url, { WebSocket });
@@ -137,6 +176,7 @@ export const tailCommand = async (args: string[]) => {
         width: out.columns ?? 100,
         height: tty ? (out.rows ?? 40) : Infinity,
         note,
+        ...(bars && { bars }),
       });
       // Home, each line cleared to its end, then the rest of the screen: no flicker, no scrollback.
       out.write(
@@ -151,7 +191,7 @@ export const tailCommand = async (args: string[]) => {
       if (priceMove(previous, quote) !== 'unchanged') flashing.set(quote.symbol, Date.now() + FLASH_MS);
       schedule();
     });
-    for (const type of ['state', 'status', 'snapshot', 'resync', 'headline'] as const)
+    for (const type of ['state', 'status', 'snapshot', 'resync', 'headline', 'candle'] as const)
       client.on(type, () => schedule());
     // The alternate screen keeps the user's scrollback as it was once tail exits.
     if (tty) out.write('\x1b[?1049h\x1b[?25l');
@@ -166,6 +206,7 @@ export const tailCommand = async (args: string[]) => {
 
   client.subscribe('quotes', symbols);
   client.subscribe('headlines');
+  if (bars && !values.json) client.subscribe('candles', symbols, { interval: bars });
   await new Promise<void>((resolve) => {
     const end = () => {
       stop();

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tailCommand } from '../../src/commands/tail.ts';
+import { dayColumn, tailCommand } from '../../src/commands/tail.ts';
+import type { Bar, Quote } from '../../src/protocol/messages.ts';
 import { fixtureFrames, repoPath, startWithFrames, waitFor } from '../helpers.ts';
 
 const [first, second] = fixtureFrames('two-frames.txt');
@@ -62,5 +63,37 @@ describe('tickstream tail', () => {
       '--symbols must be a comma-separated list of symbols, got "A B!"',
     );
     await expect(tailCommand(['--url', 'ftp://x'])).rejects.toMatchObject({ code: 'bad_usage' });
+  });
+});
+
+describe('tail --bars', () => {
+  const bar = (start: string, close: number): Bar => ({
+    symbol: 'AIRLINK',
+    interval: '5m',
+    start,
+    open: close,
+    high: close,
+    low: close,
+    close,
+    updates: 1,
+    closed: true,
+  });
+  const quote = { symbol: 'AIRLINK', low: 80.53, high: 81.38 } as Quote;
+
+  it("shows the day's range and its bars' closes as blocks, the earlier day's bars left out", () => {
+    const bars = [
+      bar('2023-11-08T10:00:00.000Z', 99),
+      bar('2023-11-09T04:30:00.000Z', 80.6),
+      bar('2023-11-09T04:35:00.000Z', 81.38),
+      bar('2023-11-09T04:40:00.000Z', 80.99),
+    ];
+    expect(dayColumn(quote, bars)).toBe('80.53–81.38 ▁█▅');
+    expect(dayColumn(quote, [])).toBe('80.53–81.38');
+  });
+
+  it('refuses an interval it does not know', async () => {
+    await expect(tailCommand(['--bars', '2m'])).rejects.toThrow(
+      '--bars must be 1m, 5m, 15m, 1h or 1d, got "2m"',
+    );
   });
 });
