@@ -1,7 +1,8 @@
 /**
  * `npm run bench:core [-- --symbols N --frames N --budget S]`: drives generated ticker pages
  * (1,000 symbols × 1,000 frames by default, about a fifth of the symbols moving per frame)
- * through parse → diff → hub, then the same frames through parse → a naive diff (re-diff every
+ * through parse → diff → hub, then through parse → diff → bars → hub (what the bars stage and
+ * its candle events cost per frame), then the same frames through parse → a naive diff (re-diff every
  * symbol with object spreads and a JSON.stringify compare) → the same hub, in one process,
  * then parse alone. Prints events per CPU second and heap growth for both, and both again with
  * the parse CPU taken out. Each run stops after `--budget` seconds (default 45) and says how
@@ -14,6 +15,7 @@ import type { Change } from '../src/diff/changes.ts';
 import { Hub, publishTo } from '../src/hub/hub.ts';
 import { num } from '../src/options.ts';
 import { feedChanges, frameEvents } from '../src/pipeline.ts';
+import { withBars } from '../src/bars/bars-stage.ts';
 import type { LineValues, QuoteValues } from '../src/protocol/messages.ts';
 import type { Frame } from '../src/source/frame.ts';
 import { formatQuoteLine } from './parse-feed.ts';
@@ -151,6 +153,7 @@ process.stdout.write(
   `core bench: ${symbolCount} symbols × ${frameCount} frames, budget ${budgetMs / 1000}s a run\n`,
 );
 const core = await measure(frames, feedChanges());
+const barred = await measure(frames, (f$) => f$.pipe(feedChanges(), withBars()));
 const naive = await measure(frames, naiveChanges);
 const parse = await measure(frames, parseOnly);
 const parseCpuPerFrame = parse.cpuS / parse.frames;
@@ -164,7 +167,8 @@ const row = (name: string, r: Result) =>
     .padStart(11)} ${r.heapMB.toFixed(1).padStart(8)}`;
 process.stdout.write(
   `${'pipeline'.padEnd(28)} ${'frames'.padStart(6)} ${'events'.padStart(9)} ${'wall s'.padStart(7)} ${'events/cpu-s'.padStart(11)} ${'heap +MB'.padStart(8)}\n` +
-    `${row('parse → diff → hub', core)}\n${row('parse → naive diff → hub', naive)}\n` +
+    `${row('parse → diff → hub', core)}\n${row('parse → diff → bars → hub', barred)}\n` +
+    `${row('parse → naive diff → hub', naive)}\n` +
     `${'parse alone'.padEnd(28)} ${String(parse.frames).padStart(6)} ${'-'.padStart(9)} ${parse.wallS.toFixed(2).padStart(7)}\n` +
     `core vs naive: ${(core.events / core.cpuS / (naive.events / naive.cpuS)).toFixed(2)}× events per CPU second; ` +
     `diff → hub alone (parse CPU taken out): ${Math.round(withoutParse(core)).toLocaleString('en-US')} vs ` +
@@ -174,3 +178,13 @@ if (core.frames === naive.frames && core.events !== naive.events) {
   process.stderr.write(`the two disagree: core published ${core.events} events, naive ${naive.events}\n`);
   process.exit(1);
 }
+
+// The bars stage's share: the CPU it and its candle events add per frame, over the whole
+// pipeline's CPU per frame with bars on.
+const perFrameMs = (r: Result) => (r.cpuS / r.frames) * 1000;
+const barsMs = perFrameMs(barred) - perFrameMs(core);
+process.stdout.write(
+  `bars stage: ${barsMs.toFixed(3)} ms CPU per frame of ${perFrameMs(barred).toFixed(3)} ms ` +
+    `(${((barsMs / perFrameMs(barred)) * 100).toFixed(1)}% of the pipeline; ` +
+    `${barred.events - Math.round((core.events / core.frames) * barred.frames)} candle events)\n`,
+);

@@ -145,7 +145,7 @@ export class Hub {
     if (message.seq <= this.seq) return false;
     if (message.seq !== this.seq + 1) this.history.clear();
     this.seq = message.seq;
-    if (message.type === 'candle') this.bars.put(barOf(message));
+    if (message.type === 'candle') this.bars.put(message);
     else {
       if (message.type === 'quote') this.storeQuote(message);
       else this.storeHeadline(message);
@@ -309,9 +309,6 @@ export class Hub {
 
 /** Trading days of bars a hub keeps unless told otherwise (`--bar-days`). */
 export const DEFAULT_BAR_DAYS = 5;
-
-/** The bar a candle event carries. */
-export const barOf = ({ type: _type, seq: _seq, ...bar }: CandleMessage): Bar => bar;
 
 /** Stamps each change through the hub, emitting the wire message. */
 export const publishTo =
