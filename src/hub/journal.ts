@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { asyncScheduler, interval, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HubMessage } from '../protocol/messages.ts';
 import type { Hub, HubState } from './hub.ts';
-import { markIntact, markLost } from './intact-mark.ts';
+import { currentBoot, markIntact, markLost } from './intact-mark.ts';
 import { headerLine, journalLine } from './journal-file.ts';
 import { fdatasyncAsync, STATE_FILE, stateChunks, syncDir, syncDirAsync, writeSynced } from './state-file.ts';
 
@@ -54,6 +54,8 @@ export interface PersistOptions {
   retryMs?: number;
   scheduler?: SchedulerLike;
   io?: JournalIo;
+  /** The machine's boot id (default: Linux's; none where it cannot be told). */
+  boot?: string;
   /** Called with every failed write, sync or compaction (the errors metric). */
   onError?: (err: Error) => void;
   /**
@@ -123,6 +125,12 @@ export class Journal {
     this.scheduler = options.scheduler ?? asyncScheduler;
   }
 
+  /** Marks the directory whole; naming this boot while events wait for fsync (an OS crash loses them). */
+  private markIntact(): void {
+    const boot = this.options.boot ?? currentBoot();
+    markIntact(this.dir, this.options.fsyncMs > 0 && !this.closed ? boot : undefined);
+  }
+
   /** The hub's recorder: writes one event. */
   readonly append = (message: HubMessage, at: number): void => {
     if (this.fd === undefined) return;
@@ -157,7 +165,7 @@ export class Journal {
   start(hub: Hub): void {
     this.hub = hub;
     this.compact();
-    markIntact(this.dir);
+    this.markIntact();
     if (this.options.fsyncMs > 0)
       this.timer = interval(this.options.fsyncMs, this.scheduler).subscribe(() => this.sync());
   }
@@ -334,7 +342,7 @@ export class Journal {
   private recover(): void {
     try {
       this.compact();
-      markIntact(this.dir);
+      this.markIntact();
     } catch (err) {
       this.options.onError?.(err as Error);
       this.attempts++;
@@ -367,8 +375,9 @@ export class Journal {
     this.closed = true;
     if (this.fd !== undefined || this.failure) {
       try {
+        // Everything is synced now: the mark names no boot, so a reboot after this loses nothing.
         this.compact();
-        if (this.failure) markIntact(this.dir);
+        this.markIntact();
       } catch (err) {
         this.log.error(
           { err, dir: this.dir },

@@ -5,24 +5,29 @@ import { TickstreamError } from '../errors.ts';
 import { newEpoch } from './epoch.ts';
 import { Hub, type HubOptions, type HubState } from './hub.ts';
 import { lockDir } from './dir-lock.ts';
-import { isIntact } from './intact-mark.ts';
+import { currentBoot, lossReason } from './intact-mark.ts';
 import { JOURNAL_FILE, Journal, type PersistOptions } from './journal.ts';
 import { readJournal } from './journal-file.ts';
 import type { HubConfig } from './options.ts';
 import { readState } from './state-file.ts';
 
-/** What a compaction writes before renaming it into place. */
-const LEFTOVER = /^(state\.json|journal\.ndjson)(\..+)?\.tmp$/;
+/** What a compaction (or the intact mark) writes before renaming it into place. */
+const LEFTOVER = /^(state\.json|journal\.ndjson|intact)(\..+)?\.tmp$/;
 
 /**
  * What a data directory holds: the compacted state with the journal's later events applied
  * (through a scratch hub, so replay is the same code as live). Undefined for a new directory.
- * Without the intact mark (a journal write failed, and the directory was not whole again
- * before the stop) the same state comes back under a new epoch: clients may have been sent
- * events the journal lost, and resuming them onto this state would say `recovered:true` about
- * a state they never had, so they get a fresh snapshot instead.
+ * When it may lack events that were sent (no intact mark: a journal write failed and the
+ * directory was not whole again before the stop; or the machine rebooted while events waited
+ * for fsync) the same state comes back under a new epoch: resuming a client that saw the lost
+ * events onto it would say `recovered:true` about a state it never had, so it gets a snapshot.
  */
-export const loadState = (dir: string, options: HubOptions, log: Logger): HubState | undefined => {
+export const loadState = (
+  dir: string,
+  options: HubOptions,
+  log: Logger,
+  boot = currentBoot(),
+): HubState | undefined => {
   const state = readState(dir, log);
   const journal = readJournal(join(dir, JOURNAL_FILE), log);
   if (!state && !journal) return undefined;
@@ -48,12 +53,13 @@ export const loadState = (dir: string, options: HubOptions, log: Logger): HubSta
     for (const { at, m } of journal.records) scratch.accept(m, at);
   }
   const loaded = scratch.exportState();
-  if (isIntact(dir)) return loaded;
+  const reason = lossReason(dir, boot);
+  if (reason === undefined) return loaded;
   const epoch = newEpoch();
   log.warn(
-    { dir, lostEpoch: loaded.epoch, seq: loaded.seq, epoch },
-    'the journal may lack events that clients were sent (a write failed, or the directory has ' +
-      'no intact mark); continuing its state in a new epoch, so clients get a fresh snapshot',
+    { dir, reason, lostEpoch: loaded.epoch, seq: loaded.seq, epoch },
+    'the journal may lack events that clients were sent; continuing its state in a new epoch, ' +
+      'so clients get a fresh snapshot',
   );
   return { ...loaded, epoch, history: [], historyAt: [] };
 };
@@ -73,7 +79,7 @@ export const openPersistentHub = (
     const unlock = lockDir(dir);
     // Files a crash left half-written during a compaction: never read, so dropped.
     for (const name of readdirSync(dir)) if (LEFTOVER.test(name)) rmSync(join(dir, name), { force: true });
-    const state = loadState(dir, options, log);
+    const state = loadState(dir, options, log, persist.boot ?? currentBoot());
     const journal = new Journal(dir, log, persist, unlock);
     const hub = new Hub({ ...options, record: journal.append });
     if (state) {

@@ -195,3 +195,42 @@ describe('a journal that cannot write', () => {
     expect(fatal).toEqual([{ err: io.unlinkError, sent: [] }]);
   });
 });
+
+describe('a restart after the machine rebooted', () => {
+  const crashAndReboot = (persist: Partial<PersistOptions>, graceful = false) => {
+    const dir = newDir();
+    const first = open(dir, new FaultyIo(), { boot: 'boot-1', ...persist });
+    first.hub.apply(price('AIRLINK', 1));
+    if (graceful) first.journal.close();
+    return {
+      before: first.hub.position,
+      after: open(dir, new FaultyIo(), { boot: 'boot-2', ...persist }).hub,
+    };
+  };
+
+  it('starts a new epoch when events waited for fsync: an OS crash may have lost them', () => {
+    const { before, after } = crashAndReboot({ fsyncMs: 1000 });
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(after.resume(before, all)).toEqual({ recovered: false });
+    expect(after.snapshot().map((q) => q.symbol)).toEqual(['AIRLINK']);
+  });
+
+  it('continues the epoch when every event was synced before it was sent, or the stop was graceful', () => {
+    for (const { before, after } of [
+      crashAndReboot({ fsyncMs: 0 }),
+      crashAndReboot({ fsyncMs: 1000 }, true),
+    ]) {
+      expect(after.position).toEqual(before);
+      expect(after.resume(before, all)).toEqual({ recovered: true, messages: [] });
+    }
+  });
+
+  it('continues the epoch after a kill -9 on the same boot', () => {
+    const dir = newDir();
+    const first = open(dir, new FaultyIo(), { boot: 'boot-1', fsyncMs: 1000 });
+    first.hub.apply(price('AIRLINK', 1));
+    expect(open(dir, new FaultyIo(), { boot: 'boot-1', fsyncMs: 1000 }).hub.position).toEqual(
+      first.hub.position,
+    );
+  });
+});
