@@ -72,6 +72,12 @@ export interface JournalHealth {
   since?: string;
 }
 
+/** A write that took fewer bytes than it was given: an error, like the full disk it usually means. */
+const shortWrite = (written: number, bytes: number): Error =>
+  Object.assign(new Error(`short write: ${written} of ${bytes} bytes (is the disk full?)`), {
+    code: 'ESHORT',
+  });
+
 const describe = (err: unknown): string => {
   const e = err as NodeJS.ErrnoException;
   return e.code ? `${e.code}: ${e.message}` : String(e.message ?? err);
@@ -158,7 +164,7 @@ export class Journal {
       // Nothing is appended after it before a compaction replaces the file; a reader skips a cut tail.
       this.log.warn({ err, dir: this.dir }, 'could not cut a short write off the journal');
     }
-    throw Object.assign(new Error(`short write: ${written} of ${bytes} bytes`), { code: 'ESHORT' });
+    throw shortWrite(written, bytes);
   }
 
   /** Starts journaling `hub`: writes its current state, then a fresh journal. */
@@ -208,10 +214,8 @@ export class Journal {
   /** Writes `text` whole, or throws (a short write is an error, as for journal lines). */
   private writeAll(fd: number, text: string): void {
     const written = this.io.write(fd, text);
-    if (written !== Buffer.byteLength(text))
-      throw Object.assign(new Error(`short write: ${written} of ${Buffer.byteLength(text)} bytes`), {
-        code: 'ESHORT',
-      });
+    const bytes = Buffer.byteLength(text);
+    if (written !== bytes) throw shortWrite(written, bytes);
   }
 
   /** Resolves once no background compaction is in flight. */

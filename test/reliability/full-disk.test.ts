@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Position, Quote, ServerMessage } from '../../src/protocol/messages.ts';
-import { fixture, TestClient, waitFor } from '../helpers.ts';
+import { fixture, repoPath, TestClient, waitFor } from '../helpers.ts';
 import { spawnTickstream, type ServerChild } from '../server-child.ts';
 
 /**
@@ -202,7 +202,16 @@ describe('the data dir filling up, on a real 300 KB filesystem', () => {
     const seen = { epoch: hello.epoch, seq: lastSeq(client) };
     expectWholeLines(data);
 
-    // The lock file needs a page: a restart on a disk still full fails with data_dir_unusable.
+    // A restart on a disk still full refuses to start, saying why.
+    const cli = ['--import', 'tsx', repoPath('src/cli.ts'), 'serve', '--data-dir', data];
+    const refused = spawnSync(
+      process.execPath,
+      [...cli, '--feed', join(root, 'feed.txt'), '--port', '0', '--host', '127.0.0.1'],
+      { cwd: repoPath(''), encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--data-dir .*(ENOSPC|disk full)/);
+
     rmSync(join(mnt, 'filler'));
     const again = await start(data);
     expect(again.logs()).toContainEqual(expect.objectContaining({ lostEpoch: hello.epoch }));
