@@ -169,6 +169,8 @@ describe('the data dir filling up, on a real 300 KB filesystem', () => {
     await waitFor(() => lastSeq(client) > failedAt + 20, 'events go on while the disk is full', 10_000);
     expectWholeLines(data);
 
+    const freedAt = Date.now();
+    const servedWhileFull = lastSeq(client) - failedAt;
     rmSync(join(mnt, 'filler'));
     await waitFor(
       async () => (await get<Health>(server.port, '/healthz')).status === 'ok',
@@ -177,6 +179,11 @@ describe('the data dir filling up, on a real 300 KB filesystem', () => {
     );
     expect((await get<Health>(server.port, '/healthz')).journal).toEqual({ ok: true });
     expectWholeLines(data);
+    console.info(
+      `full disk: ${servedWhileFull}+ events served while the journal failed, ` +
+        `${await journalErrors(server.port)} journal errors counted, ` +
+        `healthy ${((Date.now() - freedAt) / 1000).toFixed(1)} s after space returned`,
+    );
 
     // Whole again: a kill -9 now loses nothing, and the client resumes in the same epoch.
     const hello = client.ofType('hello')[0]!;
