@@ -308,13 +308,21 @@ export class Journal {
     this.options.onError?.(err);
     ++this.generation;
     this.held = undefined;
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
     try {
       markLost(this.dir, (path) => this.io.unlink(path));
     } catch (markErr) {
       (this.options.onFatal ?? this.exit)(markErr as Error);
       return;
+    } finally {
+      // Nothing more goes into this file (a compaction writes a new one), so an error closing
+      // it changes nothing; it must not escape into the hub, which is sending the event.
+      const fd = this.fd;
+      this.fd = undefined;
+      try {
+        if (fd !== undefined) closeSync(fd);
+      } catch (closeErr) {
+        this.log.warn({ err: closeErr, dir: this.dir }, 'could not close the failed journal file');
+      }
     }
     if (this.failure) return this.scheduleRetry();
     this.failure = { error: describe(err), since: new Date(this.scheduler.now()).toISOString() };
