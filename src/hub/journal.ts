@@ -1,15 +1,4 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  renameSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { asyncScheduler, interval, timer, type SchedulerLike, type Subscription } from 'rxjs';
@@ -17,6 +6,7 @@ import type { HubMessage } from '../protocol/messages.ts';
 import type { Hub, HubState } from './hub.ts';
 import { currentBoot, markIntact, markLost } from './intact-mark.ts';
 import { headerLine, journalLine } from './journal-file.ts';
+import { appendWhole, errorText, nodeIo, writeWhole, type JournalIo } from './journal-io.ts';
 import { fdatasyncAsync, STATE_FILE, stateChunks, syncDir, syncDirAsync, writeSynced } from './state-file.ts';
 
 export const JOURNAL_FILE = 'journal.ndjson';
@@ -24,25 +14,6 @@ export const JOURNAL_FILE = 'journal.ndjson';
 let stateFiles = 0;
 /** Longest wait between attempts to write again after a failure. */
 const MAX_RETRY_MS = 30_000;
-
-/**
- * The calls the journal makes for each event, so tests can inject the faults a disk has
- * (EIO, a short write, an unlink that fails) without touching node:fs for everyone.
- */
-export interface JournalIo {
-  /** Writes `data` at the file's position; returns the bytes written (fewer on a short write). */
-  write(fd: number, data: string): number;
-  /** fdatasync. */
-  sync(fd: number): void;
-  /** Removes a file (the intact mark). */
-  unlink(path: string): void;
-}
-
-const nodeIo: JournalIo = {
-  write: (fd, data) => writeSync(fd, data),
-  sync: (fd) => fdatasyncSync(fd),
-  unlink: (path) => unlinkSync(path),
-};
 
 /** How a data directory is kept. */
 export interface PersistOptions {
@@ -71,17 +42,6 @@ export interface JournalHealth {
   error?: string;
   since?: string;
 }
-
-/** A write that took fewer bytes than it was given: an error, like the full disk it usually means. */
-const shortWrite = (written: number, bytes: number): Error =>
-  Object.assign(new Error(`short write: ${written} of ${bytes} bytes (is the disk full?)`), {
-    code: 'ESHORT',
-  });
-
-const describe = (err: unknown): string => {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message}` : String(e.message ?? err);
-};
 
 /**
  * The hub's append-only journal in a data directory: each event is written (one write, before
@@ -142,7 +102,9 @@ export class Journal {
     if (this.fd === undefined) return;
     const line = journalLine(message, at);
     try {
-      this.writeLine(this.fd, line);
+      appendWhole(this.io, this.fd, line, (err) =>
+        this.log.warn({ err, dir: this.dir }, 'could not cut a short write off the journal'),
+      );
       this.held?.push(line);
       if (this.options.fsyncMs === 0) this.io.sync(this.fd);
       else this.dirty = true;
@@ -151,21 +113,6 @@ export class Journal {
       this.fail(err as Error, message.seq);
     }
   };
-
-  /** Writes one whole line, or cuts back what part of it went in and throws. */
-  private writeLine(fd: number, line: string): void {
-    const written = this.io.write(fd, line);
-    const bytes = Buffer.byteLength(line);
-    if (written === bytes) return;
-    try {
-      // The file ends at the part just written: cut it off so the journal holds whole lines only.
-      ftruncateSync(fd, fstatSync(fd).size - written);
-    } catch (err) {
-      // Nothing is appended after it before a compaction replaces the file; a reader skips a cut tail.
-      this.log.warn({ err, dir: this.dir }, 'could not cut a short write off the journal');
-    }
-    throw shortWrite(written, bytes);
-  }
 
   /** Starts journaling `hub`: writes its current state, then a fresh journal. */
   start(hub: Hub): void {
@@ -191,7 +138,7 @@ export class Journal {
     try {
       const fd = openSync(tmp, 'w');
       try {
-        this.writeAll(fd, [...stateChunks(state)].join(''));
+        writeWhole(this.io, fd, [...stateChunks(state)].join(''));
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -209,13 +156,6 @@ export class Journal {
       if (journal !== undefined) closeSync(journal);
       rmSync(tmp, { force: true });
     }
-  }
-
-  /** Writes `text` whole, or throws (a short write is an error, as for journal lines). */
-  private writeAll(fd: number, text: string): void {
-    const written = this.io.write(fd, text);
-    const bytes = Buffer.byteLength(text);
-    if (written !== bytes) throw shortWrite(written, bytes);
   }
 
   /** Resolves once no background compaction is in flight. */
@@ -247,7 +187,7 @@ export class Journal {
       journal = this.newJournal(state, held.slice(0, written));
       await fdatasyncAsync(journal);
       if (!current()) return;
-      this.writeAll(journal, held.slice(written).join(''));
+      writeWhole(this.io, journal, held.slice(written).join(''));
       this.held = undefined;
       this.swapJournal(journal, held.length);
       journal = undefined;
@@ -272,7 +212,7 @@ export class Journal {
   private newJournal(state: HubState, lines: readonly string[] = []): number {
     const fd = openSync(join(this.dir, `${JOURNAL_FILE}.tmp`), 'w');
     try {
-      this.writeAll(fd, headerLine({ epoch: state.epoch, seq: state.seq }) + lines.join(''));
+      writeWhole(this.io, fd, headerLine({ epoch: state.epoch, seq: state.seq }) + lines.join(''));
     } catch (err) {
       closeSync(fd);
       rmSync(join(this.dir, `${JOURNAL_FILE}.tmp`), { force: true });
@@ -325,7 +265,7 @@ export class Journal {
       }
     }
     if (this.failure) return this.scheduleRetry();
-    this.failure = { error: describe(err), since: new Date(this.scheduler.now()).toISOString() };
+    this.failure = { error: errorText(err), since: new Date(this.scheduler.now()).toISOString() };
     this.log.error(
       { err, dir: this.dir, seq },
       'journal write failed; serving goes on, but these events are not on disk. Free space in ' +

@@ -6,7 +6,8 @@ import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
 import type { HubOptions } from '../../src/hub/hub.ts';
-import type { JournalIo, PersistOptions } from '../../src/hub/journal.ts';
+import type { JournalIo } from '../../src/hub/journal-io.ts';
+import type { PersistOptions } from '../../src/hub/journal.ts';
 import { openPersistentHub } from '../../src/hub/persistence.ts';
 import type { HubMessage } from '../../src/protocol/messages.ts';
 
