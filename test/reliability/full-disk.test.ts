@@ -117,8 +117,11 @@ describe('the data dir filling up, on a real 300 KB filesystem', () => {
   });
 
   const start = async (data: string) => {
+    // Clients here follow quotes to the last seq; bars across kill -9 are test/hub/restart.test.ts's.
     const server = await spawnTickstream('serve', [
       ...['--data-dir', data, '--feed', writeFeed(), '--loop', '--speed', '600', '--history-size', '300'],
+      '--bar-days',
+      '0',
       ...['--port', '0', '--host', '127.0.0.1', '--heartbeat', '60s'],
     ]);
     servers.push(server);
