@@ -7,7 +7,10 @@ import type { DayQuote } from '../bars/day-fields.ts';
  * The fields of `next` that differ from `prev` (all of them for a new symbol), or null when
  * nothing changed.
  */
-export const quoteDelta = <V extends Partial<QuoteValues>>(prev: V | undefined, next: V): Partial<V> | null => {
+export const quoteDelta = <V extends Partial<QuoteValues>>(
+  prev: V | undefined,
+  next: V,
+): Partial<V> | null => {
   const delta: Partial<V> = {};
   let changed = false;
   for (const field of QUOTE_FIELDS) {

@@ -1,5 +1,7 @@
+import { TestScheduler } from 'rxjs/testing';
 import {
   from,
+  mergeMap,
   lastValueFrom,
   share,
   Subject,
@@ -139,3 +141,32 @@ const byKey = (a: Bar, b: Bar) => {
   const kb = `${b.symbol} ${b.interval} ${b.start}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 };
+
+describe('withBars on the market clock', () => {
+  it('closes each bar when the feed clock passes its end, with no further frame (virtual time)', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ cold, expectObservable }) => {
+      const at = Date.parse('2023-11-09T04:31:20.000Z');
+      const quote: QuoteChange = {
+        type: 'quote',
+        symbol: 'AIRLINK',
+        ts: new Date(at).toISOString(),
+        fields: { price: 80.6 },
+      };
+      // One frame at 09:31:20 PKT, then nothing; the clock runs at the feed's own pace.
+      const changes = cold<Change>('a', { a: quote }).pipe(
+        withBars({ clock$: feedClock(cold('t', { t: at }), 1) }),
+      );
+      const closed = changes.pipe(
+        mergeMap((c) => (c.type === 'candle' && c.bar.closed ? [`${c.bar.interval}`] : [])),
+        take(4),
+      );
+      // 1m closes at 09:32 (40 s on), 5m at 09:35, 15m at 09:45, 1h at 10:00 PKT.
+      expectObservable(closed).toBe('40s a 179999ms b 599999ms c 899999ms (d|)', {
+        a: '1m',
+        b: '5m',
+        c: '15m',
+        d: '1h',
+      });
+    });
+  });
+});

@@ -32,7 +32,9 @@ const applyDelta = (state: State, m: QuoteMessage): State => {
 /** Every hub event for a run of quotes, with the client state after each (index = seq). */
 const run = async (quotes: TimedQuote[]) => {
   const hub = new Hub({ history: { size: 100_000, ageMs: 3_600_000 }, headlineCount: 50, epoch: 'E' });
-  const published = await lastValueFrom(from(quotes).pipe(withDayFields(), diffQuotes(), publishTo(hub), toArray()));
+  const published = await lastValueFrom(
+    from(quotes).pipe(withDayFields(), diffQuotes(), publishTo(hub), toArray()),
+  );
   const events = published.filter((m): m is QuoteMessage => m.type === 'quote');
   const states: State[] = [new Map()];
   for (const e of events) states.push(applyDelta(states.at(-1)!, e));
