@@ -2,7 +2,7 @@
 import { connect } from '../client.ts';
 import { arrow, formatChange, formatPercent, formatPrice, formatTime, priceMove } from '../format.ts';
 import { wsUrlOf } from '../server-url.ts';
-import type { Headline, Quote } from '../../src/protocol/messages.ts';
+import type { Headline, Quote } from '../protocol/index.ts';
 
 type SortKey = 'symbol' | 'price' | 'change' | 'changePercent' | 'ts';
 
