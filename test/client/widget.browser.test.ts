@@ -66,6 +66,11 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
     );
     expect(await text(page, `${TAPE} li[data-symbol="AIRLINK"] .price`)).toBe('80.60');
     expect(await text(page, '#conn')).toBe('Connected');
+    // The embed snippet names the versioned script with its integrity hash (which the page's
+    // own tag carries too: the tapes above ran only because Chromium accepted that hash).
+    expect(await text(page, '#snippet')).toMatch(
+      /^<script src="http:\/\/127\.0\.0\.1:\d+\/widget\.js\?v=[\w-]{16}" integrity="sha384-[\w+/]+=*" crossorigin="anonymous" defer><\/script>\n<tick-tape /,
+    );
     await waitFor(
       async () => (await text(page, `${TAPE} .headline`))?.includes('SEOUL:'),
       'the headline line',
