@@ -66,7 +66,7 @@ const versionScripts = (html: string, scripts: ReadonlyMap<string, StaticAsset>)
 export const loadAssets = async (sources: ReadonlyMap<string, AssetSource>): Promise<Assets> => {
   const loaded = new Map<string, StaticAsset | MissingAsset>();
   const scripts = new Map<string, StaticAsset>();
-  const read = async (path: string, { file, type }: AssetSource) => {
+  const read = async (path: string, { file }: AssetSource) => {
     try {
       return await readFile(file);
     } catch {
