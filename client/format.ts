@@ -12,6 +12,8 @@ export interface Formats {
   percent(percent: number): string;
   /** The time of an ISO timestamp on the exchange's clock (Asia/Karachi): `09:31:00`. */
   time(ts: string): string;
+  /** The language tag, as Intl reads it. */
+  locale: string;
   /** Whether the locale's script runs right to left (`ur-PK`, `ar`). */
   rtl: boolean;
 }
@@ -49,6 +51,7 @@ export const localeFormats = (locale = 'en-US'): Formats => {
     change,
     percent: (percent) => `${change(percent)}%`,
     time: (ts) => time.format(new Date(ts)),
+    locale: tag.toString(),
     rtl: isRtl(tag),
   };
 };

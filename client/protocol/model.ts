@@ -63,7 +63,9 @@ export const Headline = z.object({
 export type Headline = z.infer<typeof Headline>;
 
 /** A request's correlation id: echoed by the replies to it. */
-export const RequestId = z.union([z.string().check(z.maxLength(128)), z.number()]);
+export const RequestId = z.union([z.string().check(z.maxLength(128)), z.number()], {
+  error: 'id must be a string of at most 128 characters or a finite number',
+});
 export type RequestId = z.infer<typeof RequestId>;
 
 /** The channels a client can subscribe to; a new channel is one more name here. */

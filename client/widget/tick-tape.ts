@@ -190,9 +190,8 @@ export class TickTape extends HTMLElement {
   private configure(): void {
     const settings = readSettings(this, TickTape.defaultUrl);
     this.settings = settings;
-    const { rtl } = settings.formats;
-    this.root.dir = rtl ? 'rtl' : 'ltr';
-    this.root.lang = this.getAttribute('locale')?.trim() || 'en-US';
+    this.root.dir = settings.formats.rtl ? 'rtl' : 'ltr';
+    this.root.lang = settings.formats.locale;
     // The headline line appears with the first headline, so an empty NEWS tag never shows.
     if (!settings.headlines) this.news.hidden = true;
     const key = JSON.stringify([settings.url, settings.symbols, settings.headlines]);

@@ -5,7 +5,7 @@ import {
   type ClientRequest,
   type ErrorCode,
   type ErrorMessage,
-  type RequestId,
+  RequestId,
 } from '../protocol/messages.ts';
 
 const isOp = (op: unknown): op is keyof typeof clientRequests =>
@@ -39,7 +39,8 @@ export const validateRequest = (json: unknown): RequestResult => {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     return fail('bad_request', 'a request must be a JSON object');
   const obj = json as Record<string, unknown>;
-  const requestId = typeof obj.id === 'string' || typeof obj.id === 'number' ? obj.id : undefined;
+  // Only an id the contract allows is echoed: 1e400 parses to Infinity, which JSON writes as null.
+  const requestId = z.safeParse(RequestId, obj.id).success ? (obj.id as RequestId) : undefined;
   if (!isOp(obj.op))
     return fail('unknown_op', `unknown op ${JSON.stringify(obj.op ?? null)}: expected ${OPS}`, requestId);
   if ('channel' in obj && !(CHANNELS as readonly unknown[]).includes(obj.channel)) {
