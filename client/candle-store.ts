@@ -1,4 +1,4 @@
-import type { Bar, BarInterval } from '../src/protocol/messages.ts';
+import type { Bar, BarInterval } from './protocol/index.ts';
 
 /**
  * The client's bars, by interval and symbol, each list in start order: a candle replaces the

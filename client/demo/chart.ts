@@ -6,7 +6,7 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts';
 import type { TickstreamClient } from '../client.ts';
-import type { Bar, BarInterval, CandlesResponse } from '../../src/protocol/messages.ts';
+import type { Bar, BarInterval, CandlesResponse } from '../protocol/index.ts';
 
 /** Karachi is UTC+5 all year: the chart draws UTC, so times are shifted to read as PKT. */
 const PKT_SECONDS = 5 * 3600;

@@ -1,5 +1,5 @@
 import { formatPrice } from '../format.ts';
-import type { Quote } from '../../src/protocol/messages.ts';
+import type { Quote } from '../protocol/index.ts';
 
 /** Where `price` sits in [low, high], from 0 to 1 (the middle for a day that has not moved). */
 export const rangePosition = (low: number, high: number, price: number): number =>

@@ -1,10 +1,13 @@
-import type { Bar } from '../../src/protocol/messages.ts';
-import { tradingDay } from '../../src/bars/karachi-time.ts';
+import type { Bar } from '../protocol/index.ts';
 import { formatPrice } from '../format.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const WIDTH = 56;
 const HEIGHT = 16;
+
+// The client package carries no server code: Asia/Karachi is UTC+5 all year, so its date is
+// the UTC date five hours on (the server's rule: src/bars/karachi-time.ts).
+const tradingDay = (ms: number): string => new Date(ms + 5 * 3_600_000).toISOString().slice(0, 10);
 
 /** The closes of the latest trading day among `bars` (5m bars of one symbol, oldest first). */
 export const dayCloses = (bars: readonly Bar[]): number[] => {

@@ -48,7 +48,8 @@ const COLUMN_BARS = 12;
  * as block characters (`80.53–81.38 ▁▃▅▇█`).
  */
 export const dayColumn = (q: Quote, bars: readonly Bar[]): string => {
-  const range = q.low === undefined ? '' : `${formatPrice(q.low)}–${formatPrice(q.high)}`;
+  const range =
+    q.low === undefined || q.high === undefined ? '' : `${formatPrice(q.low)}–${formatPrice(q.high)}`;
   const closes = dayCloses(bars).slice(-COLUMN_BARS);
   if (closes.length === 0) return range;
   const low = Math.min(...closes);

@@ -192,7 +192,8 @@ export class Hub {
 
   /** The current values of every symbol, to seed the diff after a restart. */
   currentValues(): Map<string, QuoteValues> {
-    return new Map([...this.quotes].map(([s, q]) => [s, quoteValues(q)]));
+    // A quote restored from before the day fields lacks them: the diff then sends them as changed.
+    return new Map([...this.quotes].map(([s, q]) => [s, quoteValues(q as QuoteValues)]));
   }
 
   /** Story ids published recently, least recent first, to seed headline dedupe after a restart. */

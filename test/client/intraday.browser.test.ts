@@ -42,7 +42,7 @@ describe('intraday data on the demo page in headless Chromium', () => {
       const airlink = running.hub.snapshot((s) => s === 'AIRLINK')[0]!;
       const range = page.locator('#quotes tr[data-symbol="AIRLINK"] td.range');
       expect(await range.getAttribute('aria-label')).toBe(
-        `Day range ${formatPrice(airlink.low)} to ${formatPrice(airlink.high)}, now ${formatPrice(airlink.price)}`,
+        `Day range ${formatPrice(airlink.low!)} to ${formatPrice(airlink.high!)}, now ${formatPrice(airlink.price)}`,
       );
 
       const closes = running.hub

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QuoteStore } from '../../client/index.ts';
-import { FIELDS } from '../../client/quote-store.ts';
+import { QUOTE_FIELDS as WIRE_FIELDS } from '../../client/protocol/index.ts';
 import { QUOTE_FIELDS } from '../../src/diff/changes.ts';
 import type { Quote, QuoteMessage } from '../../src/protocol/messages.ts';
 
@@ -81,6 +81,6 @@ describe('QuoteStore', () => {
   });
 
   it('knows every field the server diffs', () => {
-    expect(FIELDS).toEqual(QUOTE_FIELDS);
+    expect(WIRE_FIELDS).toEqual(QUOTE_FIELDS);
   });
 });
