@@ -59,7 +59,7 @@ ${Object.entries(COMMANDS)
 ${ENVIRONMENT}
 `;
 
-const commandHelp = (name: string, c: Command) =>
+const commandHelp = (c: Command) =>
   `Usage: tickstream ${c.usage}\n\n${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.\n\n` +
   `Flags:\n${c.flags}\n\n${ENVIRONMENT}\n`;
 
@@ -85,11 +85,10 @@ const main = async (argv: string[]) => {
   if (first === '--version') return void process.stdout.write(`${VERSION}\n`);
   if (first === 'help') {
     if (rest[0] === undefined) return void process.stdout.write(HELP);
-    return void process.stdout.write(commandHelp(rest[0], commandNamed(rest[0])));
+    return void process.stdout.write(commandHelp(commandNamed(rest[0])));
   }
   const command = commandNamed(first);
-  if (rest.includes('--help') || rest.includes('-h'))
-    return void process.stdout.write(commandHelp(first, command));
+  if (rest.includes('--help') || rest.includes('-h')) return void process.stdout.write(commandHelp(command));
   await command.run(rest).catch((err: unknown) => {
     if (isUsageError(err)) (err as Error).message += ` (see tickstream help ${first})`;
     throw err;
