@@ -53,8 +53,9 @@ const browser = esbuild.build({
 // never reads a half-written bundle.
 mkdirSync(dist, { recursive: true });
 for (const { path, contents } of (await Promise.all([server, browser])).flatMap((r) => r.outputFiles)) {
-  writeFileSync(`${path}.tmp`, contents, { mode: path.endsWith('cli.js') ? 0o755 : 0o644 });
-  renameSync(`${path}.tmp`, path);
+  const aside = `${path}.${process.pid}.tmp`; // two builds at once (tests) write apart
+  writeFileSync(aside, contents, { mode: path.endsWith('cli.js') ? 0o755 : 0o644 });
+  renameSync(aside, path);
   if (path.endsWith('.js'))
     process.stdout.write(`${relative(process.cwd(), path)}  ${(contents.length / 1024).toFixed(1)} KiB\n`);
 }
