@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { repoPath } from '../helpers.ts';
+import { fixturePath, repoPath } from '../helpers.ts';
 import { freePort } from '../net.ts';
 import { spawnTickstream, type ServerChild } from '../server-child.ts';
 
@@ -150,6 +150,18 @@ describe('tickstream CLI conventions', { timeout: 120_000 }, () => {
 
     const legacy = await serve([], { PORT: String(legacyPort), HOST: '127.0.0.1' });
     expect(legacy.port).toBe(legacyPort);
+  });
+
+  // util-linux's script(1) runs the command on a pseudo-terminal, as a user's shell would.
+  it.skipIf(!existsSync('/usr/bin/script'))('pretty-prints its logs on a terminal', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tickstream-tty-'));
+    dirs.push(out);
+    const command = `${process.execPath} ${repoPath('dist/cli.js')} record --out ${out} --feed ${fixturePath('two-frames.txt')} --speed 0`;
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
+      env: { ...process.env, LOG_LEVEL: 'info' },
+    });
+    expect(stdout).toMatch(/INFO.*recording closed/);
+    expect(stdout).not.toContain('{"level"');
   });
 
   it('logs service and version on every line', async () => {

@@ -48,6 +48,12 @@ describe('the packed release', { timeout: 180_000 }, () => {
     const bin = join(app, 'node_modules', '.bin', 'tickstream');
 
     expect((await run(bin, ['--version'], { cwd: app })).stdout).toBe(`${VERSION}\n`);
+    // On a terminal without pino-pretty the logs stay JSON (script(1) gives it a pseudo-terminal).
+    if (existsSync('/usr/bin/script')) {
+      const command = `${bin} record --out ${join(dir, 'recording')} --from 15:00 --speed 0`;
+      const tty = await run('script', ['-qec', command, '/dev/null'], { cwd: app });
+      expect(tty.stdout).toMatch(/^\{"level":30,.*"msg":"recording closed"/m);
+    }
 
     const server = spawn(bin, ['serve', '--port', '0', '--host', '127.0.0.1'], {
       cwd: app,
