@@ -35,6 +35,8 @@ export interface Metrics {
   readonly deliveryLatency: Histogram;
   /** How long one flush (writing what is queued to every client that has something) took. */
   readonly flushDuration: Histogram;
+  /** Failed journal writes, syncs and compactions (`--data-dir`). */
+  readonly journalErrors: Counter;
   /** Stops the event-loop monitor; safe to call twice. */
   close(): void;
 }
@@ -165,6 +167,11 @@ export const createMetrics = (): Metrics => {
       name: 'tickstream_flush_duration_seconds',
       help: 'How long one flush of queued messages to every waiting client took.',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers,
+    }),
+    journalErrors: new Counter({
+      name: 'tickstream_journal_errors_total',
+      help: 'Failed writes, syncs and compactions of the --data-dir journal (a full disk, EIO).',
       registers,
     }),
     close: () => loop.disable(),
