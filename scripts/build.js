@@ -1,5 +1,4 @@
-// `npm run build`: dist/cli.js, the server and CLI as one ESM bundle (packages stay in
-// node_modules), and the browser bundles dist/widget.js (the <tick-tape> element) and
+// `npm run build`: dist/cli.js, the server and CLI as one ESM bundle, and the browser bundles dist/widget.js (the <tick-tape> element) and
 // dist/demo.js (the demo page).
 //
 // Plain JavaScript, not run through tsx: a production install (`npm ci --omit=dev`) has no
@@ -8,7 +7,7 @@
 //
 // `--or-existing` (what `npm start` runs first): without esbuild, keep an existing dist/
 // instead of failing, so a deploy that left the build tool out still starts.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +24,9 @@ if (!esbuild) {
   process.exit(1);
 }
 
+// The production dependencies stay in node_modules, where npm installs them; anything else the
+// server imports (the client code `tail` uses, a workspace package) is bundled in.
+const { dependencies } = JSON.parse(readFileSync(here('../package.json'), 'utf8'));
 const server = esbuild.build({
   entryPoints: { cli: here('../src/cli.ts') },
   outdir: dist,
@@ -32,7 +34,7 @@ const server = esbuild.build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
+  external: Object.keys(dependencies),
   sourcemap: true,
   write: false,
   logLevel: 'warning',
