@@ -1,6 +1,7 @@
 /** The tickstream client library: a reconnecting, resuming connection with a quote store. */
 export {
   connect,
+  MAX_REFUSALS,
   TickstreamClient,
   type ClientError,
   type ClientEvents,
@@ -9,6 +10,7 @@ export {
   type QuoteUpdate,
   type StateChange,
   type SubscribeOptions,
+  type TokenSource,
   type WebSocketConstructor,
   type WebSocketLike,
 } from './client.ts';
