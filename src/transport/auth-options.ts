@@ -21,11 +21,13 @@ export const authFlags = {
 /** `serve --help` lines for the auth flags. */
 export const authHelp = `  --auth-token T     require ?token=T or "Authorization: Bearer T" (or --auth-token-file FILE,
                      or env TICKSTREAM_AUTH_TOKEN: neither shows in ps)
-  --jwt-secret S     accept HS256 JWTs signed with S (or --jwt-secret-file FILE, env TICKSTREAM_JWT_SECRET)
+  --jwt-secret S     accept HS256 JWTs signed with S (or --jwt-secret-file FILE, or env
+                     TICKSTREAM_JWT_SECRET)
   --jwt-public-key FILE  accept JWTs signed by this PEM public key (RSA: RS256, P-256: ES256)
   --jwt-jwks URL|FILE    accept RS256/ES256 JWTs signed by a key of this JWKS (a URL is cached and
                      fetched again when a token names an unknown kid)
-  --jwt-audience A   require aud A        --jwt-issuer I   require iss I
+  --jwt-audience A   require a JWT's aud to be A
+  --jwt-issuer I     require a JWT's iss to be I
   --jwt-leeway D     clock skew allowed on exp and nbf (default 30s); a connection is closed with
                      1008 "token expired" when its token runs out`;
 
