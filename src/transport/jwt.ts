@@ -36,7 +36,8 @@ export type JwtVerdict =
   | {
       ok: false;
       reason: string;
-      /** Set when the keys could not be reached, not the token's fault. */ cause?: unknown;
+      /** Set when the keys could not be fetched or used: not the token's fault. */
+      cause?: unknown;
     };
 
 /** The one algorithm a PEM public key may verify; any other key type is refused at start. */

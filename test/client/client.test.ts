@@ -216,7 +216,8 @@ describe('client library against a real server', () => {
     const token = (expInSeconds: number) =>
       new SignJWT({ sub: 'reader' })
         .setProtectedHeader({ alg: 'HS256' })
-        .setExpirationTime(Math.floor(Date.now() / 1000) + expInSeconds)
+        // exp need not be whole seconds: this one lapses exactly expInSeconds from now.
+        .setExpirationTime(Date.now() / 1000 + expInSeconds)
         .sign(key);
     const startSecured = () =>
       start({ transport: { security: { allowOrigins: [], jwt: { secret, leewaySeconds: 0 } } } });
@@ -237,7 +238,7 @@ describe('client library against a real server', () => {
     it('asks getToken before each connect: when its token expires it reconnects with a fresh one and resumes', async () => {
       const { running, frames$ } = await startSecured();
       frames$.next(first!);
-      const lifetimes = [1, 600];
+      const lifetimes = [2, 600];
       const asked: number[] = [];
       const client = open(running.server.url, {
         getToken: async () => {
