@@ -211,7 +211,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const auth = createAuthenticator(options.security, { now: () => scheduler.now(), log });
   type Admission = { ok: false; reason: string; metric: string } | { ok: true; expiresAt?: number };
 
-  /** Whether a new client may in (origin, token, then limits), and until when its token lasts. */
+  /** Whether a new client may come in (origin, token, then limits), and until when its token lasts. */
   const admission = async (req: IncomingMessage, url: URL): Promise<Admission> => {
     const verdict = await auth.check(req, url);
     if (!verdict.ok) return { ...verdict, metric: 'auth' };
@@ -221,6 +221,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     return limited ? { ok: false, ...limited } : verdict;
   };
 
+  /** Which connection limit a new client would break, if any. */
   const limit = (req: IncomingMessage): { reason: string; metric: string } | undefined => {
     if (closing) return { reason: 'server shutting down', metric: 'shutdown' };
     if (connections.size >= limits.maxConnections)
