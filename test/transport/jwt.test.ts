@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { connect as connectTcp } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -273,5 +274,41 @@ describe('a connection whose token expires', () => {
     advance(41 * day);
     await waitFor(() => client.closeCode, 'the close');
     expect(client.closeCode).toBe(1008);
+  });
+});
+
+describe('a client that resets its connection while its token is checked', () => {
+  it('leaves the server running', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const keys = { keys: [await publicJwk(publicKey, 'k1', 'RS256')] };
+    // A key set that answers only when the test says, so the check is still running at the reset.
+    const held: (() => void)[] = [];
+    const http = createServer((_req, res) =>
+      held.push(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keys))),
+    );
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => http.close(resolve)));
+    const server = await start({
+      allowOrigins: [],
+      jwt: {
+        jwks: new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/jwks.json`),
+        leewaySeconds: 0,
+      },
+    });
+    const token = await sign(privateKey, 'RS256', {}, 'k1');
+    const raw = connectTcp(server.port, '127.0.0.1');
+    await new Promise((resolve) => raw.once('connect', resolve));
+    raw.write(
+      `GET /ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await waitFor(() => held.length === 1, 'the key set to be asked');
+    raw.resetAndDestroy();
+    await new Promise((resolve) => raw.once('close', resolve));
+    // A round trip through the server's event loop: the reset (already on loopback) is read
+    // while the check still waits for the key set.
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+    held.splice(0).forEach((answer) => answer());
+    expect((await attempt(withToken(server, token))).code).toBe('open');
   });
 });
