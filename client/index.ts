@@ -1,6 +1,11 @@
-/** The tickstream client library: a reconnecting, resuming connection with a quote store. */
+/**
+ * The tickstream client library (`@tickstream/client`): a reconnecting, resuming connection
+ * with a quote store. The element is `@tickstream/client/widget`; the protocol's zod schemas
+ * are `@tickstream/client/protocol`.
+ */
 export {
   connect,
+  MAX_REFUSALS,
   TickstreamClient,
   type ClientError,
   type ClientEvents,
@@ -9,6 +14,7 @@ export {
   type QuoteUpdate,
   type StateChange,
   type SubscribeOptions,
+  type TokenSource,
   type WebSocketConstructor,
   type WebSocketLike,
 } from './client.ts';
@@ -16,11 +22,16 @@ export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts
 export { QuoteStore, type DeltaResult } from './quote-store.ts';
 export type {
   Channel,
+  ClientRequest,
+  Direction,
   Headline,
   MarketState,
+  NoticeMessage,
   Position,
   Quote,
   QuoteField,
+  QuoteKind,
+  ServerMessage,
   SourceState,
   StatusMessage,
-} from '../src/protocol/messages.ts';
+} from './protocol/index.ts';

@@ -1,5 +1,5 @@
-// `npm run build`: dist/cli.js, the server and CLI as one ESM bundle, and the browser bundles dist/widget.js (the <tick-tape> element) and
-// dist/demo.js (the demo page).
+// `npm run build`: dist/cli.js, the server and CLI as one ESM bundle, and the browser bundles
+// dist/widget.js (the <tick-tape> element) and dist/demo.js (the demo page).
 //
 // Plain JavaScript, not run through tsx: a production install (`npm ci --omit=dev`) has no
 // devDependencies and must still build. esbuild is an optional dependency for that reason: a

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envName, num, parseFlags } from '../../src/options.ts';
+import { authConfig, authFlags } from '../../src/transport/auth-options.ts';
 
 const specs = {
   'history-size': { type: 'string' },
@@ -47,5 +51,20 @@ describe('flags from the command line and TICKSTREAM_<FLAG>', () => {
   it('refuses unknown flags and stray positionals', () => {
     expect(() => parseFlags(['--nope'], specs, { env: {} })).toThrow(/Unknown option '--nope'/);
     expect(() => parseFlags(['file.txt'], specs, { env: {} })).toThrow(/Unexpected argument 'file.txt'/);
+  });
+
+  it('lets a secret file on the command line win over the secret in the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tickstream-secret-'));
+    try {
+      const file = join(dir, 'token');
+      writeFileSync(file, 'from-file\n');
+      const env = { TICKSTREAM_AUTH_TOKEN: 'from-env' };
+      const config = (args: string[]) => authConfig(parseFlags(args, authFlags, { env }).values, env);
+      expect(config(['--auth-token-file', file]).authToken).toBe('from-file');
+      expect(config(['--auth-token', 'from-flag']).authToken).toBe('from-flag');
+      expect(config([]).authToken).toBe('from-env');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { connect, type ClientEvents, type TickstreamClient } from '../../client/index.ts';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
+import { connect, MAX_REFUSALS, type ClientEvents, type TickstreamClient } from '../../client/index.ts';
 import type { Running } from '../../src/serve.ts';
 import { fixtureFrames, startWithFrames, waitFor } from '../helpers.ts';
 import { FlakyProxy } from './proxy.ts';
@@ -199,6 +201,48 @@ describe('client library against a real server', () => {
     expect(() => connect('ws://127.0.0.1:1/ws')).toThrow(/pass options.WebSocket/);
   });
 
+  it('validates what it receives: skips unknown types, refuses a bad quote and resyncs', async () => {
+    // A misbehaving server, scripted: the real one cannot be made to send a bad message.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    const requests: { op: string; id?: number }[] = [];
+    const quote = {
+      symbol: 'HBL',
+      kind: 'stock',
+      price: 100,
+      change: 1,
+      changePercent: 1,
+      direction: 'up',
+      v: 1,
+    };
+    const ts = '2023-11-09T04:31:00.000Z';
+    wss.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 60_000 }));
+      ws.on('message', (data) => {
+        const request = JSON.parse(String(data)) as { op: string; id?: number };
+        requests.push(request);
+        ws.send(JSON.stringify({ type: 'subscribed', id: request.id, channel: 'quotes', recovered: false }));
+        ws.send(JSON.stringify({ type: 'snapshot', channel: 'quotes', seq: 1, quotes: [{ ...quote, ts }] }));
+        if (requests.length > 1) return;
+        ws.send(
+          JSON.stringify([
+            { type: 'candle', seq: 2, symbol: 'HBL' },
+            { type: 'quote', seq: 3, symbol: 'HBL', v: 2, price: '101', ts },
+          ]),
+        );
+      });
+    });
+    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`);
+    const seen = record(client);
+    client.subscribe('quotes', ['HBL']);
+    await waitFor(() => requests.length === 2, 'a resync after the bad quote');
+    expect(seen.error.map((e) => e.code)).toEqual(['bad_message']);
+    expect(seen.error[0]!.message).toMatch(/quote: price/);
+    expect(seen.quote).toEqual([]);
+    expect(client.quotes.get('HBL')?.price).toBe(100);
+  });
+
   it('close() twice is safe and stops reconnecting', async () => {
     const running: Running = (await start()).running;
     const client = open(running.server.url);
@@ -207,5 +251,85 @@ describe('client library against a real server', () => {
     client.close();
     expect(client.state).toBe('closed');
     await waitFor(() => running.server.clientCount() === 0, 'the server to see the client leave');
+  });
+
+  describe('with a token', () => {
+    const secret = 'client-test-secret';
+    const key = new TextEncoder().encode(secret);
+    const token = (expInSeconds: number) =>
+      new SignJWT({ sub: 'reader' })
+        .setProtectedHeader({ alg: 'HS256' })
+        // exp need not be whole seconds: this one lapses exactly expInSeconds from now.
+        .setExpirationTime(Date.now() / 1000 + expInSeconds)
+        .sign(key);
+    const startSecured = () =>
+      start({ transport: { security: { allowOrigins: [], jwt: { secret, leewaySeconds: 0 } } } });
+    const refusedCount = async (running: Running) =>
+      (await running.server.metrics.refused.get()).values.reduce((n, v) => n + v.value, 0);
+
+    it('without getToken, stops at the first refusal and says why', async () => {
+      const { running } = await startSecured();
+      const client = open(running.server.url);
+      const seen = record(client);
+      await waitFor(() => client.state === 'failed', 'the client to give up');
+      expect(client.refusal).toBe('a token is required (?token= or Authorization: Bearer)');
+      expect(seen.error).toEqual([{ code: 'refused', message: client.refusal }]);
+      expect(seen.state.map((s) => s.newState)).toEqual(['failed']);
+      expect(await refusedCount(running)).toBe(1);
+    });
+
+    it('asks getToken before each connect: when its token expires it reconnects with a fresh one and resumes', async () => {
+      const { running, frames$ } = await startSecured();
+      frames$.next(first!);
+      const lifetimes = [2, 600];
+      const asked: number[] = [];
+      const client = open(running.server.url, {
+        getToken: async () => {
+          const life = lifetimes[asked.length] ?? 600;
+          asked.push(life);
+          return token(life);
+        },
+      });
+      const seen = record(client);
+      client.subscribe('quotes');
+      await waitFor(() => client.state === 'open' && client.quotes.size === 34, 'the first connection');
+      await waitFor(
+        () => asked.length === 2 && client.state === 'open',
+        'a reconnect with a fresh token',
+        5000,
+      );
+      expect(seen.error).toContainEqual({ code: 'refused', message: 'token expired' });
+      frames$.next(second!);
+      await waitFor(() => client.quotes.get('AIRLINK')?.price === 81.1, 'updates after the reconnect');
+      expect(client.refusal).toBeUndefined();
+    });
+
+    it(`with getToken, stops after ${MAX_REFUSALS} refusals in a row`, async () => {
+      const { running } = await startSecured();
+      let asked = 0;
+      const client = open(running.server.url, { getToken: () => (asked++, 'not-a-jwt') });
+      const seen = record(client);
+      await waitFor(() => client.state === 'failed', 'the client to give up');
+      expect(asked).toBe(MAX_REFUSALS);
+      expect(seen.error.map((e) => e.code)).toEqual(Array(MAX_REFUSALS).fill('refused'));
+      expect(client.refusal).toBe('token is not a valid JWT');
+      expect(await refusedCount(running)).toBe(MAX_REFUSALS);
+    });
+
+    it('reports a getToken that throws and tries again later', async () => {
+      const { running } = await startSecured();
+      let calls = 0;
+      const client = open(running.server.url, {
+        getToken: () => {
+          if (calls++ === 0) throw new Error('identity provider down');
+          return token(600);
+        },
+      });
+      const seen = record(client);
+      await waitFor(() => client.state === 'open', 'the connection after the retry');
+      expect(seen.error).toEqual([
+        { code: 'token_unavailable', message: 'getToken failed: identity provider down' },
+      ]);
+    });
   });
 });
