@@ -121,7 +121,9 @@ describe('tickstream CLI conventions', { timeout: 120_000 }, () => {
       expect(lines[2]).toMatch(
         new RegExp(`^tickstream: cannot listen on 127.0.0.1:${busyPort}: .*EADDRINUSE`),
       );
-      expect(lines[3]).toBe(`tickstream: --data-dir ${dataDir} is in use by process ${first.child.pid}`);
+      expect(lines[3]).toMatch(
+        new RegExp(`^tickstream: --data-dir ${dataDir} is in use by process ${first.child.pid}\\b`),
+      );
     } finally {
       taken.close();
     }
