@@ -1,7 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient } from '../../client/build.ts';
 import { formatPrice } from '../../client/format.ts';
 import { readFeed } from '../../src/source/feed-file.ts';
 import { BUNDLED_FEED } from '../../src/source/options.ts';
@@ -21,7 +22,8 @@ const frames = readFeed(BUNDLED_FEED).slice(0, 300);
 describe('intraday data on the demo page in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    await buildClient();
+    // The server serves dist/widget.js and dist/demo.js: build them from the current source.
+    await promisify(execFile)(process.execPath, [repoPath('scripts/build.js')]);
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
