@@ -95,7 +95,8 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     ready: bus ? bus.ready : () => sawFrame,
     ...(bus && {
       notReadyReason: 'the bus is not connected to Redis, or not yet in step with the stream',
-      health: () => ({ bus: bus.health() }),
+      // Overrides /healthz's "ok" while the bus is sick, so a checker needs to read one field.
+      health: () => ({ ...(bus.degraded() && { status: 'degraded' }), bus: bus.health() }),
     }),
   }).catch(async (err: unknown) => {
     // The bus's Redis links (and an edge's read loop) would otherwise outlive a failed start.
