@@ -7,7 +7,8 @@ const STATUS_MAXLEN = 100;
 // One script, so the lease check and every write are one atomic step: an ingest that lost its
 // lease (frozen past it while another took over) writes nothing, not even its snapshot. The
 // stream must continue exactly (its head is the event before the first one sent), unless the
-// call carries a snapshot as of its last event that covers a gap on purpose. Every check comes
+// caller allows a gap it cannot fill (its history no longer holds the events) and sends a
+// snapshot as of its last event, which covers it. Every check comes
 // before the first write, so a refused call (maxmemory, a read-only replica) leaves no half.
 // redis.replicate_commands: Redis 5 refuses writes after a non-deterministic XADD '*' without it.
 const PUBLISH = `
@@ -25,16 +26,17 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
     end
   end
 end
-local n = #ARGV - 8
+local n = #ARGV - 9
 local first = tonumber(ARGV[8])
+local gap = ARGV[9] == '1'
 local last = top
 if n > 0 then last = first + n - 1 end
 local snapshot = ARGV[5] ~= ''
 if snapshot and tonumber(ARGV[6]) ~= last then return {'at', tostring(top)} end
-if n > 0 and (first <= top or (first > top + 1 and not snapshot)) then return {'at', tostring(top)} end
+if n > 0 and (first <= top or (first > top + 1 and not (snapshot and gap))) then return {'at', tostring(top)} end
 if not snapshot and redis.call('EXISTS', KEYS[3]) == 0 then return {'nostate', tostring(top)} end
 for i = 1, n do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[3] .. '-' .. (first + i - 1), 'm', ARGV[8 + i])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[3] .. '-' .. (first + i - 1), 'm', ARGV[9 + i])
 end
 if snapshot then redis.call('SET', KEYS[3], ARGV[5]) end
 if ARGV[7] ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ${STATUS_MAXLEN}, '*', 's', ARGV[7]) end
@@ -52,6 +54,8 @@ export interface PublishCall {
   snapshot?: { json: string; seq: number };
   status?: string;
   firstSeq: number;
+  /** Whether the stream may end before `firstSeq - 1` (the snapshot covers what is missing). */
+  gap?: boolean;
   /** The events' JSON, seqs `firstSeq`, `firstSeq + 1`, … */
   events: string[];
 }
@@ -88,6 +92,7 @@ export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): P
     call.snapshot?.seq ?? 0,
     call.status ?? '',
     call.firstSeq,
+    call.gap ? '1' : '0',
     ...call.events,
   );
   return kind === 'fenced' || kind === 'superseded'

@@ -50,6 +50,8 @@ export class Publisher {
   private status: StatusMessage | undefined;
   /** A snapshot must go with the next publish (start, reconnect, re-seed). */
   private snapshotDue = true;
+  /** The queue no longer continues what Redis holds (dropped, or gone from history): the snapshot covers the gap. */
+  private gap = false;
   private snapshotSeq: number;
   private snapshotAt = Date.now();
   private inFlight: { since: number; done: Promise<void> } | undefined;
@@ -134,6 +136,7 @@ export class Publisher {
     this.pending = this.pending.slice(dropped);
     // The stream will not continue where edges are: the snapshot that goes with the gap resyncs them.
     this.snapshotDue = true;
+    this.gap = true;
     if (!this.dropping)
       this.log.warn(
         { dropped, kept: maxLen },
@@ -186,6 +189,7 @@ export class Publisher {
       gen,
       maxLen,
       firstSeq: batch[0]?.seq ?? 0,
+      gap: this.gap,
       events: batch.map(eventJson),
       ...(status && { status: JSON.stringify(status) }),
       ...(withSnapshot && { snapshot: { json: JSON.stringify(this.clusterState()), seq } }),
@@ -216,6 +220,7 @@ export class Publisher {
         this.snapshotDue = false;
       }
       this.dropping = false;
+      this.gap = false;
       this.mismatches = 0;
       return this.recovered();
     }
@@ -245,7 +250,10 @@ export class Publisher {
       return;
     }
     this.snapshotDue = true;
-    if (kind === 'at') this.seed(at);
+    if (kind === 'at') {
+      this.seed(at);
+      this.gap = (this.pending[0]?.seq ?? hub.seq + 1) > at + 1;
+    }
     if (++this.mismatches >= MISMATCHES_BEFORE_BACKOFF)
       return this.fail(new Error(`Redis's stream does not continue this ingest's (it holds seq ${at})`));
     if (kind === 'nostate' || at === 0)

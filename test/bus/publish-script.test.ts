@@ -83,13 +83,11 @@ describe('the publish script: one atomic, fenced write per batch', () => {
       seq: 2,
     });
     expect(await admin.xlen(keys.events)).toBe(2);
-    // A gap the snapshot covers is allowed: readers resync from it.
-    expect(
-      await publish(r, keys, call({ firstSeq: 5, events: events(5, 1), snapshot: snapshot(5) })),
-    ).toEqual({
-      kind: 'ok',
-      seq: 5,
-    });
+    // A gap is refused even with a snapshot (Redis came back empty: the history must be re-sent)…
+    const gapped = call({ firstSeq: 5, events: events(5, 1), snapshot: snapshot(5) });
+    expect(await publish(r, keys, gapped)).toEqual({ kind: 'at', seq: 2 });
+    // …unless the caller cannot fill it and says so; readers resync from the snapshot.
+    expect(await publish(r, keys, { ...gapped, gap: true })).toEqual({ kind: 'ok', seq: 5 });
     // A newer epoch's stream is never written under.
     await admin.xadd(keys.events, '9-1', 'm', '{}');
     expect(await publish(r, keys, call({ firstSeq: 6, events: events(6, 1) }))).toEqual({

@@ -29,7 +29,7 @@ describe('a sick Redis: the cluster says so, keeps its state and loses nothing o
     nodes.push(ingest, edge);
     const client = await subscribed(edge);
     clients.push(client);
-    return { ingest, edge, client };
+    return { ingest, edge, client, prefix };
   };
 
   /** The edge's client ends in the ingest's exact state, every event once and in order. */
@@ -62,6 +62,13 @@ describe('a sick Redis: the cluster says so, keeps its state and loses nothing o
     await feeding;
     await exact(c);
     expect((await healthOf(c.edge)).status).toBe('ok');
+    // The ingest re-sent its history, not only what came after the restart: a client that left
+    // early resumes on a new edge with exactly what it missed.
+    const late = await startNode('edge', redis.url, c.prefix);
+    nodes.push(late);
+    const resumed = await subscribed(late, { epoch: c.ingest.running.hub.epoch, seq: 30 });
+    clients.push(resumed);
+    expect(resumed.ofType('subscribed')[0]?.recovered).toBe(true);
   });
 
   it('queues and retries while Redis refuses writes (maxmemory, noeviction), stale meanwhile', async (ctx) => {
