@@ -8,9 +8,8 @@ import type { BusMetrics } from './bus-metrics.ts';
 import type { IngestLease } from './lease.ts';
 import { publish, type PublishCall, type PublishReply } from './publish-script.ts';
 import type { BusKeys, ClusterState } from './redis-store.ts';
+import { SnapshotThrottle } from './snapshot-throttle.ts';
 
-/** Most events between two snapshot writes (below half the stream, so readers find what follows it). */
-const SNAPSHOT_EVERY = 1000;
 /** The first retry after a failed publish; each failure doubles it, up to the cap. */
 const RETRY_FIRST_MS = 100;
 const RETRY_CAP_MS = 5000;
@@ -48,12 +47,9 @@ export type PublishHealth = { ok: true } | { ok: false; error: string; forMs: nu
 export class Publisher {
   private pending: HubMessage[] = [];
   private status: StatusMessage | undefined;
-  /** A snapshot must go with the next publish (start, reconnect, re-seed). */
-  private snapshotDue = true;
   /** The queue no longer continues what Redis holds (dropped, or gone from history): the snapshot covers the gap. */
   private gap = false;
-  private snapshotSeq: number;
-  private snapshotAt = Date.now();
+  private readonly snapshots: SnapshotThrottle;
   private inFlight: { since: number; done: Promise<void> } | undefined;
   private scheduled = false;
   private stopped = false;
@@ -69,7 +65,7 @@ export class Publisher {
 
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log.child({ bus: 'publisher' });
-    this.snapshotSeq = options.hub.seq;
+    this.snapshots = new SnapshotThrottle(options.hub.seq, options.snapshotMs, options.maxLen);
     this.beat = setInterval(this.renewLease, options.lease.ms / 3).unref();
     this.subscription.add(
       options.hub.messages$.subscribe((m) => {
@@ -119,7 +115,7 @@ export class Publisher {
     this.options.redis.off('ready', this.onReconnect);
     this.clearTimers();
     await this.inFlight?.done;
-    this.snapshotDue = true;
+    this.snapshots.force();
     await this.flush();
     this.stopped = true;
     // Edges see at once that no ingest is publishing, instead of when the lease runs out.
@@ -135,7 +131,7 @@ export class Publisher {
     const dropped = this.pending.length - maxLen;
     this.pending = this.pending.slice(dropped);
     // The stream will not continue where edges are: the snapshot that goes with the gap resyncs them.
-    this.snapshotDue = true;
+    this.snapshots.force();
     this.gap = true;
     if (!this.dropping)
       this.log.warn(
@@ -155,18 +151,10 @@ export class Publisher {
     });
   }
 
-  /** A snapshot goes with this publish when one is due, or after enough events or time. */
-  private wantsSnapshot(): boolean {
-    const { hub, maxLen, snapshotMs } = this.options;
-    const behind = hub.seq - this.snapshotSeq;
-    const every = Math.min(SNAPSHOT_EVERY, Math.max(1, Math.floor(maxLen / 2)));
-    return this.snapshotDue || behind >= every || (behind > 0 && Date.now() - this.snapshotAt >= snapshotMs);
-  }
-
   private flush(): Promise<void> {
     const { redis } = this.options;
     if (this.inFlight || this.stopped || this.retry || redis.status !== 'ready') return Promise.resolve();
-    const snapshot = this.wantsSnapshot();
+    const snapshot = this.snapshots.wants(this.options.hub.seq);
     if (this.pending.length === 0 && !snapshot && this.status === undefined) return Promise.resolve();
     const done = this.send(snapshot).finally(() => {
       this.inFlight = undefined;
@@ -214,11 +202,7 @@ export class Publisher {
     }
     if (reply.kind === 'ok') {
       metrics.events.inc({ direction: 'published' }, batch.length);
-      if (withSnapshot) {
-        this.snapshotSeq = seq;
-        this.snapshotAt = Date.now();
-        this.snapshotDue = false;
-      }
+      if (withSnapshot) this.snapshots.written(seq);
       this.dropping = false;
       this.gap = false;
       this.mismatches = 0;
@@ -249,7 +233,7 @@ export class Publisher {
       );
       return;
     }
-    this.snapshotDue = true;
+    this.snapshots.force();
     if (kind === 'at') {
       this.seed(at);
       this.gap = (this.pending[0]?.seq ?? hub.seq + 1) > at + 1;
@@ -302,16 +286,13 @@ export class Publisher {
   /** After a send: go on with what queued meanwhile, and make sure a snapshot follows a quiet spell. */
   private afterSend(): void {
     if (this.stopped || this.retry) return;
-    if (this.pending.length > 0 || this.status !== undefined || this.snapshotDue) return this.schedule();
-    const { hub, snapshotMs } = this.options;
-    if (hub.seq > this.snapshotSeq && !this.snapshotTimer)
-      this.snapshotTimer = setTimeout(
-        () => {
-          this.snapshotTimer = undefined;
-          this.schedule();
-        },
-        Math.max(0, this.snapshotAt + snapshotMs - Date.now()),
-      ).unref();
+    if (this.pending.length > 0 || this.status !== undefined || this.snapshots.forced) return this.schedule();
+    const dueIn = this.snapshots.dueIn(this.options.hub.seq);
+    if (dueIn !== undefined && !this.snapshotTimer)
+      this.snapshotTimer = setTimeout(() => {
+        this.snapshotTimer = undefined;
+        this.schedule();
+      }, dueIn).unref();
   }
 
   private clearTimers(): void {
@@ -352,7 +333,7 @@ export class Publisher {
   /** After a reconnect: whatever Redis lost meanwhile, the next publish finds out and re-sends. */
   private readonly onReconnect = () => {
     this.renewLease();
-    this.snapshotDue = true;
+    this.snapshots.force();
     this.status ??= this.options.hub.status;
     clearTimeout(this.retry);
     this.retry = undefined;
@@ -362,7 +343,7 @@ export class Publisher {
   /** Queues everything Redis lacks after `seq` (nothing held: all recent events), state and status. */
   private seed(seq = 0): void {
     this.pending = this.unpublished(seq);
-    this.snapshotDue = true;
+    this.snapshots.force();
     this.status = this.options.hub.status;
   }
 
