@@ -86,11 +86,23 @@ const json = async (port: number, path: string): Promise<Answer | undefined> => 
 };
 const isReady = async (port: number) => (await json(port, '/readyz'))?.ready === true;
 
-let ingest = { server: await spawnTickstream('serve', ingestArgs(dataDirs[0]!)), dir: 0 };
-const edges: ServerChild[] = [
-  await spawnTickstream('serve', edgeArgs),
-  await spawnTickstream('serve', edgeArgs),
-];
+/**
+ * Starts a server, trying again if it refuses to start (it logs why) or does not listen in a
+ * minute (tsx compiling on a loaded machine).
+ */
+const startServer = async (args: string[]): Promise<ServerChild> => {
+  for (let tries = 1; ; tries++)
+    try {
+      return await spawnTickstream('serve', args, { listenTimeoutMs: 60_000 });
+    } catch (err) {
+      if (tries === 3) throw err;
+      say(`a server did not start (${String(err)}); trying again`);
+    }
+};
+const startIngest = (dir: number) => startServer(ingestArgs(dataDirs[dir]!));
+
+let ingest = { server: await startIngest(0), dir: 0 };
+const edges: ServerChild[] = [await startServer(edgeArgs), await startServer(edgeArgs)];
 await waitFor(
   async () => (await isReady(edges[0]!.port)) && isReady(edges[1]!.port),
   'both edges ready',
@@ -157,7 +169,7 @@ churn.every(1000, () => {
 });
 
 /** Waits until the ingest publishes with nothing queued and every edge is ready at its seq. */
-const settled = async (timeoutMs = 30_000) => {
+const settled = async (timeoutMs = 60_000) => {
   await waitFor(
     async () => {
       const h = await json(ingest.server.port, '/healthz');
@@ -174,16 +186,6 @@ const settled = async (timeoutMs = 30_000) => {
   );
 };
 
-/** Starts an ingest on data dir `dir`, trying again if it refuses to start (it logs why). */
-const startIngest = async (dir: number): Promise<ServerChild> => {
-  for (let tries = 1; ; tries++)
-    try {
-      return await spawnTickstream('serve', ingestArgs(dataDirs[dir]!));
-    } catch (err) {
-      if (tries === 3) throw err;
-      say(`ingest did not start (${String(err)}); trying again`);
-    }
-};
 const pick = () => Math.floor(Math.random() * edges.length);
 
 const faults: { name: string; run: () => Promise<string> }[] = [
@@ -193,7 +195,7 @@ const faults: { name: string; run: () => Promise<string> }[] = [
       const i = pick();
       await edges[i]!.stop('SIGKILL');
       await sleep(500);
-      edges[i] = await spawnTickstream('serve', edgeArgs);
+      edges[i] = await startServer(edgeArgs);
       const t = Date.now();
       await waitFor(() => isReady(edges[i]!.port), 'the edge ready', 30_000);
       return `edge ${i} restarted, ready ${Date.now() - t} ms after listening`;

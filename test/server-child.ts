@@ -17,7 +17,11 @@ export interface ServerChild {
  * Starts `tickstream <command> ARGS` with node + tsx (no npx in between, so a signal reaches
  * the server itself); for `serve`, resolves once it listens. stdin is a pipe the test may write.
  */
-export const spawnTickstream = async (command: string, args: string[]): Promise<ServerChild> => {
+export const spawnTickstream = async (
+  command: string,
+  args: string[],
+  { listenTimeoutMs = 20_000 }: { listenTimeoutMs?: number } = {},
+): Promise<ServerChild> => {
   const child = spawn(process.execPath, ['--import', 'tsx', repoPath('src/cli.ts'), command, ...args], {
     cwd: repoPath(''),
     env: { ...process.env, LOG_LEVEL: 'info' },
@@ -38,8 +42,12 @@ export const spawnTickstream = async (command: string, args: string[]): Promise<
       ? await waitFor(
           () => logs().find((l) => l.msg === 'listening')?.port as number | undefined,
           'the server to listen',
-          20_000,
-        )
+          listenTimeoutMs,
+        ).catch((err: unknown) => {
+          // A server that never listened must not run on unseen after the caller gave up.
+          child.kill('SIGKILL');
+          throw err;
+        })
       : 0;
   return {
     child,
