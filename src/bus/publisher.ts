@@ -253,6 +253,7 @@ export class Publisher {
   }
 
   private fail(err: unknown): void {
+    this.options.metrics.publishErrors.inc();
     const error = err instanceof Error ? err.message : String(err);
     if (this.failure) this.failure.error = error;
     else {

@@ -87,6 +87,8 @@ describe('a sick Redis: the cluster says so, keeps its state and loses nothing o
     }, 'the ingest degraded');
     expect(ingestHealth.bus).toMatchObject({ publish: { ok: false, error: expect.stringMatching(/^OOM/) } });
     expect(ingestHealth.bus?.unpublished).toBeGreaterThan(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${c.ingest.running.server.port}/metrics`)).text();
+    expect(metrics).toMatch(/^tickstream_bus_publish_errors_total [1-9]\d*$/m);
     // The lease cannot be renewed either: every edge says the feed is stale.
     await waitFor(
       () => c.client.ofType('status').at(-1)?.state === 'stale',
