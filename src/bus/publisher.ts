@@ -326,6 +326,8 @@ export class Publisher {
   private stopPublishing(fields: Record<string, unknown>, why: string): void {
     if (this.stopped) return;
     this.log.error(fields, why);
+    // For good: /healthz says so until this process is stopped.
+    this.failure = { error: why, since: Date.now() };
     this.stopped = true;
     this.subscription.unsubscribe();
     this.clearTimers();

@@ -232,6 +232,12 @@ describe('scale-out on Redis: one ingest, two edges', () => {
       'the old ingest standing down',
       10_000,
     );
+    const fenced = (await (await fetch(`http://127.0.0.1:${frozen.port}/healthz`)).json()) as {
+      status: string;
+      bus: { publish: { ok: boolean; error: string } };
+    };
+    expect(fenced.status).toBe('degraded');
+    expect(fenced.bus.publish.error).toMatch(/^another ingest took the lease/);
     next.frames$.next(tick(2));
     await waitFor(() => lastSeq(watcher) === seq + 6, 'the new ingest still publishing');
     // The old ingest's events may still have been arriving when the watcher subscribed; after them,
