@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Hub, StatusFields } from '../hub/hub.ts';
 import type { StatusMessage } from '../protocol/messages.ts';
+import { backoffDelay } from './backoff.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import {
   decodeEntry,
@@ -17,9 +18,6 @@ import {
 const READ_COUNT = 1000;
 /** How long one XREAD blocks; a dead link, or an ingest whose lease ran out, shows up no later than this. */
 const BLOCK_MS = 2000;
-/** First pause after a Redis error while the link stays up; doubled on each error in a row, up to the cap. */
-const ERROR_PAUSE_MS = 100;
-const ERROR_PAUSE_CAP_MS = 5000;
 
 /** Why an edge reloaded the snapshot instead of continuing from the stream. */
 export type ResyncReason = 'trimmed' | 'new_epoch' | 'bad_entry';
@@ -197,7 +195,7 @@ export class Follower {
         if (this.stopped) return;
         if (redis.status === 'ready') {
           // A Redis that answers with errors (loading, a replica syncing, busy) is retried with backoff.
-          const pause = Math.min(ERROR_PAUSE_CAP_MS, ERROR_PAUSE_MS * 2 ** errors++);
+          const pause = backoffDelay(errors++);
           this.log.error({ err, retryInMs: pause }, 'reading the stream failed; retrying');
           await new Promise((r) => setTimeout(r, pause));
         } else this.log.debug({ err }, 'stream read cut by a lost connection; resuming after reconnect');

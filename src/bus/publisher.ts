@@ -4,15 +4,13 @@ import { Subscription } from 'rxjs';
 import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
+import { Backoff } from './backoff.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import type { IngestLease } from './lease.ts';
 import { publish, type PublishCall, type PublishReply } from './publish-script.ts';
 import type { BusKeys, ClusterState } from './redis-store.ts';
 import { SnapshotThrottle } from './snapshot-throttle.ts';
 
-/** The first retry after a failed publish; each failure doubles it, up to the cap. */
-const RETRY_FIRST_MS = 100;
-const RETRY_CAP_MS = 5000;
 /** Replies in a row that say Redis does not hold what this ingest expects before retries back off. */
 const MISMATCHES_BEFORE_BACKOFF = 3;
 /** A publish unanswered this long marks the ingest degraded (a slow or stuck Redis). */
@@ -54,10 +52,8 @@ export class Publisher {
   private scheduled = false;
   private stopped = false;
   private dropping = false;
-  private failure: { error: string; since: number } | undefined;
-  private failures = 0;
   private mismatches = 0;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly retries = new Backoff(() => void this.flush());
   private snapshotTimer: NodeJS.Timeout | undefined;
   private readonly subscription = new Subscription();
   private readonly log: Logger;
@@ -101,7 +97,8 @@ export class Publisher {
   /** Whether Redis takes what this ingest publishes: failing, or answering too slowly. */
   get health(): PublishHealth {
     const now = Date.now();
-    if (this.failure) return { ok: false, error: this.failure.error, forMs: now - this.failure.since };
+    const { failure } = this.retries;
+    if (failure) return { ok: false, error: failure.error, forMs: now - failure.since };
     const waited = this.inFlight ? now - this.inFlight.since : 0;
     return waited > SLOW_MS
       ? { ok: false, error: `Redis has not answered a publish for ${waited} ms`, forMs: waited }
@@ -142,7 +139,7 @@ export class Publisher {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight || this.stopped || this.retry) return;
+    if (this.scheduled || this.inFlight || this.stopped || this.retries.waiting) return;
     this.scheduled = true;
     // One script per tick: the events of one frame go out together.
     setImmediate(() => {
@@ -153,7 +150,8 @@ export class Publisher {
 
   private flush(): Promise<void> {
     const { redis } = this.options;
-    if (this.inFlight || this.stopped || this.retry || redis.status !== 'ready') return Promise.resolve();
+    if (this.inFlight || this.stopped || this.retries.waiting || redis.status !== 'ready')
+      return Promise.resolve();
     const snapshot = this.snapshots.wants(this.options.hub.seq);
     if (this.pending.length === 0 && !snapshot && this.status === undefined) return Promise.resolve();
     const done = this.send(snapshot).finally(() => {
@@ -255,38 +253,21 @@ export class Publisher {
   private fail(err: unknown): void {
     this.options.metrics.publishErrors.inc();
     const error = err instanceof Error ? err.message : String(err);
-    if (this.failure) this.failure.error = error;
-    else {
-      this.failure = { error, since: Date.now() };
+    if (this.retries.fail(error))
       this.log.warn(
         { err, unpublished: this.pending.length },
         'publish to Redis failed; retrying with backoff (events stay queued)',
       );
-    }
-    const delay = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** this.failures++);
-    // Jittered, so several ingests of several clusters do not retry in step.
-    this.retry = setTimeout(
-      () => {
-        this.retry = undefined;
-        void this.flush();
-      },
-      delay / 2 + (Math.random() * delay) / 2,
-    ).unref();
   }
 
   private recovered(): void {
-    if (this.failure)
-      this.log.info(
-        { failedForMs: Date.now() - this.failure.since },
-        'Redis takes this ingest’s events again',
-      );
-    this.failure = undefined;
-    this.failures = 0;
+    const failedForMs = this.retries.succeed();
+    if (failedForMs !== undefined) this.log.info({ failedForMs }, 'Redis takes this ingest’s events again');
   }
 
   /** After a send: go on with what queued meanwhile, and make sure a snapshot follows a quiet spell. */
   private afterSend(): void {
-    if (this.stopped || this.retry) return;
+    if (this.stopped || this.retries.waiting) return;
     if (this.pending.length > 0 || this.status !== undefined || this.snapshots.forced) return this.schedule();
     const dueIn = this.snapshots.dueIn(this.options.hub.seq);
     if (dueIn !== undefined && !this.snapshotTimer)
@@ -298,9 +279,8 @@ export class Publisher {
 
   private clearTimers(): void {
     clearInterval(this.beat);
-    clearTimeout(this.retry);
+    this.retries.cancel();
     clearTimeout(this.snapshotTimer);
-    this.retry = undefined;
     this.snapshotTimer = undefined;
   }
 
@@ -326,11 +306,11 @@ export class Publisher {
   private stopPublishing(fields: Record<string, unknown>, why: string): void {
     if (this.stopped) return;
     this.log.error(fields, why);
-    // For good: /healthz says so until this process is stopped.
-    this.failure = { error: why, since: Date.now() };
     this.stopped = true;
     this.subscription.unsubscribe();
     this.clearTimers();
+    // For good: /healthz says so until this process is stopped.
+    this.retries.halt(why);
   }
 
   /** After a reconnect: whatever Redis lost meanwhile, the next publish finds out and re-sends. */
@@ -338,8 +318,7 @@ export class Publisher {
     this.renewLease();
     this.snapshots.force();
     this.status ??= this.options.hub.status;
-    clearTimeout(this.retry);
-    this.retry = undefined;
+    this.retries.cancel();
     this.schedule();
   };
 

@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelay } from '../../src/bus/backoff.ts';
+
+describe('backoffDelay', () => {
+  it('doubles from 100 ms to a 5 s cap, jittered over the upper half of each step', () => {
+    const low = (n: number) => backoffDelay(n, () => 0);
+    const high = (n: number) => backoffDelay(n, () => 1);
+    expect([0, 1, 2, 3, 4, 5, 6, 10].map(high)).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+    expect([0, 1, 6].map(low)).toEqual([50, 100, 2500]);
+  });
+});
