@@ -23,6 +23,7 @@ export class Backoff {
   private timer: NodeJS.Timeout | undefined;
   private attempts = 0;
   private failing: Failing | undefined;
+  private halted = false;
 
   constructor(private readonly retry: () => void) {}
 
@@ -38,6 +39,7 @@ export class Backoff {
 
   /** Records a failure and schedules the retry; true for the first failure of a run. */
   fail(error: string): boolean {
+    if (this.halted) return false;
     const first = this.failing === undefined;
     this.failing = { error, since: this.failing?.since ?? Date.now() };
     this.timer = setTimeout(() => {
@@ -47,14 +49,16 @@ export class Backoff {
     return first;
   }
 
-  /** Fails for good: remembered, never retried. */
+  /** Fails for good: remembered, never retried, and not undone by a success that was under way. */
   halt(error: string): void {
     this.cancel();
+    this.halted = true;
     this.failing = { error, since: Date.now() };
   }
 
   /** A success ends the run; returns how long it was failing (ms), or undefined if it was not. */
   succeed(): number | undefined {
+    if (this.halted) return undefined;
     const since = this.failing?.since;
     this.failing = undefined;
     this.attempts = 0;

@@ -27,8 +27,9 @@ export const busKeys = (prefix: string): BusKeys => ({
 /**
  * What the state key holds: the snapshot as of `seq`, written in the same script as the event
  * `seq` (now and then, not with every batch); a reader that loads it applies the stream's events
- * after `seq`, then follows the stream from its head, and misses nothing. `gen` is the epoch's number in stream ids: a new epoch takes a larger one, so an edge
- * following an old epoch reads straight into the new one and sees the change.
+ * after `seq`, then follows the stream from its head, and misses nothing. `gen` is the epoch's
+ * number in stream ids: a new epoch takes a larger one, so an edge following an old epoch reads
+ * straight into the new one and sees the change.
  */
 export interface ClusterState {
   gen: number;
