@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../src/protocol/messages.ts';
 import type { Running } from '../../src/serve.ts';
 import { startWithFrames, TestClient, waitFor } from '../helpers.ts';
+import { assertServerMessage } from '../protocol-schema.ts';
 import { quoteFrame, storyFrame } from './feed.ts';
 
 /** A Server-Sent Events reader over fetch: collects events with their ids until aborted. */
@@ -38,11 +39,12 @@ class SseClient {
             block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
           );
           const data = fields.get('data');
-          if (data !== undefined && !fields.has('event'))
-            this.events.push({
-              ...(fields.has('id') && { id: fields.get('id') }),
-              message: JSON.parse(data),
-            });
+          if (data !== undefined && !fields.has('event')) {
+            const message = JSON.parse(data) as ServerMessage;
+            // Thrown outside this reader's catch, so a message off the schema fails the run.
+            queueMicrotask(() => assertServerMessage(message));
+            this.events.push({ ...(fields.has('id') && { id: fields.get('id') }), message });
+          }
         }
       }
     } catch {
