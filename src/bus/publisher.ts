@@ -48,7 +48,8 @@ export class Publisher {
   /** The queue no longer continues what Redis holds (dropped, or gone from history): the snapshot covers the gap. */
   private gap = false;
   private readonly snapshots: SnapshotThrottle;
-  private inFlight: { since: number; done: Promise<void> } | undefined;
+  /** The publish under way: since when, and how many events it carries. */
+  private inFlight: { since: number; done: Promise<void>; events: number } | undefined;
   private scheduled = false;
   private stopped = false;
   private dropping = false;
@@ -91,7 +92,7 @@ export class Publisher {
 
   /** Events the hub stamped that Redis has not confirmed yet. */
   get backlog(): number {
-    return this.pending.length;
+    return this.pending.length + (this.inFlight?.events ?? 0);
   }
 
   /** Whether Redis takes what this ingest publishes: failing, or answering too slowly. */
@@ -154,11 +155,12 @@ export class Publisher {
       return Promise.resolve();
     const snapshot = this.snapshots.wants(this.options.hub.seq);
     if (this.pending.length === 0 && !snapshot && this.status === undefined) return Promise.resolve();
+    const events = this.pending.length;
     const done = this.send(snapshot).finally(() => {
       this.inFlight = undefined;
       this.afterSend();
     });
-    this.inFlight = { since: Date.now(), done };
+    this.inFlight = { since: Date.now(), done, events };
     return done;
   }
 
