@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
+import { authConfig, authFlags, authHelp } from './auth-options.ts';
+import type { JwtConfig } from './jwt.ts';
 
 /** parseArgs descriptors for the transport's flags; env PORT and HOST are their defaults. */
 export const transportFlags = {
@@ -16,8 +18,7 @@ export const transportFlags = {
   'slow-close-bytes': { type: 'string' },
   'slow-close-after': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
-  'auth-token': { type: 'string' },
-  'jwt-secret': { type: 'string' },
+  ...authFlags,
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'header-timeout': { type: 'string' },
@@ -39,8 +40,7 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
   --slow-close-bytes N  bytes waiting for a client before it is closed with 4008 (default 8MiB)
   --slow-close-after D  how long a client may stay slow (conflated) before it is closed with 4008 (default 30s)
   --allow-origin O   accept browser connections only from this origin (repeat or comma-separate)
-  --auth-token T     require ?token=T or "Authorization: Bearer T"
-  --jwt-secret S     require an HS256 JWT signed with S (?token= or Authorization: Bearer)
+${authHelp}
   --tls-cert FILE    serve wss/https with this PEM certificate (needs --tls-key)
   --tls-key FILE     the certificate's PEM private key`;
 
@@ -62,12 +62,14 @@ export interface Limits {
   slowCloseMs: number;
 }
 
-/** Who may connect: browser origins and a shared token or JWT secret. */
+/** Who may connect: browser origins, a shared token, JWTs. */
 export interface Security {
   /** Allowed `Origin` values; empty allows any. */
   allowOrigins: string[];
+  /** A static token, compared in constant time; it never expires. */
   authToken?: string;
-  jwtSecret?: string;
+  /** JWT keys and required claims; a connection is closed when its token expires. */
+  jwt?: JwtConfig;
 }
 
 /** Everything the transport needs to listen; `limits`, `security` and `tls` fall back to defaults. */
@@ -142,8 +144,6 @@ export const transportConfig = (
   const headerTimeoutMs = duration(values, 'header-timeout', DEFAULT_HEADER_TIMEOUT_MS);
   if (headerTimeoutMs < 1000)
     throw new TickstreamError('bad_config', `--header-timeout must be at least 1s, got ${headerTimeoutMs}ms`);
-  const authToken = str(values, 'auth-token');
-  const jwtSecret = str(values, 'jwt-secret');
   return {
     port: num({ port: str(values, 'port') ?? env.PORT }, 'port', 8080, { min: 0, max: 65535 }),
     host: str(values, 'host') ?? env.HOST ?? '0.0.0.0',
@@ -153,8 +153,7 @@ export const transportConfig = (
     limits,
     security: {
       allowOrigins: list(values, 'allow-origin'),
-      ...(authToken !== undefined && { authToken }),
-      ...(jwtSecret !== undefined && { jwtSecret }),
+      ...authConfig(values, env),
     },
     ...(hasCert && { tls: { cert: readPem(values, 'tls-cert'), key: readPem(values, 'tls-key') } }),
   };

@@ -9,7 +9,7 @@ import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
-import { refusal } from './auth.ts';
+import { closeWhenExpired, createAuthenticator } from './auth.ts';
 import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
@@ -184,8 +184,13 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   };
 
   /** Registers a client on any sink and greets it; `conn.release()` forgets it. */
-  const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse'): Connection => {
+  const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse', expiresAt?: number): Connection => {
     const conn = new Connection(sink, ctx, { client: nextClientId++, ip, transport });
+    if (expiresAt !== undefined)
+      closeWhenExpired(conn, expiresAt, scheduler, () => {
+        metrics.refused.inc({ reason: 'token_expired' });
+        log.info(conn.bindings, 'token expired; closing the client');
+      });
     connections.add(conn);
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     metrics.connections.inc();
@@ -205,8 +210,21 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     return { total, max };
   };
 
-  /** Why a new client is turned away (limits, origin, token), or undefined to let it in. */
-  const admission = (req: IncomingMessage, url: URL): { reason: string; metric: string } | undefined => {
+  const auth = createAuthenticator(options.security, { now: () => scheduler.now(), log });
+  type Admission = { ok: false; reason: string; metric: string } | { ok: true; expiresAt?: number };
+
+  /** Whether a new client may come in (origin, token, then limits), and until when its token lasts. */
+  const admission = async (req: IncomingMessage, url: URL): Promise<Admission> => {
+    const verdict = await auth.check(req, url);
+    if (!verdict.ok) return { ...verdict, metric: 'auth' };
+    // The limits are checked after the (possibly asynchronous) token check, in the same turn
+    // as the connection is added, so clients checked at once cannot overrun them together.
+    const limited = limit(req);
+    return limited ? { ok: false, ...limited } : verdict;
+  };
+
+  /** Which connection limit a new client would break, if any. */
+  const limit = (req: IncomingMessage): { reason: string; metric: string } | undefined => {
     if (closing) return { reason: 'server shutting down', metric: 'shutdown' };
     if (connections.size >= limits.maxConnections)
       return { reason: `server full: ${limits.maxConnections} connections`, metric: 'max_connections' };
@@ -216,8 +234,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         reason: `at most ${limits.maxConnectionsPerIp} connections per address`,
         metric: 'max_per_ip',
       };
-    const denied = refusal(req, url, options.security);
-    return denied === undefined ? undefined : { reason: denied, metric: 'auth' };
+    return undefined;
   };
 
   const onHttp = (req: IncomingMessage, res: ServerResponse) => {
@@ -231,14 +248,16 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       ready: options.ready ?? (() => hub.seq > 0),
       notReadyReason: options.notReadyReason ?? 'the source has not yielded a frame yet',
       health: options.health ?? (() => ({})),
-      stream: (url) => {
-        const refused = admission(req, url);
-        if (refused) {
-          metrics.refused.inc({ reason: refused.metric });
-          return { status: refused.metric === 'auth' ? 403 : 503, message: refused.reason };
+      stream: async (url) => {
+        const admitted = await admission(req, url);
+        if (!admitted.ok) {
+          metrics.refused.inc({ reason: admitted.metric });
+          return { status: admitted.metric === 'auth' ? 403 : 503, message: admitted.reason };
         }
+        // The client may have gone while its token was checked.
+        if (res.destroyed) return undefined;
         return openEventStream(req, res, url, hub, (sink) =>
-          addConnection(sink, req.socket.remoteAddress ?? '', 'sse'),
+          addConnection(sink, req.socket.remoteAddress ?? '', 'sse', admitted.expiresAt),
         );
       },
     }).catch((err: unknown) => {
@@ -278,16 +297,23 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;
     }
-    const refused = admission(req, url);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      if (refused) {
-        // Refused after the handshake so that browsers, which never see an HTTP status, get the reason.
-        metrics.refused.inc({ reason: refused.metric });
-        log.info({ ip: req.socket.remoteAddress, reason: refused.reason }, 'refused client');
-        ws.close(CloseCode.policy, refused.reason.slice(0, 120));
-        return;
-      }
-      acceptWs(ws, req);
+    // The socket may fail while the token is checked; ws listens for errors only once upgraded.
+    socket.on('error', onError);
+    void admission(req, url).then((admitted) =>
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('error', onError);
+        if (!admitted.ok) {
+          // Refused after the handshake so that browsers, which never see an HTTP status, get the reason.
+          metrics.refused.inc({ reason: admitted.metric });
+          log.info({ ip: req.socket.remoteAddress, reason: admitted.reason }, 'refused client');
+          ws.close(CloseCode.policy, admitted.reason.slice(0, 120));
+          return;
+        }
+        acceptWs(ws, req, admitted.expiresAt);
+      }),
+    ).catch((err: unknown) => {
+      log.error({ err }, 'upgrade failed');
+      socket.destroy();
     });
   });
 
@@ -306,8 +332,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   }
   const onError = (err: Error) => log.debug({ err }, 'client socket error');
 
-  const acceptWs = (ws: WebSocket, req: IncomingMessage) => {
-    clientOf.set(ws, addConnection(new WsSink(ws), req.socket.remoteAddress ?? '', 'ws'));
+  const acceptWs = (ws: WebSocket, req: IncomingMessage, expiresAt: number | undefined) => {
+    clientOf.set(ws, addConnection(new WsSink(ws), req.socket.remoteAddress ?? '', 'ws', expiresAt));
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('error', onError);
