@@ -93,7 +93,7 @@ const isReady = async (port: number) => (await json(port, '/readyz'))?.ready ===
 const startServer = async (args: string[]): Promise<ServerChild> => {
   for (let tries = 1; ; tries++)
     try {
-      return await spawnTickstream('serve', args, { listenTimeoutMs: 60_000 });
+      return await spawnTickstream('serve', args, {}, { listenTimeoutMs: 60_000 });
     } catch (err) {
       if (tries === 3) throw err;
       say(`a server did not start (${String(err)}); trying again`);

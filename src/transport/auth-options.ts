@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { TickstreamError } from '../errors.ts';
-import { duration, str, type FlagValues } from '../options.ts';
+import { duration, envName, flagName, str, type FlagValues } from '../options.ts';
 import { DEFAULT_LEEWAY_SECONDS, publicKeyAlgorithm, type JwtConfig } from './jwt.ts';
 
 /** parseArgs descriptors for who may connect: tokens, JWT keys and claims. */
@@ -45,17 +45,24 @@ const readFlagFile = (name: string, path: string): string => {
 
 /**
  * A secret from `--NAME`, `--NAME-file FILE` (trailing newline dropped) or `TICKSTREAM_NAME`:
- * a file or the environment keeps it out of `ps` and shell history.
+ * a file or the environment keeps it out of `ps` and shell history. Either flag on the command
+ * line wins over the environment (where parseFlags may have put `TICKSTREAM_NAME` or
+ * `TICKSTREAM_NAME_FILE` among `values`).
  */
 export const secretFlag = (values: FlagValues, env: NodeJS.ProcessEnv, name: string): string | undefined => {
-  const given = str(values, name);
-  const file = str(values, `${name}-file`);
-  if (given !== undefined && file !== undefined)
-    throw new TickstreamError('bad_config', `--${name} and --${name}-file are alternatives; give one`);
-  const secret =
-    given ??
-    (file === undefined ? undefined : readFlagFile(`${name}-file`, file).replace(/\r?\n$/, '')) ??
-    env[`TICKSTREAM_${name.toUpperCase().replaceAll('-', '_')}`];
+  const fileFlag = `${name}-file`;
+  const onCommandLine = (flag: string) =>
+    str(values, flag) !== undefined && flagName(values, flag) === `--${flag}`;
+  if (onCommandLine(name) && onCommandLine(fileFlag))
+    throw new TickstreamError('bad_config', `--${name} and --${fileFlag} are alternatives; give one`);
+  const fromFile = () => readFlagFile(fileFlag, str(values, fileFlag)!).replace(/\r?\n$/, '');
+  const secret = onCommandLine(name)
+    ? str(values, name)
+    : onCommandLine(fileFlag)
+      ? fromFile()
+      : (str(values, name) ??
+        (str(values, fileFlag) === undefined ? undefined : fromFile()) ??
+        env[envName(name)]);
   if (secret === '') throw new TickstreamError('bad_config', `--${name} is empty`);
   return secret;
 };

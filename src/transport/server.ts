@@ -86,6 +86,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   // ever longer waits.
   let nextFlushAt = 0;
   let flushing = false;
+  // When each event routed to a client since the last flush arrived from the hub (which emits
+  // as it stamps), for the delivery-latency histogram.
+  const routedAt: number[] = [];
   const flushAll = () => {
     const started = performance.now();
     flushScheduled = false;
@@ -103,6 +106,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     metrics.messagesOut.inc(sent.messages);
     metrics.bytesOut.inc(sent.bytes);
     const ended = performance.now();
+    metrics.flushDuration.observe((ended - started) / 1000);
+    for (const at of routedAt) metrics.deliveryLatency.observe((ended - at) / 1000);
+    routedAt.length = 0;
     const share = Math.min(1, written / Math.max(1, connections.size));
     nextFlushAt = ended + Math.min((ended - started) * FLUSH_PACING * share, MAX_FLUSH_WAIT_MS);
   };
@@ -348,8 +354,14 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
 
   const fanOut = (message: HubMessage) => {
     const item: Outgoing = { json: eventJson(message), message, tick: tick++ };
-    if (message.type === 'quote') index.forQuote(message.symbol, (c) => c.deliver(item));
-    else for (const c of index.headlines) c.deliver(item);
+    let routed = false;
+    const deliver = (c: Connection) => {
+      routed = true;
+      c.deliver(item);
+    };
+    if (message.type === 'quote') index.forQuote(message.symbol, deliver);
+    else for (const c of index.headlines) deliver(c);
+    if (routed) routedAt.push(performance.now());
   };
 
   const subscriptions = new Subscription();

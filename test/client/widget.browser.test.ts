@@ -1,10 +1,11 @@
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { freePort } from '../net.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient } from '../../client/build.ts';
 import { fixtureFrames, repoPath, startWithFrames, waitFor } from '../helpers.ts';
 
 const [first, second] = fixtureFrames('two-frames.txt');
@@ -29,7 +30,7 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
 
   beforeAll(async () => {
     // The server serves dist/widget.js and dist/demo.js: build them from the current source.
-    await buildClient();
+    await promisify(execFile)(process.execPath, [repoPath('scripts/build.js')]);
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
