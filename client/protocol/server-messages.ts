@@ -150,5 +150,5 @@ export const serverMessages = {
 
 export type ServerMessage = z.infer<(typeof serverMessages)[keyof typeof serverMessages]>;
 
-/** An event that the hub stamps with `seq`: what history holds and resume replays. */
-export type HubMessage = QuoteMessage | HeadlineMessage | CandleMessage;
+/** A message that carries the `seq` of the hub event it comes from: where a resume continues. */
+export type EventMessage = QuoteMessage | HeadlineMessage | CandleMessage;

@@ -1,7 +1,7 @@
 import { defer, EMPTY, merge, mergeMap, type Observable, type OperatorFunction } from 'rxjs';
 import type { Bar, BarInterval } from '../protocol/messages.ts';
-import type { CandleChange, Change, QuoteChange } from '../diff/changes.ts';
-import { BarBook } from './bar-book.ts';
+import type { BarsChange, Change, QuoteChange } from '../diff/changes.ts';
+import { BarBook, type ClosedBars } from './bar-book.ts';
 
 /** Where the bars stage starts and what moves its clock. */
 export interface BarsOptions {
@@ -12,21 +12,28 @@ export interface BarsOptions {
   intervals?: readonly BarInterval[];
 }
 
-const candle = (bar: Bar): CandleChange => ({ type: 'candle', bar });
+const barsChange = ({ symbol, bars }: ClosedBars): BarsChange => ({ type: 'bars', symbol, bars });
 
-/** The bar changes one quote change makes: first the bars its time closed, then its own. */
+/**
+ * The changes one quote change makes: the quote, the bars its time closed (one change per
+ * symbol), then the symbol's own bars of every interval as one change.
+ */
 const foldQuote = (book: BarBook, prices: Map<string, number>, change: QuoteChange): Change[] => {
   const price = change.fields.price ?? prices.get(change.symbol);
   if (price === undefined) return [change];
   prices.set(change.symbol, price);
   const ms = Date.parse(change.ts);
-  return [change, ...book.closeDue(ms).map(candle), ...book.quote(change.symbol, price, ms).map(candle)];
+  const out: Change[] = [change];
+  for (const closed of book.closeDue(ms)) out.push(barsChange(closed));
+  const bars = book.quote(change.symbol, price, ms);
+  if (bars.length > 0) out.push(barsChange({ symbol: change.symbol, bars }));
+  return out;
 };
 
 /**
  * After the diff: folds each quote change into per-symbol OHLC bars of every interval, on the
  * feed's clock (the quote's `ts`), and emits the bars that changed or closed after the quote
- * itself. Headlines pass through. Bars close when a later quote's time or the clock passes
+ * itself, one change per symbol. Headlines pass through. Bars close when a later quote's time or the clock passes
  * their end, so a replay at any speed yields the same bars.
  */
 export const withBars =
@@ -37,11 +44,7 @@ export const withBars =
       const prices = new Map(options.seed?.prices);
       // The clock is subscribed first: a source that emits at once sets it as it goes.
       return merge(
-        (options.clock$ ?? EMPTY).pipe(mergeMap((ms) => book.closeDue(ms).map(candle))),
+        (options.clock$ ?? EMPTY).pipe(mergeMap((ms) => book.closeDue(ms).map(barsChange))),
         changes$.pipe(mergeMap((c) => (c.type === 'quote' ? foldQuote(book, prices, c) : [c]))),
       );
     });
-
-/** The candle changes alone, as bars. */
-export const barsOf = (changes$: Observable<Change>): Observable<Bar> =>
-  changes$.pipe(mergeMap((c) => (c.type === 'candle' ? [c.bar] : [])));

@@ -40,11 +40,12 @@ export interface HeadlineChange {
   headline: Headline;
 }
 
-/** A bar that changed or closed (the bars stage, after the diff). */
-export interface CandleChange {
-  type: 'candle';
-  bar: Bar;
+/** The bars of one symbol that changed or closed together (the bars stage, after the diff). */
+export interface BarsChange {
+  type: 'bars';
+  symbol: string;
+  bars: Bar[];
 }
 
 /** What the diff and bars stages hand the hub. */
-export type Change = QuoteChange | HeadlineChange | CandleChange;
+export type Change = QuoteChange | HeadlineChange | BarsChange;

@@ -10,38 +10,19 @@ export interface BarQuery {
   to?: string;
 }
 
-/** A bar as held: the candle event itself (no copy per event), or a bar restored from a state. */
-type Held = Bar | (Bar & { type: 'candle'; seq: number });
-
-/** The bar alone, without an event's `type` and `seq`. */
-const plain = (held: Held): Bar =>
-  'seq' in held
-    ? {
-        symbol: held.symbol,
-        interval: held.interval,
-        start: held.start,
-        open: held.open,
-        high: held.high,
-        low: held.low,
-        close: held.close,
-        updates: held.updates,
-        closed: held.closed,
-      }
-    : held;
-
 /**
  * The bars of the last `days` trading days (Asia/Karachi dates the bars start on), by day,
  * then symbol and interval, each list in start order. A bar replaces the one with its start.
  */
 export class BarStore {
-  private readonly byDay = new Map<string, Map<string, Held[]>>();
+  private readonly byDay = new Map<string, Map<string, Bar[]>>();
   // Every symbol's bars share a few starts: their day is worked out once per start.
   private readonly dayOf = new Map<string, string>();
 
   constructor(private readonly days: number) {}
 
   /** Holds a bar; a bar of a new day beyond the limit drops the oldest day. */
-  put(bar: Held): void {
+  put(bar: Bar): void {
     let day = this.dayOf.get(bar.start);
     if (day === undefined) {
       if (this.dayOf.size > 10_000) this.dayOf.clear();
@@ -85,8 +66,7 @@ export class BarStore {
       for (const list of lists.values()) {
         const first = list[0]!;
         if (first.interval !== interval || !symbol(first.symbol)) continue;
-        for (const bar of list)
-          if (bar.start >= since && (to === undefined || bar.start < to)) out.push(plain(bar));
+        for (const bar of list) if (bar.start >= since && (to === undefined || bar.start < to)) out.push(bar);
       }
     return out.sort((a, b) =>
       a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start < b.start ? -1 : 1,
@@ -97,15 +77,13 @@ export class BarStore {
   latest(): Bar[] {
     const last = new Map<string, Bar>();
     for (const day of [...this.byDay.keys()].sort())
-      for (const [key, list] of this.byDay.get(day)!) last.set(key, plain(list.at(-1)!));
+      for (const [key, list] of this.byDay.get(day)!) last.set(key, list.at(-1)!);
     return [...last.values()];
   }
 
   /** Every bar held, oldest day first: what persistence and the bus carry. */
   all(): Bar[] {
-    return [...this.byDay.keys()]
-      .sort()
-      .flatMap((day) => [...this.byDay.get(day)!.values()].flat().map(plain));
+    return [...this.byDay.keys()].sort().flatMap((day) => [...this.byDay.get(day)!.values()].flat());
   }
 
   clear(): void {

@@ -1,4 +1,7 @@
-import type { HubMessage } from '../protocol/messages.ts';
+import type { EventMessage, HubMessage } from '../protocol/messages.ts';
+
+/** A hub event, or a candle a bars event became on its way to a client. */
+type Stamped = HubMessage | EventMessage;
 
 /**
  * How many recent events keep their JSON. Every writer of an event (the journal, the Redis
@@ -10,13 +13,13 @@ const RECENT = 8192;
 
 // Hub events are never mutated once stamped, so their JSON can be kept beside them. A Map keeps
 // insertion order: the oldest entry is the first one.
-const texts = new Map<HubMessage, string>();
+const texts = new Map<Stamped, string>();
 
 /**
  * The JSON text of a hub event, serialized once however many places write it while it is
  * recent (the journal, the Redis stream, every client's frame); an older one is serialized again.
  */
-export const eventJson = (message: HubMessage): string => {
+export const eventJson = (message: Stamped): string => {
   let text = texts.get(message);
   if (text === undefined) {
     texts.set(message, (text = JSON.stringify(message)));
@@ -29,4 +32,4 @@ export const eventJson = (message: HubMessage): string => {
  * The JSON text of a hub event without keeping it: for a writer of many old events at once (a
  * compaction writing the whole history), which would otherwise push the recent ones out.
  */
-export const unkeptEventJson = (message: HubMessage): string => texts.get(message) ?? JSON.stringify(message);
+export const unkeptEventJson = (message: Stamped): string => texts.get(message) ?? JSON.stringify(message);

@@ -11,6 +11,7 @@ import type {
   Bar,
   BarInterval,
   CandleMessage,
+  EventMessage,
   Headline,
   HeadlineMessage,
   HubMessage,
@@ -26,6 +27,7 @@ import { HEADLINE_ID_CAPACITY, RecentIds } from '../diff/recent-ids.ts';
 import { History, type HistoryLimits } from './history.ts';
 import { newEpoch } from './epoch.ts';
 import { BarStore, type BarQuery } from './bar-store.ts';
+import { candleOf } from './candles.ts';
 
 /** Which events a subscriber wants; resume filters history through it. */
 export interface Interest {
@@ -36,7 +38,7 @@ export interface Interest {
 }
 
 /** What `resume` answers: the missed events, or that the subscriber needs a snapshot. */
-export type ResumeResult = { recovered: true; messages: HubMessage[] } | { recovered: false };
+export type ResumeResult = { recovered: true; messages: EventMessage[] } | { recovered: false };
 
 /** Called with each event after the hub's state holds it and before anyone sees it. */
 export type Recorder = (message: HubMessage, at: number) => void;
@@ -129,8 +131,8 @@ export class Hub {
             ...change.fields,
             ts: change.ts,
           }
-        : change.type === 'candle'
-          ? { type: 'candle', seq: this.seq + 1, ...change.bar }
+        : change.type === 'bars'
+          ? { type: 'bars', seq: this.seq + 1, symbol: change.symbol, bars: change.bars }
           : { type: 'headline', seq: this.seq + 1, ...change.headline };
     this.accept(message);
     return message;
@@ -145,7 +147,7 @@ export class Hub {
     if (message.seq <= this.seq) return false;
     if (message.seq !== this.seq + 1) this.history.clear();
     this.seq = message.seq;
-    if (message.type === 'candle') this.bars.put(message);
+    if (message.type === 'bars') for (const bar of message.bars) this.bars.put(bar);
     else {
       if (message.type === 'quote') this.storeQuote(message);
       else this.storeHeadline(message);
@@ -232,8 +234,8 @@ export class Hub {
   }
 
   /**
-   * What a subscriber missed since `since`: quote deltas merged per symbol and headlines,
-   * in seq order; or `recovered: false` when the epoch differs or history does not reach back.
+   * What a subscriber missed since `since`: quote deltas merged per symbol, headlines and the
+   * latest candle of each bar it wants, in seq order; or `recovered: false` when the epoch differs or history does not reach back.
    */
   resume(since: Position, interest: Interest): ResumeResult {
     if (since.epoch !== this.epoch || since.seq > this.seq) return { recovered: false };
@@ -245,13 +247,14 @@ export class Hub {
     const merged = new Map<string, QuoteMessage>();
     // A candle is the whole bar: the latest of each bar stands for the ones before it.
     const candles = new Map<string, CandleMessage>();
-    const out: HubMessage[] = [];
+    const out: EventMessage[] = [];
     for (const m of this.history.after(since.seq)) {
       if (m.type === 'headline') {
         if (interest.wantsHeadlines) out.push(m);
-      } else if (m.type === 'candle') {
-        if (interest.wantsCandle?.(m.symbol, m.interval))
-          candles.set(`${m.symbol} ${m.interval} ${m.start}`, m);
+      } else if (m.type === 'bars') {
+        for (const bar of m.bars)
+          if (interest.wantsCandle?.(m.symbol, bar.interval))
+            candles.set(`${m.symbol} ${bar.interval} ${bar.start}`, candleOf(m.seq, bar));
       } else if (interest.wantsQuote(m.symbol)) {
         const prev = merged.get(m.symbol);
         merged.set(m.symbol, prev ? mergeDeltas(prev, m) : m);

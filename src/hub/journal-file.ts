@@ -53,7 +53,7 @@ const isRecord = (x: unknown): x is JournalRecord => {
     typeof r.m === 'object' &&
     r.m !== null &&
     Number.isInteger(r.m.seq) &&
-    (r.m.type === 'quote' || r.m.type === 'headline' || r.m.type === 'candle')
+    (r.m.type === 'quote' || r.m.type === 'headline' || r.m.type === 'bars')
   );
 };
 

@@ -2,9 +2,10 @@ import type { SchedulerLike } from 'rxjs';
 import type { Hub, Interest } from '../hub/hub.ts';
 import {
   BAR_INTERVALS,
+  type Bar,
   type BarInterval,
   type CandleMessage,
-  type HubMessage,
+  type EventMessage,
   type ServerMessage,
   type SubscribeRequest,
   type UnsubscribeRequest,
@@ -29,9 +30,9 @@ export class CandleIndex<T> {
     for (const index of this.byInterval.values()) index.remove(member);
   }
 
-  /** Calls `visit` once for every subscriber of this candle's symbol and interval. */
-  forCandle(candle: CandleMessage, visit: (member: T) => void): void {
-    this.byInterval.get(candle.interval)!.forQuote(candle.symbol, visit);
+  /** Calls `visit` once for every subscriber of this bar's symbol and interval. */
+  forBar(bar: Bar, visit: (member: T) => void): void {
+    this.byInterval.get(bar.interval)!.forQuote(bar.symbol, visit);
   }
 }
 
@@ -43,7 +44,7 @@ export interface CandleHost<T> {
   readonly index: CandleIndex<T>;
   send(message: ServerMessage): void;
   /** Queues a hub event (a candle) for this client. */
-  enqueueEvent(message: HubMessage): void;
+  enqueueEvent(message: EventMessage): void;
   /** Told each time a held candle is replaced by a later one of the same bar. */
   onConflate(): void;
 }

@@ -8,7 +8,6 @@ import {
   CloseCode,
   type ClientRequest,
   type ErrorCode,
-  type HubMessage,
   type QuoteMessage,
   type RequestId,
   type ServerMessage,
@@ -463,7 +462,7 @@ export class Connection {
 const UNSHARED = new FrameCache();
 
 /** A message serialized for sending; hub events keep their object for conflation. */
-const toOutgoing = (message: HubMessage | ServerMessage): Outgoing =>
+const toOutgoing = (message: ServerMessage): Outgoing =>
   message.type === 'quote' || message.type === 'headline' || message.type === 'candle'
     ? { json: eventJson(message), message }
     : { json: JSON.stringify(message) };

@@ -8,7 +8,14 @@ import { TickstreamError } from '../errors.ts';
 import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
-import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  type EventMessage,
+  type HubMessage,
+  type ServerMessage,
+} from '../protocol/messages.ts';
+import { candleOf } from '../hub/candles.ts';
 import { closeWhenExpired, createAuthenticator } from './auth.ts';
 import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
@@ -357,16 +364,26 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     for (const c of connections) c.enqueue(item);
   };
 
+  /** The item of a message routed to clients, serialized once for all of them. */
+  const shared = (message: EventMessage): Outgoing => ({ json: eventJson(message), message, tick: tick++ });
+
   const fanOut = (message: HubMessage) => {
-    const item: Outgoing = { json: eventJson(message), message, tick: tick++ };
     let routed = false;
-    const deliver = (c: Connection) => {
+    const deliver = (c: Connection, item: Outgoing) => {
       routed = true;
       c.deliver(item);
     };
-    if (message.type === 'quote') index.forQuote(message.symbol, deliver);
-    else if (message.type === 'headline') for (const c of index.headlines) deliver(c);
-    else candles.forCandle(message, deliver);
+    if (message.type === 'bars')
+      for (const bar of message.bars) {
+        // Made on the first subscriber: most bars of most symbols have none.
+        let item: Outgoing | undefined;
+        candles.forBar(bar, (c) => deliver(c, (item ??= shared(candleOf(message.seq, bar)))));
+      }
+    else {
+      const item = shared(message);
+      if (message.type === 'quote') index.forQuote(message.symbol, (c) => deliver(c, item));
+      else for (const c of index.headlines) deliver(c, item);
+    }
     if (routed) routedAt.push(performance.now());
   };
 

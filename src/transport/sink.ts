@@ -1,13 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, * as wsModule from 'ws';
-import type { HubMessage } from '../protocol/messages.ts';
+import type { EventMessage } from '../protocol/messages.ts';
 
 /** A serialized message on its way to a client; `tick` marks one shared by a whole fan-out tick. */
 export interface Outgoing {
   readonly json: string;
   /** The hub event it carries, when it is one (conflation and resume need the object). */
-  readonly message?: HubMessage;
+  readonly message?: EventMessage;
   /** Its position in this tick's fan-out: items with one may share encoded frames. */
   readonly tick?: number;
   /** Set on a large message shared as is (the full snapshot): it goes as its own frame, encoded once under this key. */

@@ -29,7 +29,7 @@ const HOUR = 3_600_000;
 const finalBars = (bars: Bar[]): Map<string, Bar> =>
   new Map(bars.map((b) => [`${b.symbol} ${b.interval} ${b.start}`, b]));
 
-const barsIn = (changes: Change[]): Bar[] => changes.flatMap((c) => (c.type === 'candle' ? [c.bar] : []));
+const barsIn = (changes: Change[]): Bar[] => changes.flatMap((c) => (c.type === 'bars' ? c.bars : []));
 
 /**
  * The obvious fold: every quote change's price (the last one seen when it carries none) falls
@@ -157,7 +157,7 @@ describe('withBars on the market clock', () => {
         withBars({ clock$: feedClock(cold('t', { t: at }), 1) }),
       );
       const closed = changes.pipe(
-        mergeMap((c) => (c.type === 'candle' && c.bar.closed ? [`${c.bar.interval}`] : [])),
+        mergeMap((c) => (c.type === 'bars' ? c.bars.filter((b) => b.closed).map((b) => b.interval) : [])),
         take(4),
       );
       // 1m closes at 09:32 (40 s on), 5m at 09:35, 15m at 09:45, 1h at 10:00 PKT.
@@ -168,5 +168,40 @@ describe('withBars on the market clock', () => {
         d: '1h',
       });
     });
+  });
+});
+
+describe('withBars events', () => {
+  const quoteAt = (symbol: string, iso: string, price: number): QuoteChange => ({
+    type: 'quote',
+    symbol,
+    ts: iso,
+    fields: { price },
+  });
+
+  it('makes one change per symbol change, carrying its bar of every interval', async () => {
+    const out = await lastValueFrom(
+      from<Change[]>([
+        quoteAt('AIRLINK', '2023-11-09T04:31:20.000Z', 80.6),
+        quoteAt('HBL', '2023-11-09T04:31:40.000Z', 120),
+        // A minute on: AIRLINK's and HBL's 1m bars close, each symbol's in one change.
+        quoteAt('AIRLINK', '2023-11-09T04:32:05.000Z', 81.1),
+      ]).pipe(withBars(), toArray()),
+    );
+    const shape = out.map((c) =>
+      c.type === 'bars'
+        ? `${c.symbol}:${c.bars.map((b) => `${b.interval}${b.closed ? '!' : ''}`).join(',')}`
+        : c.type,
+    );
+    expect(shape).toEqual([
+      'quote',
+      'AIRLINK:1m,5m,15m,1h,1d',
+      'quote',
+      'HBL:1m,5m,15m,1h,1d',
+      'quote',
+      'AIRLINK:1m!',
+      'HBL:1m!',
+      'AIRLINK:1m,5m,15m,1h,1d',
+    ]);
   });
 });

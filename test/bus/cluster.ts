@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
 import { DEFAULT_LEASE_MS, DEFAULT_SNAPSHOT_MS, type BusRole } from '../../src/bus/options.ts';
-import type { HubMessage, Quote, ServerMessage } from '../../src/protocol/messages.ts';
+import type { EventMessage, Quote, ServerMessage } from '../../src/protocol/messages.ts';
 import { serve, type Running } from '../../src/serve.ts';
 import type { Frame } from '../../src/source/frame.ts';
 import { quietLog, testConfig, TestClient } from '../helpers.ts';
@@ -65,8 +65,10 @@ export const tick = (n: number): Frame => {
 };
 
 /** The hub events a client received (quotes and headlines), in arrival order. */
-export const events = (client: TestClient): HubMessage[] =>
-  client.messages.filter((m: ServerMessage): m is HubMessage => m.type === 'quote' || m.type === 'headline');
+export const events = (client: TestClient): EventMessage[] =>
+  client.messages.filter(
+    (m: ServerMessage): m is EventMessage => m.type === 'quote' || m.type === 'headline',
+  );
 
 /** The seq of the last hub event a client received, or the seq its snapshot was at. */
 export const lastSeq = (client: TestClient): number => {

@@ -3,7 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
 import { Hub, publishTo, type HubOptions, type Interest } from '../../src/hub/hub.ts';
-import type { HubMessage, QuoteValues } from '../../src/protocol/messages.ts';
+import type { EventMessage, QuoteValues } from '../../src/protocol/messages.ts';
 
 const full = (price: number, extra: Partial<QuoteValues> = {}): Partial<QuoteValues> => ({
   kind: 'stock',
@@ -31,7 +31,7 @@ const only = (...symbols: string[]): Interest => ({
 const hubWith = (options: Partial<HubOptions> = {}) =>
   new Hub({ history: { size: 1000, ageMs: 60_000 }, headlineCount: 50, epoch: 'E', ...options });
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-const seqs = (messages: HubMessage[]) => messages.map((m) => m.seq);
+const seqs = (messages: EventMessage[]) => messages.map((m) => m.seq);
 
 describe('Hub', () => {
   it('stamps one seq per event across quotes and headlines, and one v per change of a symbol', () => {
