@@ -10,6 +10,7 @@ import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
 import { refusal } from './auth.ts';
+import { closeReason } from './close-reason.ts';
 import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
@@ -265,6 +266,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   });
 
   http.on('upgrade', (req, socket, head) => {
+    // Node hands over the socket with no error listener: a peer reset before ws takes it would
+    // be an uncaught error.
+    socket.on('error', onSocketError);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -278,11 +282,14 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     }
     const refused = admission(req, url);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // Before anything else: a refused client's next frame can still be malformed, and an
+      // 'error' with no listener ends the process.
+      ws.on('error', onError);
       if (refused) {
         // Refused after the handshake so that browsers, which never see an HTTP status, get the reason.
         metrics.refused.inc({ reason: refused.metric });
         log.info({ ip: req.socket.remoteAddress, reason: refused.reason }, 'refused client');
-        ws.close(CloseCode.policy, refused.reason.slice(0, 120));
+        ws.close(CloseCode.policy, closeReason(refused.reason));
         return;
       }
       acceptWs(ws, req);
@@ -303,12 +310,12 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     clientOf.get(this)?.release(code);
   }
   const onError = (err: Error) => log.debug({ err }, 'client socket error');
+  const onSocketError = (err: Error) => log.debug({ err }, 'client socket error before the handshake');
 
   const acceptWs = (ws: WebSocket, req: IncomingMessage) => {
     clientOf.set(ws, addConnection(new WsSink(ws), req.socket.remoteAddress ?? '', 'ws'));
     ws.on('message', onMessage);
     ws.on('pong', onPong);
-    ws.on('error', onError);
     ws.on('close', onClose);
   };
 
