@@ -19,6 +19,8 @@ const csv = (value: string | null): string[] | undefined =>
         .map((s) => s.trim())
         .filter(Boolean);
 
+const CHANNELS = ['quotes', 'headlines'];
+
 /** Reads `epoch:seq` (an SSE event id) into a resume position. */
 const position = (id: string | undefined | null) => {
   const m = id ? /^(.+):(\d+)$/.exec(id.trim()) : null;
@@ -34,7 +36,10 @@ export const streamRequests = (
   lastEventId: string | undefined,
 ): ClientRequest[] | StreamRefusal => {
   const q = url.searchParams;
-  const channels = csv(q.get('channels')) ?? ['quotes', 'headlines'];
+  // Each channel named is one subscribe (and one resume): a repeated name asks for nothing more.
+  const channels = [...new Set(csv(q.get('channels')) ?? CHANNELS)];
+  if (channels.length > CHANNELS.length)
+    return { status: 400, message: `channels takes at most ${CHANNELS.length}: ${CHANNELS.join(', ')}` };
   const since = position(lastEventId ?? q.get('since'));
   const rate = q.get('maxRate');
   const requests: ClientRequest[] = [];
