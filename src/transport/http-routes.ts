@@ -19,7 +19,7 @@ export interface HttpContext {
   /** More fields for `/healthz` and `/readyz`. */
   health: () => Record<string, unknown>;
   /** Opens an SSE stream on this response, or says why not. */
-  stream: (url: URL) => StreamRefusal | undefined;
+  stream: (url: URL) => Promise<StreamRefusal | undefined>;
 }
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -68,7 +68,7 @@ export const handleHttp = async (
       return void res.end(text);
     }
     case '/api/stream': {
-      const refused = ctx.stream(url);
+      const refused = await ctx.stream(url);
       if (refused) return json(res, refused.status, { error: 'refused', message: refused.message });
       return;
     }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
+import { trustedProxies } from './client-address.ts';
 
 /** parseArgs descriptors for the transport's flags; env PORT and HOST are their defaults. */
 export const transportFlags = {
@@ -12,6 +13,8 @@ export const transportFlags = {
   'max-requests': { type: 'string' },
   'max-connections': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
+  'connect-rate': { type: 'string' },
+  'trust-proxy': { type: 'string', multiple: true },
   'slow-bytes': { type: 'string' },
   'slow-close-bytes': { type: 'string' },
   'slow-close-after': { type: 'string' },
@@ -35,6 +38,11 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
   --max-requests N   requests per second per connection (default 20), then rate_limited
   --max-connections N         connections in total (default 10000)
   --max-connections-per-ip N  connections from one address (default 100)
+  --connect-rate N   new connections (WebSocket or SSE) per second from one address (default 20,
+                     bursts up to --max-connections-per-ip)
+  --trust-proxy LIST addresses or CIDRs of your reverse proxies (repeat or comma-separate): for
+                     connections from them the client address is read from X-Forwarded-For
+                     (the right-most entry not in LIST) or Forwarded
   --slow-bytes N     bytes waiting for a client before its quote deltas are conflated (default 1MiB)
   --slow-close-bytes N  bytes waiting for a client before it is closed with 4008 (default 8MiB)
   --slow-close-after D  how long a client may stay slow (conflated) before it is closed with 4008 (default 30s)
@@ -54,6 +62,8 @@ export interface Limits {
   maxRequestsPerSecond: number;
   maxConnections: number;
   maxConnectionsPerIp: number;
+  /** New connections per second from one address (bursts up to `maxConnectionsPerIp`). */
+  connectsPerSecond: number;
   /** Bytes waiting for a client (socket buffer plus our queue) above which deltas are conflated. */
   slowBytes: number;
   /** Bytes waiting above which the client is closed with 4008. */
@@ -82,6 +92,8 @@ export interface TransportConfig {
   limits?: Partial<Omit<Limits, 'maxPayload'>>;
   security?: Security;
   tls?: { cert: Buffer; key: Buffer };
+  /** Reverse proxies (addresses or CIDRs) whose X-Forwarded-For / Forwarded names the client. */
+  trustProxy?: string[];
 }
 
 /** A request here is its headers (nothing is uploaded): a client that takes longer is not sending one. */
@@ -93,6 +105,7 @@ export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
   maxRequestsPerSecond: 20,
   maxConnections: 10_000,
   maxConnectionsPerIp: 100,
+  connectsPerSecond: 20,
   slowBytes: 1 << 20,
   slowCloseBytes: 8 << 20,
   slowCloseMs: 30_000,
@@ -130,6 +143,7 @@ export const transportConfig = (
     maxConnectionsPerIp: num(values, 'max-connections-per-ip', DEFAULT_LIMITS.maxConnectionsPerIp, {
       min: 1,
     }),
+    connectsPerSecond: num(values, 'connect-rate', DEFAULT_LIMITS.connectsPerSecond, { min: 1 }),
     slowBytes: num(values, 'slow-bytes', DEFAULT_LIMITS.slowBytes, { min: 16_384 }),
     slowCloseBytes: num(values, 'slow-close-bytes', DEFAULT_LIMITS.slowCloseBytes, { min: 16_384 }),
     slowCloseMs: duration(values, 'slow-close-after', DEFAULT_LIMITS.slowCloseMs),
@@ -142,6 +156,9 @@ export const transportConfig = (
   const headerTimeoutMs = duration(values, 'header-timeout', DEFAULT_HEADER_TIMEOUT_MS);
   if (headerTimeoutMs < 1000)
     throw new TickstreamError('bad_config', `--header-timeout must be at least 1s, got ${headerTimeoutMs}ms`);
+  const trustProxy = list(values, 'trust-proxy');
+  // Checked here so a typo stops the start with the flag's name.
+  trustedProxies(trustProxy);
   const authToken = str(values, 'auth-token');
   const jwtSecret = str(values, 'jwt-secret');
   return {
@@ -156,6 +173,7 @@ export const transportConfig = (
       ...(authToken !== undefined && { authToken }),
       ...(jwtSecret !== undefined && { jwtSecret }),
     },
+    ...(trustProxy.length > 0 && { trustProxy }),
     ...(hasCert && { tls: { cert: readPem(values, 'tls-cert'), key: readPem(values, 'tls-key') } }),
   };
 };

@@ -9,7 +9,8 @@ import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
-import { refusal } from './auth.ts';
+import { Admission, type Refusal } from './admission.ts';
+import { trustedProxies } from './client-address.ts';
 import { closeReason } from './close-reason.ts';
 import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
@@ -62,7 +63,6 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, maxPayload: options.maxPayload };
   const startedAt = Date.now();
   const connections = new Set<Connection>();
-  const perIp = new Map<string, number>();
   const index = new SubscriberIndex<Connection>();
   const dirty = new Set<Connection>();
   const frames = new FrameCache();
@@ -173,10 +173,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     released: (conn, code) => {
       connections.delete(conn);
       dirty.delete(conn);
-      const { ip } = conn.bindings;
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left === 0) perIp.delete(ip);
-      else perIp.set(ip, left);
+      admission.closed(conn.bindings.ip);
       metrics.connections.dec();
       log.debug({ ...conn.bindings, code }, 'client disconnected');
     },
@@ -186,7 +183,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse'): Connection => {
     const conn = new Connection(sink, ctx, { client: nextClientId++, ip, transport });
     connections.add(conn);
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    admission.opened(ip);
     metrics.connections.inc();
     log.debug(conn.bindings, 'client connected');
     for (const item of greeting(transport)) conn.enqueue(item);
@@ -204,19 +201,15 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     return { total, max };
   };
 
-  /** Why a new client is turned away (limits, origin, token), or undefined to let it in. */
-  const admission = (req: IncomingMessage, url: URL): { reason: string; metric: string } | undefined => {
-    if (closing) return { reason: 'server shutting down', metric: 'shutdown' };
-    if (connections.size >= limits.maxConnections)
-      return { reason: `server full: ${limits.maxConnections} connections`, metric: 'max_connections' };
-    const ip = req.socket.remoteAddress ?? '';
-    if ((perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp)
-      return {
-        reason: `at most ${limits.maxConnectionsPerIp} connections per address`,
-        metric: 'max_per_ip',
-      };
-    const denied = refusal(req, url, options.security);
-    return denied === undefined ? undefined : { reason: denied, metric: 'auth' };
+  const admission = new Admission(limits, options.security, trustedProxies(options.trustProxy ?? []), {
+    closing: () => closing !== undefined,
+    connections: () => connections.size,
+    now: () => scheduler.now(),
+  });
+  /** Counts and logs a refused client. */
+  const refuse = (address: string, refused: Refusal) => {
+    metrics.refused.inc({ reason: refused.metric });
+    log.info({ ip: address, reason: refused.reason }, 'refused client');
   };
 
   const onHttp = (req: IncomingMessage, res: ServerResponse) => {
@@ -230,15 +223,14 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       ready: options.ready ?? (() => hub.seq > 0),
       notReadyReason: options.notReadyReason ?? 'the source has not yielded a frame yet',
       health: options.health ?? (() => ({})),
-      stream: (url) => {
-        const refused = admission(req, url);
+      stream: async (url) => {
+        const { address, refused } = await admission.decide(req, url);
         if (refused) {
-          metrics.refused.inc({ reason: refused.metric });
-          return { status: refused.metric === 'auth' ? 403 : 503, message: refused.reason };
+          refuse(address, refused);
+          const status = refused.metric === 'auth' ? 403 : refused.metric === 'connect_rate' ? 429 : 503;
+          return { status, message: refused.reason };
         }
-        return openEventStream(req, res, url, hub, (sink) =>
-          addConnection(sink, req.socket.remoteAddress ?? '', 'sse'),
-        );
+        return openEventStream(req, res, url, hub, (sink) => addConnection(sink, address, 'sse'));
       },
     }).catch((err: unknown) => {
       // The client learns only that something failed; the stack stays in the log.
@@ -280,20 +272,25 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;
     }
-    const refused = admission(req, url);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      // Before anything else: a refused client's next frame can still be malformed, and an
-      // 'error' with no listener ends the process.
-      ws.on('error', onError);
-      if (refused) {
-        // Refused after the handshake so that browsers, which never see an HTTP status, get the reason.
-        metrics.refused.inc({ reason: refused.metric });
-        log.info({ ip: req.socket.remoteAddress, reason: refused.reason }, 'refused client');
-        ws.close(CloseCode.policy, closeReason(refused.reason));
-        return;
-      }
-      acceptWs(ws, req);
-    });
+    admission.decide(req, url).then(
+      ({ address, refused }) =>
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          // Before anything else: a refused client's next frame can still be malformed, and an
+          // 'error' with no listener ends the process.
+          ws.on('error', onError);
+          if (refused) {
+            // Refused after the handshake so that browsers, which never see an HTTP status, get the reason.
+            refuse(address, refused);
+            ws.close(CloseCode.policy, closeReason(refused.reason));
+            return;
+          }
+          acceptWs(ws, address);
+        }),
+      (err: unknown) => {
+        log.error({ err }, 'admission failed');
+        socket.destroy();
+      },
+    );
   });
 
   // One set of listeners shared by every socket (`this` is the socket) instead of four closures
@@ -312,8 +309,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const onError = (err: Error) => log.debug({ err }, 'client socket error');
   const onSocketError = (err: Error) => log.debug({ err }, 'client socket error before the handshake');
 
-  const acceptWs = (ws: WebSocket, req: IncomingMessage) => {
-    clientOf.set(ws, addConnection(new WsSink(ws), req.socket.remoteAddress ?? '', 'ws'));
+  const acceptWs = (ws: WebSocket, address: string) => {
+    clientOf.set(ws, addConnection(new WsSink(ws), address, 'ws'));
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('close', onClose);
