@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
 import { trustedProxies } from './client-address.ts';
+import type { MetricsAccess } from './metrics-endpoint.ts';
 
 /** parseArgs descriptors for the transport's flags; env PORT and HOST are their defaults. */
 export const transportFlags = {
@@ -15,6 +16,9 @@ export const transportFlags = {
   'max-connections-per-ip': { type: 'string' },
   'connect-rate': { type: 'string' },
   'trust-proxy': { type: 'string', multiple: true },
+  'metrics-token': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
   'slow-bytes': { type: 'string' },
   'slow-close-bytes': { type: 'string' },
   'slow-close-after': { type: 'string' },
@@ -49,6 +53,9 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
   --allow-origin O   accept browser connections only from this origin (repeat or comma-separate)
   --auth-token T     require ?token=T or "Authorization: Bearer T"
   --jwt-secret S     require an HS256 JWT signed with S (?token= or Authorization: Bearer)
+  --metrics-token T  require "Authorization: Bearer T" (or ?token=T) on /metrics
+  --metrics-port N   serve /metrics on a listener of its own instead of the main port
+  --metrics-host ADDR  that listener's address (default 127.0.0.1)
   --tls-cert FILE    serve wss/https with this PEM certificate (needs --tls-key)
   --tls-key FILE     the certificate's PEM private key`;
 
@@ -94,6 +101,8 @@ export interface TransportConfig {
   tls?: { cert: Buffer; key: Buffer };
   /** Reverse proxies (addresses or CIDRs) whose X-Forwarded-For / Forwarded names the client. */
   trustProxy?: string[];
+  /** Who may read `/metrics`, and where it is served. */
+  metricsAccess?: MetricsAccess;
 }
 
 /** A request here is its headers (nothing is uploaded): a client that takes longer is not sending one. */
@@ -159,6 +168,19 @@ export const transportConfig = (
   const trustProxy = list(values, 'trust-proxy');
   // Checked here so a typo stops the start with the flag's name.
   trustedProxies(trustProxy);
+  const metricsToken = str(values, 'metrics-token');
+  const metricsPort = str(values, 'metrics-port');
+  const metricsHost = str(values, 'metrics-host');
+  if (metricsHost !== undefined && metricsPort === undefined)
+    throw new TickstreamError('bad_config', '--metrics-host needs --metrics-port');
+  const metricsAccess: MetricsAccess | undefined =
+    metricsToken === undefined && metricsPort === undefined
+      ? undefined
+      : {
+          ...(metricsToken !== undefined && { token: metricsToken }),
+          ...(metricsPort !== undefined && { port: num(values, 'metrics-port', 0, { min: 0, max: 65535 }) }),
+          ...(metricsHost !== undefined && { host: metricsHost }),
+        };
   const authToken = str(values, 'auth-token');
   const jwtSecret = str(values, 'jwt-secret');
   return {
@@ -174,6 +196,7 @@ export const transportConfig = (
       ...(jwtSecret !== undefined && { jwtSecret }),
     },
     ...(trustProxy.length > 0 && { trustProxy }),
+    ...(metricsAccess && { metricsAccess }),
     ...(hasCert && { tls: { cert: readPem(values, 'tls-cert'), key: readPem(values, 'tls-key') } }),
   };
 };

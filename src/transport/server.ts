@@ -10,6 +10,8 @@ import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
 import { Admission, type Refusal } from './admission.ts';
+import { refusal } from './auth.ts';
+import { startMetricsServer } from './metrics-endpoint.ts';
 import { trustedProxies } from './client-address.ts';
 import { closeReason } from './close-reason.ts';
 import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
@@ -48,6 +50,8 @@ export interface RunningServer {
   readonly port: number;
   readonly url: string;
   readonly metrics: Metrics;
+  /** The port of the `/metrics` listener, when it has one of its own (`--metrics-port`). */
+  readonly metricsPort?: number;
   clientCount(): number;
   /** Bytes held for clients (socket buffers plus queues): the total and the largest one client holds. */
   waitingBytes(): { total: number; max: number };
@@ -223,6 +227,16 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       ready: options.ready ?? (() => hub.seq > 0),
       notReadyReason: options.notReadyReason ?? 'the source has not yielded a frame yet',
       health: options.health ?? (() => ({})),
+      refusal: async (url) => {
+        const denied = await refusal(req, url, options.security);
+        if (denied !== undefined) refuse(admission.addressOf(req), { reason: denied, metric: 'auth' });
+        return denied;
+      },
+      allowOrigins: options.security?.allowOrigins ?? [],
+      metricsAccess: {
+        served: options.metricsAccess?.port === undefined,
+        ...(options.metricsAccess?.token !== undefined && { token: options.metricsAccess.token }),
+      },
       stream: async (url) => {
         const { address, refused } = await admission.decide(req, url);
         if (refused) {
@@ -380,6 +394,19 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     });
   });
   const port = (http.address() as AddressInfo).port;
+  const access = options.metricsAccess;
+  const metricsListener =
+    access?.port === undefined
+      ? undefined
+      : await startMetricsServer({ ...access, port: access.port }, metrics.registry, (err) =>
+          log.error({ err }, 'metrics handler failed'),
+        ).catch((cause: Error) => {
+          subscriptions.unsubscribe();
+          http.close();
+          throw new TickstreamError('listen_failed', `--metrics-port ${access.port}: ${cause.message}`, {
+            cause,
+          });
+        });
   const scheme = options.tls ? 'wss' : 'ws';
   log.info({ port, host: options.host, tls: Boolean(options.tls) }, 'listening');
 
@@ -398,12 +425,17 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     await new Promise<void>((resolve) => wss.close(() => resolve()));
     http.closeAllConnections();
     await httpClosed;
+    if (metricsListener) {
+      metricsListener.server.closeAllConnections();
+      await new Promise((resolve) => metricsListener.server.close(resolve));
+    }
     if (!options.metrics) metrics.close();
   };
   return {
     port,
     url: `${scheme}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/ws`,
     metrics,
+    ...(metricsListener && { metricsPort: metricsListener.port }),
     clientCount: () => connections.size,
     waitingBytes,
     close: () => (closing ??= close()),

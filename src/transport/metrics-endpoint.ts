@@ -1,0 +1,66 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { refusal } from './auth.ts';
+import { applySecurityHeaders } from './security-headers.ts';
+
+/** Where `/metrics` is served and what it asks for. */
+export interface MetricsAccess {
+  /** Required as `Authorization: Bearer` (or `?token=`) when set. */
+  token?: string;
+  /** A listener of its own for `/metrics` (then the main port does not serve it). */
+  port?: number;
+  /** Its address; loopback unless told otherwise. */
+  host?: string;
+}
+
+/** Serves `GET /metrics` from `registry`, behind the token when one is set. */
+export const serveMetrics = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  registry: Registry,
+  token: string | undefined,
+): Promise<void> => {
+  // The same token check as clients get, with the metrics token and no origin list.
+  const denied =
+    token === undefined ? undefined : await refusal(req, url, { allowOrigins: [], authToken: token });
+  if (denied !== undefined) {
+    res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' });
+    res.end(JSON.stringify({ error: 'unauthorized', message: `/metrics: ${denied}` }));
+    return;
+  }
+  const text = await registry.metrics();
+  res.writeHead(200, { 'content-type': registry.contentType });
+  res.end(text);
+};
+
+/** A listener that serves only `/metrics` (`--metrics-port`), on loopback by default. */
+export const startMetricsServer = async (
+  access: MetricsAccess & { port: number },
+  registry: Registry,
+  onError: (err: unknown) => void,
+): Promise<{ server: Server; port: number }> => {
+  const server = createServer((req, res) => {
+    applySecurityHeaders(res);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+      res.end('{"error":"not_found","message":"this port serves GET /metrics only"}');
+      return;
+    }
+    serveMetrics(req, res, url, registry, access.token).catch((err: unknown) => {
+      onError(err);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: access.port, host: access.host ?? '127.0.0.1' }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+};
