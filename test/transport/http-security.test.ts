@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Running } from '../../src/serve.ts';
+import type { Running, ServeConfig } from '../../src/serve.ts';
 import { startWithFrames } from '../helpers.ts';
 
 const NEWS = 'https://news.example';
@@ -10,13 +10,7 @@ describe('HTTP: auth, CORS and headers', () => {
     await running?.close();
     running = undefined;
   });
-  const start = async (
-    transport: Parameters<typeof startWithFrames>[0] extends infer O
-      ? O extends { transport?: infer T }
-        ? T
-        : never
-      : never,
-  ) => {
+  const start = async (transport: Partial<ServeConfig['transport']>) => {
     ({ running } = await startWithFrames({ transport }));
     return `http://127.0.0.1:${running.server.port}`;
   };
