@@ -159,6 +159,7 @@ export class Connection {
       this.runFirst = tick ?? 0;
     } else this.runShared &&= tick === this.runLast + 1;
     this.runLast = tick ?? 0;
+    if (item.alone?.startsWith(FULL_SNAPSHOT) && this.holdsAlone) this.coalesceSnapshots();
     if (item.alone !== undefined) this.holdsAlone = true;
     this.queue.push(item);
     this.queuedBytes += item.json.length;
@@ -215,6 +216,20 @@ export class Connection {
     if (pending.length > 0) sent.bytes += this.sink.write(pending, frames, undefined);
   }
 
+  /**
+   * A full snapshot about to be queued makes an older one still queued useless, and the quote
+   * deltas after it too (the new one holds every symbol at a later seq): a client that keeps
+   * resubscribing while not reading gets one snapshot, not one per request.
+   */
+  private coalesceSnapshots(): void {
+    const at = this.queue.findIndex((o) => o.alone?.startsWith(FULL_SNAPSHOT));
+    if (at < 0) return;
+    const kept = this.queue.filter((o, i) => i < at || (i > at && o.message?.type !== 'quote'));
+    this.queue = kept;
+    this.queuedBytes = kept.reduce((n, o) => n + o.json.length, 0);
+    this.runShared = false;
+  }
+
   private conflate(message: QuoteMessage): void {
     const conflated = (this.conflated ??= new Map());
     const prev = conflated.get(message.symbol);
@@ -263,7 +278,13 @@ export class Connection {
     this.conflatedCount = 0;
   }
 
-  private closeSlow(why: string): void {
+  /** Starts merging this client's quote deltas now (the server's global byte ceiling asks). */
+  conflateNow(): void {
+    if (!this.closed && !this.conflating) this.startConflating();
+  }
+
+  /** Closes with 4008, cutting the client off if it never reads the close. */
+  closeSlow(why: string): void {
     this.log.warn({ buffered: this.sink.bufferedAmount(), why }, 'closing slow consumer');
     this.ctx.metrics.slowConsumerCloses.inc();
     this.close(CloseCode.slowConsumer, 'slow consumer: not reading fast enough');
@@ -463,6 +484,9 @@ export class Connection {
     this.ctx.metrics.subscriptions.inc({ channel: 'headlines' }, wanted ? 1 : -1);
   }
 }
+
+/** The `alone` key prefix of the full quotes snapshot (see the server's `fullSnapshot`). */
+export const FULL_SNAPSHOT = 'snapshot:';
 
 /** Frames written outside a fan-out tick share nothing. */
 const UNSHARED = new FrameCache();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
 import { trustedProxies } from './client-address.ts';
+import { defaultMaxWaitingBytes } from './memory-ceiling.ts';
 import type { MetricsAccess } from './metrics-endpoint.ts';
 
 /** parseArgs descriptors for the transport's flags; env PORT and HOST are their defaults. */
@@ -20,6 +21,7 @@ export const transportFlags = {
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string' },
   'slow-bytes': { type: 'string' },
+  'max-waiting-bytes': { type: 'string' },
   'slow-close-bytes': { type: 'string' },
   'slow-close-after': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
@@ -49,6 +51,9 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
                      (the right-most entry not in LIST) or Forwarded
   --slow-bytes N     bytes waiting for a client before its quote deltas are conflated (default 1MiB)
   --slow-close-bytes N  bytes waiting for a client before it is closed with 4008 (default 8MiB)
+  --max-waiting-bytes N  bytes waiting for all clients together (default a quarter of the
+                     machine's memory, at most the heap limit); over it the clients holding the
+                     most are conflated, then closed with 4008
   --slow-close-after D  how long a client may stay slow (conflated) before it is closed with 4008 (default 30s)
   --allow-origin O   accept browser connections only from this origin (repeat or comma-separate)
   --auth-token T     require ?token=T or "Authorization: Bearer T"
@@ -77,6 +82,8 @@ export interface Limits {
   slowCloseBytes: number;
   /** How long a client may stay conflated before it is closed with 4008. */
   slowCloseMs: number;
+  /** Bytes waiting for all clients together above which the biggest are conflated, then closed. */
+  maxWaitingBytes: number;
 }
 
 /** Who may connect: browser origins and a shared token or JWT secret. */
@@ -118,6 +125,7 @@ export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
   slowBytes: 1 << 20,
   slowCloseBytes: 8 << 20,
   slowCloseMs: 30_000,
+  maxWaitingBytes: defaultMaxWaitingBytes(),
 };
 
 const list = (values: FlagValues, name: string): string[] => {
@@ -156,6 +164,7 @@ export const transportConfig = (
     slowBytes: num(values, 'slow-bytes', DEFAULT_LIMITS.slowBytes, { min: 16_384 }),
     slowCloseBytes: num(values, 'slow-close-bytes', DEFAULT_LIMITS.slowCloseBytes, { min: 16_384 }),
     slowCloseMs: duration(values, 'slow-close-after', DEFAULT_LIMITS.slowCloseMs),
+    maxWaitingBytes: num(values, 'max-waiting-bytes', DEFAULT_LIMITS.maxWaitingBytes, { min: 16_384 }),
   };
   if (limits.slowCloseBytes <= limits.slowBytes)
     throw new TickstreamError('bad_config', '--slow-close-bytes must be larger than --slow-bytes');

@@ -10,11 +10,12 @@ import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
 import { Admission, type Refusal } from './admission.ts';
+import { MemoryCeiling } from './memory-ceiling.ts';
 import { refusal } from './auth.ts';
 import { startMetricsServer } from './metrics-endpoint.ts';
 import { trustedProxies } from './client-address.ts';
 import { closeReason } from './close-reason.ts';
-import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
+import { Connection, FULL_SNAPSHOT, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
 import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
@@ -26,6 +27,8 @@ const CLOSE_GRACE_MS = 2000;
 const LISTEN_BACKLOG = 4096;
 const FLUSH_PACING = 2;
 const MAX_FLUSH_WAIT_MS = 10;
+/** How often the bytes waiting for all clients are held against --max-waiting-bytes. */
+const CEILING_CHECK_MS = 250;
 
 /** What the server needs beyond its flags. */
 export interface ServerOptions extends TransportConfig {
@@ -133,7 +136,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         seq: hub.seq,
         quotes: hub.snapshot(),
       };
-      const alone = `snapshot:${hub.epoch}:${hub.seq}`;
+      const alone = `${FULL_SNAPSHOT}${hub.epoch}:${hub.seq}`;
       snapshotCache = { epoch: hub.epoch, seq: hub.seq, item: { json: JSON.stringify(message), alone } };
     }
     return snapshotCache.item;
@@ -356,6 +359,11 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         c.close(CloseCode.serviceRestart, 'state reloaded; reconnect and resume');
     }),
   );
+  const ceiling = new MemoryCeiling<Connection>(limits.maxWaitingBytes, (action, c) => {
+    metrics.waitingSheds.inc({ action });
+    log.warn({ ...c.bindings, action, waitingBytes: c.waitingBytes }, 'over --max-waiting-bytes');
+  });
+  subscriptions.add(interval(CEILING_CHECK_MS, scheduler).subscribe(() => ceiling.check(connections)));
   subscriptions.add(
     interval(options.heartbeatMs, scheduler).subscribe(() => {
       broadcast({ type: 'heartbeat', seq: hub.seq, ts: new Date(scheduler.now()).toISOString() });
