@@ -15,7 +15,12 @@ export class SubscriberIndex<T> {
 
   /** Replaces the quote keys `member` is indexed under. */
   setQuoteKeys(member: T, keys: readonly string[]): void {
-    for (const key of this.keysOf.get(member) ?? []) {
+    const had = this.keysOf.get(member) ?? [];
+    // Only what changed is moved: a client repeating its subscription costs lookups, not index work.
+    const kept = new Set(keys);
+    const old = new Set(had);
+    for (const key of had) {
+      if (kept.has(key)) continue;
       const [map, at] = this.slot(key);
       const set = map.get(at);
       set?.delete(member);
@@ -27,6 +32,7 @@ export class SubscriberIndex<T> {
     if (keys.length === 0) this.keysOf.delete(member);
     else this.keysOf.set(member, keys);
     for (const key of keys) {
+      if (old.has(key)) continue;
       const [map, at] = this.slot(key);
       let set = map.get(at);
       if (!set) {
