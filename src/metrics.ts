@@ -32,6 +32,8 @@ export interface Metrics {
   /** Feed lines the parser rejected. */
   readonly rejectedLines: Counter;
   readonly suspectQuotes: Counter;
+  /** Failed journal writes, syncs and compactions (`--data-dir`). */
+  readonly journalErrors: Counter;
   /** Stops the event-loop monitor; safe to call twice. */
   close(): void;
 }
@@ -140,6 +142,11 @@ export const createMetrics = (): Metrics => {
     suspectQuotes: new Counter({
       name: 'tickstream_suspect_quotes_total',
       help: 'Quotes published although their parts disagree (direction, signs, percent).',
+      registers,
+    }),
+    journalErrors: new Counter({
+      name: 'tickstream_journal_errors_total',
+      help: 'Failed writes, syncs and compactions of the --data-dir journal (a full disk, EIO).',
       registers,
     }),
     close: () => loop.disable(),

@@ -5,6 +5,7 @@ import { startBus } from './bus/bus.ts';
 import type { BusConfig } from './bus/options.ts';
 import { Hub, publishTo } from './hub/hub.ts';
 import { marketStates } from './hub/market-status.ts';
+import type { Journal } from './hub/journal.ts';
 import { openHub } from './hub/persistence.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { feedChanges, frameTime, skipPublished, type TimedEvent } from './pipeline.ts';
@@ -53,6 +54,12 @@ const reportEvent = (log: Logger, metrics: Metrics) => (event: TimedEvent) => {
     );
 };
 
+/** The journal's part of `/healthz`: its state, and `status` degraded while it cannot write. */
+const journalHealth = (journal: Journal) => {
+  const health = journal.health();
+  return { journal: health, ...(!health.ok && { status: 'degraded' }) };
+};
+
 /**
  * Wires source → parse → diff → hub → transport and starts serving. `source` defaults to the
  * configured one; tests and embedders may hand in their own frames.
@@ -63,10 +70,18 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
   // With --data-dir the hub that stamps events continues the epoch, seq and state it persisted:
   // the served one, or with role all the ingest side's, so a Redis that lost its data is re-seeded
   // from it (the served hub then follows the stream like any edge's).
-  const { hub: stamping, journal } = openHub(config.hub, log);
+  const metrics = createMetrics();
+  let persisted: ReturnType<typeof openHub>;
+  try {
+    persisted = openHub(config.hub, log, () => metrics.journalErrors.inc());
+  } catch (err) {
+    // A refused data dir leaves no event-loop monitor running.
+    metrics.close();
+    throw err;
+  }
+  const { hub: stamping, journal } = persisted;
   const splitHubs = config.bus?.role === 'all';
   const hub = splitHubs ? new Hub(config.hub) : stamping;
-  const metrics = createMetrics();
   // The bus restores the hub before the server starts, so the first hello carries the cluster's epoch.
   const bus =
     config.bus &&
@@ -93,10 +108,8 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     assets: ASSETS,
     metrics,
     ready: bus ? bus.ready : () => sawFrame,
-    ...(bus && {
-      notReadyReason: 'the bus is not connected to Redis, or not yet in step with the stream',
-      health: () => ({ bus: bus.health() }),
-    }),
+    ...(bus && { notReadyReason: 'the bus is not connected to Redis, or not yet in step with the stream' }),
+    health: () => ({ ...(bus && { bus: bus.health() }), ...(journal && journalHealth(journal)) }),
   }).catch(async (err: unknown) => {
     // The bus's Redis links (and an edge's read loop) would otherwise outlive a failed start.
     await bus?.close();

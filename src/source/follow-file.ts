@@ -1,51 +1,202 @@
-import { open, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { asyncScheduler, defer, exhaustMap, filter, timer, type Observable, type SchedulerLike } from 'rxjs';
+import {
+  asyncScheduler,
+  defer,
+  finalize,
+  mergeMap,
+  repeat,
+  Subject,
+  timer,
+  type Observable,
+  type SchedulerLike,
+} from 'rxjs';
+
+/** How a followed file is checked. */
+export interface FollowOptions {
+  pollMs: number;
+  /** Longest wait between checks while the file cannot be read (the wait doubles from `pollMs`). */
+  maxBackoffMs?: number;
+  scheduler?: SchedulerLike;
+}
+
+/** A followed file's bytes, and whether it cannot be read right now. */
+export interface FollowedFile {
+  bytes$: Observable<Buffer>;
+  /** `true` when checks start failing (missing, unreadable), `false` once one succeeds again. */
+  failing$: Observable<boolean>;
+}
+
+/** What one check found: new bytes, and the error that stopped it, if any. */
+interface Check {
+  chunks: Buffer[];
+  fault?: Error;
+}
+
+/** Bytes kept from before the read position, to tell a file rewritten in place (copytruncate). */
+const TAIL_BYTES = 64;
+const NEWLINE = Buffer.from('\n');
+
+const sameFile = (a: Stats, b: Pick<Stats, 'dev' | 'ino'> | undefined) =>
+  b !== undefined && a.dev === b.dev && a.ino === b.ino;
+
+/**
+ * Where a follower is in a file, kept by descriptor as `tail -F` does: a file renamed away
+ * (logrotate's `create`) or deleted is read to its end before the new one at the path is
+ * opened, once that one has data (the writer has moved over). A file that shrank or whose bytes
+ * before the position changed (`copytruncate`) is read again from its start.
+ */
+class FileCursor {
+  private handle: FileHandle | undefined;
+  /** The file being followed; kept across a failed read, so a reopen continues where it was. */
+  private id: Pick<Stats, 'dev' | 'ino'> | undefined;
+  private offset = 0;
+  private tail = Buffer.alloc(0);
+  /** Whether the bytes yielded so far end a line: a new file must not continue a cut one. */
+  private endsLine = true;
+  private closed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly log: Logger,
+  ) {}
+
+  async check(): Promise<Check> {
+    const chunks: Buffer[] = [];
+    try {
+      if (this.handle) chunks.push(...(await this.drain(this.handle)));
+      let named: Stats;
+      try {
+        named = await stat(this.path);
+      } catch (err) {
+        // Gone (deleted, or renamed and not yet created again): what the open file holds was read.
+        return { chunks, fault: err as Error };
+      }
+      if (this.handle && sameFile(named, this.id)) return { chunks };
+      // A new, empty file at the path: the writer still appends to the old one until it reopens.
+      if (this.handle && named.isFile() && named.size === 0) return { chunks };
+      if (this.handle) {
+        chunks.push(...(await this.drain(this.handle)));
+        await this.closeHandle();
+        this.log.info(
+          { file: this.path },
+          'followed file was replaced (rotated or recreated); reading the new one',
+        );
+      }
+      const handle = await this.open();
+      chunks.push(...(await this.drain(handle)));
+      return { chunks };
+    } catch (err) {
+      // Reopened by name at the next check; the position is kept if it is the same file.
+      await this.closeHandle();
+      return { chunks, fault: err as Error };
+    }
+  }
+
+  private async open(): Promise<FileHandle> {
+    const handle = await open(this.path, 'r');
+    if (this.closed) {
+      await handle.close();
+      throw new Error('follower closed');
+    }
+    const opened = await handle.stat();
+    this.handle = handle;
+    if (!sameFile(opened, this.id)) {
+      this.id = { dev: opened.dev, ino: opened.ino };
+      this.offset = 0;
+      this.tail = Buffer.alloc(0);
+    }
+    return handle;
+  }
+
+  /** The bytes appended since the last read, checking first that the file was not rewritten. */
+  private async drain(handle: FileHandle): Promise<Buffer[]> {
+    const { size } = await handle.stat();
+    if (size < this.offset)
+      return this.startOver(handle, 'followed file shrank (truncated, or copytruncate)');
+    if (size === this.offset) return [];
+    const back = this.tail.length;
+    const buffer = Buffer.alloc(size - this.offset + back);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset - back);
+    const read = buffer.subarray(0, bytesRead);
+    if (!read.subarray(0, back).equals(this.tail))
+      return this.startOver(handle, 'followed file was rewritten in place (copytruncate)');
+    const fresh = read.subarray(back);
+    if (fresh.length === 0) return [];
+    this.offset += fresh.length;
+    this.tail = Buffer.from(Buffer.concat([this.tail, fresh]).subarray(-TAIL_BYTES));
+    this.endsLine = fresh[fresh.length - 1] === 0x0a;
+    return [fresh];
+  }
+
+  /** Reads the file again from its start; a line cut by the rewrite is ended first. */
+  private async startOver(handle: FileHandle, why: string): Promise<Buffer[]> {
+    this.log.warn({ file: this.path, offset: this.offset }, `${why}; reading it again from the start`);
+    const cut = this.endsLine ? [] : [NEWLINE];
+    this.offset = 0;
+    this.tail = Buffer.alloc(0);
+    this.endsLine = true;
+    return [...cut, ...(await this.drain(handle))];
+  }
+
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.closeHandle();
+  }
+}
 
 /**
  * The bytes appended to `path`, checked every `pollMs` (from the start of the file, so the
- * latest state is read in full). A file that shrinks was truncated or replaced: it is read
- * again from the start. A missing file is logged once and waited for.
+ * latest state is read in full). It survives log rotation both ways (rename and create;
+ * copytruncate), a file deleted and created again, and read errors: a failing check is
+ * retried with doubling backoff up to `maxBackoffMs`, and `failing$` says so meanwhile.
  */
 export const followFile = (
   path: string,
-  pollMs: number,
   log: Logger,
-  scheduler: SchedulerLike = asyncScheduler,
-): Observable<Buffer> =>
-  defer(() => {
-    let offset = 0;
-    let missing = false;
-    const readNew = async (): Promise<Buffer | undefined> => {
-      let size: number;
-      try {
-        size = (await stat(path)).size;
-      } catch (err) {
-        if (!missing) log.warn({ file: path, err }, 'followed file cannot be read; waiting for it');
-        missing = true;
-        return undefined;
+  { pollMs, maxBackoffMs = Math.max(pollMs, 10_000), scheduler = asyncScheduler }: FollowOptions,
+): FollowedFile => {
+  const failing = new Subject<boolean>();
+  const bytes$ = defer(() => {
+    const cursor = new FileCursor(path, log);
+    let failures = 0;
+    let lastCode: string | undefined;
+    const waitMs = () => (failures === 0 ? pollMs : Math.min(pollMs * 2 ** (failures - 1), maxBackoffMs));
+    const report = ({ fault }: Check) => {
+      if (!fault) {
+        if (failures > 0) {
+          log.info({ file: path, failures }, 'followed file can be read again');
+          failing.next(false);
+        }
+        failures = 0;
+        lastCode = undefined;
+        return;
       }
-      missing = false;
-      if (size < offset) {
-        log.warn(
-          { file: path, size, offset },
-          'followed file shrank (truncated or replaced); reading it again',
-        );
-        offset = 0;
-      }
-      if (size === offset) return undefined;
-      const file = await open(path, 'r');
-      try {
-        const buffer = Buffer.alloc(size - offset);
-        const { bytesRead } = await file.read(buffer, 0, buffer.length, offset);
-        offset += bytesRead;
-        return buffer.subarray(0, bytesRead);
-      } finally {
-        await file.close();
-      }
+      failures++;
+      const code = (fault as NodeJS.ErrnoException).code;
+      const fields = { file: path, err: fault, attempt: failures, retryInMs: waitMs() };
+      // One warning per kind of fault; the retries under it are debug lines.
+      if (failures === 1 || code !== lastCode)
+        log.warn(fields, 'followed file cannot be read; retrying with backoff, status stale meanwhile');
+      else log.debug(fields, 'followed file still cannot be read');
+      lastCode = code;
+      if (failures === 1) failing.next(true);
     };
-    return timer(0, pollMs, scheduler).pipe(
-      exhaustMap(readNew),
-      filter((chunk): chunk is Buffer => chunk !== undefined),
+    return defer(() => cursor.check()).pipe(
+      mergeMap((check) => {
+        report(check);
+        return check.chunks;
+      }),
+      repeat({ delay: () => timer(waitMs(), scheduler) }),
+      finalize(() => void cursor.close()),
     );
   });
+  return { bytes$, failing$: failing.asObservable() };
+};

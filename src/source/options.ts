@@ -157,13 +157,18 @@ export const openSource = (
   if (config.follow !== undefined) {
     const pollMs = config.pollMs ?? 1000;
     log.info({ file: config.follow, pollMs }, 'following file');
-    const frames$ = followFile(config.follow, pollMs, log, scheduler).pipe(
+    const file = followFile(config.follow, log, { pollMs, ...timing });
+    const frames$ = file.bytes$.pipe(
       splitLines(),
       linesToFrames(config.follow, log, { flushAfterMs: pollMs + STDIN_FLUSH_MS, ...timing }),
     );
     return {
       kind: 'follow',
-      ...trackState(frames$, { staleAfterMs: stalenessOf(config, pollMs), ...timing }),
+      ...trackState(frames$, {
+        staleAfterMs: stalenessOf(config, pollMs),
+        failing$: file.failing$,
+        ...timing,
+      }),
     };
   }
   if (config.feed === '-') {

@@ -13,16 +13,22 @@ export interface TrackedFrames {
 export interface StateOptions {
   /** `stale` when no frame arrived for this long; unset for sources that cannot stall (replay). */
   staleAfterMs?: number;
+  /**
+   * A source that retries its faults itself says here when it starts (`true`) and stops failing:
+   * `stale` at once meanwhile, whatever frames it still yields, and `running` again after.
+   */
+  failing$?: Observable<boolean>;
   scheduler?: SchedulerLike;
 }
 
 /**
  * Watches a source's frames: `running` while they come, `stale` after `staleAfterMs` without
- * one (or when the source fails), `ended` when it completes. The one place source state is set.
+ * one, while `failing$` says so, or when the source fails; `ended` when it completes. The one
+ * place source state is set.
  */
 export const trackState = (
   source$: Observable<Frame>,
-  { staleAfterMs, scheduler = asyncScheduler }: StateOptions = {},
+  { staleAfterMs, failing$, scheduler = asyncScheduler }: StateOptions = {},
 ): TrackedFrames => {
   const state = new BehaviorSubject<SourceState>('running');
   const set = (next: SourceState) => {
@@ -34,13 +40,22 @@ export const trackState = (
       staleTimer?.unsubscribe();
       if (staleAfterMs !== undefined) staleTimer = scheduler.schedule(() => set('stale'), staleAfterMs);
     };
+    let failing = false;
     set('running');
     arm();
+    const faults = failing$?.subscribe((now) => {
+      failing = now;
+      if (now) staleTimer?.unsubscribe();
+      else arm();
+      set(now ? 'stale' : 'running');
+    });
     const upstream = source$.subscribe({
       next: (frame) => {
         // State first: a status subscriber should see `running` before the frame's events.
-        set('running');
-        arm();
+        if (!failing) {
+          set('running');
+          arm();
+        }
         subscriber.next(frame);
       },
       error: (err: unknown) => {
@@ -56,6 +71,7 @@ export const trackState = (
     });
     return () => {
       staleTimer?.unsubscribe();
+      faults?.unsubscribe();
       upstream.unsubscribe();
     };
   });

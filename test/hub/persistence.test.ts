@@ -7,7 +7,8 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
 import type { HubOptions } from '../../src/hub/hub.ts';
-import { openPersistentHub, type PersistOptions } from '../../src/hub/persistence.ts';
+import type { PersistOptions } from '../../src/hub/journal.ts';
+import { openPersistentHub } from '../../src/hub/persistence.ts';
 
 const dirs: string[] = [];
 const newDir = () => {
@@ -140,7 +141,7 @@ describe('a persistent hub', () => {
     writeFileSync(join(dir, 'state.json.999-1.tmp'), '{"epoch":');
     writeFileSync(join(dir, 'journal.ndjson.tmp'), '{"epoch":');
     openPersistentHub(hubOptions(), dir, recordingLog().log, persist()).journal.close();
-    expect(readdirSync(dir).sort()).toEqual(['journal.ndjson', 'state.json']);
+    expect(readdirSync(dir).sort()).toEqual(['intact', 'journal.ndjson', 'state.json']);
   });
 
   it('skips a torn journal tail with a log line and continues from the last whole event', () => {

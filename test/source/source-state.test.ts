@@ -35,6 +35,19 @@ describe('trackState', () => {
     });
   });
 
+  it('is stale at once while the source says it is failing, whatever frames still come', () => {
+    marbles().run(({ cold, expectObservable }) => {
+      const failing$ = cold('5ms t 9ms u', { t: true, u: false });
+      const tracked = trackState(cold('f 9ms f 19ms f|', { f: frame }), { staleAfterMs: 100, failing$ });
+      expectObservable(tracked.frames$).toBe('f 9ms f 19ms f|', { f: frame });
+      expectObservable(tracked.state$).toBe('r 4ms s 9ms r 15ms e', {
+        r: 'running',
+        s: 'stale',
+        e: 'ended',
+      });
+    });
+  });
+
   it('stops its stale timer when unsubscribed', () => {
     marbles().run(({ cold, expectObservable, flush }) => {
       const tracked = trackState(cold('f', { f: frame }), { staleAfterMs: 50 });

@@ -1,0 +1,345 @@
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { asyncScheduler, interval, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import type { HubMessage } from '../protocol/messages.ts';
+import type { Hub, HubState } from './hub.ts';
+import { currentBoot, markIntact, markLost } from './intact-mark.ts';
+import { headerLine, journalLine } from './journal-file.ts';
+import { appendWhole, errorText, nodeIo, writeWhole, type JournalIo } from './journal-io.ts';
+import { fdatasyncAsync, STATE_FILE, stateChunks, syncDir, syncDirAsync, writeSynced } from './state-file.ts';
+
+export const JOURNAL_FILE = 'journal.ndjson';
+/** Numbers the state files being written, so no two compactions in one process share a name. */
+let stateFiles = 0;
+/** Longest wait between attempts to write again after a failure. */
+const MAX_RETRY_MS = 30_000;
+
+/** How a data directory is kept. */
+export interface PersistOptions {
+  /** Longest time (ms) a journaled event waits for fsync; 0 syncs every event. */
+  fsyncMs: number;
+  /** Journal lines after which the state is compacted into the state file. */
+  compactEvery: number;
+  /** First wait (ms) before writing again after a failure; it doubles up to 30 s. Default 1000. */
+  retryMs?: number;
+  scheduler?: SchedulerLike;
+  io?: JournalIo;
+  /** The machine's boot id (default: Linux's; none where it cannot be told). */
+  boot?: string;
+  /** Called with every failed write, sync or compaction (the errors metric). */
+  onError?: (err: Error) => void;
+  /**
+   * Called when a write failed and the directory cannot even be marked as missing events
+   * (a dead or read-only filesystem). Default: log and exit, before the event is sent.
+   */
+  onFatal?: (err: Error) => void;
+}
+
+/** Whether the journal is writing; when not, the first error and since when. */
+export interface JournalHealth {
+  ok: boolean;
+  error?: string;
+  since?: string;
+}
+
+/**
+ * The hub's append-only journal in a data directory: each event is written (one write, before
+ * any client sees it) so a kill -9 loses nothing; fsync runs at most `fsyncMs` after a write,
+ * bounding what an OS crash can lose; every `compactEvery` events the whole state is written
+ * to `state.json` and the journal starts again after it.
+ *
+ * Compaction while serving runs beside the journal instead of stopping the loop (a full history
+ * took ~100 ms to write and sync): the state as of seq S is written and synced in the
+ * background while events go on into the current journal and are also held; then `state.json`
+ * is replaced, and a new journal holding S's header and the held events replaces the old one.
+ * A crash at any point leaves a state and a journal that together hold every event: before the
+ * first rename the old pair, after it the new state and the old journal (whose records at or
+ * below S loading skips), after the second the new pair.
+ *
+ * A failed or short write (a full disk, EIO) is cut back off the journal, so the file only ever
+ * holds whole lines, and the intact mark is removed before the event goes out: serving goes on
+ * while the journal waits, and a restart meanwhile starts a new epoch. Writing is tried again
+ * with backoff as a whole compaction (the journal lacks the events since the failure); once one
+ * succeeds the mark is made again and the epoch is whole once more.
+ */
+export class Journal {
+  private fd: number | undefined;
+  private hub: Hub | undefined;
+  private lines = 0;
+  private dirty = false;
+  private timer: Subscription | undefined;
+  private closed = false;
+  /** Bumped by every compaction and failure, so a background one overtaken by either is dropped. */
+  private generation = 0;
+  private compacting: Promise<void> | undefined;
+  /** Journal lines written since the state being compacted in the background. */
+  private held: string[] | undefined;
+  private failure: { error: string; since: string } | undefined;
+  private retry: Subscription | undefined;
+  private attempts = 0;
+  private readonly io: JournalIo;
+  private readonly scheduler: SchedulerLike;
+
+  constructor(
+    private readonly dir: string,
+    private readonly log: Logger,
+    private readonly options: PersistOptions,
+    private readonly unlock: () => void = () => {},
+  ) {
+    this.io = options.io ?? nodeIo;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+  }
+
+  /** Marks the directory whole; naming this boot while events wait for fsync (an OS crash loses them). */
+  private markIntact(): void {
+    const boot = this.options.boot ?? currentBoot();
+    markIntact(this.dir, this.options.fsyncMs > 0 && !this.closed ? boot : undefined);
+  }
+
+  /** The hub's recorder: writes one event. */
+  readonly append = (message: HubMessage, at: number): void => {
+    if (this.fd === undefined) return;
+    const line = journalLine(message, at);
+    try {
+      appendWhole(this.io, this.fd, line, (err) =>
+        this.log.warn({ err, dir: this.dir }, 'could not cut a short write off the journal'),
+      );
+      this.held?.push(line);
+      if (this.options.fsyncMs === 0) this.io.sync(this.fd);
+      else this.dirty = true;
+      if (++this.lines >= this.options.compactEvery && !this.compacting) this.compactInBackground();
+    } catch (err) {
+      this.fail(err as Error, message.seq);
+    }
+  };
+
+  /** Starts journaling `hub`: writes its current state, then a fresh journal. */
+  start(hub: Hub): void {
+    this.hub = hub;
+    this.compact();
+    this.markIntact();
+    if (this.options.fsyncMs > 0)
+      this.timer = interval(this.options.fsyncMs, this.scheduler).subscribe(() => this.sync());
+  }
+
+  /** Whether events are being journaled; while not, what failed and since when. */
+  health(): JournalHealth {
+    return this.failure ? { ok: false, ...this.failure } : { ok: true };
+  }
+
+  /** Writes the whole state to the state file and starts an empty journal after it, at once. */
+  compact(): void {
+    if (!this.hub) return;
+    ++this.generation;
+    const state = this.hub.exportState();
+    const tmp = join(this.dir, `${STATE_FILE}.${process.pid}-${++stateFiles}.tmp`);
+    let journal: number | undefined;
+    try {
+      const fd = openSync(tmp, 'w');
+      try {
+        writeWhole(this.io, fd, [...stateChunks(state)].join(''));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      this.held = undefined;
+      renameSync(tmp, join(this.dir, STATE_FILE));
+      syncDir(this.dir);
+      journal = this.newJournal(state);
+      fsyncSync(journal);
+      this.swapJournal(journal, 0);
+      journal = undefined;
+      syncDir(this.dir);
+    } finally {
+      // A failed compaction (a full disk) leaves nothing behind to fill it further.
+      if (journal !== undefined) closeSync(journal);
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  /** Resolves once no background compaction is in flight. */
+  async settled(): Promise<void> {
+    await this.compacting;
+  }
+
+  private compactInBackground(): void {
+    if (!this.hub) return;
+    const generation = ++this.generation;
+    const state = this.hub.exportState();
+    const tmp = join(this.dir, `${STATE_FILE}.${process.pid}-${++stateFiles}.tmp`);
+    const held: string[] = [];
+    this.held = held;
+    // Overtaken by a compaction at close or a failure, or persistence stopped: this state is stale.
+    const current = () => generation === this.generation && this.fd !== undefined;
+    let journal: number | undefined;
+    this.compacting = (async () => {
+      await writeSynced(tmp, stateChunks(state));
+      if (!current()) return;
+      // In the same turn as the check: a compaction at close renaming its newer state meanwhile
+      // must not be overwritten by this older one.
+      renameSync(tmp, join(this.dir, STATE_FILE));
+      await syncDirAsync(this.dir);
+      if (!current()) return;
+      // The new journal: the state's header and the lines held so far, synced off the loop; the
+      // few that arrive meanwhile follow in the same turn as the swap, and the fsync timer covers them.
+      const written = held.length;
+      journal = this.newJournal(state, held.slice(0, written));
+      await fdatasyncAsync(journal);
+      if (!current()) return;
+      writeWhole(this.io, journal, held.slice(written).join(''));
+      this.held = undefined;
+      this.swapJournal(journal, held.length);
+      journal = undefined;
+      this.dirty = held.length > written;
+      syncDir(this.dir);
+    })()
+      .catch((err: unknown) => {
+        if (generation === this.generation) this.held = undefined;
+        this.options.onError?.(err as Error);
+        // The journal still holds every event; the next compaction tries again.
+        this.log.error({ err, dir: this.dir }, 'compaction failed; the journal keeps every event');
+        this.lines = 0;
+      })
+      .finally(() => {
+        if (journal !== undefined) closeSync(journal);
+        rmSync(tmp, { force: true });
+        this.compacting = undefined;
+      });
+  }
+
+  /** Opens `journal.ndjson.tmp` holding the header of `state` and `lines`; the caller syncs it. */
+  private newJournal(state: HubState, lines: readonly string[] = []): number {
+    const fd = openSync(join(this.dir, `${JOURNAL_FILE}.tmp`), 'w');
+    try {
+      writeWhole(this.io, fd, headerLine({ epoch: state.epoch, seq: state.seq }) + lines.join(''));
+    } catch (err) {
+      closeSync(fd);
+      rmSync(join(this.dir, `${JOURNAL_FILE}.tmp`), { force: true });
+      throw err;
+    }
+    return fd;
+  }
+
+  /** Puts the new journal, holding `lines` events, in place of the old one and appends to it from now on. */
+  private swapJournal(fd: number, lines: number): void {
+    renameSync(join(this.dir, `${JOURNAL_FILE}.tmp`), join(this.dir, JOURNAL_FILE));
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = fd;
+    this.lines = lines;
+    this.dirty = false;
+  }
+
+  private sync(): void {
+    if (!this.dirty || this.fd === undefined) return;
+    try {
+      this.io.sync(this.fd);
+      this.dirty = false;
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  /**
+   * A write or sync failed: events from now on (and, for a failed sync, some already sent) are
+   * not on disk. The mark goes first, before the event is sent; then writing waits for a retry.
+   */
+  private fail(err: Error, seq?: number): void {
+    this.options.onError?.(err);
+    ++this.generation;
+    this.held = undefined;
+    try {
+      markLost(this.dir, (path) => this.io.unlink(path));
+    } catch (markErr) {
+      (this.options.onFatal ?? this.exit)(markErr as Error);
+      return;
+    } finally {
+      // Nothing more goes into this file (a compaction writes a new one), so an error closing
+      // it changes nothing; it must not escape into the hub, which is sending the event.
+      const fd = this.fd;
+      this.fd = undefined;
+      try {
+        if (fd !== undefined) closeSync(fd);
+      } catch (closeErr) {
+        this.log.warn({ err: closeErr, dir: this.dir }, 'could not close the failed journal file');
+      }
+    }
+    if (this.failure) return this.scheduleRetry();
+    this.failure = { error: errorText(err), since: new Date(this.scheduler.now()).toISOString() };
+    this.log.error(
+      { err, dir: this.dir, seq },
+      'journal write failed; serving goes on, but these events are not on disk. Free space in ' +
+        'the data directory (or fix the device): writing resumes by itself, and a restart ' +
+        'before then starts a new epoch (clients get a fresh snapshot)',
+    );
+    this.scheduleRetry();
+  }
+
+  private readonly exit = (err: Error): void => {
+    this.log.fatal(
+      { err, dir: this.dir },
+      'journal cannot be written and the data directory cannot be marked as missing events; ' +
+        'exiting so that no client is sent a state a restart would not have',
+    );
+    process.exit(70);
+  };
+
+  private scheduleRetry(): void {
+    this.retry?.unsubscribe();
+    const waitMs = Math.min((this.options.retryMs ?? 1000) * 2 ** this.attempts, MAX_RETRY_MS);
+    this.retry = timer(waitMs, this.scheduler).subscribe(() => this.recover());
+  }
+
+  /** Tries to put the whole state back on disk; on success the journal goes on after it. */
+  private recover(): void {
+    try {
+      this.compact();
+      this.markIntact();
+    } catch (err) {
+      this.options.onError?.(err as Error);
+      this.attempts++;
+      this.log.warn(
+        { err, dir: this.dir, attempt: this.attempts },
+        'journal still cannot be written; retrying',
+      );
+      this.scheduleRetry();
+      return;
+    }
+    this.log.info(
+      { dir: this.dir, seq: this.hub?.seq, failedSince: this.failure?.since, attempts: this.attempts + 1 },
+      'journal writable again; the whole state is on disk and journaling goes on',
+    );
+    this.failure = undefined;
+    this.attempts = 0;
+  }
+
+  private stop(): void {
+    this.timer?.unsubscribe();
+    this.retry?.unsubscribe();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.hub = undefined;
+  }
+
+  /** Compacts (so a restart reads one file), closes and frees the directory; safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.fd !== undefined || this.failure) {
+      try {
+        // Everything is synced now: the mark names no boot, so a reboot after this loses nothing.
+        this.compact();
+        this.markIntact();
+      } catch (err) {
+        this.log.error(
+          { err, dir: this.dir },
+          this.failure
+            ? 'final compaction failed; the next start begins a new epoch'
+            : 'final compaction failed; the journal still holds every event',
+        );
+      }
+    }
+    this.stop();
+    this.unlock();
+  }
+}

@@ -1,0 +1,91 @@
+import { closeSync, fdatasync, fsyncSync, openSync, promises as fsp, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { unkeptEventJson } from './event-json.ts';
+import type { HubState } from './hub.ts';
+import { readTextIfExists } from './journal-file.ts';
+
+/** The compacted state in a data directory. */
+export const STATE_FILE = 'state.json';
+
+/** Makes renames in `dir` durable: a rename is only on disk once the directory is synced. */
+export const syncDir = (dir: string): void => {
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+};
+
+/** `syncDir` off the event loop. */
+export const syncDirAsync = async (dir: string): Promise<void> => {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};
+
+/** fdatasync off the event loop. */
+export const fdatasyncAsync = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+
+/** Events per piece of the state file: each piece is a millisecond or so of work. */
+const CHUNK = 2000;
+
+/**
+ * The state file's text, in pieces. History events reuse the JSON they were sent to clients
+ * as (a full history is ~18 MB), and a compaction beside the journal writes one piece per turn
+ * of the event loop instead of building the whole text at once.
+ */
+export function* stateChunks(state: HubState): Generator<string> {
+  const { history, historyAt, ...rest } = state;
+  yield JSON.stringify(rest).slice(0, -1);
+  if (historyAt) {
+    yield ',"historyAt":[';
+    for (let i = 0; i < historyAt.length; i += CHUNK)
+      yield (i > 0 ? ',' : '') + historyAt.slice(i, i + CHUNK).join(',');
+    yield ']';
+  }
+  yield ',"history":[';
+  for (let i = 0; i < history.length; i += CHUNK)
+    yield (
+      (i > 0 ? ',' : '') +
+      history
+        .slice(i, i + CHUNK)
+        .map(unkeptEventJson)
+        .join(',')
+    );
+  yield ']}';
+}
+
+/** Writes and syncs a file piece by piece, without blocking the event loop. */
+export const writeSynced = async (path: string, chunks: Iterable<string>): Promise<void> => {
+  const file = await fsp.open(path, 'w');
+  try {
+    for (const chunk of chunks) await file.write(chunk);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+};
+
+/** The last compacted state, or undefined; an unreadable one is moved aside and reported. */
+export const readState = (dir: string, log: Logger): HubState | undefined => {
+  const file = join(dir, STATE_FILE);
+  const text = readTextIfExists(file);
+  if (text === undefined) return undefined;
+  try {
+    const state = JSON.parse(text) as HubState;
+    if (typeof state.epoch === 'string' && Number.isInteger(state.seq) && Array.isArray(state.quotes))
+      return state;
+  } catch {
+    // Reported below, with the file kept for inspection.
+  }
+  const aside = `${file}.corrupt-${Date.now()}`;
+  renameSync(file, aside);
+  log.error({ file, movedTo: aside }, 'state file is unreadable; starting a new epoch');
+  return undefined;
+};
