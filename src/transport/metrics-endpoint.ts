@@ -1,6 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { TickstreamError } from '../errors.ts';
 import { refusal } from './auth.ts';
 import { applySecurityHeaders } from './security-headers.ts';
 
@@ -35,12 +37,19 @@ export const serveMetrics = async (
   res.end(text);
 };
 
-/** A listener that serves only `/metrics` (`--metrics-port`), on loopback by default. */
-export const startMetricsServer = async (
-  access: MetricsAccess & { port: number },
+/** The `/metrics` listener of `--metrics-port`, or nothing when the main port serves it. */
+export interface MetricsListener {
+  readonly port: number | undefined;
+  close(): Promise<void>;
+}
+
+/** Starts a listener that serves only `/metrics` when `access.port` asks for one (on loopback by default). */
+export const openMetricsListener = async (
+  access: MetricsAccess | undefined,
   registry: Registry,
-  onError: (err: unknown) => void,
-): Promise<{ server: Server; port: number }> => {
+  log: Logger,
+): Promise<MetricsListener> => {
+  if (access?.port === undefined) return { port: undefined, close: async () => {} };
   const server = createServer((req, res) => {
     applySecurityHeaders(res);
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -50,17 +59,24 @@ export const startMetricsServer = async (
       return;
     }
     serveMetrics(req, res, url, registry, access.token).catch((err: unknown) => {
-      onError(err);
+      log.error({ err }, 'metrics handler failed');
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: access.port, host: access.host ?? '127.0.0.1' }, () => {
-      server.off('error', reject);
-      resolve();
-    });
+    server.once('error', (cause: Error) =>
+      reject(
+        new TickstreamError('listen_failed', `--metrics-port ${access.port}: ${cause.message}`, { cause }),
+      ),
+    );
+    server.listen({ port: access.port, host: access.host ?? '127.0.0.1' }, resolve);
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 };

@@ -10,13 +10,13 @@ import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
 import { Admission, type Refusal } from './admission.ts';
-import { MemoryCeiling } from './memory-ceiling.ts';
 import { refusal } from './auth.ts';
-import { startMetricsServer } from './metrics-endpoint.ts';
 import { trustedProxies } from './client-address.ts';
 import { closeReason } from './close-reason.ts';
 import { Connection, FULL_SNAPSHOT, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
+import { MemoryCeiling } from './memory-ceiling.ts';
+import { openMetricsListener } from './metrics-endpoint.ts';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
 import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
 import { openEventStream } from './sse.ts';
@@ -402,19 +402,13 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     });
   });
   const port = (http.address() as AddressInfo).port;
-  const access = options.metricsAccess;
-  const metricsListener =
-    access?.port === undefined
-      ? undefined
-      : await startMetricsServer({ ...access, port: access.port }, metrics.registry, (err) =>
-          log.error({ err }, 'metrics handler failed'),
-        ).catch((cause: Error) => {
-          subscriptions.unsubscribe();
-          http.close();
-          throw new TickstreamError('listen_failed', `--metrics-port ${access.port}: ${cause.message}`, {
-            cause,
-          });
-        });
+  const metricsListener = await openMetricsListener(options.metricsAccess, metrics.registry, log).catch(
+    (err: unknown) => {
+      subscriptions.unsubscribe();
+      http.close();
+      throw err;
+    },
+  );
   const scheme = options.tls ? 'wss' : 'ws';
   log.info({ port, host: options.host, tls: Boolean(options.tls) }, 'listening');
 
@@ -433,17 +427,14 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     await new Promise<void>((resolve) => wss.close(() => resolve()));
     http.closeAllConnections();
     await httpClosed;
-    if (metricsListener) {
-      metricsListener.server.closeAllConnections();
-      await new Promise((resolve) => metricsListener.server.close(resolve));
-    }
+    await metricsListener.close();
     if (!options.metrics) metrics.close();
   };
   return {
     port,
     url: `${scheme}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/ws`,
     metrics,
-    ...(metricsListener && { metricsPort: metricsListener.port }),
+    ...(metricsListener.port !== undefined && { metricsPort: metricsListener.port }),
     clientCount: () => connections.size,
     waitingBytes,
     close: () => (closing ??= close()),
