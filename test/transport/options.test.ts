@@ -55,4 +55,27 @@ describe('transport flags', () => {
       /--tls-cert: cannot read \/nonexistent.pem/,
     );
   });
+
+  it('reads the proxy list, the connect rate, the global byte ceiling and the metrics guard', () => {
+    const c = config(
+      '--trust-proxy=10.0.0.0/8,::1',
+      '--trust-proxy=192.0.2.7',
+      '--connect-rate=5',
+      '--max-waiting-bytes=1048576',
+      '--metrics-token=M',
+      '--metrics-port=9100',
+    );
+    expect(c.trustProxy).toEqual(['10.0.0.0/8', '::1', '192.0.2.7']);
+    expect(c.limits).toMatchObject({ connectsPerSecond: 5, maxWaitingBytes: 1_048_576 });
+    expect(c.metricsAccess).toEqual({ token: 'M', port: 9100 });
+    expect(DEFAULT_LIMITS.maxWaitingBytes).toBeGreaterThan(0);
+  });
+
+  it('names the flag when a proxy entry or the metrics listener is wrong', () => {
+    expect(() => config('--trust-proxy=10.0.0.0/40')).toThrow(
+      '--trust-proxy: "10.0.0.0/40" is not an address or CIDR',
+    );
+    expect(() => config('--metrics-host=0.0.0.0')).toThrow('--metrics-host needs --metrics-port');
+    expect(() => config('--connect-rate=0')).toThrow('--connect-rate');
+  });
 });
