@@ -1,20 +1,21 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import type {
-  Channel,
-  Headline,
-  NoticeMessage,
-  Position,
-  Quote,
-  QuoteField,
-  QuoteMessage,
-  RequestId,
-  ServerMessage,
-  SlowPolicy,
-  SnapshotMessage,
-  StatusMessage,
-  SubscribeRequest,
-  SubscribedMessage,
-} from '../src/protocol/messages.ts';
+import {
+  validateServerMessage,
+  type Channel,
+  type Headline,
+  type NoticeMessage,
+  type Position,
+  type Quote,
+  type QuoteField,
+  type QuoteMessage,
+  type RequestId,
+  type ServerMessage,
+  type SlowPolicy,
+  type SnapshotMessage,
+  type StatusMessage,
+  type SubscribeRequest,
+  type SubscribedMessage,
+} from './protocol/index.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { Emitter } from './emitter.ts';
 import { QuoteStore } from './quote-store.ts';
@@ -345,14 +346,18 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       return;
     }
     for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
-      if (typeof message !== 'object' || message === null || typeof message.type !== 'string') {
-        this.emit('error', { code: 'bad_frame', message: 'the server sent a message without a type' });
-        continue;
-      }
+      const checked = validateServerMessage(message);
       // Unknown types are skipped: the protocol lets the server add message types.
-      this.handle(message as ServerMessage);
+      if (checked.kind === 'valid') this.handle(checked.message);
+      else if (checked.kind === 'invalid') this.invalid(checked.type, checked.reason);
       if (this.socket === undefined) return;
     }
+  }
+
+  /** A message that breaks the protocol is not applied; a bad quote leaves the store unsure, so it resyncs. */
+  private invalid(type: string | undefined, reason: string): void {
+    this.emit('error', { code: 'bad_message', message: `the server sent an invalid message: ${reason}` });
+    if (type === 'quote') this.resync();
   }
 
   private handle(message: ServerMessage): void {
@@ -422,22 +427,26 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         code: 'gap',
         message: `a partial update for ${message.symbol}, which this client holds no quote for; resyncing`,
       });
-      // One resync at a time: more gaps before its snapshot arrives are covered by it.
-      if ([...this.pending.values()].includes('resync')) return;
-      this.sendSubscribe(
-        {
-          op: 'subscribe',
-          channel: 'quotes',
-          ...(!this.interest.allQuotes && { symbols: [...this.interest.symbols] }),
-          ...this.interest.quoteOptions,
-        },
-        'resync',
-      );
-      return;
+      return this.resync();
     }
     this.advance(message.seq);
     if (result.type === 'applied')
       this.emit('quote', { quote: result.quote, previous: result.previous, changed: result.changed });
+  }
+
+  /** Asks for a fresh quotes snapshot that replaces the store. */
+  private resync(): void {
+    // One resync at a time: more gaps before its snapshot arrives are covered by it.
+    if ([...this.pending.values()].includes('resync')) return;
+    this.sendSubscribe(
+      {
+        op: 'subscribe',
+        channel: 'quotes',
+        ...(!this.interest.allQuotes && { symbols: [...this.interest.symbols] }),
+        ...this.interest.quoteOptions,
+      },
+      'resync',
+    );
   }
 
   private advance(seq: number): void {

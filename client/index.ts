@@ -1,4 +1,8 @@
-/** The tickstream client library: a reconnecting, resuming connection with a quote store. */
+/**
+ * The tickstream client library (`@tickstream/client`): a reconnecting, resuming connection
+ * with a quote store. The element is `@tickstream/client/widget`; the protocol's zod schemas
+ * are `@tickstream/client/protocol`.
+ */
 export {
   connect,
   TickstreamClient,
@@ -16,11 +20,16 @@ export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts
 export { QuoteStore, type DeltaResult } from './quote-store.ts';
 export type {
   Channel,
+  ClientRequest,
+  Direction,
   Headline,
   MarketState,
+  NoticeMessage,
   Position,
   Quote,
   QuoteField,
+  QuoteKind,
+  ServerMessage,
   SourceState,
   StatusMessage,
-} from '../src/protocol/messages.ts';
+} from './protocol/index.ts';

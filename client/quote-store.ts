@@ -1,6 +1,4 @@
-import type { Quote, QuoteField, QuoteMessage } from '../src/protocol/messages.ts';
-
-const FIELDS: readonly QuoteField[] = ['kind', 'price', 'change', 'changePercent', 'direction'];
+import { QUOTE_FIELDS, type Quote, type QuoteField, type QuoteMessage } from './protocol/index.ts';
 
 /** What applying one delta did to the store. */
 export type DeltaResult =
@@ -52,8 +50,8 @@ export class QuoteStore {
   apply(delta: QuoteMessage): DeltaResult {
     const previous = this.quotes.get(delta.symbol);
     if (previous && delta.v <= previous.v) return { type: 'stale' };
-    const changed = FIELDS.filter((f) => delta[f] !== undefined);
-    if (!previous && changed.length < FIELDS.length) return { type: 'gap' };
+    const changed = QUOTE_FIELDS.filter((f) => delta[f] !== undefined);
+    if (!previous && changed.length < QUOTE_FIELDS.length) return { type: 'gap' };
     const { type: _type, seq: _seq, ...fields } = delta;
     const quote = { ...previous, ...fields } as Quote;
     this.quotes.set(quote.symbol, quote);

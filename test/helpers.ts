@@ -7,6 +7,7 @@ import type { ServerMessage } from '../src/protocol/messages.ts';
 import { serve, type ServeConfig } from '../src/serve.ts';
 import { splitFrames } from '../src/source/feed-file.ts';
 import type { Frame } from '../src/source/frame.ts';
+import { assertServerMessage } from './protocol-schema.ts';
 
 /** A fixture file's text. */
 export const fixture = (name: string): string =>
@@ -33,7 +34,11 @@ export const waitFor = async <T>(
   }
 };
 
-/** A real `ws` client that records every message it receives, frames unbatched. */
+/**
+ * A real `ws` client that records every message it receives, frames unbatched. Every message
+ * is checked against the generated JSON Schema (`schema/`): one that does not match throws
+ * from the socket's handler, which fails the test run.
+ */
 export class TestClient {
   readonly messages: ServerMessage[] = [];
   readonly frames: string[] = [];
@@ -46,7 +51,9 @@ export class TestClient {
       const text = data.toString();
       this.frames.push(text);
       const parsed = JSON.parse(text) as ServerMessage | ServerMessage[];
-      this.messages.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+      const messages = Array.isArray(parsed) ? parsed : [parsed];
+      messages.forEach(assertServerMessage);
+      this.messages.push(...messages);
     });
     this.ws.on('close', (code) => {
       this.closeCode = code;

@@ -2,7 +2,7 @@
 import { connect } from '../client.ts';
 import { arrow, formatChange, formatPercent, formatPrice, formatTime, priceMove } from '../format.ts';
 import { wsUrlOf } from '../server-url.ts';
-import type { Headline, Quote } from '../../src/protocol/messages.ts';
+import type { Headline, Quote } from '../protocol/index.ts';
 
 type SortKey = 'symbol' | 'price' | 'change' | 'changePercent' | 'ts';
 
@@ -157,7 +157,11 @@ for (const th of document.querySelectorAll<HTMLElement>('#quotes th[data-key]'))
   });
 }
 
-const snippet = `<script src="${location.origin}/widget.js" defer></script>
+// The server versions this page's own script tag (`?v=<hash>` and its integrity hash): the
+// snippet embeds exactly that file, so a browser can cache it forever and check what it runs.
+const widget = document.querySelector<HTMLScriptElement>('script[src*="/widget.js"]');
+const integrity = widget?.integrity ? ` integrity="${widget.integrity}" crossorigin="anonymous"` : '';
+const snippet = `<script src="${widget?.src ?? `${location.origin}/widget.js`}"${integrity} defer></script>
 <tick-tape symbols="KSE100,HBL,OGDC,PPL,TRG,HUBC" theme="dark" show-headlines></tick-tape>`;
 $('#snippet').textContent = snippet;
 $('#copy').addEventListener('click', () => {

@@ -1,6 +1,12 @@
-/** The widget bundle (`/widget.js`): defines `<tick-tape>`, whose default server is where this script came from. */
+/**
+ * The widget: defines `<tick-tape>` (the `/widget.js` bundle, and `@tickstream/client/widget`).
+ * Its default server is where this script came from (the page's own origin for a module import).
+ */
 import { wsUrlOf } from '../server-url.ts';
 import { TickTape } from './tick-tape.ts';
+
+export { TickTape };
+export type { TickTapeEventMap, TickTapeQuoteDetail, TickTapeStateDetail } from './events.ts';
 
 try {
   // An embed on another site should stream from the server that served the script, not the host page.

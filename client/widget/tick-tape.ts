@@ -1,7 +1,8 @@
 import { connect, type TickstreamClient } from '../client.ts';
-import { arrow, formatChange, formatPercent, formatPrice, priceMove, tapeOrder } from '../format.ts';
+import { arrow, localeFormats, priceMove, tapeOrder, type Formats } from '../format.ts';
 import { serverUrl } from '../server-url.ts';
-import type { Headline, Quote } from '../../src/protocol/messages.ts';
+import type { Headline, Quote } from '../protocol/index.ts';
+import type { TickTapeEventMap, TickTapeStateDetail } from './events.ts';
 import { STYLES } from './styles.ts';
 
 /** Pixels per second at `speed="1"`: readable at a glance, like TradingView's default tape. */
@@ -12,18 +13,38 @@ const FLASH_MS = 900;
 interface Settings {
   url: string | undefined;
   symbols: string[] | undefined;
-  dark: boolean;
   speed: number;
+  formats: Formats;
   headlines: boolean;
   problems: string[];
 }
 
+/** The `::part` names, by the class of the element that carries them (README: "Styling"). */
+const PARTS: Record<string, string> = {
+  root: 'tape',
+  pause: 'pause-button',
+  message: 'message',
+  viewport: 'viewport',
+  sym: 'symbol',
+  price: 'price',
+  arrow: 'arrow',
+  chg: 'change',
+  pct: 'percent',
+  status: 'status',
+  news: 'news',
+  headline: 'headline',
+};
+
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = '') => {
   const node = document.createElement(tag);
   if (className) node.className = className;
+  const part = PARTS[className];
+  if (part) node.setAttribute('part', part);
   if (text) node.textContent = text;
   return node;
 };
+
+const DEFAULT_FORMATS = localeFormats();
 
 /** Reads and checks the attributes; a bad one becomes a message and its default, never a throw. */
 const readSettings = (host: HTMLElement, defaultUrl: string): Settings => {
@@ -55,11 +76,21 @@ const readSettings = (host: HTMLElement, defaultUrl: string): Settings => {
     else speed = n;
   }
 
+  let formats = DEFAULT_FORMATS;
+  const locale = host.getAttribute('locale');
+  if (locale !== null && locale.trim() !== '') {
+    try {
+      formats = localeFormats(locale.trim());
+    } catch {
+      problems.push(`locale "${locale}" is not a language tag like en-US or ur-PK; using en-US`);
+    }
+  }
+
   return {
     url: 'url' in src ? src.url : undefined,
     symbols,
-    dark: theme === 'dark',
     speed,
+    formats,
     headlines: host.hasAttribute('show-headlines'),
     problems,
   };
@@ -71,7 +102,7 @@ const readSettings = (host: HTMLElement, defaultUrl: string): Settings => {
  * as a small message in the tape.
  */
 export class TickTape extends HTMLElement {
-  static readonly observedAttributes = ['src', 'symbols', 'theme', 'speed', 'show-headlines'];
+  static readonly observedAttributes = ['src', 'symbols', 'theme', 'speed', 'show-headlines', 'locale'];
   /** Where `src` points when it is not set; the bundle sets it to the origin it was loaded from. */
   static defaultUrl = '';
 
@@ -95,6 +126,7 @@ export class TickTape extends HTMLElement {
   private paused = false;
   private resize: ResizeObserver | undefined;
   private configureQueued = false;
+  private lastState = '';
 
   constructor() {
     super();
@@ -158,7 +190,8 @@ export class TickTape extends HTMLElement {
   private configure(): void {
     const settings = readSettings(this, TickTape.defaultUrl);
     this.settings = settings;
-    this.root.classList.toggle('dark', settings.dark);
+    this.root.dir = settings.formats.rtl ? 'rtl' : 'ltr';
+    this.root.lang = settings.formats.locale;
     // The headline line appears with the first headline, so an empty NEWS tag never shows.
     if (!settings.headlines) this.news.hidden = true;
     const key = JSON.stringify([settings.url, settings.symbols, settings.headlines]);
@@ -190,7 +223,12 @@ export class TickTape extends HTMLElement {
       this.guard(() => (channel === 'quotes' ? this.render() : this.showHeadline(false))),
     );
     client.on('resync', () => this.guard(() => this.render()));
-    client.on('quote', ({ quote, previous }) => this.guard(() => this.update(quote, previous)));
+    client.on('quote', (update) =>
+      this.guard(() => {
+        this.update(update.quote, update.previous);
+        this.dispatch('tick-tape:quote', update);
+      }),
+    );
     client.on('headline', () => this.guard(() => this.showHeadline(true)));
     client.on('error', ({ code, message }) =>
       this.guard(() => {
@@ -249,11 +287,13 @@ export class TickTape extends HTMLElement {
     li.className = `item ${q.direction}`;
     const [sym, price, arrowEl, chg, pct] = li.children as unknown as HTMLElement[];
     sym!.textContent = q.symbol;
-    price!.textContent = formatPrice(q.price);
+    const f = this.settings?.formats ?? DEFAULT_FORMATS;
+    li.setAttribute('part', `item ${q.direction}`);
+    price!.textContent = f.price(q.price);
     arrowEl!.textContent = arrow(q.direction);
-    chg!.textContent = formatChange(q.change);
-    pct!.textContent = formatPercent(q.changePercent);
-    li.title = `${q.symbol} ${formatPrice(q.price)} ${formatChange(q.change)} (${formatPercent(q.changePercent)}) at ${new Date(q.ts).toLocaleTimeString()}`;
+    chg!.textContent = f.change(q.change);
+    pct!.textContent = f.percent(q.changePercent);
+    li.title = `${q.symbol} ${f.price(q.price)} ${f.change(q.change)} (${f.percent(q.changePercent)}) ${f.time(q.ts)}`;
   }
 
   private update(quote: Quote, previous: Quote | undefined): void {
@@ -333,12 +373,25 @@ export class TickTape extends HTMLElement {
     this.statusLabel.textContent = label;
     this.statusEl.title = status ? `${label} · feed ${status.state} · market ${status.market}` : label;
     this.root.classList.toggle('stale', tone === 'warn');
+    this.announceState({ connection: state, source: status?.state, market: status?.market, label });
 
     if (problems.length === 0 && this.items.size === 0 && state !== 'closed')
       problems.push('Loading quotes…');
     this.messageEl.hidden = problems.length === 0;
     this.messageEl.textContent = problems.join(' · ');
     this.messageEl.title = this.messageEl.textContent;
+  }
+
+  /** Dispatches `tick-tape:state` when what the indicator reflects has changed. */
+  private announceState(detail: TickTapeStateDetail): void {
+    const key = JSON.stringify(detail);
+    if (key === this.lastState) return;
+    this.lastState = key;
+    this.dispatch('tick-tape:state', detail);
+  }
+
+  private dispatch<K extends keyof TickTapeEventMap>(type: K, detail: TickTapeEventMap[K]['detail']): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 
   /** Runs widget code so that a failure shows in the tape and never reaches the host page. */

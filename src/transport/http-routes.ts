@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.ts';
 import type { Metrics } from '../metrics.ts';
@@ -6,6 +5,7 @@ import { answerPreflight, applyCors, isCorsPath } from './cors.ts';
 import { serveMetrics } from './metrics-endpoint.ts';
 import { applySecurityHeaders, DEMO_PAGE_CSP } from './security-headers.ts';
 import type { StreamRefusal } from './sse.ts';
+import { sendAsset, type Assets } from './static-assets.ts';
 
 /** What the HTTP routes read from the server. */
 export interface HttpContext {
@@ -13,8 +13,8 @@ export interface HttpContext {
   startedAt: number;
   clientCount: () => number;
   waitingBytes: () => { total: number; max: number };
-  /** Static files by URL path (the demo page, the widget bundle). */
-  assets: ReadonlyMap<string, { file: string; type: string }>;
+  /** Static files by URL path (the demo page, the widget bundle), read at start. */
+  assets: Assets;
   metrics: Metrics;
   /** Whether the source has yielded a frame. */
   ready: () => boolean;
@@ -123,17 +123,7 @@ export const handleHttp = async (
   }
   if (url.pathname === '/') res.setHeader('content-security-policy', DEMO_PAGE_CSP);
   const asset = ctx.assets.get(url.pathname);
-  if (asset) {
-    try {
-      const body = await readFile(asset.file);
-      res.writeHead(200, { 'content-type': asset.type });
-      return void res.end(body);
-    } catch {
-      return json(res, 503, {
-        error: 'unavailable',
-        message: `${url.pathname} is not built; run npm run build`,
-      });
-    }
-  }
+  if (asset && 'missing' in asset) return json(res, 503, { error: 'unavailable', message: asset.missing });
+  if (asset) return sendAsset(req, res, url, asset);
   return json(res, 404, { error: 'not_found', message: `no route ${url.pathname}` });
 };

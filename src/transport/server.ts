@@ -20,6 +20,7 @@ import { openMetricsListener } from './metrics-endpoint.ts';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
 import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
 import { openEventStream } from './sse.ts';
+import { loadAssets, type AssetSource } from './static-assets.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
 
 /** How long shutdown waits for clients to answer the close handshake. */
@@ -34,8 +35,8 @@ const CEILING_CHECK_MS = 250;
 export interface ServerOptions extends TransportConfig {
   hub: Hub;
   log: Logger;
-  /** Static files by URL path (the demo page, the widget bundle). */
-  assets?: ReadonlyMap<string, { file: string; type: string }>;
+  /** Static files by URL path (the demo page, the widget bundle), read once at start. */
+  assets?: ReadonlyMap<string, AssetSource>;
   /** Where every stage reports; a private registry when absent. */
   metrics?: Metrics;
   /** Whether the source has yielded a frame (`/readyz`); defaults to the hub having events. */
@@ -69,6 +70,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const scheduler = options.scheduler ?? asyncScheduler;
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, maxPayload: options.maxPayload };
   const startedAt = Date.now();
+  const assets = await loadAssets(options.assets ?? new Map());
   const connections = new Set<Connection>();
   const index = new SubscriberIndex<Connection>();
   const dirty = new Set<Connection>();
@@ -225,7 +227,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       startedAt,
       clientCount: () => connections.size,
       waitingBytes,
-      assets: options.assets ?? new Map(),
+      assets,
       metrics,
       ready: options.ready ?? (() => hub.seq > 0),
       notReadyReason: options.notReadyReason ?? 'the source has not yielded a frame yet',

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
 import { connect, type ClientEvents, type TickstreamClient } from '../../client/index.ts';
 import type { Running } from '../../src/serve.ts';
 import { fixtureFrames, startWithFrames, waitFor } from '../helpers.ts';
@@ -197,6 +198,48 @@ describe('client library against a real server', () => {
 
   it.skipIf('WebSocket' in globalThis)('asks for a WebSocket class where the runtime has none', () => {
     expect(() => connect('ws://127.0.0.1:1/ws')).toThrow(/pass options.WebSocket/);
+  });
+
+  it('validates what it receives: skips unknown types, refuses a bad quote and resyncs', async () => {
+    // A misbehaving server, scripted: the real one cannot be made to send a bad message.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    const requests: { op: string; id?: number }[] = [];
+    const quote = {
+      symbol: 'HBL',
+      kind: 'stock',
+      price: 100,
+      change: 1,
+      changePercent: 1,
+      direction: 'up',
+      v: 1,
+    };
+    const ts = '2023-11-09T04:31:00.000Z';
+    wss.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 60_000 }));
+      ws.on('message', (data) => {
+        const request = JSON.parse(String(data)) as { op: string; id?: number };
+        requests.push(request);
+        ws.send(JSON.stringify({ type: 'subscribed', id: request.id, channel: 'quotes', recovered: false }));
+        ws.send(JSON.stringify({ type: 'snapshot', channel: 'quotes', seq: 1, quotes: [{ ...quote, ts }] }));
+        if (requests.length > 1) return;
+        ws.send(
+          JSON.stringify([
+            { type: 'candle', seq: 2, symbol: 'HBL' },
+            { type: 'quote', seq: 3, symbol: 'HBL', v: 2, price: '101', ts },
+          ]),
+        );
+      });
+    });
+    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`);
+    const seen = record(client);
+    client.subscribe('quotes', ['HBL']);
+    await waitFor(() => requests.length === 2, 'a resync after the bad quote');
+    expect(seen.error.map((e) => e.code)).toEqual(['bad_message']);
+    expect(seen.error[0]!.message).toMatch(/quote: price/);
+    expect(seen.quote).toEqual([]);
+    expect(client.quotes.get('HBL')?.price).toBe(100);
   });
 
   it('close() twice is safe and stops reconnecting', async () => {

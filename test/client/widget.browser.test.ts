@@ -66,6 +66,11 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
     );
     expect(await text(page, `${TAPE} li[data-symbol="AIRLINK"] .price`)).toBe('80.60');
     expect(await text(page, '#conn')).toBe('Connected');
+    // The embed snippet names the versioned script with its integrity hash (which the page's
+    // own tag carries too: the tapes above ran only because Chromium accepted that hash).
+    expect(await text(page, '#snippet')).toMatch(
+      /^<script src="http:\/\/127\.0\.0\.1:\d+\/widget\.js\?v=[\w-]{16}" integrity="sha384-[\w+/]+=*" crossorigin="anonymous" defer><\/script>\n<tick-tape /,
+    );
     await waitFor(
       async () => (await text(page, `${TAPE} .headline`))?.includes('SEOUL:'),
       'the headline line',
@@ -175,6 +180,86 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
     expect(await text(page, '#b .message')).toContain('must start with ws://');
     expect(await page.locator('#b .message').isVisible()).toBe(true);
     expect(await text(page, 'p')).toBe('host page');
+    expect(errors).toEqual([]);
+  });
+
+  it('formats for its locale (ur-PK right to left), takes page styles, and tells the page by DOM events', async () => {
+    const { running, frames$ } = await start();
+    frames$.next(first!);
+    const origin = `http://127.0.0.1:${running.server.port}`;
+    const { page, errors } = await openPage();
+    page.setDefaultTimeout(5000);
+    // On the server's own page (Chromium blocks a routed page from reaching 127.0.0.1): tapes in
+    // three locales, page styles, and listeners set before the tapes connect.
+    await page.goto(`${origin}/`);
+    await page.evaluate(() => {
+      const w = window as unknown as { seen: unknown[] };
+      w.seen = [];
+      for (const type of ['tick-tape:state', 'tick-tape:quote'] as const)
+        document.addEventListener(type, (e) =>
+          w.seen.push({ type, id: (e.target as Element).id, detail: (e as CustomEvent).detail }),
+        );
+      const style = document.createElement('style');
+      style.textContent = '#ur { --tt-up: rgb(1, 2, 3); } tick-tape::part(price) { font-weight: 700; }';
+      document.head.append(style);
+      const tapes = document.createElement('div');
+      document.body.append(tapes);
+      tapes.innerHTML = `
+        <tick-tape id="ur" locale="ur-PK" symbols="AIRLINK,KSE100" theme="dark"></tick-tape>
+        <tick-tape id="de" locale="de-DE" symbols="KSE100"></tick-tape>
+        <tick-tape id="bad" locale="not a locale!" symbols="HBL"></tick-tape>`;
+    });
+    const price = (id: string, symbol: string) =>
+      text(page, `#${id} ul.items:not(.copy) li[data-symbol="${symbol}"] .price`);
+    await waitFor(async () => (await price('de', 'KSE100')) && (await price('ur', 'AIRLINK')), 'both tapes');
+
+    // de-DE groups with dots and marks decimals with a comma; ur-PK writes what Intl says it does.
+    expect(await price('de', 'KSE100')).toMatch(/^\d{1,3}(\.\d{3})*,\d{2}$/);
+    const urPrice = await page.evaluate(() =>
+      new Intl.NumberFormat('ur-PK', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(80.6),
+    );
+    expect(await price('ur', 'AIRLINK')).toBe(urPrice);
+    // Right to left: the first symbol sits at the right, and the tape would scroll the other way.
+    expect(await page.locator('#ur .root').getAttribute('dir')).toBe('rtl');
+    expect(await page.locator('#de .root').getAttribute('dir')).toBe('ltr');
+    const x = async (symbol: string) =>
+      (await page.locator(`#ur ul.items:not(.copy) li[data-symbol="${symbol}"]`).boundingBox())!.x;
+    expect(await x('AIRLINK')).toBeGreaterThan(await x('KSE100'));
+    expect(await text(page, '#bad .message')).toContain('locale "not a locale!" is not a language tag');
+
+    // The page's own rules win over the theme's custom properties, and ::part reaches inside.
+    const style = (selector: string, property: string) =>
+      page
+        .locator(selector)
+        .first()
+        .evaluate((n, p) => getComputedStyle(n).getPropertyValue(p), property);
+    expect(await style('#ur li[data-symbol="AIRLINK"] .arrow', 'color')).toBe('rgb(1, 2, 3)');
+    expect(await style('#de li[data-symbol="KSE100"] .price', 'font-weight')).toBe('700');
+    expect(await page.locator('#ur li[data-symbol="AIRLINK"]').first().getAttribute('part')).toBe('item up');
+
+    frames$.next(second!);
+    type Seen = {
+      type: string;
+      id: string;
+      detail: Record<string, unknown> & { quote?: { symbol: string; price: number } };
+    };
+    const seen = () => page.evaluate(() => (window as unknown as { seen: Seen[] }).seen);
+    await waitFor(
+      async () =>
+        (await seen()).some((e) => e.type === 'tick-tape:quote' && e.detail.quote?.symbol === 'AIRLINK'),
+      'a tick-tape:quote event',
+    );
+    const events = await seen();
+    const quote = events.find((e) => e.type === 'tick-tape:quote' && e.id === 'ur')!;
+    expect(quote.detail).toMatchObject({
+      quote: { symbol: 'AIRLINK', price: 81.1 },
+      changed: expect.arrayContaining(['price']),
+    });
+    const states = events
+      .filter((e) => e.type === 'tick-tape:state' && e.id === 'de')
+      .map((e) => e.detail.connection);
+    expect(states.slice(0, 2)).toEqual(['connecting', 'open']);
+    await page.locator('#ur').screenshot({ path: `${ARTIFACTS}/tick-tape-ur-PK.png` });
     expect(errors).toEqual([]);
   });
 });

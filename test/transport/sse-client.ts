@@ -1,4 +1,5 @@
 import type { ServerMessage } from '../../src/protocol/messages.ts';
+import { assertServerMessage } from '../protocol-schema.ts';
 
 /** A Server-Sent Events reader over fetch: collects events with their ids until aborted. */
 export class SseClient {
@@ -34,11 +35,12 @@ export class SseClient {
             block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
           );
           const data = fields.get('data');
-          if (data !== undefined && !fields.has('event'))
-            this.events.push({
-              ...(fields.has('id') && { id: fields.get('id') }),
-              message: JSON.parse(data),
-            });
+          if (data !== undefined && !fields.has('event')) {
+            const message = JSON.parse(data) as ServerMessage;
+            // Thrown outside this reader's catch, so a message off the schema fails the run.
+            queueMicrotask(() => assertServerMessage(message));
+            this.events.push({ ...(fields.has('id') && { id: fields.get('id') }), message });
+          }
         }
       }
     } catch {

@@ -1,0 +1,56 @@
+import * as z from 'zod/mini';
+import { Channel, Position, RequestId, SlowPolicy } from './model.ts';
+
+const SYMBOLS_MESSAGE = 'symbols must be an array of strings';
+
+/** A symbol name (`AIRLINK`) or a prefix pattern (`OGDC*`; `*` alone is every symbol). */
+export const SymbolPattern = z.string({ error: SYMBOLS_MESSAGE }).check(
+  z.regex(/^(\*|[A-Z0-9][A-Z0-9.-]{0,31}\*?)$/, {
+    error: 'a symbol is a name like AIRLINK or a prefix pattern like OGDC* (capitals, digits, . and -)',
+  }),
+);
+
+const symbols = z.optional(z.array(SymbolPattern, { error: SYMBOLS_MESSAGE }));
+const id = z.optional(RequestId);
+
+/** Subscribes to a channel, optionally resuming after `since`. */
+export const SubscribeRequest = z.strictObject({
+  op: z.literal('subscribe'),
+  id,
+  channel: Channel,
+  symbols,
+  /** At most this many updates per second per symbol; held deltas are merged. */
+  maxRate: z.optional(
+    z
+      .number({ error: 'maxRate must be a number of updates per second' })
+      .check(z.positive(), z.maximum(1000)),
+  ),
+  since: z.optional(z.strictObject(Position.shape)),
+  slow: z.optional(SlowPolicy),
+});
+export type SubscribeRequest = z.infer<typeof SubscribeRequest>;
+
+/** Ends a subscription, or some of its symbols. */
+export const UnsubscribeRequest = z.strictObject({
+  op: z.literal('unsubscribe'),
+  id,
+  channel: Channel,
+  symbols,
+});
+export type UnsubscribeRequest = z.infer<typeof UnsubscribeRequest>;
+
+/** Asks for a `pong`. */
+export const PingRequest = z.strictObject({ op: z.literal('ping'), id });
+export type PingRequest = z.infer<typeof PingRequest>;
+
+/**
+ * Every client → server request by its `op`: adding a request is adding its schema here
+ * (the server's validation, the types and the generated JSON Schema all follow).
+ */
+export const clientRequests = {
+  subscribe: SubscribeRequest,
+  unsubscribe: UnsubscribeRequest,
+  ping: PingRequest,
+} as const;
+
+export type ClientRequest = z.infer<(typeof clientRequests)[keyof typeof clientRequests]>;

@@ -1,0 +1,134 @@
+import * as z from 'zod/mini';
+import {
+  Channel,
+  Headline,
+  MarketState,
+  Quote,
+  QuoteDelta,
+  RequestId,
+  SlowPolicy,
+  SourceState,
+  Timestamp,
+} from './model.ts';
+
+/** The protocol version `hello` announces. */
+export const PROTOCOL_VERSION = 1;
+
+const seq = z.int().check(z.nonnegative());
+const id = z.optional(RequestId);
+
+/** The first message on every connection. */
+export const HelloMessage = z.object({
+  type: z.literal('hello'),
+  version: z.literal(PROTOCOL_VERSION),
+  epoch: z.string(),
+  /** The latest event's seq when the client connected. */
+  seq,
+  /** How often the server sends `heartbeat`. */
+  heartbeatMs: z.int().check(z.positive()),
+});
+export type HelloMessage = z.infer<typeof HelloMessage>;
+
+/** The answer to `subscribe`; `recovered` says whether the missed events follow instead of a snapshot. */
+export const SubscribedMessage = z.object({
+  type: z.literal('subscribed'),
+  id,
+  channel: Channel,
+  symbols: z.optional(z.array(z.string())),
+  recovered: z.boolean(),
+});
+export type SubscribedMessage = z.infer<typeof SubscribedMessage>;
+
+export const QuoteSnapshotMessage = z.object({
+  type: z.literal('snapshot'),
+  channel: z.literal('quotes'),
+  seq,
+  quotes: z.array(Quote),
+});
+export type QuoteSnapshotMessage = z.infer<typeof QuoteSnapshotMessage>;
+
+export const HeadlineSnapshotMessage = z.object({
+  type: z.literal('snapshot'),
+  channel: z.literal('headlines'),
+  seq,
+  /** The latest headlines, newest last. */
+  headlines: z.array(Headline),
+});
+export type HeadlineSnapshotMessage = z.infer<typeof HeadlineSnapshotMessage>;
+
+/** The current state of a channel's subscription, one form per channel. */
+export const SnapshotMessage = z.discriminatedUnion('channel', [
+  QuoteSnapshotMessage,
+  HeadlineSnapshotMessage,
+]);
+export type SnapshotMessage = z.infer<typeof SnapshotMessage>;
+
+/** A quote update: `symbol`, `seq`, `v`, `ts` and only the fields that changed. */
+export const QuoteMessage = z.extend(QuoteDelta, { type: z.literal('quote'), seq });
+export type QuoteMessage = z.infer<typeof QuoteMessage>;
+
+export const HeadlineMessage = z.extend(Headline, { type: z.literal('headline'), seq });
+export type HeadlineMessage = z.infer<typeof HeadlineMessage>;
+
+/** Sent every `heartbeatMs`, with the latest seq: a quiet connection can tell a stalled feed from a quiet market. */
+export const HeartbeatMessage = z.object({ type: z.literal('heartbeat'), seq, ts: Timestamp });
+export type HeartbeatMessage = z.infer<typeof HeartbeatMessage>;
+
+/** The source's and the market's state; sent after `hello` and whenever it changes. */
+export const StatusMessage = z.object({
+  type: z.literal('status'),
+  source: z.string(),
+  state: SourceState,
+  market: MarketState,
+  asOf: Timestamp,
+});
+export type StatusMessage = z.infer<typeof StatusMessage>;
+
+/** Something the client should know that is not an error (`slow_consumer`). */
+export const NoticeMessage = z.object({
+  type: z.literal('notice'),
+  code: z.string(),
+  policy: z.optional(SlowPolicy),
+  conflated: z.optional(z.int().check(z.nonnegative())),
+  message: z.optional(z.string()),
+});
+export type NoticeMessage = z.infer<typeof NoticeMessage>;
+
+export const PongMessage = z.object({ type: z.literal('pong'), id });
+export type PongMessage = z.infer<typeof PongMessage>;
+
+export const ErrorCode = z.enum([
+  'bad_request',
+  'unknown_op',
+  'unknown_channel',
+  'too_many_symbols',
+  'rate_limited',
+  'payload_too_large',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** A request the server could not carry out; the connection stays open. */
+export const ErrorMessage = z.object({ type: z.literal('error'), id, code: ErrorCode, message: z.string() });
+export type ErrorMessage = z.infer<typeof ErrorMessage>;
+
+/**
+ * Every server → client message by its `type`: adding a message is adding its schema here
+ * (the client's validation, the types and the generated JSON Schema all follow).
+ */
+export const serverMessages = {
+  hello: HelloMessage,
+  subscribed: SubscribedMessage,
+  snapshot: SnapshotMessage,
+  quote: QuoteMessage,
+  headline: HeadlineMessage,
+  heartbeat: HeartbeatMessage,
+  status: StatusMessage,
+  notice: NoticeMessage,
+  pong: PongMessage,
+  error: ErrorMessage,
+} as const;
+
+export type ServerMessage = z.infer<(typeof serverMessages)[keyof typeof serverMessages]>;
+
+/** An event that the hub stamps with `seq`: what history holds and resume replays. */
+export type HubMessage = QuoteMessage | HeadlineMessage;
