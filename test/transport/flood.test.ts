@@ -47,7 +47,8 @@ describe('floods through resume', () => {
   let running: Running;
   let first: number;
   // 100 ms as the issue asks; on a machine so loaded that /healthz alone, with no flood, is
-  // slower than half that, twice its own worst (a stall of the issue's kind took seconds).
+  // slower than a third of that, three times its own worst (a stall of the issue's kind took
+  // seconds and fails either way).
   let bound = 100;
   beforeAll(async () => {
     ({ running } = await startWithFrames({
@@ -60,11 +61,11 @@ describe('floods through resume', () => {
     await worstHealthz(running.server.port, new Promise((r) => setTimeout(r, 200)));
     const idle = await worstHealthz(running.server.port, new Promise((r) => setTimeout(r, 2000)));
     console.log(`no flood: worst /healthz round trip ${idle.toFixed(1)} ms`);
-    bound = Math.max(100, 2 * idle);
+    bound = Math.max(100, 3 * idle);
   });
   afterAll(() => running.close());
 
-  it('60 resumes from the start of history with 1,000 patterns that match nothing keep /healthz under 100 ms (or twice the no-flood worst on a loaded machine)', async () => {
+  it('60 resumes from the start of history with 1,000 patterns that match nothing keep /healthz under 100 ms (or 3x the no-flood worst on a loaded machine)', async () => {
     const client = await TestClient.connect(`${running.server.url}?token=T`);
     const patterns = Array.from({ length: 1000 }, (_, i) => `ZZ${i}*`);
     const since = { epoch: running.hub.epoch, seq: first - 1 };
@@ -92,7 +93,7 @@ describe('floods through resume', () => {
     expect(client.ofType('error').every((m) => m.code === 'rate_limited')).toBe(true);
   });
 
-  it('5 SSE streams naming quotes 2,000 times with Last-Event-ID at the start of history keep /healthz under 100 ms (or twice the no-flood worst on a loaded machine)', async () => {
+  it('5 SSE streams naming quotes 2,000 times with Last-Event-ID at the start of history keep /healthz under 100 ms (or 3x the no-flood worst on a loaded machine)', async () => {
     const path = `/api/stream?token=T&channels=${Array(2000).fill('quotes').join(',')}`;
     const lastEventId = `${running.hub.epoch}:${first - 1}`;
     const flood = Promise.all(
