@@ -20,8 +20,11 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts
 import { Emitter } from './emitter.ts';
 import { QuoteStore } from './quote-store.ts';
 
-/** The connection's one state; it changes only in `setState()`. */
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/**
+ * The connection's one state; it changes only in `setState()`. `failed`: the server refused the
+ * client (close 1008) and it stopped trying; `refusal` says why.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'failed' | 'closed';
 
 /** The `state` event. */
 export interface StateChange {
@@ -71,6 +74,9 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/** A token for the next connection (sync or async); undefined connects without one. */
+export type TokenSource = () => string | undefined | Promise<string | undefined>;
+
 /** A WebSocket constructor, e.g. `globalThis.WebSocket` or `import WebSocket from 'ws'`. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
@@ -93,7 +99,27 @@ export interface ClientOptions {
   random?: () => number;
   /** Where the reconnect and heartbeat timers run; tests pass a virtual-time scheduler. */
   scheduler?: SchedulerLike;
+  /**
+   * Asked for a fresh token before each connect and reconnect; it goes as `?token=` (browsers
+   * cannot set headers on a WebSocket). With it, a refused client tries again a few times.
+   */
+  getToken?: TokenSource;
 }
+
+/** The policy close: the server refused the client (origin, token, limits, abuse) or its token expired. */
+const POLICY_CLOSE = 1008;
+/**
+ * Refusals in a row after which a client with `getToken` stops: a fresh token fixes an expired
+ * one at the first retry; more in a row mean the token source cannot help.
+ */
+export const MAX_REFUSALS = 3;
+
+const withToken = (url: string, token: string | undefined): string => {
+  if (token === undefined) return url;
+  const u = new URL(url);
+  u.searchParams.set('token', token);
+  return u.toString();
+};
 
 /** How the next snapshot of a channel is applied, decided by the `subscribed` before it. */
 type SnapshotMode = 'merge' | 'replace' | 'resync';
@@ -124,6 +150,9 @@ export class TickstreamClient extends Emitter<ClientEvents> {
   private readonly scheduler: SchedulerLike;
   private readonly random: () => number;
   private readonly headlineCount: number;
+  private readonly getToken: TokenSource | undefined;
+  private refusals = 0;
+  private refusalReason: string | undefined;
   private heartbeatMs: number;
   private socket: WebSocketLike | undefined;
   private epoch: string | undefined;
@@ -158,15 +187,24 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     this.random = options.random ?? Math.random;
     this.headlineCount = options.headlineCount ?? 50;
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
+    this.getToken = options.getToken;
     // Opened on the next microtask, so listeners added right after connect() see every event.
     queueMicrotask(() => {
-      if (this.currentState !== 'closed') this.open();
+      if (this.currentState !== 'closed') void this.open();
     });
   }
 
-  /** `connecting` until the first `hello`, `open`, `reconnecting` after a drop, `closed` by `close()`. */
+  /**
+   * `connecting` until the first `hello`, `open`, `reconnecting` after a drop, `failed` when the
+   * server refused it for good, `closed` by `close()`.
+   */
   get state(): ConnectionState {
     return this.currentState;
+  }
+
+  /** Why the server refused the client (its close reason), once the state is `failed`. */
+  get refusal(): string | undefined {
+    return this.refusalReason;
   }
 
   /** The epoch and seq of the last event applied: where a resume starts. */
@@ -227,10 +265,25 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     this.emit('state', { newState, oldState });
   }
 
-  private open(): void {
+  private async open(): Promise<void> {
+    let token: string | undefined;
+    if (this.getToken) {
+      try {
+        token = await this.getToken();
+      } catch (err) {
+        if (this.currentState === 'closed') return;
+        this.emit('error', {
+          code: 'token_unavailable',
+          message: `getToken failed: ${(err as Error).message}`,
+        });
+        return this.disconnected();
+      }
+      // Closed while the token was on its way.
+      if (this.currentState === 'closed') return;
+    }
     let socket: WebSocketLike;
     try {
-      socket = new this.WebSocketCtor(this.url);
+      socket = new this.WebSocketCtor(withToken(this.url, token));
     } catch (err) {
       // A URL the WebSocket constructor rejects will never work: report it and stop.
       this.emit('error', { code: 'bad_url', message: (err as Error).message });
@@ -239,23 +292,38 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     }
     this.socket = socket;
     socket.onmessage = ((event: { data: unknown }) => this.receive(event.data)) as (e: never) => void;
-    socket.onclose = () => this.disconnected();
+    socket.onclose = ((event: { code?: number; reason?: string }) => this.disconnected(event)) as (
+      e: never,
+    ) => void;
     // `ws` throws an 'error' event nobody listens to; the close that follows is what we act on.
     socket.onerror = () => {};
     this.lastMessageAt = this.scheduler.now();
     this.armWatchdog();
   }
 
-  private disconnected(): void {
+  private disconnected(closed?: { code?: number; reason?: string }): void {
     this.dropSocket();
     if (this.currentState === 'closed') return;
+    if (closed?.code === POLICY_CLOSE) {
+      const reason = closed.reason || 'refused by the server';
+      this.emit('error', { code: 'refused', message: reason });
+      // The same request would be refused again; only a new token can change the answer.
+      if (!this.getToken || ++this.refusals >= MAX_REFUSALS) return this.fail(reason);
+    }
     this.setState('reconnecting');
     this.reconnectTimer?.unsubscribe();
     const delay = backoffDelay(this.attempt++, this.backoff, this.random);
     this.reconnectTimer = this.scheduler.schedule(() => {
       this.reconnectTimer = undefined;
-      this.open();
+      void this.open();
     }, delay);
+  }
+
+  /** Stops for good after a refusal; listeners stay, so the page can show why. */
+  private fail(reason: string): void {
+    this.refusalReason = reason;
+    this.clearTimers();
+    this.setState('failed');
   }
 
   /** Detaches and closes the socket without waiting: a dead peer may never answer a close. */
@@ -366,6 +434,7 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         this.epoch = message.epoch;
         this.heartbeatMs = message.heartbeatMs;
         this.attempt = 0;
+        this.refusals = 0;
         this.armWatchdog();
         this.setState('open');
         return this.resubscribe();

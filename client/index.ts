@@ -5,6 +5,7 @@
  */
 export {
   connect,
+  MAX_REFUSALS,
   TickstreamClient,
   type ClientError,
   type ClientEvents,
@@ -13,6 +14,7 @@ export {
   type QuoteUpdate,
   type StateChange,
   type SubscribeOptions,
+  type TokenSource,
   type WebSocketConstructor,
   type WebSocketLike,
 } from './client.ts';

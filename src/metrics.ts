@@ -1,5 +1,6 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { VERSION } from './package.ts';
 
 /**
  * The counters every stage reports to, in one prom-client registry per server (not the
@@ -32,47 +33,67 @@ export interface Metrics {
   /** Feed lines the parser rejected. */
   readonly rejectedLines: Counter;
   readonly suspectQuotes: Counter;
+  /** From the hub stamping an event to the end of the flush that writes it to clients' sockets. */
+  readonly deliveryLatency: Histogram;
+  /** How long one flush (writing what is queued to every client that has something) took. */
+  readonly flushDuration: Histogram;
   /** Failed journal writes, syncs and compactions (`--data-dir`). */
   readonly journalErrors: Counter;
   /** Stops the event-loop monitor; safe to call twice. */
   close(): void;
 }
 
-/** Creates a registry with tickstream's metrics, event-loop lag and process memory/CPU. */
+// Process and Node figures are one set per process however many servers it runs (tests run
+// many): collected once, and listed in every server's registry (a metric may be in several).
+let processMetrics: Metric[] | undefined;
+const processWide = (): Metric[] => {
+  if (!processMetrics) {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    processMetrics = registry.getMetricsAsArray().map(({ name }) => registry.getSingleMetric(name)!);
+  }
+  return processMetrics;
+};
+
+/** The timer resolution of the event-loop monitor; it reports each tick's full interval. */
+const LOOP_RESOLUTION_MS = 20;
+
+/**
+ * Moves the delays `monitor` saw since the last call into `histogram`, then starts it afresh.
+ * The monitor keeps them as an HDR histogram read out by percentiles: each step between two
+ * percentiles is observed at the upper one's delay (a sample per loop tick, so a long gap
+ * between scrapes costs one pass over its ticks, not memory).
+ */
+const drainLoopDelay = (monitor: IntervalHistogram, histogram: Histogram) => {
+  let observed = 0;
+  for (const [percentile, nanos] of monitor.percentiles) {
+    const delay = Math.max(0, nanos / 1e6 - LOOP_RESOLUTION_MS) / 1000;
+    for (const upTo = Math.round((monitor.count * percentile) / 100); observed < upTo; observed++)
+      histogram.observe(delay);
+  }
+  monitor.reset();
+};
+
+/** Creates a registry with tickstream's metrics, event-loop delay and the process's figures. */
 export const createMetrics = (): Metrics => {
   const registry = new Registry();
   const registers = [registry];
-  const loop = monitorEventLoopDelay({ resolution: 20 });
+  for (const metric of processWide()) registry.registerMetric(metric);
+  new Gauge({
+    name: 'tickstream_build_info',
+    help: 'Always 1; the labels say which tickstream and which Node.js run.',
+    labelNames: ['version', 'node'],
+    registers,
+  }).set({ version: VERSION, node: process.version }, 1);
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
-  new Gauge({
-    name: 'tickstream_event_loop_lag_seconds',
-    help: 'Event-loop delay since the last scrape, by quantile.',
-    labelNames: ['quantile'],
+  new Histogram({
+    name: 'tickstream_event_loop_delay_seconds',
+    help: 'How late the event loop ran its timers: each tick of a 20 ms monitor is one observation.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers,
     collect() {
-      // An idle loop reports no samples; NaN would break dashboards, so report 0.
-      const q = (p: number) => (loop.count > 0 ? loop.percentile(p) / 1e9 : 0);
-      this.set({ quantile: '0.5' }, q(50));
-      this.set({ quantile: '0.99' }, q(99));
-      this.set({ quantile: '1' }, loop.count > 0 ? loop.max / 1e9 : 0);
-      loop.reset();
-    },
-  });
-  new Gauge({
-    name: 'process_resident_memory_bytes',
-    help: 'Resident memory size in bytes.',
-    registers,
-    collect() {
-      this.set(process.memoryUsage.rss());
-    },
-  });
-  new Gauge({
-    name: 'process_cpu_seconds_total',
-    help: 'User and system CPU time spent, in seconds.',
-    registers,
-    collect() {
-      const { user, system } = process.cpuUsage();
-      this.set((user + system) / 1e6);
+      drainLoopDelay(loop, this);
     },
   });
   return {
@@ -142,6 +163,18 @@ export const createMetrics = (): Metrics => {
     suspectQuotes: new Counter({
       name: 'tickstream_suspect_quotes_total',
       help: 'Quotes published although their parts disagree (direction, signs, percent).',
+      registers,
+    }),
+    deliveryLatency: new Histogram({
+      name: 'tickstream_delivery_latency_seconds',
+      help: 'From an event stamped by the hub to the end of the flush writing it to sockets (once per event).',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    flushDuration: new Histogram({
+      name: 'tickstream_flush_duration_seconds',
+      help: 'How long one flush of queued messages to every waiting client took.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers,
     }),
     journalErrors: new Counter({

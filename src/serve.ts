@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { BehaviorSubject, Subscription, tap } from 'rxjs';
 import { startBus } from './bus/bus.ts';
@@ -7,6 +6,7 @@ import { Hub, publishTo } from './hub/hub.ts';
 import { marketStates } from './hub/market-status.ts';
 import type { Journal } from './hub/journal.ts';
 import { openHub } from './hub/persistence.ts';
+import { packagePath } from './package.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { feedChanges, frameTime, skipPublished, type TimedEvent } from './pipeline.ts';
 import { openSource, type OpenedSource, type SourceConfig } from './source/options.ts';
@@ -30,11 +30,10 @@ export interface Running {
   close(): Promise<void>;
 }
 
-const asset = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const ASSETS = new Map([
-  ['/', { file: asset('client/index.html'), type: 'text/html; charset=utf-8' }],
-  ['/widget.js', { file: asset('dist/widget.js'), type: 'text/javascript; charset=utf-8' }],
-  ['/demo.js', { file: asset('dist/demo.js'), type: 'text/javascript; charset=utf-8' }],
+  ['/', { file: packagePath('client/index.html'), type: 'text/html; charset=utf-8' }],
+  ['/widget.js', { file: packagePath('dist/widget.js'), type: 'text/javascript; charset=utf-8' }],
+  ['/demo.js', { file: packagePath('dist/demo.js'), type: 'text/javascript; charset=utf-8' }],
 ]);
 
 /** Logs and counts what the parser flags, so a bad line is seen and never ends the stream. */

@@ -105,6 +105,21 @@ export class TestClient {
   }
 }
 
+/** Connects and returns how the server answered: the close code and reason, or 'open' after hello. */
+export const attempt = (url: string, options?: WebSocket.ClientOptions) =>
+  new Promise<{ code: number | 'open'; reason: string }>((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.includes('"hello"')) {
+        ws.close();
+        resolve({ code: 'open', reason: '' });
+      }
+    });
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    ws.on('error', reject);
+  });
+
 /** A ServeConfig for tests: port 0 on 127.0.0.1, a long heartbeat; override what a test needs. */
 export const testConfig = (
   overrides: {

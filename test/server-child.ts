@@ -15,12 +15,17 @@ export interface ServerChild {
 
 /**
  * Starts `tickstream <command> ARGS` with node + tsx (no npx in between, so a signal reaches
- * the server itself); for `serve`, resolves once it listens. stdin is a pipe the test may write.
+ * the server itself); for `serve`, resolves once it listens. stdin is a pipe the test may write;
+ * `env` is added to the test's own environment.
  */
-export const spawnTickstream = async (command: string, args: string[]): Promise<ServerChild> => {
+export const spawnTickstream = async (
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServerChild> => {
   const child = spawn(process.execPath, ['--import', 'tsx', repoPath('src/cli.ts'), command, ...args], {
     cwd: repoPath(''),
-    env: { ...process.env, LOG_LEVEL: 'info' },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   let log = '';

@@ -106,7 +106,9 @@ const renderStatus = () => {
         ? 'Reconnecting…'
         : state === 'closed'
           ? 'Closed'
-          : 'Connecting…',
+          : state === 'failed'
+            ? `Refused: ${client.refusal ?? ''}`
+            : 'Connecting…',
     state === 'open' ? 'good' : state === 'connecting' ? 'quiet' : 'warn',
   );
   const status = client.status;

@@ -1,4 +1,4 @@
-import { connect, type TickstreamClient } from '../client.ts';
+import { connect, type TickstreamClient, type TokenSource } from '../client.ts';
 import { arrow, localeFormats, priceMove, tapeOrder, type Formats } from '../format.ts';
 import { serverUrl } from '../server-url.ts';
 import type { Headline, Quote } from '../protocol/index.ts';
@@ -126,6 +126,7 @@ export class TickTape extends HTMLElement {
   private paused = false;
   private resize: ResizeObserver | undefined;
   private configureQueued = false;
+  private tokenSource: TokenSource | undefined;
   private lastState = '';
 
   constructor() {
@@ -156,6 +157,20 @@ export class TickTape extends HTMLElement {
     this.news.hidden = true;
     this.root.append(bar, this.news);
     shadow.append(style, this.root);
+  }
+
+  /**
+   * Where the tape gets a token when the server wants one (sync or async; asked before each
+   * connect). Setting it reconnects.
+   * @example tape.getToken = () => fetch('/ticker-token').then((r) => r.text());
+   */
+  get getToken(): TokenSource | undefined {
+    return this.tokenSource;
+  }
+
+  set getToken(source: TokenSource | undefined) {
+    this.tokenSource = source;
+    if (this.isConnected && this.settings) this.guard(() => this.startClient(this.settings!));
   }
 
   connectedCallback(): void {
@@ -210,7 +225,7 @@ export class TickTape extends HTMLElement {
     this.news.hidden = true;
     this.newsText.replaceChildren();
     if (settings.url === undefined) return;
-    const client = connect(settings.url);
+    const client = connect(settings.url, this.tokenSource && { getToken: this.tokenSource });
     this.client = client;
     client.on('state', ({ newState }) =>
       this.guard(() => {
@@ -361,7 +376,10 @@ export class TickTape extends HTMLElement {
     const state = client?.state ?? 'closed';
     const status = client?.status;
     if (state === 'connecting') [tone, label] = ['quiet', 'Connecting…'];
-    else if (state === 'reconnecting' || state === 'closed') {
+    else if (state === 'failed' && client) {
+      [tone, label] = ['warn', 'Refused'];
+      problems.push(`Refused by the server: ${client.refusal}`);
+    } else if (state === 'reconnecting' || state === 'closed') {
       [tone, label] = ['warn', this.everOpened ? 'Reconnecting…' : 'Offline'];
       if (!this.everOpened && client && state === 'reconnecting')
         problems.push(`Cannot reach ${client.url}; retrying`);

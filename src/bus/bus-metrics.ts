@@ -29,19 +29,22 @@ export const createBusMetrics = (
   });
   new Gauge({
     name: 'tickstream_bus_lag_entries',
-    help: 'Stream entries this edge is behind the stream head (-1 when unknown).',
+    help: 'Stream entries this edge is behind the stream head (absent while unknown).',
     registers,
     collect() {
-      this.set(live.lag() ?? -1);
+      const lag = live.lag();
+      if (lag === undefined) this.remove();
+      else this.set(lag);
     },
   });
   new Gauge({
     name: 'tickstream_bus_ingest_up',
-    help: 'At an edge: 1 while an ingest holds its lease, 0 when none does (-1 before the first read).',
+    help: 'At an edge: 1 while an ingest holds its lease, 0 when none does (absent before the first read).',
     registers,
     collect() {
       const ingest = live.ingest();
-      this.set(ingest === undefined ? -1 : ingest ? 1 : 0);
+      if (ingest === undefined) this.remove();
+      else this.set(ingest ? 1 : 0);
     },
   });
   return {

@@ -6,7 +6,7 @@ import type { HubConfig } from '../hub/options.ts';
 import { createBusMetrics, type BusMetrics } from './bus-metrics.ts';
 import { Follower } from './follower.ts';
 import { IngestLease } from './lease.ts';
-import type { BusConfig, BusRole } from './options.ts';
+import { redactUrl, type BusConfig, type BusRole } from './options.ts';
 import { Publisher } from './publisher.ts';
 import {
   busKeys,
@@ -61,7 +61,7 @@ export interface BusContext {
 
 const connect = async (config: BusConfig, name: string, log: Logger): Promise<Redis> => {
   const redis = connectRedis(config.url, `tickstream-${name}`, log);
-  if (redis.status !== 'ready') log.info({ bus: name, url: config.url }, 'waiting for Redis');
+  if (redis.status !== 'ready') log.info({ bus: name, url: redactUrl(config.url) }, 'waiting for Redis');
   await whenReady(redis);
   return redis;
 };

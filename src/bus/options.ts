@@ -37,6 +37,22 @@ export interface BusConfig {
   leaseMs: number;
 }
 
+/**
+ * The Redis URL as logs and errors show it: the password (`redis://:PASS@host`,
+ * `redis://user:PASS@host`) replaced with `***`. Every place that prints the URL goes through here.
+ */
+export const redactUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    // Not a URL the parser takes: hide whatever sits between "//" and "@".
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+};
+
 /** The bus settings, or undefined for the default single-process, in-memory mode. */
 export const busConfig = (values: FlagValues): BusConfig | undefined => {
   const url = str(values, 'bus');
@@ -46,7 +62,10 @@ export const busConfig = (values: FlagValues): BusConfig | undefined => {
     return undefined;
   }
   if (!/^rediss?:\/\//.test(url))
-    throw new TickstreamError('bad_config', `--bus must be a redis:// or rediss:// URL, got "${url}"`);
+    throw new TickstreamError(
+      'bad_config',
+      `--bus must be a redis:// or rediss:// URL, got "${redactUrl(url)}"`,
+    );
   if (role !== undefined && !ROLES.includes(role as BusRole))
     throw new TickstreamError('bad_config', `--role must be one of ${ROLES.join(', ')}, got "${role}"`);
   const leaseMs = duration(values, 'bus-lease', DEFAULT_LEASE_MS);

@@ -1,20 +1,20 @@
 import { text } from 'node:stream/consumers';
-import { parseArgs } from 'node:util';
 import { TickstreamError } from '../errors.ts';
+import { parseFlags } from '../options.ts';
 import { parseText } from '../parse/parse-text.ts';
 import { formatStats, newParseStats } from '../parse/stats.ts';
 import { readFeed, splitFrames } from '../source/feed-file.ts';
 import type { Frame } from '../source/frame.ts';
 
-export const parseHelp = `parse flags:
-  --stats            print counts of quotes, headlines, rejected, suspect and noise lines to stderr`;
+/** `tickstream help parse`: its flags. */
+export const parseHelp = `  --stats            print counts of quotes, headlines, rejected, suspect and noise lines to stderr`;
 
 const readFrames = async (path: string | undefined): Promise<Frame[]> => {
   if (path === undefined || path === '-') return splitFrames(await text(process.stdin), 'stdin');
   try {
     return readFeed(path);
   } catch (err) {
-    throw new TickstreamError('bad_usage', `cannot read feed "${path}": ${(err as Error).message}`, {
+    throw new TickstreamError('feed_unreadable', `cannot read feed "${path}": ${(err as Error).message}`, {
       cause: err,
     });
   }
@@ -25,12 +25,9 @@ const readFrames = async (path: string | undefined): Promise<Frame[]> => {
  * the `origin` of its frame (file and line of the frame's start; `line` counts within the frame).
  */
 export const parseCommand = async (args: string[]) => {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { stats: { type: 'boolean' } },
-    strict: true,
-  });
+  const { values, positionals } = parseFlags(args, { stats: { type: 'boolean' } }, { positionals: true });
+  if (positionals.length > 1)
+    throw new TickstreamError('bad_usage', `parse reads one FILE, got ${positionals.length}`);
   const stats = newParseStats();
   for (const frame of await readFrames(positionals[0])) {
     const out = parseText(frame.text, stats).map((event) =>

@@ -1,24 +1,23 @@
-import { parseArgs } from 'node:util';
 import { TickstreamError } from '../errors.ts';
-import { createLogger } from '../log.ts';
-import { str, type FlagValues } from '../options.ts';
-import { openSource, sourceConfig, sourceFlags } from '../source/options.ts';
+import { createLogger, logFlags, logHelp, logLevel } from '../log.ts';
+import { parseFlags, str } from '../options.ts';
+import { openSource, sourceConfig, sourceFlags, sourceHelp } from '../source/options.ts';
 import { recordFrames } from '../source/recorder.ts';
 
-/** The record command's lines in `--help`. */
-export const recordHelp = `record flags (and the source flags of serve):
-  --out DIR          where the NDJSON recording goes, one file a day (YYYY-MM-DD.ndjson)`;
+/** `tickstream help record`: its flags, the source's among them. */
+export const recordHelp = `  --out DIR          where the NDJSON recording goes, one file a day (YYYY-MM-DD.ndjson)
+${sourceHelp}
+${logHelp}`;
 
 /**
  * `tickstream record --out DIR`: writes what a source yields as an NDJSON recording, until
  * the source ends or SIGINT/SIGTERM. The recording is itself a feed (`serve --feed DIR`).
  */
 export const recordCommand = async (args: string[]) => {
-  const { values } = parseArgs({ args, options: { ...sourceFlags, out: { type: 'string' } }, strict: true });
-  const v = values as FlagValues;
+  const { values: v } = parseFlags(args, { ...sourceFlags, ...logFlags, out: { type: 'string' } });
   const out = str(v, 'out');
   if (out === undefined) throw new TickstreamError('bad_usage', 'record needs --out DIR');
-  const log = createLogger();
+  const log = createLogger(logLevel(v));
   const source = openSource(sourceConfig(v), log);
   let lastFile: string | undefined;
   let lines = 0;

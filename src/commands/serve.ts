@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { busConfig, busFlags, busHelp } from '../bus/options.ts';
 import { hubConfig, hubFlags, hubHelp } from '../hub/options.ts';
 import { installFatalHandlers } from '../fatal.ts';
-import { createLogger } from '../log.ts';
-import type { FlagValues } from '../options.ts';
+import { createLogger, logFlags, logHelp, logLevel } from '../log.ts';
+import { parseFlags } from '../options.ts';
 import { serve } from '../serve.ts';
 import { sourceConfig, sourceFlags, sourceHelp } from '../source/options.ts';
 import { transportConfig, transportFlags, transportHelp } from '../transport/options.ts';
@@ -11,21 +10,28 @@ import { transportConfig, transportFlags, transportHelp } from '../transport/opt
 /** Longest a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_BOUND_MS = 5000;
 
-export const serveHelp = `serve flags:
+/** `tickstream help serve`: every flag, by stage. */
+export const serveHelp = `source:
 ${sourceHelp}
+history and persistence:
 ${hubHelp}
+clients:
 ${transportHelp}
-${busHelp}`;
+scale-out:
+${busHelp}
+logs:
+${logHelp}`;
 
 /** `tickstream serve`: runs the server until SIGINT or SIGTERM, then closes clients with 1001. */
 export const serveCommand = async (args: string[]) => {
-  const { values } = parseArgs({
-    args,
-    options: { ...sourceFlags, ...hubFlags, ...transportFlags, ...busFlags },
-    strict: true,
+  const { values: v } = parseFlags(args, {
+    ...sourceFlags,
+    ...hubFlags,
+    ...transportFlags,
+    ...busFlags,
+    ...logFlags,
   });
-  const v = values as FlagValues;
-  const log = createLogger();
+  const log = createLogger(logLevel(v));
   const bus = busConfig(v);
   const running = await serve(
     { source: sourceConfig(v), hub: hubConfig(v), transport: transportConfig(v), ...(bus && { bus }) },

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { connect, type Quote, type TickstreamClient } from '../../client/index.ts';
 import {
@@ -12,10 +11,10 @@ import {
 } from '../../client/format.ts';
 import { serverUrl } from '../../client/server-url.ts';
 import { TickstreamError } from '../errors.ts';
+import { parseFlags, str } from '../options.ts';
 
 /** `tail --help` lines. */
-export const tailHelp = `tail flags:
-  --url URL          server WebSocket URL (default ws://127.0.0.1:$PORT/ws, PORT default 8080)
+export const tailHelp = `  --url URL          server WebSocket URL (default ws://127.0.0.1:$PORT/ws, PORT default 8080)
   --symbols A,B      only these symbols (default: all, now and later)
   --json             NDJSON instead of a table: whole quotes as they change, headlines, status`;
 
@@ -83,14 +82,14 @@ const renderTable = (
 
 /** `tickstream tail`: a live quote table in the terminal, redrawn in place, or NDJSON with --json. */
 export const tailCommand = async (args: string[]) => {
-  const { values } = parseArgs({
-    args,
-    options: { url: { type: 'string' }, symbols: { type: 'string' }, json: { type: 'boolean' } },
-    strict: true,
+  const { values } = parseFlags(args, {
+    url: { type: 'string' },
+    symbols: { type: 'string' },
+    json: { type: 'boolean' },
   });
-  const resolved = serverUrl(values.url ?? null, `ws://127.0.0.1:${process.env.PORT ?? 8080}/ws`);
+  const resolved = serverUrl(str(values, 'url') ?? null, `ws://127.0.0.1:${process.env.PORT ?? 8080}/ws`);
   if ('error' in resolved) throw new TickstreamError('bad_usage', `--url: ${resolved.error}`);
-  const symbols = values.symbols
+  const symbols = str(values, 'symbols')
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);

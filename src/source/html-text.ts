@@ -1,6 +1,10 @@
-// Elements whose content is never page text: code, styling, navigation and page chrome.
-const DROPPED = [
+import { Tokenizer } from 'htmlparser2';
+
+// Elements whose content is never page text: code, styling, form controls, navigation and page
+// chrome. Not <form>: ASP.NET wraps the whole page in one.
+const DROPPED = new Set([
   'script',
+  'title',
   'style',
   'noscript',
   'template',
@@ -10,41 +14,95 @@ const DROPPED = [
   'header',
   'footer',
   'aside',
-  'form',
   'iframe',
-];
-const DROPPED_ELEMENTS = new RegExp(`<(${DROPPED.join('|')})\\b[^>]*>[\\s\\S]*?</\\1\\s*>`, 'gi');
+  'select',
+  'textarea',
+  'button',
+]);
 // Block elements end a line, so a ticker row or a paragraph stays one line of text.
-const BLOCK_BOUNDARY =
-  /<\/?(p|div|li|ul|ol|tr|table|h[1-6]|br|hr|section|article|main|blockquote|dt|dd|pre|figure|figcaption)\b[^>]*>/gi;
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-
-const decodeEntities = (text: string): string =>
-  text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, name: string) => {
-    if (name[0] === '#') {
-      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : Number(name.slice(1));
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    }
-    return NAMED[name.toLowerCase()] ?? whole;
-  });
+const BLOCKS = new Set(
+  'p div li ul ol tr table h1 h2 h3 h4 h5 h6 br hr section article main blockquote dt dd pre figure figcaption form'.split(
+    ' ',
+  ),
+);
 
 /**
- * The readable text of an HTML page, one block a line: markup, comments, scripts, styles
- * and navigation removed, entities decoded, blank lines collapsed. Enough for the ticker
- * page; not a general HTML parser.
+ * The readable text of an HTML page, one block a line: markup, comments, scripts, styles,
+ * form controls and navigation removed, every HTML entity decoded, blank lines collapsed.
+ *
+ * htmlparser2's tokenizer reads the page (raw-text elements, comments, entities as browsers
+ * do); this keeps no element stack, only how many dropped elements are open, so each tag
+ * costs the same however deep or unbalanced a hostile page nests them: time is linear in the
+ * page's size.
  */
-export const htmlToText = (html: string): string =>
-  decodeEntities(
-    html
-      .replace(/<!--[\s\S]*?-->/g, '')
-      .replace(DROPPED_ELEMENTS, '\n')
-      // As a browser does: a newline in the source is a space; only blocks break lines.
-      .replace(/\s+/g, ' ')
-      .replace(BLOCK_BOUNDARY, '\n')
-      .replace(/<[^>]*>/g, ''),
-  )
-    .split('\n')
-    .map((line) => line.replace(/[ \t\r\f\v\u00a0]+/g, ' ').trim())
-    .filter((line, i, lines) => line !== '' || (i > 0 && lines[i - 1] !== ''))
-    .join('\n')
-    .trim();
+export const htmlToText = (html: string): string => {
+  const lines: string[] = [];
+  let line = '';
+  const open = new Map<string, number>();
+  let dropping = 0;
+  let lastOpened = '';
+  const name = (start: number, end: number) => html.slice(start, end).toLowerCase();
+  const boundary = () => {
+    lines.push(line);
+    line = '';
+  };
+  const enter = (tag: string) => {
+    if (!DROPPED.has(tag)) return;
+    open.set(tag, (open.get(tag) ?? 0) + 1);
+    dropping++;
+  };
+  const leave = (tag: string) => {
+    const n = open.get(tag) ?? 0;
+    if (n === 0) return;
+    open.set(tag, n - 1);
+    dropping--;
+  };
+  const tokenizer = new Tokenizer(
+    { decodeEntities: true },
+    {
+      ontext: (start, end) => {
+        if (dropping === 0) line += html.slice(start, end);
+      },
+      ontextentity: (codepoint) => {
+        if (dropping === 0) line += String.fromCodePoint(codepoint);
+      },
+      onopentagname: (start, end) => {
+        const tag = (lastOpened = name(start, end));
+        // <head> may end without its end tag: <body> closes it, as in a browser.
+        if (tag === 'body') while ((open.get('head') ?? 0) > 0) leave('head');
+        if (BLOCKS.has(tag) || DROPPED.has(tag)) boundary();
+        enter(tag);
+      },
+      onselfclosingtag: () => {
+        // Only foreign elements close themselves (<svg/>); <nav/> stays open in HTML too.
+        if (lastOpened === 'svg') leave('svg');
+      },
+      onclosetag: (start, end) => {
+        const tag = name(start, end);
+        leave(tag);
+        if (BLOCKS.has(tag) || DROPPED.has(tag)) boundary();
+      },
+      onattribdata: () => {},
+      onattribentity: () => {},
+      onattribend: () => {},
+      onattribname: () => {},
+      oncdata: () => {},
+      oncomment: () => {},
+      ondeclaration: () => {},
+      onend: () => {},
+      onopentagend: () => {},
+      onprocessinginstruction: () => {},
+    },
+  );
+  tokenizer.write(html);
+  tokenizer.end();
+  boundary();
+  return (
+    lines
+      // As a browser does: any run of whitespace (newlines, tabs, NBSP) is one space.
+      .map((text) => text.replace(/\s+/g, ' ').trim())
+      .filter((text, i, all) => text !== '' || (i > 0 && all[i - 1] !== ''))
+      .join('\n')
+      .trim()
+  );
+};

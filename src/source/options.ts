@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
+import { packagePath } from '../package.ts';
 import type { SourceState } from '../protocol/messages.ts';
 import { readFeed } from './feed-file.ts';
 import { followFile } from './follow-file.ts';
@@ -16,7 +16,7 @@ import { inWindow, parseTimeBound, type TimeBound } from './time-window.ts';
 import { splitLines } from '../parse/split-lines.ts';
 
 /** The feed `npm start` replays when no --feed is given. */
-export const BUNDLED_FEED = fileURLToPath(new URL('../../replay/session.txt.gz', import.meta.url));
+export const BUNDLED_FEED = packagePath('replay/session.txt.gz');
 
 /** parseArgs descriptors for the source flags, shared by `serve` and `record`. */
 export const sourceFlags = {

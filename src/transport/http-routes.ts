@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Authenticator } from './auth.ts';
 import { answerPreflight, applyCors, isCorsPath } from './cors.ts';
 import { serveMetrics } from './metrics-endpoint.ts';
 import { applySecurityHeaders, DEMO_PAGE_CSP } from './security-headers.ts';
@@ -27,8 +28,8 @@ export interface HttpContext {
   refusal: (url: URL) => Promise<string | undefined>;
   /** Origins whose pages may read `/api/*` (CORS). */
   allowOrigins: readonly string[];
-  /** `/metrics` here: off when it has a port of its own; the token it requires, if any. */
-  metricsAccess: { served: boolean; token?: string };
+  /** `/metrics` here: off when it has a port of its own; the token check it requires, if any. */
+  metricsAccess: { served: boolean; guard: Authenticator | undefined };
 }
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -107,7 +108,7 @@ export const handleHttp = async (
         : json(res, 503, { ready: false, message: ctx.notReadyReason, ...ctx.health() });
     case '/metrics':
       if (!ctx.metricsAccess.served) break;
-      return serveMetrics(req, res, url, ctx.metrics.registry, ctx.metricsAccess.token);
+      return serveMetrics(req, res, url, ctx.metrics.registry, ctx.metricsAccess.guard);
     case '/api/stream': {
       const refused = await ctx.stream(url);
       if (refused) return json(res, refused.status, { error: 'refused', message: refused.message });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { TickstreamError } from '../errors.ts';
-import { refusal } from './auth.ts';
+import { createAuthenticator, type Authenticator } from './auth.ts';
 import { applySecurityHeaders } from './security-headers.ts';
 
 /** Where `/metrics` is served and what it asks for. */
@@ -16,20 +16,24 @@ export interface MetricsAccess {
   host?: string;
 }
 
-/** Serves `GET /metrics` from `registry`, behind the token when one is set. */
+/** The check `--metrics-token` asks for: the clients' token check, with this token and no origin list. */
+export const metricsGuard = (token: string | undefined, log: Logger): Authenticator | undefined =>
+  token === undefined
+    ? undefined
+    : createAuthenticator({ allowOrigins: [], authToken: token }, { now: () => Date.now(), log });
+
+/** Serves `GET /metrics` from `registry`, behind `guard` when there is one. */
 export const serveMetrics = async (
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
   registry: Registry,
-  token: string | undefined,
+  guard: Authenticator | undefined,
 ): Promise<void> => {
-  // The same token check as clients get, with the metrics token and no origin list.
-  const denied =
-    token === undefined ? undefined : await refusal(req, url, { allowOrigins: [], authToken: token });
-  if (denied !== undefined) {
+  const verdict = guard ? await guard.check(req, url) : { ok: true as const };
+  if (!verdict.ok) {
     res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' });
-    res.end(JSON.stringify({ error: 'unauthorized', message: `/metrics: ${denied}` }));
+    res.end(JSON.stringify({ error: 'unauthorized', message: `/metrics: ${verdict.reason}` }));
     return;
   }
   const text = await registry.metrics();
@@ -50,6 +54,7 @@ export const openMetricsListener = async (
   log: Logger,
 ): Promise<MetricsListener> => {
   if (access?.port === undefined) return { port: undefined, close: async () => {} };
+  const guard = metricsGuard(access.token, log);
   const server = createServer((req, res) => {
     applySecurityHeaders(res);
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -58,7 +63,7 @@ export const openMetricsListener = async (
       res.end('{"error":"not_found","message":"this port serves GET /metrics only"}');
       return;
     }
-    serveMetrics(req, res, url, registry, access.token).catch((err: unknown) => {
+    serveMetrics(req, res, url, registry, guard).catch((err: unknown) => {
       log.error({ err }, 'metrics handler failed');
       if (!res.headersSent) res.writeHead(500);
       res.end();

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
+import { authConfig, authFlags, authHelp } from './auth-options.ts';
 import { trustedProxies } from './client-address.ts';
+import type { JwtConfig } from './jwt.ts';
 import { defaultMaxWaitingBytes } from './memory-ceiling.ts';
 import type { MetricsAccess } from './metrics-endpoint.ts';
 
@@ -25,8 +27,7 @@ export const transportFlags = {
   'slow-close-bytes': { type: 'string' },
   'slow-close-after': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
-  'auth-token': { type: 'string' },
-  'jwt-secret': { type: 'string' },
+  ...authFlags,
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'header-timeout': { type: 'string' },
@@ -56,8 +57,7 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
                      most are conflated, then closed with 4008
   --slow-close-after D  how long a client may stay slow (conflated) before it is closed with 4008 (default 30s)
   --allow-origin O   accept browser connections only from this origin (repeat or comma-separate)
-  --auth-token T     require ?token=T or "Authorization: Bearer T"
-  --jwt-secret S     require an HS256 JWT signed with S (?token= or Authorization: Bearer)
+${authHelp}
   --metrics-token T  require "Authorization: Bearer T" (or ?token=T) on /metrics
   --metrics-port N   serve /metrics on a listener of its own instead of the main port
   --metrics-host ADDR  that listener's address (default 127.0.0.1)
@@ -86,12 +86,14 @@ export interface Limits {
   maxWaitingBytes: number;
 }
 
-/** Who may connect: browser origins and a shared token or JWT secret. */
+/** Who may connect: browser origins, a shared token, JWTs. */
 export interface Security {
   /** Allowed `Origin` values; empty allows any. */
   allowOrigins: string[];
+  /** A static token, compared in constant time; it never expires. */
   authToken?: string;
-  jwtSecret?: string;
+  /** JWT keys and required claims; a connection is closed when its token expires. */
+  jwt?: JwtConfig;
 }
 
 /** Everything the transport needs to listen; `limits`, `security` and `tls` fall back to defaults. */
@@ -190,8 +192,6 @@ export const transportConfig = (
           ...(metricsPort !== undefined && { port: num(values, 'metrics-port', 0, { min: 0, max: 65535 }) }),
           ...(metricsHost !== undefined && { host: metricsHost }),
         };
-  const authToken = str(values, 'auth-token');
-  const jwtSecret = str(values, 'jwt-secret');
   return {
     port: num({ port: str(values, 'port') ?? env.PORT }, 'port', 8080, { min: 0, max: 65535 }),
     host: str(values, 'host') ?? env.HOST ?? '0.0.0.0',
@@ -201,8 +201,7 @@ export const transportConfig = (
     limits,
     security: {
       allowOrigins: list(values, 'allow-origin'),
-      ...(authToken !== undefined && { authToken }),
-      ...(jwtSecret !== undefined && { jwtSecret }),
+      ...authConfig(values, env),
     },
     ...(trustProxy.length > 0 && { trustProxy }),
     ...(metricsAccess && { metricsAccess }),

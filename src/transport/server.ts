@@ -10,13 +10,13 @@ import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
 import { CloseCode, PROTOCOL_VERSION, type HubMessage, type ServerMessage } from '../protocol/messages.ts';
 import { Admission, type Refusal } from './admission.ts';
-import { refusal } from './auth.ts';
+import { closeWhenExpired, createAuthenticator } from './auth.ts';
 import { trustedProxies } from './client-address.ts';
 import { closeReason } from './close-reason.ts';
 import { Connection, FULL_SNAPSHOT, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
 import { MemoryCeiling } from './memory-ceiling.ts';
-import { openMetricsListener } from './metrics-endpoint.ts';
+import { metricsGuard, openMetricsListener } from './metrics-endpoint.ts';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
 import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
 import { openEventStream } from './sse.ts';
@@ -94,6 +94,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   // ever longer waits.
   let nextFlushAt = 0;
   let flushing = false;
+  // When each event routed to a client since the last flush arrived from the hub (which emits
+  // as it stamps), for the delivery-latency histogram.
+  const routedAt: number[] = [];
   const flushAll = () => {
     const started = performance.now();
     flushScheduled = false;
@@ -111,6 +114,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     metrics.messagesOut.inc(sent.messages);
     metrics.bytesOut.inc(sent.bytes);
     const ended = performance.now();
+    metrics.flushDuration.observe((ended - started) / 1000);
+    for (const at of routedAt) metrics.deliveryLatency.observe((ended - at) / 1000);
+    routedAt.length = 0;
     const share = Math.min(1, written / Math.max(1, connections.size));
     nextFlushAt = ended + Math.min((ended - started) * FLUSH_PACING * share, MAX_FLUSH_WAIT_MS);
   };
@@ -189,8 +195,13 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   };
 
   /** Registers a client on any sink and greets it; `conn.release()` forgets it. */
-  const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse'): Connection => {
+  const addConnection = (sink: Sink, ip: string, transport: 'ws' | 'sse', expiresAt?: number): Connection => {
     const conn = new Connection(sink, ctx, { client: nextClientId++, ip, transport });
+    if (expiresAt !== undefined)
+      closeWhenExpired(conn, expiresAt, scheduler, () => {
+        metrics.refused.inc({ reason: 'token_expired' });
+        log.info(conn.bindings, 'token expired; closing the client');
+      });
     connections.add(conn);
     admission.opened(ip);
     metrics.connections.inc();
@@ -210,7 +221,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     return { total, max };
   };
 
-  const admission = new Admission(limits, options.security, trustedProxies(options.trustProxy ?? []), {
+  const auth = createAuthenticator(options.security, { now: () => scheduler.now(), log });
+  const metricsOnMainPort = metricsGuard(options.metricsAccess?.token, log);
+  const admission = new Admission(limits, auth, trustedProxies(options.trustProxy ?? []), {
     closing: () => closing !== undefined,
     connections: () => connections.size,
     now: () => scheduler.now(),
@@ -233,23 +246,23 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       notReadyReason: options.notReadyReason ?? 'the source has not yielded a frame yet',
       health: options.health ?? (() => ({})),
       refusal: async (url) => {
-        const denied = await refusal(req, url, options.security);
-        if (denied !== undefined) refuse(admission.addressOf(req), { reason: denied, metric: 'auth' });
-        return denied;
+        const verdict = await auth.check(req, url);
+        if (verdict.ok) return undefined;
+        refuse(admission.addressOf(req), { reason: verdict.reason, metric: 'auth' });
+        return verdict.reason;
       },
       allowOrigins: options.security?.allowOrigins ?? [],
-      metricsAccess: {
-        served: options.metricsAccess?.port === undefined,
-        ...(options.metricsAccess?.token !== undefined && { token: options.metricsAccess.token }),
-      },
+      metricsAccess: { served: options.metricsAccess?.port === undefined, guard: metricsOnMainPort },
       stream: async (url) => {
-        const { address, refused } = await admission.decide(req, url);
+        const { address, refused, expiresAt } = await admission.decide(req, url);
         if (refused) {
           refuse(address, refused);
           const status = refused.metric === 'auth' ? 403 : refused.metric === 'connect_rate' ? 429 : 503;
           return { status, message: refused.reason };
         }
-        return openEventStream(req, res, url, hub, (sink) => addConnection(sink, address, 'sse'));
+        // The client may have gone while its token was checked.
+        if (res.destroyed) return undefined;
+        return openEventStream(req, res, url, hub, (sink) => addConnection(sink, address, 'sse', expiresAt));
       },
     }).catch((err: unknown) => {
       // The client learns only that something failed; the stack stays in the log.
@@ -292,7 +305,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       return;
     }
     admission.decide(req, url).then(
-      ({ address, refused }) =>
+      ({ address, refused, expiresAt }) =>
         wss.handleUpgrade(req, socket, head, (ws) => {
           // Before anything else: a refused client's next frame can still be malformed, and an
           // 'error' with no listener ends the process.
@@ -303,7 +316,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
             ws.close(CloseCode.policy, closeReason(refused.reason));
             return;
           }
-          acceptWs(ws, address);
+          acceptWs(ws, address, expiresAt);
         }),
       (err: unknown) => {
         log.error({ err }, 'admission failed');
@@ -328,8 +341,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const onError = (err: Error) => log.debug({ err }, 'client socket error');
   const onSocketError = (err: Error) => log.debug({ err }, 'client socket error before the handshake');
 
-  const acceptWs = (ws: WebSocket, address: string) => {
-    clientOf.set(ws, addConnection(new WsSink(ws), address, 'ws'));
+  const acceptWs = (ws: WebSocket, address: string, expiresAt: number | undefined) => {
+    clientOf.set(ws, addConnection(new WsSink(ws), address, 'ws', expiresAt));
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('close', onClose);
@@ -343,8 +356,14 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
 
   const fanOut = (message: HubMessage) => {
     const item: Outgoing = { json: eventJson(message), message, tick: tick++ };
-    if (message.type === 'quote') index.forQuote(message.symbol, (c) => c.deliver(item));
-    else for (const c of index.headlines) c.deliver(item);
+    let routed = false;
+    const deliver = (c: Connection) => {
+      routed = true;
+      c.deliver(item);
+    };
+    if (message.type === 'quote') index.forQuote(message.symbol, deliver);
+    else for (const c of index.headlines) deliver(c);
+    if (routed) routedAt.push(performance.now());
   };
 
   const subscriptions = new Subscription();

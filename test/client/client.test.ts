@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { connect, type ClientEvents, type TickstreamClient } from '../../client/index.ts';
+import { SignJWT } from 'jose';
+import { connect, MAX_REFUSALS, type ClientEvents, type TickstreamClient } from '../../client/index.ts';
 import type { Running } from '../../src/serve.ts';
 import { fixtureFrames, startWithFrames, waitFor } from '../helpers.ts';
 import { FlakyProxy } from './proxy.ts';
@@ -250,5 +251,85 @@ describe('client library against a real server', () => {
     client.close();
     expect(client.state).toBe('closed');
     await waitFor(() => running.server.clientCount() === 0, 'the server to see the client leave');
+  });
+
+  describe('with a token', () => {
+    const secret = 'client-test-secret';
+    const key = new TextEncoder().encode(secret);
+    const token = (expInSeconds: number) =>
+      new SignJWT({ sub: 'reader' })
+        .setProtectedHeader({ alg: 'HS256' })
+        // exp need not be whole seconds: this one lapses exactly expInSeconds from now.
+        .setExpirationTime(Date.now() / 1000 + expInSeconds)
+        .sign(key);
+    const startSecured = () =>
+      start({ transport: { security: { allowOrigins: [], jwt: { secret, leewaySeconds: 0 } } } });
+    const refusedCount = async (running: Running) =>
+      (await running.server.metrics.refused.get()).values.reduce((n, v) => n + v.value, 0);
+
+    it('without getToken, stops at the first refusal and says why', async () => {
+      const { running } = await startSecured();
+      const client = open(running.server.url);
+      const seen = record(client);
+      await waitFor(() => client.state === 'failed', 'the client to give up');
+      expect(client.refusal).toBe('a token is required (?token= or Authorization: Bearer)');
+      expect(seen.error).toEqual([{ code: 'refused', message: client.refusal }]);
+      expect(seen.state.map((s) => s.newState)).toEqual(['failed']);
+      expect(await refusedCount(running)).toBe(1);
+    });
+
+    it('asks getToken before each connect: when its token expires it reconnects with a fresh one and resumes', async () => {
+      const { running, frames$ } = await startSecured();
+      frames$.next(first!);
+      const lifetimes = [2, 600];
+      const asked: number[] = [];
+      const client = open(running.server.url, {
+        getToken: async () => {
+          const life = lifetimes[asked.length] ?? 600;
+          asked.push(life);
+          return token(life);
+        },
+      });
+      const seen = record(client);
+      client.subscribe('quotes');
+      await waitFor(() => client.state === 'open' && client.quotes.size === 34, 'the first connection');
+      await waitFor(
+        () => asked.length === 2 && client.state === 'open',
+        'a reconnect with a fresh token',
+        5000,
+      );
+      expect(seen.error).toContainEqual({ code: 'refused', message: 'token expired' });
+      frames$.next(second!);
+      await waitFor(() => client.quotes.get('AIRLINK')?.price === 81.1, 'updates after the reconnect');
+      expect(client.refusal).toBeUndefined();
+    });
+
+    it(`with getToken, stops after ${MAX_REFUSALS} refusals in a row`, async () => {
+      const { running } = await startSecured();
+      let asked = 0;
+      const client = open(running.server.url, { getToken: () => (asked++, 'not-a-jwt') });
+      const seen = record(client);
+      await waitFor(() => client.state === 'failed', 'the client to give up');
+      expect(asked).toBe(MAX_REFUSALS);
+      expect(seen.error.map((e) => e.code)).toEqual(Array(MAX_REFUSALS).fill('refused'));
+      expect(client.refusal).toBe('token is not a valid JWT');
+      expect(await refusedCount(running)).toBe(MAX_REFUSALS);
+    });
+
+    it('reports a getToken that throws and tries again later', async () => {
+      const { running } = await startSecured();
+      let calls = 0;
+      const client = open(running.server.url, {
+        getToken: () => {
+          if (calls++ === 0) throw new Error('identity provider down');
+          return token(600);
+        },
+      });
+      const seen = record(client);
+      await waitFor(() => client.state === 'open', 'the connection after the retry');
+      expect(seen.error).toEqual([
+        { code: 'token_unavailable', message: 'getToken failed: identity provider down' },
+      ]);
+    });
   });
 });

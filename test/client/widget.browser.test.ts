@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { freePort } from '../net.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient } from '../../client/build.ts';
 import { fixtureFrames, repoPath, startWithFrames, waitFor } from '../helpers.ts';
 
 const [first, second] = fixtureFrames('two-frames.txt');
@@ -27,7 +30,7 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
 
   beforeAll(async () => {
     // The server serves dist/widget.js and dist/demo.js: build them from the current source.
-    await buildClient();
+    await promisify(execFile)(process.execPath, [repoPath('scripts/build.js')]);
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   });
@@ -260,6 +263,38 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
       .map((e) => e.detail.connection);
     expect(states.slice(0, 2)).toEqual(['connecting', 'open']);
     await page.locator('#ur').screenshot({ path: `${ARTIFACTS}/tick-tape-ur-PK.png` });
+    expect(errors).toEqual([]);
+  });
+
+  it('shows why the server refused it, and connects with a token from getToken', async () => {
+    const { running, frames$ } = await start({
+      transport: { security: { allowOrigins: [], authToken: 'ticker-token' } },
+    });
+    frames$.next(first!);
+    const origin = `http://127.0.0.1:${running.server.port}`;
+    // The host page comes from a server of its own (page.route would break the page's WebSockets).
+    const host = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<script src="${origin}/widget.js"></script>
+        <tick-tape id="a"></tick-tape><tick-tape id="b"></tick-tape>
+        <script>document.getElementById('b').getToken = async () => 'ticker-token';</script>`),
+    );
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => host.close(resolve)));
+    const { page, errors } = await openPage();
+    await page.goto(`http://127.0.0.1:${(host.address() as AddressInfo).port}/`);
+    await waitFor(
+      async () => (await text(page, '#a .message'))?.includes('Refused by the server'),
+      'the refusal in the tape',
+    );
+    expect(await text(page, '#a .message')).toBe(
+      'Refused by the server: a token is required (?token= or Authorization: Bearer)',
+    );
+    expect(await text(page, '#a .status .label')).toBe('Refused');
+    await waitFor(
+      async () => (await page.locator('#b ul.items:not(.copy) li.item').count()) === 34,
+      'the tape with a token to show the quotes',
+    );
+    expect(await text(page, '#b .status .label')).toBe('Live');
     expect(errors).toEqual([]);
   });
 });

@@ -224,7 +224,7 @@ describe('a persistent hub', () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     writeFileSync(join(dir, 'lock'), String(dead));
     const { journal } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist());
-    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.pid));
+    expect(JSON.parse(readFileSync(join(dir, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid });
     journal.close();
     expect(readdirSync(dir)).not.toContain('lock');
   });

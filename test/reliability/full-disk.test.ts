@@ -209,15 +209,15 @@ describe('the data dir filling up, on a real 300 KB filesystem', () => {
     const seen = { epoch: hello.epoch, seq: lastSeq(client) };
     expectWholeLines(data);
 
-    // A restart on a disk still full refuses to start, saying why.
+    // A restart on a disk still full refuses to start, saying why: a runtime failure, exit 1.
     const cli = ['--import', 'tsx', repoPath('src/cli.ts'), 'serve', '--data-dir', data];
     const refused = spawnSync(
       process.execPath,
       [...cli, '--feed', join(root, 'feed.txt'), '--port', '0', '--host', '127.0.0.1'],
       { cwd: repoPath(''), encoding: 'utf8', timeout: 20_000 },
     );
-    expect(refused.status).toBe(2);
-    expect(refused.stderr).toMatch(/--data-dir .*(ENOSPC|disk full)/);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^tickstream: --data-dir .*(ENOSPC|disk full)/m);
 
     rmSync(join(mnt, 'filler'));
     const again = await start(data);

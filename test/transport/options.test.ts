@@ -38,7 +38,7 @@ describe('transport flags', () => {
     });
     expect(c.security).toEqual({
       allowOrigins: ['https://a.example', 'https://b.example', 'https://c.example'],
-      jwtSecret: 'k',
+      jwt: { secret: 'k', leewaySeconds: 30 },
     });
   });
 

@@ -3,31 +3,15 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Running } from '../../src/serve.ts';
-import { startWithFrames, TestClient, waitFor } from '../helpers.ts';
+import { attempt, startWithFrames, TestClient, waitFor } from '../helpers.ts';
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const jwt = (secret: string, claims: object, alg = 'HS256') => {
   const head = `${b64({ alg, typ: 'JWT' })}.${b64(claims)}`;
   return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
 };
-
-/** Connects and returns how the server answered: the close code and reason, or 'open' after hello. */
-const attempt = (url: string, options?: WebSocket.ClientOptions) =>
-  new Promise<{ code: number | 'open'; reason: string }>((resolve, reject) => {
-    const ws = new WebSocket(url, options);
-    ws.on('message', (data) => {
-      const text = data.toString();
-      if (text.includes('"hello"')) {
-        ws.close();
-        resolve({ code: 'open', reason: '' });
-      }
-    });
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-    ws.on('error', reject);
-  });
 
 describe('who may connect', () => {
   let running: Running | undefined;
@@ -62,7 +46,7 @@ describe('who may connect', () => {
   });
 
   it('accepts an HS256 JWT signed with the secret, refuses a forged, expired or alg-swapped one', async () => {
-    const url = await start({ transport: { security: { allowOrigins: [], jwtSecret: 'k' } } });
+    const url = await start({ transport: { security: { allowOrigins: [], jwt: { secret: 'k', leewaySeconds: 0 } } } });
     const later = Math.floor(Date.now() / 1000) + 60;
     expect((await attempt(`${url}?token=${jwt('k', { sub: 'a', exp: later })}`)).code).toBe('open');
     expect(await attempt(`${url}?token=${jwt('other', { exp: later })}`)).toEqual({
