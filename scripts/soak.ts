@@ -17,6 +17,7 @@ import { repoPath, waitFor } from '../test/helpers.ts';
 import { httpGet, Mirror, openCrowd, percentile } from '../test/reliability/crowd.ts';
 import { CrowdChild } from '../test/reliability/crowd-child.ts';
 import { spawnTickstream, type ServerChild } from '../test/server-child.ts';
+import { periodic } from './periodic.ts';
 
 const { values } = parseArgs({
   options: { minutes: { type: 'string', default: '5' }, clients: { type: 'string', default: '200' } },
@@ -65,15 +66,8 @@ const steady = await openCrowd(url(), Math.floor(clients / 2));
 const churners = await openCrowd(url(), Math.ceil(clients / 2));
 const everyone = (): Mirror[] => [...steady, ...churners];
 const started = Date.now();
-const timers: ReturnType<typeof setInterval>[] = [];
-const every = (ms: number, task: () => Promise<void> | void) =>
-  timers.push(
-    setInterval(() => {
-      Promise.resolve(task()).catch((err: unknown) =>
-        process.stderr.write(`soak task failed: ${String(err)}\n`),
-      );
-    }, ms),
-  );
+const tasks = periodic('soak');
+const every = tasks.every;
 let restarting = false;
 let freezing = false;
 
@@ -190,7 +184,7 @@ every(10_000, async () => {
 });
 
 await new Promise((resolve) => setTimeout(resolve, runMs));
-for (const t of timers) clearInterval(t);
+tasks.stop();
 await waitFor(() => !restarting, 'the last restart', 60_000);
 // Let the replay finish, then everyone must hold exactly the server's state.
 await waitFor(async () => (await healthz()).source === 'ended', 'the replay to end', 10 * 60_000);

@@ -108,7 +108,11 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     metrics,
     ready: bus ? bus.ready : () => sawFrame,
     ...(bus && { notReadyReason: 'the bus is not connected to Redis, or not yet in step with the stream' }),
-    health: () => ({ ...(bus && { bus: bus.health() }), ...(journal && journalHealth(journal)) }),
+    // Either part makes /healthz say "degraded" instead of "ok", so a checker reads one field.
+    health: () => ({
+      ...(bus && { bus: bus.health(), ...(bus.degraded() && { status: 'degraded' }) }),
+      ...(journal && journalHealth(journal)),
+    }),
   }).catch(async (err: unknown) => {
     // The bus's Redis links (and an edge's read loop) would otherwise outlive a failed start.
     await bus?.close();

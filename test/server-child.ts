@@ -22,6 +22,7 @@ export const spawnTickstream = async (
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  { listenTimeoutMs = 20_000 }: { listenTimeoutMs?: number } = {},
 ): Promise<ServerChild> => {
   const child = spawn(process.execPath, ['--import', 'tsx', repoPath('src/cli.ts'), command, ...args], {
     cwd: repoPath(''),
@@ -43,8 +44,12 @@ export const spawnTickstream = async (
       ? await waitFor(
           () => logs().find((l) => l.msg === 'listening')?.port as number | undefined,
           'the server to listen',
-          20_000,
-        )
+          listenTimeoutMs,
+        ).catch((err: unknown) => {
+          // A server that never listened must not run on unseen after the caller gave up.
+          child.kill('SIGKILL');
+          throw err;
+        })
       : 0;
   return {
     child,

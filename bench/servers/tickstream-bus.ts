@@ -15,7 +15,7 @@ import { startRedis } from '../../test/bus/redis-server.ts';
 import { freePort } from '../../test/net.ts';
 import { QuoteGenerator, tickerLine } from '../feed.ts';
 import { hostFeed } from './host.ts';
-import { DEFAULT_LEASE_MS } from '../../src/bus/options.ts';
+import { DEFAULT_LEASE_MS, DEFAULT_SNAPSHOT_MS } from '../../src/bus/options.ts';
 
 const EDGES = 2;
 const READY_TIMEOUT_MS = 60_000;
@@ -28,7 +28,13 @@ const TRANSPORT = {
 };
 
 const redis = await startRedis();
-const bus = { url: redis.url, maxLen: 100_000, prefix: 'bench', leaseMs: DEFAULT_LEASE_MS };
+const bus = {
+  url: redis.url,
+  maxLen: 100_000,
+  prefix: 'bench',
+  leaseMs: DEFAULT_LEASE_MS,
+  snapshotMs: DEFAULT_SNAPSHOT_MS,
+};
 const generator = new QuoteGenerator();
 const frames$ = new Subject<Frame>();
 const ingest = await serve(

@@ -8,6 +8,8 @@ export interface BusMetrics {
   readonly resyncs: Counter<'reason'>;
   /** Stream entries that could not be read (reported, then resynced past). */
   readonly badEntries: Counter;
+  /** Publishes Redis refused or did not answer (ingest); each is retried. */
+  readonly publishErrors: Counter;
 }
 
 /**
@@ -63,6 +65,11 @@ export const createBusMetrics = (
     badEntries: new Counter({
       name: 'tickstream_bus_bad_entries_total',
       help: 'Stream entries that could not be read.',
+      registers,
+    }),
+    publishErrors: new Counter({
+      name: 'tickstream_bus_publish_errors_total',
+      help: 'Publishes to Redis that failed (refused, link down); the events stay queued and are retried.',
       registers,
     }),
   };

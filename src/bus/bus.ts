@@ -7,7 +7,7 @@ import { createBusMetrics, type BusMetrics } from './bus-metrics.ts';
 import { Follower } from './follower.ts';
 import { IngestLease } from './lease.ts';
 import { redactUrl, type BusConfig, type BusRole } from './options.ts';
-import { Publisher } from './publisher.ts';
+import { Publisher, type PublishHealth } from './publisher.ts';
 import {
   busKeys,
   connectRedis,
@@ -29,6 +29,8 @@ export interface BusHealth {
   lag?: number;
   /** Events stamped here that Redis has not confirmed (ingest, all). */
   unpublished?: number;
+  /** Whether Redis takes this ingest's events (ingest, all). */
+  publish?: PublishHealth;
 }
 
 /** A running bus: the ingest side, the edge side or both. */
@@ -37,6 +39,11 @@ export interface Bus {
   /** The hub the source feeds: the served hub on an ingest, a private one with `all`, none on an edge. */
   readonly sourceHub: Hub | undefined;
   health(): BusHealth;
+  /**
+   * Something clients would notice is wrong: a Redis link down, events Redis does not take (or
+   * answers too slowly), no ingest publishing, or an edge not holding the cluster's state.
+   */
+  degraded(): boolean;
   /** Up, and (when serving from the stream) holding the cluster's state. */
   ready(): boolean;
   /** Publishes what is queued, stops following and closes the Redis connections; safe to call twice. */
@@ -78,7 +85,7 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
     redis.disconnect();
     throw err;
   }
-  const loaded = await loadCluster(redis, keys, ctx.hubConfig.history.size);
+  const loaded = await loadCluster(redis, keys, ctx.hubConfig);
   const { state } = loaded;
   // A hub its data dir restored past what Redis holds (Redis lost writes) keeps its own events:
   // taking Redis's older state would hand out those seqs a second time.
@@ -92,8 +99,18 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
   }
   // Epoch numbers only grow, so edges still reading an old epoch's stream ids see a new one.
   const gen = state?.gen ?? Math.max(Date.now(), loaded.topGen + 1);
-  const { maxLen } = config;
-  const publisher = new Publisher({ hub, redis, keys, gen, maxLen, lease, log: ctx.log, metrics });
+  const { maxLen, snapshotMs } = config;
+  const publisher = new Publisher({
+    hub,
+    redis,
+    keys,
+    gen,
+    maxLen,
+    snapshotMs,
+    lease,
+    log: ctx.log,
+    metrics,
+  });
   if (!state || ahead) {
     await publisher.announce(state?.seq);
     ctx.log.info(
@@ -110,11 +127,12 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
 const startEdge = async (config: BusConfig, ctx: BusContext, metrics: BusMetrics) => {
   const redis = await connect(config, 'edge', ctx.log);
   const keys = busKeys(config.prefix);
-  const historySize = Math.min(ctx.hubConfig.history.size, config.maxLen);
-  const loaded = await loadCluster(redis, keys, historySize);
+  const { history, headlineCount } = ctx.hubConfig;
+  const limits = { history: { ...history, size: Math.min(history.size, config.maxLen) }, headlineCount };
+  const loaded = await loadCluster(redis, keys, limits);
   return {
     redis,
-    follower: new Follower({ hub: ctx.hub, redis, keys, historySize, log: ctx.log, metrics }, loaded),
+    follower: new Follower({ hub: ctx.hub, redis, keys, limits, log: ctx.log, metrics }, loaded),
   };
 };
 
@@ -148,19 +166,24 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
     return states.find((s) => s !== 'up') ?? 'up';
   };
   let closing: Promise<void> | undefined;
+  const health = (): BusHealth => ({
+    role: config.role,
+    redis: redisState(),
+    ...(follower && {
+      synced: follower.synced,
+      ...(follower.ingest !== undefined && { ingest: follower.ingest ? 'publishing' : 'gone' }),
+      ...(follower.lag !== undefined && { lag: follower.lag }),
+    }),
+    ...(publisher && { unpublished: publisher.backlog, publish: publisher.health }),
+  });
   return {
     role: config.role,
     sourceHub,
-    health: () => ({
-      role: config.role,
-      redis: redisState(),
-      ...(follower && {
-        synced: follower.synced,
-        ...(follower.ingest !== undefined && { ingest: follower.ingest ? 'publishing' : 'gone' }),
-        ...(follower.lag !== undefined && { lag: follower.lag }),
-      }),
-      ...(publisher && { unpublished: publisher.backlog }),
-    }),
+    health,
+    degraded: () => {
+      const h = health();
+      return h.redis !== 'up' || h.publish?.ok === false || h.ingest === 'gone' || h.synced === false;
+    },
     ready: () => redisState() === 'up' && (follower?.synced ?? true),
     close: () =>
       (closing ??= (async () => {

@@ -2,15 +2,22 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Hub, StatusFields } from '../hub/hub.ts';
 import type { StatusMessage } from '../protocol/messages.ts';
+import { backoffDelay } from './backoff.ts';
 import type { BusMetrics } from './bus-metrics.ts';
-import { decodeEntry, entryId, loadCluster, whenReady, type BusKeys, type Loaded } from './redis-store.ts';
+import {
+  decodeEntry,
+  entryId,
+  loadCluster,
+  whenReady,
+  type BusKeys,
+  type Loaded,
+  type LoadLimits,
+} from './redis-store.ts';
 
 /** Entries per read: bounds one read's work while an edge catches up. */
 const READ_COUNT = 1000;
 /** How long one XREAD blocks; a dead link, or an ingest whose lease ran out, shows up no later than this. */
 const BLOCK_MS = 2000;
-/** Pause after an unexpected Redis error while the link stays up, so it is not retried in a tight loop. */
-const ERROR_PAUSE_MS = 1000;
 
 /** Why an edge reloaded the snapshot instead of continuing from the stream. */
 export type ResyncReason = 'trimmed' | 'new_epoch' | 'bad_entry';
@@ -20,8 +27,8 @@ export interface FollowerOptions {
   hub: Hub;
   redis: Redis;
   keys: BusKeys;
-  /** How many recent events to load into the hub's history on (re)load. */
-  historySize: number;
+  /** The history (recent events) and headlines to load into the hub on (re)load. */
+  limits: LoadLimits;
   log: Logger;
   metrics: BusMetrics;
 }
@@ -143,6 +150,7 @@ export class Follower {
 
   private async run(): Promise<void> {
     const { redis, keys } = this.options;
+    let errors = 0;
     while (!this.stopped) {
       try {
         await whenReady(redis);
@@ -182,11 +190,14 @@ export class Follower {
           if (key === keys.status) this.readStatus(entries);
           else await this.readEvents(entries);
         }
+        errors = 0;
       } catch (err) {
         if (this.stopped) return;
         if (redis.status === 'ready') {
-          this.log.error({ err }, 'reading the stream failed; retrying');
-          await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
+          // A Redis that answers with errors (loading, a replica syncing, busy) is retried with backoff.
+          const pause = backoffDelay(errors++);
+          this.log.error({ err, retryInMs: pause }, 'reading the stream failed; retrying');
+          await new Promise((r) => setTimeout(r, pause));
         } else this.log.debug({ err }, 'stream read cut by a lost connection; resuming after reconnect');
       }
     }
@@ -224,13 +235,13 @@ export class Follower {
 
   /** Reloads the snapshot and recent events; the hub's clients must start over. */
   private async resync(reason: ResyncReason, at: string): Promise<void> {
-    const { hub, redis, keys, historySize, metrics } = this.options;
+    const { hub, redis, keys, limits, metrics } = this.options;
     const before = hub.position;
     const hadState = this.gen !== undefined;
-    const loaded = await loadCluster(redis, keys, historySize);
+    const loaded = await loadCluster(redis, keys, limits);
     this.adopt(loaded);
-    // A stream entry the snapshot does not cover yet cannot be: state and events are written
-    // together. Reading on from the snapshot's seq never skips one.
+    // The loaded state is the snapshot rolled forward to the stream head: reading on from there
+    // never skips an entry.
     if (!hadState) return;
     metrics.resyncs.inc({ reason });
     this.log.warn(

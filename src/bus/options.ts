@@ -7,6 +7,8 @@ export type BusRole = 'all' | 'ingest' | 'edge';
 const ROLES: readonly BusRole[] = ['all', 'ingest', 'edge'];
 /** A few of the ingest's renewals: one slow write does not mark the feed stale. */
 export const DEFAULT_LEASE_MS = 6000;
+/** How often the ingest writes the snapshot at most while events flow (edges roll it forward). */
+export const DEFAULT_SNAPSHOT_MS = 1000;
 /** Renewed every third of the lease: shorter than this and the renewals are a load of their own. */
 const MIN_LEASE_MS = 300;
 
@@ -17,6 +19,7 @@ export const busFlags = {
   'bus-maxlen': { type: 'string' },
   'bus-prefix': { type: 'string' },
   'bus-lease': { type: 'string' },
+  'bus-snapshot': { type: 'string' },
 } as const;
 
 export const busHelp = `  --bus URL          scale out on Redis (redis://HOST:PORT); without it one process serves alone
@@ -24,7 +27,9 @@ export const busHelp = `  --bus URL          scale out on Redis (redis://HOST:PO
   --bus-maxlen N     events the Redis stream keeps, about (default 100000)
   --bus-prefix NAME  Redis key prefix, one per cluster sharing a Redis (default tickstream)
   --bus-lease D      ingest: how long its lease lasts unrenewed (renewed every third of it); one
-                     ingest at a time holds it, edges show the feed stale once it runs out (default 6s)`;
+                     ingest at a time holds it, edges show the feed stale once it runs out (default 6s)
+  --bus-snapshot D   ingest: write the snapshot to Redis at most this often (and every 1000
+                     events); a reader rolls it forward from the stream (default 1s)`;
 
 export interface BusConfig {
   url: string;
@@ -35,6 +40,8 @@ export interface BusConfig {
   prefix: string;
   /** How long the ingest's lease lasts unrenewed (ms); it renews every third of that. */
   leaseMs: number;
+  /** Longest wait between snapshot writes while events flow (ms). */
+  snapshotMs: number;
 }
 
 /**
@@ -80,5 +87,6 @@ export const busConfig = (values: FlagValues): BusConfig | undefined => {
     maxLen: num(values, 'bus-maxlen', 100_000, { min: 1 }),
     prefix: str(values, 'bus-prefix') ?? 'tickstream',
     leaseMs,
+    snapshotMs: duration(values, 'bus-snapshot', DEFAULT_SNAPSHOT_MS),
   };
 };

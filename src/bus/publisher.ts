@@ -4,12 +4,17 @@ import { Subscription } from 'rxjs';
 import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
+import { Backoff } from './backoff.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import type { IngestLease } from './lease.ts';
-import { entryId, type BusKeys, type ClusterState } from './redis-store.ts';
+import { publish, type PublishCall, type PublishReply } from './publish-script.ts';
+import type { BusKeys, ClusterState } from './redis-store.ts';
+import { SnapshotThrottle } from './snapshot-throttle.ts';
 
-/** How many status changes the status stream keeps: edges only ever need the latest. */
-const STATUS_MAXLEN = 100;
+/** Replies in a row that say Redis does not hold what this ingest expects before retries back off. */
+const MISMATCHES_BEFORE_BACKOFF = 3;
+/** A publish unanswered this long marks the ingest degraded (a slow or stuck Redis). */
+const SLOW_MS = 2000;
 
 /** What the ingest side of the bus needs. */
 export interface PublisherOptions {
@@ -19,33 +24,45 @@ export interface PublisherOptions {
   /** The epoch's number in stream ids (see {@link ClusterState}). */
   gen: number;
   maxLen: number;
+  /** Longest wait between snapshot writes while events flow (ms). */
+  snapshotMs: number;
   /** The lease this ingest holds (acquired before it publishes); renewed every third of its length. */
   lease: IngestLease;
   log: Logger;
   metrics: BusMetrics;
 }
 
+/** Whether Redis takes this ingest's events: `/healthz` `bus.publish`. */
+export type PublishHealth = { ok: true } | { ok: false; error: string; forMs: number };
+
 /**
- * Writes every hub event to the stream, in seq order, and the snapshot beside it, one
- * transaction per batch, so Redis always holds a snapshot that the stream continues exactly.
- * What Redis did not confirm stays queued; on reconnect the publisher asks Redis how far it
- * got and sends the rest (from the hub's history when Redis came back empty).
+ * Writes every hub event to the stream, in seq order, with the snapshot beside it now and
+ * then, one script per batch that first checks this ingest still holds the lease. What Redis
+ * did not take stays queued and is retried with backoff; when the stream does not continue
+ * where this ingest expects (Redis restarted, empty or not), Redis says where it stands and
+ * the publisher sends what follows (from the hub's history when Redis came back empty).
  */
 export class Publisher {
   private pending: HubMessage[] = [];
   private status: StatusMessage | undefined;
-  private stateDirty = false;
-  private busy = false;
+  /** The queue no longer continues what Redis holds (dropped, or gone from history): the snapshot covers the gap. */
+  private gap = false;
+  private readonly snapshots: SnapshotThrottle;
+  /** The publish under way: since when, and how many events it carries. */
+  private inFlight: { since: number; done: Promise<void>; events: number } | undefined;
   private scheduled = false;
   private stopped = false;
   private dropping = false;
-  private reconnected = false;
+  private mismatches = 0;
+  private readonly retries = new Backoff(() => void this.flush());
+  private snapshotTimer: NodeJS.Timeout | undefined;
   private readonly subscription = new Subscription();
   private readonly log: Logger;
   private readonly beat: NodeJS.Timeout;
 
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log.child({ bus: 'publisher' });
+    this.snapshots = new SnapshotThrottle(options.hub.seq, options.snapshotMs, options.maxLen);
     this.beat = setInterval(this.renewLease, options.lease.ms / 3).unref();
     this.subscription.add(
       options.hub.messages$.subscribe((m) => {
@@ -75,15 +92,28 @@ export class Publisher {
 
   /** Events the hub stamped that Redis has not confirmed yet. */
   get backlog(): number {
-    return this.pending.length;
+    return this.pending.length + (this.inFlight?.events ?? 0);
   }
 
-  /** Stops following the hub and sends what is queued, if Redis is up. */
+  /** Whether Redis takes what this ingest publishes: failing, or answering too slowly. */
+  get health(): PublishHealth {
+    const now = Date.now();
+    const { failure } = this.retries;
+    if (failure) return { ok: false, error: failure.error, forMs: now - failure.since };
+    const waited = this.inFlight ? now - this.inFlight.since : 0;
+    return waited > SLOW_MS
+      ? { ok: false, error: `Redis has not answered a publish for ${waited} ms`, forMs: waited }
+      : { ok: true };
+  }
+
+  /** Stops following the hub and sends what is queued, with the snapshot, if Redis is up. */
   async close(): Promise<void> {
     if (this.stopped) return;
     this.subscription.unsubscribe();
     this.options.redis.off('ready', this.onReconnect);
-    clearInterval(this.beat);
+    this.clearTimers();
+    await this.inFlight?.done;
+    this.snapshots.force();
     await this.flush();
     this.stopped = true;
     // Edges see at once that no ingest is publishing, instead of when the lease runs out.
@@ -98,6 +128,9 @@ export class Publisher {
     if (this.pending.length <= maxLen * 1.1) return;
     const dropped = this.pending.length - maxLen;
     this.pending = this.pending.slice(dropped);
+    // The stream will not continue where edges are: the snapshot that goes with the gap resyncs them.
+    this.snapshots.force();
+    this.gap = true;
     if (!this.dropping)
       this.log.warn(
         { dropped, kept: maxLen },
@@ -107,65 +140,150 @@ export class Publisher {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.busy || this.stopped) return;
+    if (this.scheduled || this.inFlight || this.stopped || this.retries.waiting) return;
     this.scheduled = true;
-    // One transaction per tick: the events of one frame go out together.
+    // One script per tick: the events of one frame go out together.
     setImmediate(() => {
       this.scheduled = false;
       void this.flush();
     });
   }
 
-  private async flush(): Promise<void> {
-    const { redis, keys, hub, gen, maxLen, metrics } = this.options;
-    if (this.busy || this.stopped || redis.status !== 'ready') return;
-    if (this.pending.length === 0 && !this.stateDirty && this.status === undefined) return;
-    this.busy = true;
+  private flush(): Promise<void> {
+    const { redis } = this.options;
+    if (this.inFlight || this.stopped || this.retries.waiting || redis.status !== 'ready')
+      return Promise.resolve();
+    const snapshot = this.snapshots.wants(this.options.hub.seq);
+    if (this.pending.length === 0 && !snapshot && this.status === undefined) return Promise.resolve();
+    const events = this.pending.length;
+    const done = this.send(snapshot).finally(() => {
+      this.inFlight = undefined;
+      this.afterSend();
+    });
+    this.inFlight = { since: Date.now(), done, events };
+    return done;
+  }
+
+  private async send(withSnapshot: boolean): Promise<void> {
+    const { redis, keys, hub, gen, maxLen, lease, metrics } = this.options;
     const batch = this.pending;
     const status = this.status;
     this.pending = [];
     this.status = undefined;
-    const multi = redis.multi();
-    for (const m of batch)
-      multi.xadd(keys.events, 'MAXLEN', '~', maxLen, entryId(gen, m.seq), 'm', eventJson(m));
-    if (batch.length > 0 || this.stateDirty) {
-      const state: ClusterState = {
-        gen,
-        epoch: hub.epoch,
-        seq: hub.seq,
-        quotes: hub.snapshot(),
-        headlines: hub.latestHeadlines(),
-      };
-      multi.set(keys.state, JSON.stringify(state));
-    }
-    if (status) multi.xadd(keys.status, 'MAXLEN', '~', STATUS_MAXLEN, '*', 's', JSON.stringify(status));
-    let ok = false;
+    const seq = hub.seq;
+    const call: PublishCall = {
+      holder: lease.holder,
+      leaseMs: lease.ms,
+      gen,
+      maxLen,
+      firstSeq: batch[0]?.seq ?? 0,
+      gap: this.gap,
+      events: batch.map(eventJson),
+      ...(status && { status: JSON.stringify(status) }),
+      ...(withSnapshot && { snapshot: { json: JSON.stringify(this.clusterState()), seq } }),
+    };
+    let reply: PublishReply;
     try {
-      const replies = (await multi.exec()) ?? [];
-      const refused = replies.filter(([err]) => err);
-      if (refused.length > 0)
-        this.log.error(
-          { err: refused[0]![0], refused: refused.length, firstSeq: batch[0]?.seq },
-          'Redis refused events (is another ingest publishing to this stream?); they are not retried',
-        );
-      metrics.events.inc({ direction: 'published' }, batch.length - refused.length);
-      this.stateDirty = false;
-      this.dropping = false;
-      ok = true;
+      reply = await publish(redis, keys, call);
     } catch (err) {
-      // Not sent, or sent and the reply lost: the reconnect asks Redis which.
-      this.pending = [...batch, ...this.pending];
-      this.status ??= status;
+      // Not taken (refused, or the link failed), or taken and the reply lost: the next try's
+      // reply says which.
+      this.requeue(batch, status);
+      return this.fail(err);
+    }
+    if ('by' in reply) {
+      this.stopPublishing(
+        { by: reply.by, unpublished: batch.length + this.pending.length },
+        reply.kind === 'fenced'
+          ? 'another ingest took the lease while this one was frozen or cut off: this ingest stops publishing so no seq is used twice'
+          : 'Redis holds a newer epoch’s stream: this ingest stops publishing',
+      );
+      return;
+    }
+    if (reply.kind === 'ok') {
+      metrics.events.inc({ direction: 'published' }, batch.length);
+      if (withSnapshot) this.snapshots.written(seq);
+      this.dropping = false;
+      this.gap = false;
+      this.mismatches = 0;
+      return this.recovered();
+    }
+    this.requeue(batch, status);
+    this.mismatch(reply.kind, reply.seq);
+  }
+
+  /** The snapshot as Redis keeps it. */
+  private clusterState(): ClusterState {
+    const { hub, gen } = this.options;
+    return { gen, epoch: hub.epoch, seq: hub.seq, quotes: hub.snapshot(), headlines: hub.latestHeadlines() };
+  }
+
+  private requeue(batch: HubMessage[], status: StatusMessage | undefined): void {
+    this.pending = [...batch, ...this.pending];
+    this.status ??= status;
+  }
+
+  /** Redis does not hold what this ingest expected: send from where it stands, with a snapshot. */
+  private mismatch(kind: 'at' | 'nostate', at: number): void {
+    const { hub } = this.options;
+    if (kind === 'at' && at > hub.seq) {
+      this.stopPublishing(
+        { theirs: at, ours: hub.position },
+        'Redis holds another ingest’s events past this one’s: this ingest stops publishing so no seq is used twice',
+      );
+      return;
+    }
+    this.snapshots.force();
+    if (kind === 'at') {
+      this.seed(at);
+      this.gap = (this.pending[0]?.seq ?? hub.seq + 1) > at + 1;
+    }
+    if (++this.mismatches >= MISMATCHES_BEFORE_BACKOFF)
+      return this.fail(new Error(`Redis's stream does not continue this ingest's (it holds seq ${at})`));
+    if (kind === 'nostate' || at === 0)
+      this.log.warn(
+        { epoch: hub.epoch, seq: hub.seq, republishing: this.pending.length },
+        'Redis holds no snapshot or none of this epoch’s events (restarted empty?): re-seeding snapshot and recent events',
+      );
+    else
+      this.log.info(
+        { redisSeq: at, seq: hub.seq, publishing: this.pending.length },
+        'Redis’s stream ends before this ingest’s: publishing the events it missed',
+      );
+  }
+
+  private fail(err: unknown): void {
+    this.options.metrics.publishErrors.inc();
+    const error = err instanceof Error ? err.message : String(err);
+    if (this.retries.fail(error))
       this.log.warn(
         { err, unpublished: this.pending.length },
-        'publish to Redis failed; retrying on reconnect',
+        'publish to Redis failed; retrying with backoff (events stay queued)',
       );
-    } finally {
-      this.busy = false;
-    }
-    if (this.reconnected) return this.onReconnect();
-    // After a failure only a reconnect (or the next event) retries, so a broken Redis is not hammered.
-    if (ok && (this.pending.length > 0 || this.status !== undefined)) this.schedule();
+  }
+
+  private recovered(): void {
+    const failedForMs = this.retries.succeed();
+    if (failedForMs !== undefined) this.log.info({ failedForMs }, 'Redis takes this ingest’s events again');
+  }
+
+  /** After a send: go on with what queued meanwhile, and make sure a snapshot follows a quiet spell. */
+  private afterSend(): void {
+    if (this.stopped || this.retries.waiting) return;
+    if (this.pending.length > 0 || this.status !== undefined || this.snapshots.forced) return this.schedule();
+    const dueIn = this.snapshots.dueIn(this.options.hub.seq);
+    if (dueIn !== undefined && !this.snapshotTimer)
+      this.snapshotTimer = setTimeout(() => {
+        this.snapshotTimer = undefined;
+        this.schedule();
+      }, dueIn).unref();
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.beat);
+    this.retries.cancel();
+    clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = undefined;
   }
 
   /**
@@ -188,73 +306,45 @@ export class Publisher {
 
   /** Stops for good: another ingest publishes to this cluster now. */
   private stopPublishing(fields: Record<string, unknown>, why: string): void {
+    if (this.stopped) return;
     this.log.error(fields, why);
     this.stopped = true;
     this.subscription.unsubscribe();
-    clearInterval(this.beat);
+    this.clearTimers();
+    // For good: /healthz says so until this process is stopped.
+    this.retries.halt(why);
   }
 
-  /** After a reconnect: find out what Redis holds and queue what it lacks. */
+  /** After a reconnect: whatever Redis lost meanwhile, the next publish finds out and re-sends. */
   private readonly onReconnect = () => {
     this.renewLease();
-    // A flush in flight when the link came back runs this when it settles.
-    this.reconnected = this.busy;
-    if (this.busy || this.stopped) return;
-    this.busy = true;
-    void this.reconcile().finally(() => {
-      this.busy = false;
-      this.schedule();
-    });
+    this.snapshots.force();
+    this.status ??= this.options.hub.status;
+    this.retries.cancel();
+    this.schedule();
   };
-
-  private async reconcile(): Promise<void> {
-    const { redis, keys, hub } = this.options;
-    let there: ClusterState | undefined;
-    try {
-      const raw = await redis.get(keys.state);
-      there = raw === null ? undefined : (JSON.parse(raw) as ClusterState);
-    } catch (err) {
-      this.log.warn(
-        { err },
-        'cannot read the cluster state after reconnecting; retrying on the next reconnect',
-      );
-      return;
-    }
-    if (there && (there.epoch !== hub.epoch || there.seq > hub.seq)) {
-      this.stopPublishing(
-        { theirs: { epoch: there.epoch, seq: there.seq }, ours: hub.position },
-        'Redis holds another ingest’s state: this ingest stops publishing so no seq is used twice',
-      );
-      return;
-    }
-    this.seed(there?.seq);
-    if (there === undefined)
-      this.log.warn(
-        { epoch: hub.epoch, seq: hub.seq, republishing: this.pending.length },
-        'Redis came back without the cluster state (restarted empty?): re-seeding snapshot and recent events',
-      );
-    else
-      this.log.info(
-        { redisSeq: there.seq, seq: hub.seq, publishing: this.pending.length },
-        'Redis reconnected: publishing the events it missed',
-      );
-  }
 
   /** Queues everything Redis lacks after `seq` (nothing held: all recent events), state and status. */
   private seed(seq = 0): void {
     this.pending = this.unpublished(seq);
-    this.stateDirty = true;
+    this.snapshots.force();
     this.status = this.options.hub.status;
   }
 
-  /** Events after `seq`, from the hub's history and what is queued, oldest first, without repeats. */
+  /**
+   * Events after `seq`, from the hub's history and what is queued, oldest first, without repeats:
+   * the newest consecutive run of them (one publish sends consecutive seqs; the snapshot that
+   * goes with it covers what is missing before).
+   */
   private unpublished(seq: number): HubMessage[] {
     const firstQueued = this.pending[0]?.seq ?? Infinity;
     const fromHistory =
       firstQueued > seq + 1
         ? this.options.hub.exportState().history.filter((m) => m.seq > seq && m.seq < firstQueued)
         : [];
-    const events = [...fromHistory, ...this.pending.filter((m) => m.seq > seq)];
-    return events.slice(-this.options.maxLen);
+    const events = [...fromHistory, ...this.pending.filter((m) => m.seq > seq)].slice(-this.options.maxLen);
+    let start = events.length - 1;
+    while (start > 0 && events[start - 1]!.seq === events[start]!.seq - 1) start--;
+    return events.slice(Math.max(0, start));
   }
 }

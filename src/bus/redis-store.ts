@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
+import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
-import type { HubState } from '../hub/hub.ts';
+import { Hub, type HubOptions, type HubState } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
 
 /** The Redis keys of one cluster. */
@@ -24,10 +25,11 @@ export const busKeys = (prefix: string): BusKeys => ({
 });
 
 /**
- * What the state key holds: the snapshot as of `seq`, written in the same transaction as the
- * events up to `seq`, so a reader that loads it and follows the stream from `<gen>-<seq>` misses
- * nothing. `gen` is the epoch's number in stream ids: a new epoch takes a larger one, so an edge
- * following an old epoch reads straight into the new one and sees the change.
+ * What the state key holds: the snapshot as of `seq`, written in the same script as the event
+ * `seq` (now and then, not with every batch); a reader that loads it applies the stream's events
+ * after `seq`, then follows the stream from its head, and misses nothing. `gen` is the epoch's
+ * number in stream ids: a new epoch takes a larger one, so an edge following an old epoch reads
+ * straight into the new one and sees the change.
  */
 export interface ClusterState {
   gen: number;
@@ -71,9 +73,23 @@ const contiguousTail = (newestFirst: [string, string[]][], gen: number, seq: num
   return out.reverse();
 };
 
+/** The run of consecutive events of `gen` from `seq` on, from oldest-first entries. */
+const contiguousRun = (oldestFirst: [string, string[]][], gen: number, seq: number): HubMessage[] => {
+  const out: HubMessage[] = [];
+  for (const [id, fields] of oldestFirst) {
+    const entry = decodeEntry(id, fields);
+    if (!('message' in entry) || entry.gen !== gen || entry.message.seq !== seq + out.length) break;
+    out.push(entry.message);
+  }
+  return out;
+};
+
 /** What a process starting against a cluster finds in Redis. */
 export interface Loaded {
-  /** The cluster's snapshot with the events the stream still holds as history; absent when Redis has none. */
+  /**
+   * The cluster's state at the stream head: the snapshot rolled forward by the events the stream
+   * holds after it, with the events the stream still holds as history; absent when Redis has none.
+   */
   state?: HubState & { gen: number };
   /** The latest status the ingest published, and its stream id to follow from. */
   status?: { message: StatusMessage; id: string };
@@ -81,33 +97,88 @@ export interface Loaded {
   topGen: number;
 }
 
+/** What a loaded hub keeps: its history bound and headline count. */
+export type LoadLimits = Pick<HubOptions, 'history' | 'headlineCount'>;
+
 /**
- * Loads the snapshot, the newest `historySize` events and the latest status in one transaction,
- * so the history ends exactly at the snapshot's seq.
+ * How long a load waits for a newer snapshot when the stream was trimmed past the one it read
+ * (XTRIM by hand, a tiny --bus-maxlen): a live ingest writes one within --bus-snapshot.
  */
-export const loadCluster = async (redis: Redis, keys: BusKeys, historySize: number): Promise<Loaded> => {
-  const replies = await redis
-    .multi()
-    .get(keys.state)
-    .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, historySize))
-    .xrevrange(keys.status, '+', '-', 'COUNT', 1)
-    .exec();
-  const [stateReply, eventsReply, statusReply] = (replies ?? []).map(([err, value]) => {
+const TRIMMED_WAIT_MS = 30_000;
+
+const execAll = async (multi: ReturnType<Redis['multi']>): Promise<unknown[]> =>
+  ((await multi.exec()) ?? []).map(([err, value]) => {
     if (err) throw err;
     return value;
   });
-  const entries = (eventsReply ?? []) as [string, string[]][];
-  const topGen = entries[0] ? Number(entries[0][0].split('-')[0]) : 0;
-  const statuses = (statusReply ?? []) as [string, string[]][];
-  const [statusId, statusFields] = statuses[0] ?? [];
-  const status =
-    statusId && statusFields?.[1]
-      ? { id: statusId, message: JSON.parse(statusFields[1]) as StatusMessage }
-      : undefined;
-  if (typeof stateReply !== 'string') return { topGen, ...(status && { status }) };
-  const cluster = JSON.parse(stateReply) as ClusterState;
-  const history = historySize > 0 ? contiguousTail(entries, cluster.gen, cluster.seq) : [];
-  return { state: { ...cluster, history }, topGen, ...(status && { status }) };
+
+/**
+ * Loads the cluster: the snapshot (written now and then, not per batch), the events after it,
+ * which roll it forward to the stream head, the newest events as history, and the latest status.
+ */
+export const loadCluster = async (redis: Redis, keys: BusKeys, limits: LoadLimits): Promise<Loaded> => {
+  const started = Date.now();
+  for (let tries = 0; ; tries++) {
+    const [stateReply, statusReply, topReply] = await execAll(
+      redis
+        .multi()
+        .get(keys.state)
+        .xrevrange(keys.status, '+', '-', 'COUNT', 1)
+        .xrevrange(keys.events, '+', '-', 'COUNT', 1),
+    );
+    const statuses = (statusReply ?? []) as [string, string[]][];
+    const [statusId, statusFields] = statuses[0] ?? [];
+    const status =
+      statusId && statusFields?.[1]
+        ? { id: statusId, message: JSON.parse(statusFields[1]) as StatusMessage }
+        : undefined;
+    const top = ((topReply ?? []) as [string, string[]][])[0];
+    const topGen = top ? Number(top[0].split('-')[0]) : 0;
+    const base = { topGen, ...(status && { status }) };
+    if (typeof stateReply !== 'string') return base;
+    const cluster = JSON.parse(stateReply) as ClusterState;
+    // Ids are immutable and only trimmed from the old end, so reading on after the snapshot in a
+    // second step is safe, unless the trim passed the snapshot meanwhile (then read again).
+    const [afterReply, newestReply] = await execAll(
+      redis
+        .multi()
+        .xrange(keys.events, entryId(cluster.gen, cluster.seq + 1), '+')
+        .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, limits.history.size)),
+    );
+    const after = (afterReply ?? []) as [string, string[]][];
+    const run = contiguousRun(after, cluster.gen, cluster.seq + 1);
+    const firstAfter = after[0] && decodeEntry(after[0][0], after[0][1]);
+    if (run.length === 0 && firstAfter?.gen === cluster.gen) {
+      if (Date.now() - started > TRIMMED_WAIT_MS)
+        throw new TickstreamError(
+          'bus_trimmed',
+          `the stream ${keys.events} no longer holds the events after the snapshot (seq ${cluster.seq}) and no newer snapshot came: is an ingest running?`,
+        );
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** tries)));
+      continue;
+    }
+    const headSeq = cluster.seq + run.length;
+    const history =
+      limits.history.size > 0
+        ? contiguousTail((newestReply ?? []) as [string, string[]][], cluster.gen, headSeq)
+        : [];
+    return { ...base, state: { ...rollForward(cluster, history, run, limits), gen: cluster.gen } };
+  }
+};
+
+/** The snapshot with `run` (the events right after it) applied, through a hub, so the rules are the hub's own. */
+const rollForward = (
+  cluster: ClusterState,
+  history: HubMessage[],
+  run: HubMessage[],
+  limits: LoadLimits,
+): HubState => {
+  const hub = new Hub({ ...limits, epoch: cluster.epoch });
+  hub.restore({ ...cluster, history: history.filter((m) => m.seq <= cluster.seq) });
+  for (const m of run) hub.accept(m);
+  const state = hub.exportState();
+  hub.close();
+  return state;
 };
 
 /** Connection health as `/healthz` and `/readyz` report it. */

@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
-import { DEFAULT_LEASE_MS, type BusRole } from '../../src/bus/options.ts';
-import type { HubMessage, ServerMessage } from '../../src/protocol/messages.ts';
+import { DEFAULT_LEASE_MS, DEFAULT_SNAPSHOT_MS, type BusRole } from '../../src/bus/options.ts';
+import type { HubMessage, Quote, ServerMessage } from '../../src/protocol/messages.ts';
 import { serve, type Running } from '../../src/serve.ts';
 import type { Frame } from '../../src/source/frame.ts';
 import { quietLog, testConfig, TestClient } from '../helpers.ts';
@@ -20,13 +20,14 @@ export const startNode = async (
     maxLen = 10_000,
     historySize = 1000,
     leaseMs = DEFAULT_LEASE_MS,
+    snapshotMs = DEFAULT_SNAPSHOT_MS,
     dataDir,
-  }: { maxLen?: number; historySize?: number; leaseMs?: number; dataDir?: string } = {},
+  }: { maxLen?: number; historySize?: number; leaseMs?: number; snapshotMs?: number; dataDir?: string } = {},
 ): Promise<Node> => {
   const frames$ = new Subject<Frame>();
   const config = {
     ...testConfig({ hub: { history: { size: historySize, ageMs: 600_000 }, ...(dataDir && { dataDir }) } }),
-    bus: { url, role, maxLen, prefix, leaseMs },
+    bus: { url, role, maxLen, prefix, leaseMs, snapshotMs },
   };
   const running = await serve(config, quietLog(), { kind: 'test', frames$ });
   return { running, frames$ };
@@ -67,3 +68,49 @@ export const subscribed = async (node: Node, since?: { epoch: string; seq: numbe
   if (!since) await client.next('snapshot');
   return client;
 };
+
+/** A client's quotes: its snapshot with every delta after it applied, as a client library keeps them. */
+export const clientQuotes = (client: TestClient): Map<string, Partial<Quote>> => {
+  const quotes = new Map<string, Partial<Quote>>();
+  for (const m of client.messages) {
+    if (m.type === 'snapshot' && m.channel === 'quotes') {
+      quotes.clear();
+      for (const q of m.quotes) quotes.set(q.symbol, q);
+    } else if (m.type === 'quote') {
+      const { type: _t, seq: _s, ...fields } = m;
+      quotes.set(fields.symbol, { ...quotes.get(fields.symbol), ...fields });
+    }
+  }
+  return quotes;
+};
+
+/** A hub's snapshot keyed by symbol, to compare with {@link clientQuotes}. */
+export const hubQuotes = (node: Node): Map<string, Partial<Quote>> =>
+  new Map(node.running.hub.snapshot().map((q) => [q.symbol, q]));
+
+/** The seqs a client received, and whether they run without a gap or a repeat. */
+export const seqRun = (client: TestClient): { first?: number; last?: number; gapless: boolean } => {
+  const seqs = events(client).map((m) => m.seq);
+  return {
+    first: seqs[0],
+    last: seqs.at(-1),
+    gapless: seqs.every((s, i) => i === 0 || s === seqs[i - 1]! + 1),
+  };
+};
+
+/** Feeds `count` frames from `from`, one every `everyMs`, as a live source would. */
+export const feed = async (node: Node, from: number, count: number, everyMs = 5): Promise<void> => {
+  for (let n = from; n < from + count; n++) {
+    node.frames$.next(tick(n));
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+};
+
+/** A node's `/healthz`, parsed. */
+export const healthOf = async (
+  node: Node,
+): Promise<Record<string, unknown> & { bus?: Record<string, unknown> }> =>
+  (await (await fetch(`http://127.0.0.1:${node.running.server.port}/healthz`)).json()) as Record<
+    string,
+    unknown
+  >;

@@ -5,7 +5,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } 
 import type { HelloMessage, Quote, QuoteMessage } from '../../src/protocol/messages.ts';
 import { repoPath, TestClient, waitFor } from '../helpers.ts';
 import { spawnTickstream } from '../server-child.ts';
-import { events, lastSeq, startNode, subscribed, tick, type Node } from './cluster.ts';
+import {
+  clientQuotes,
+  events,
+  hubQuotes,
+  lastSeq,
+  startNode,
+  subscribed,
+  tick,
+  type Node,
+} from './cluster.ts';
 import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
 
 /** Applies quote deltas to full quotes, as a client library does. */
@@ -186,18 +195,24 @@ describe('scale-out on Redis: one ingest, two edges', () => {
 
   it('marks the feed stale when the ingest hangs, and fences it off once another took over', async () => {
     const prefix = uniquePrefix();
-    // A real ingest process, frozen with SIGSTOP: its Redis connection stays open, it only stops renewing.
+    // A real ingest process, frozen with SIGSTOP: its Redis connection stays open, it only stops
+    // renewing. Its replay goes on when it wakes, so it has events to publish at once.
     const frozen = await spawnTickstream('serve', [
       ...['--bus', redis.url, '--role', 'ingest', '--bus-prefix', prefix, '--bus-lease', '600ms'],
-      ...['--port', '0', '--host', '127.0.0.1', '--feed', repoPath('test/fixtures/two-frames.txt')],
+      ...[
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--feed',
+        repoPath('replay/session.txt.gz'),
+        '--speed',
+        '300',
+      ],
     ]);
     onTestFinished(() => frozen.stop());
     const edge = await start('edge', redis.url, prefix);
-    await waitFor(
-      () => edge.running.hub.status.state === 'running',
-      'the edge following a live ingest',
-      10_000,
-    );
+    await waitFor(() => edge.running.hub.seq > 0, 'the edge following a live ingest', 10_000);
     const watcher = await connect(edge);
     const states = () => watcher.ofType('status').map((m) => m.state);
 
@@ -209,13 +224,20 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     next.frames$.next(tick(1));
     await waitFor(() => lastSeq(watcher) === seq + 3, 'the new ingest’s first frame');
 
-    // Woken, the old ingest finds the lease taken and stops instead of stamping seqs twice.
+    // Woken, the old ingest finds the lease taken and stops instead of stamping seqs twice; its
+    // replay stamped events past the new ingest's head meanwhile, and not one reaches Redis.
     frozen.child.kill('SIGCONT');
     await waitFor(
       () => frozen.logs().find((l) => String(l.msg).startsWith('another ingest took the lease')),
       'the old ingest standing down',
       10_000,
     );
+    const fenced = (await (await fetch(`http://127.0.0.1:${frozen.port}/healthz`)).json()) as {
+      status: string;
+      bus: { publish: { ok: boolean; error: string } };
+    };
+    expect(fenced.status).toBe('degraded');
+    expect(fenced.bus.publish.error).toMatch(/^another ingest took the lease/);
     next.frames$.next(tick(2));
     await waitFor(() => lastSeq(watcher) === seq + 6, 'the new ingest still publishing');
     // The old ingest's events may still have been arriving when the watcher subscribed; after them,
@@ -225,6 +247,72 @@ describe('scale-out on Redis: one ingest, two edges', () => {
         .map((m) => m.seq)
         .filter((s) => s > seq),
     ).toEqual([...Array(6).keys()].map((i) => seq + 1 + i));
+    // Redis holds exactly the new ingest's events and snapshot: an edge that loads now agrees.
+    const admin = redis.admin();
+    const stream = await admin.xrevrange(`${prefix}:events`, '+', '-', 'COUNT', 20);
+    const seqs = stream.map(([id]) => Number(id.split('-')[1])).filter((s) => s > seq);
+    expect(seqs).toEqual([...Array(6).keys()].map((i) => seq + 6 - i));
+    const late = await start('edge', redis.url, prefix);
+    expect(late.running.hub.position).toEqual(next.running.hub.position);
+    expect(late.running.hub.snapshot()).toEqual(next.running.hub.snapshot());
+  });
+
+  it('throttles the snapshot: an edge that starts after many events it does not cover rolls it forward', async () => {
+    const prefix = uniquePrefix();
+    const ingest = await start('ingest', redis.url, prefix, { snapshotMs: 3_600_000 });
+    const early = await connect(await start('edge', redis.url, prefix));
+    for (let n = 1; n <= 100; n++) ingest.frames$.next(tick(n));
+    await waitFor(() => lastSeq(early) === 300, 'the 300 events on an edge');
+    // Written when the ingest started, then not again within the hour (and under 1,000 events).
+    const admin = redis.admin();
+    expect(JSON.parse((await admin.get(`${prefix}:state`))!)).toMatchObject({ seq: 0 });
+
+    const late = await start('edge', redis.url, prefix);
+    expect(late.running.hub.position).toEqual(ingest.running.hub.position);
+    const client = await connect(late);
+    expect(clientQuotes(client)).toEqual(hubQuotes(ingest));
+    // Its history reaches back too: a client that left at seq 150 resumes with what it missed.
+    const resumed = await connect(late, { epoch: ingest.running.hub.epoch, seq: 150 });
+    expect(resumed.ofType('subscribed')[0]?.recovered).toBe(true);
+  });
+
+  it('restarts an ingest killed with -9 from a snapshot older than the stream, at the stream head', async () => {
+    const prefix = uniquePrefix();
+    const killed = await spawnTickstream('serve', [
+      ...['--bus', redis.url, '--role', 'ingest', '--bus-prefix', prefix, '--bus-lease', '600ms'],
+      ...['--bus-snapshot', '1h', '--port', '0', '--host', '127.0.0.1'],
+      ...['--feed', repoPath('test/fixtures/two-frames.txt'), '--speed', '0'],
+    ]);
+    onTestFinished(() => killed.stop());
+    const edge = await start('edge', redis.url, prefix);
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${killed.port}/healthz`)).ok &&
+        ((await (await fetch(`http://127.0.0.1:${killed.port}/healthz`)).json()) as { source: string })
+          .source === 'ended',
+      'the feed replayed',
+    );
+    await waitFor(
+      async () =>
+        Number(await redis.admin().xlen(`${prefix}:events`)) > 0 &&
+        edge.running.hub.seq ===
+          Number(
+            (await redis.admin().xrevrange(`${prefix}:events`, '+', '-', 'COUNT', 1))[0]![0].split('-')[1],
+          ),
+      'the edge at the stream head',
+    );
+    await killed.stop('SIGKILL');
+    const stateSeq = (JSON.parse((await redis.admin().get(`${prefix}:state`))!) as { seq: number }).seq;
+    expect(stateSeq).toBeLessThan(edge.running.hub.seq);
+
+    const next = await start('ingest', redis.url, prefix);
+    expect(next.running.hub.position).toEqual(edge.running.hub.position);
+    expect(next.running.hub.snapshot()).toEqual(edge.running.hub.snapshot());
+    next.frames$.next(tick(1));
+    await waitFor(
+      () => edge.running.hub.seq === next.running.hub.seq,
+      'the restarted ingest’s events on the edge',
+    );
   });
 
   it('with role all and a data dir, continues its epoch and seq after Redis lost everything', async (ctx) => {

@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import type { BusKeys } from './redis-store.ts';
+
+/** How many status changes the status stream keeps: edges only ever need the latest. */
+const STATUS_MAXLEN = 100;
+
+// One script, so the lease check and every write are one atomic step: an ingest that lost its
+// lease (frozen past it while another took over) writes nothing, not even its snapshot. The
+// stream must continue exactly (its head is the event before the first one sent), unless the
+// caller allows a gap it cannot fill (its history no longer holds the events) and sends a
+// snapshot as of its last event, which covers it. Every check comes
+// before the first write, so a refused call (maxmemory, a read-only replica) leaves no half.
+// redis.replicate_commands: Redis 5 refuses writes after a non-deterministic XADD '*' without it.
+const PUBLISH = `
+redis.replicate_commands()
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return {'fenced', holder} end
+local top = 0
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[2])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      local gen, seq = string.match(info[i + 1], '^(%d+)-(%d+)$')
+      if gen == ARGV[3] then top = tonumber(seq)
+      elseif tonumber(gen) > tonumber(ARGV[3]) then return {'superseded', info[i + 1]} end
+    end
+  end
+end
+local n = #ARGV - 9
+local first = tonumber(ARGV[8])
+local gap = ARGV[9] == '1'
+local last = top
+if n > 0 then last = first + n - 1 end
+local snapshot = ARGV[5] ~= ''
+if snapshot and tonumber(ARGV[6]) ~= last then return {'at', tostring(top)} end
+if n > 0 and (first <= top or (first > top + 1 and not (snapshot and gap))) then return {'at', tostring(top)} end
+if not snapshot and redis.call('EXISTS', KEYS[3]) == 0 then return {'nostate', tostring(top)} end
+for i = 1, n do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[3] .. '-' .. (first + i - 1), 'm', ARGV[9 + i])
+end
+if snapshot then redis.call('SET', KEYS[3], ARGV[5]) end
+if ARGV[7] ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ${STATUS_MAXLEN}, '*', 's', ARGV[7]) end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {'ok', tostring(last)}`;
+
+/** One publish: consecutive events from `firstSeq`, and optionally the snapshot and a status. */
+export interface PublishCall {
+  /** The lease holder token this ingest writes under. */
+  holder: string;
+  leaseMs: number;
+  gen: number;
+  maxLen: number;
+  /** The snapshot as JSON, as of `snapshotSeq`, which must be the last event sent (or the stream head). */
+  snapshot?: { json: string; seq: number };
+  status?: string;
+  firstSeq: number;
+  /** Whether the stream may end before `firstSeq - 1` (the snapshot covers what is missing). */
+  gap?: boolean;
+  /** The events' JSON, seqs `firstSeq`, `firstSeq + 1`, … */
+  events: string[];
+}
+
+/**
+ * What Redis answered: written (`ok`, the stream head now); the stream does not continue at
+ * `firstSeq` (`at`: its head, so the caller sends what follows it); no snapshot there (`nostate`);
+ * another ingest holds the lease (`fenced`) or the stream is a newer epoch's (`superseded`).
+ */
+export type PublishReply =
+  | { kind: 'ok'; seq: number }
+  | { kind: 'at' | 'nostate'; seq: number }
+  | { kind: 'fenced' | 'superseded'; by: string };
+
+type Scripted = Redis & {
+  tickstreamPublish(...args: (string | number)[]): Promise<[string, string]>;
+};
+
+/** Sends one publish as a single script (EVALSHA, falling back to EVAL when Redis lost it). */
+export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): Promise<PublishReply> => {
+  const scripted = redis as Scripted;
+  if (typeof scripted.tickstreamPublish !== 'function')
+    redis.defineCommand('tickstreamPublish', { numberOfKeys: 4, lua: PUBLISH });
+  const [kind, value] = await scripted.tickstreamPublish(
+    keys.ingest,
+    keys.events,
+    keys.state,
+    keys.status,
+    call.holder,
+    call.leaseMs,
+    String(call.gen),
+    call.maxLen,
+    call.snapshot?.json ?? '',
+    call.snapshot?.seq ?? 0,
+    call.status ?? '',
+    call.firstSeq,
+    call.gap ? '1' : '0',
+    ...call.events,
+  );
+  return kind === 'fenced' || kind === 'superseded'
+    ? { kind, by: value }
+    : kind === 'ok'
+      ? { kind, seq: Number(value) }
+      : { kind: kind as 'at' | 'nostate', seq: Number(value) };
+};

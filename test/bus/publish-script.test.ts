@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publish, type PublishCall } from '../../src/bus/publish-script.ts';
+import { busKeys, connectRedis, whenReady } from '../../src/bus/redis-store.ts';
+import { quietLog } from '../helpers.ts';
+import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
+
+describe('the publish script: one atomic, fenced write per batch', () => {
+  let redis: TestRedis;
+  const link = () => connectRedis(redis.url, 'test-publish', quietLog());
+  const call = (over: Partial<PublishCall>): PublishCall => ({
+    holder: 'ours',
+    leaseMs: 10_000,
+    gen: 7,
+    maxLen: 1000,
+    firstSeq: 1,
+    events: [],
+    ...over,
+  });
+  const events = (first: number, n: number) =>
+    [...Array(n).keys()].map((i) => JSON.stringify({ seq: first + i }));
+  const snapshot = (seq: number) => ({ json: JSON.stringify({ gen: 7, seq }), seq });
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('writes nothing, not even the snapshot, when another ingest holds the lease', async () => {
+    const keys = busKeys(uniquePrefix());
+    const r = link();
+    await whenReady(r);
+    const admin = redis.admin();
+    await admin.set(keys.ingest, 'theirs', 'PX', 10_000);
+    const reply = await publish(r, keys, call({ events: events(1, 3), snapshot: snapshot(3), status: '{}' }));
+    expect(reply).toEqual({ kind: 'fenced', by: 'theirs' });
+    expect(await admin.exists(keys.events, keys.state, keys.status)).toBe(0);
+    expect(await admin.get(keys.ingest)).toBe('theirs');
+    r.disconnect();
+  });
+
+  it('takes a lease nobody holds, and writes events, snapshot and status together', async () => {
+    const keys = busKeys(uniquePrefix());
+    const r = link();
+    await whenReady(r);
+    const admin = redis.admin();
+    expect(
+      await publish(r, keys, call({ events: events(1, 3), snapshot: snapshot(3), status: '{}' })),
+    ).toEqual({
+      kind: 'ok',
+      seq: 3,
+    });
+    expect(await admin.xlen(keys.events)).toBe(3);
+    expect(await admin.get(keys.ingest)).toBe('ours');
+    expect(JSON.parse((await admin.get(keys.state))!)).toEqual({ gen: 7, seq: 3 });
+    r.disconnect();
+  });
+
+  it('refuses what does not continue the stream, and says where it ends', async () => {
+    const keys = busKeys(uniquePrefix());
+    const r = link();
+    await whenReady(r);
+    const admin = redis.admin();
+    // No snapshot yet: the stream alone cannot be loaded.
+    expect(await publish(r, keys, call({ events: events(1, 2) }))).toEqual({ kind: 'nostate', seq: 0 });
+    expect(await publish(r, keys, call({ events: events(1, 2), snapshot: snapshot(2) }))).toMatchObject({
+      kind: 'ok',
+    });
+    // Already there (a retry after a lost reply), a gap, a snapshot that is not at the last event.
+    expect(await publish(r, keys, call({ firstSeq: 2, events: events(2, 2) }))).toEqual({
+      kind: 'at',
+      seq: 2,
+    });
+    expect(await publish(r, keys, call({ firstSeq: 5, events: events(5, 1) }))).toEqual({
+      kind: 'at',
+      seq: 2,
+    });
+    expect(
+      await publish(r, keys, call({ firstSeq: 3, events: events(3, 2), snapshot: snapshot(3) })),
+    ).toEqual({
+      kind: 'at',
+      seq: 2,
+    });
+    expect(await admin.xlen(keys.events)).toBe(2);
+    // A gap is refused even with a snapshot (Redis came back empty: the history must be re-sent)…
+    const gapped = call({ firstSeq: 5, events: events(5, 1), snapshot: snapshot(5) });
+    expect(await publish(r, keys, gapped)).toEqual({ kind: 'at', seq: 2 });
+    // …unless the caller cannot fill it and says so; readers resync from the snapshot.
+    expect(await publish(r, keys, { ...gapped, gap: true })).toEqual({ kind: 'ok', seq: 5 });
+    // A newer epoch's stream is never written under.
+    await admin.xadd(keys.events, '9-1', 'm', '{}');
+    expect(await publish(r, keys, call({ firstSeq: 6, events: events(6, 1) }))).toEqual({
+      kind: 'superseded',
+      by: '9-1',
+    });
+    r.disconnect();
+  });
+});
