@@ -231,10 +231,15 @@ export interface OpenedSocket {
 }
 
 /**
- * Opens `ws://host:port/path?query` with the opening handshake (RFC 6455 §4.1) and resolves
- * once the server accepted it: status 101 and the right `Sec-WebSocket-Accept`.
+ * Opens `ws://host:port/path?query` with the opening handshake (RFC 6455 §4.1), sending
+ * `headers` besides its own, and resolves once the server accepted it: status 101 and the right
+ * `Sec-WebSocket-Accept`.
  */
-export const openWebSocket = (url: string, protocol?: string): Promise<OpenedSocket> =>
+export const openWebSocket = (
+  url: string,
+  protocol?: string,
+  headers: Record<string, string> = {},
+): Promise<OpenedSocket> =>
   new Promise((resolve, reject) => {
     const target = new URL(url);
     if (target.protocol !== 'ws:') return reject(new Error(`only ws:// URLs are supported: ${url}`));
@@ -294,6 +299,7 @@ export const openWebSocket = (url: string, protocol?: string): Promise<OpenedSoc
           'Sec-WebSocket-Version: 13',
           `Sec-WebSocket-Key: ${key}`,
           ...(protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []),
+          ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
           '',
           '',
         ].join('\r\n'),

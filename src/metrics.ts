@@ -20,6 +20,8 @@ export interface Metrics {
   readonly conflatedDeltas: Counter<'reason'>;
   /** Clients closed with 4008 (slow consumer). */
   readonly slowConsumerCloses: Counter;
+  /** Clients the global --max-waiting-bytes ceiling conflated or closed, by action. */
+  readonly waitingSheds: Counter<'action'>;
   /** Clients refused or closed for policy: origin, auth, limits, abuse. */
   readonly refused: Counter<'reason'>;
   /** Client requests answered with an error, by code. */
@@ -122,6 +124,12 @@ export const createMetrics = (): Metrics => {
     slowConsumerCloses: new Counter({
       name: 'tickstream_slow_consumer_closes_total',
       help: 'Clients closed with 4008 for not reading fast enough.',
+      registers,
+    }),
+    waitingSheds: new Counter({
+      name: 'tickstream_waiting_sheds_total',
+      help: 'Clients conflated or closed (action) to keep bytes waiting under --max-waiting-bytes.',
+      labelNames: ['action'],
       registers,
     }),
     refused: new Counter({

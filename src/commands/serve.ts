@@ -1,5 +1,6 @@
 import { busConfig, busFlags, busHelp } from '../bus/options.ts';
 import { hubConfig, hubFlags, hubHelp } from '../hub/options.ts';
+import { installFatalHandlers } from '../fatal.ts';
 import { createLogger, logFlags, logHelp, logLevel } from '../log.ts';
 import { parseFlags } from '../options.ts';
 import { serve } from '../serve.ts';
@@ -39,21 +40,28 @@ export const serveCommand = async (args: string[]) => {
   log.info(`serving http://localhost:${running.server.port}/ (WebSocket at /ws)`);
   // Logs are flushed before exit so the last lines (shutdown, errors) are not lost.
   const exit = (code: number) => log.flush(() => process.exit(code));
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down');
+  let stopping = false;
+  const stop = (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
     // Clients get SHUTDOWN_BOUND_MS to answer the close; a stuck shutdown still ends the process.
     setTimeout(() => {
       log.error({ boundMs: SHUTDOWN_BOUND_MS }, 'shutdown took too long; exiting');
       exit(1);
     }, SHUTDOWN_BOUND_MS).unref();
     running.close().then(
-      () => exit(0),
+      () => exit(exitCode),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         exit(1);
       },
     );
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  const onSignal = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    stop(0);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  installFatalHandlers(process, log, stop);
 };

@@ -43,9 +43,18 @@ export type ResumeResult = { recovered: true; messages: EventMessage[] } | { rec
 /** Called with each event after the hub's state holds it and before anyone sees it. */
 export type Recorder = (message: HubMessage, at: number) => void;
 
+/**
+ * The most missed events one resume merges. Merging is linear in what was missed, and one
+ * request must not hold the event loop for long whatever position it names; a client further
+ * behind gets `recovered: false` and a snapshot, which is then also the smaller answer.
+ */
+export const RESUME_BUDGET = 5000;
+
 /** How a hub is built. */
 export interface HubOptions {
   history: HistoryLimits;
+  /** The most missed events a resume merges (default `RESUME_BUDGET`). */
+  resumeBudget?: number;
   /** How many recent headlines a headlines subscriber gets on subscribe. */
   headlineCount: number;
   epoch?: string;
@@ -235,11 +244,14 @@ export class Hub {
 
   /**
    * What a subscriber missed since `since`: quote deltas merged per symbol, headlines and the
-   * latest candle of each bar it wants, in seq order; or `recovered: false` when the epoch differs or history does not reach back.
+   * latest candle of each bar it wants, in seq order; or `recovered: false` when the epoch
+   * differs, history does not reach back, or more was missed than the resume budget merges.
    */
   resume(since: Position, interest: Interest): ResumeResult {
     if (since.epoch !== this.epoch || since.seq > this.seq) return { recovered: false };
     if (since.seq === this.seq) return { recovered: true, messages: [] };
+    // History holds consecutive seqs (a gap clears it), so this counts the events to merge.
+    if (this.seq - since.seq > (this.options.resumeBudget ?? RESUME_BUDGET)) return { recovered: false };
     this.history.evict(this.scheduler.now());
     const first = this.history.firstSeq;
     // History must hold since.seq + 1 itself: the subscriber saw everything up to since.seq.
@@ -248,6 +260,13 @@ export class Hub {
     // A candle is the whole bar: the latest of each bar stands for the ones before it.
     const candles = new Map<string, CandleMessage>();
     const out: EventMessage[] = [];
+    // Each symbol is matched once: a feed repeats few symbols many times.
+    const wanted = new Map<string, boolean>();
+    const wants = (symbol: string) => {
+      let yes = wanted.get(symbol);
+      if (yes === undefined) wanted.set(symbol, (yes = interest.wantsQuote(symbol)));
+      return yes;
+    };
     for (const m of this.history.after(since.seq)) {
       if (m.type === 'headline') {
         if (interest.wantsHeadlines) out.push(m);
@@ -255,7 +274,7 @@ export class Hub {
         for (const bar of m.bars)
           if (interest.wantsCandle?.(m.symbol, bar.interval))
             candles.set(`${m.symbol} ${bar.interval} ${bar.start}`, candleOf(m.seq, bar));
-      } else if (interest.wantsQuote(m.symbol)) {
+      } else if (wants(m.symbol)) {
         const prev = merged.get(m.symbol);
         merged.set(m.symbol, prev ? mergeDeltas(prev, m) : m);
       }

@@ -1,7 +1,7 @@
 import type { Hub } from '../hub/hub.ts';
 import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
 import type { CandlesResponse } from '../protocol/messages.ts';
-import { keyMatches, keyOf } from './interest.ts';
+import { ConnectionInterest } from './interest.ts';
 
 /** An answer to `GET /api/candles`: the body, or a 400 that says what to fix. */
 export type CandlesAnswer = { status: 200; body: CandlesResponse } | { status: 400; message: string };
@@ -54,10 +54,12 @@ export const candlesAnswer = (url: URL, hub: Hub): CandlesAnswer => {
   const [since, until] = [from as string | undefined, to as string | undefined];
   if (since !== undefined && until !== undefined && since >= until)
     return { status: 400, message: `from must be before to, got from ${since} and to ${until}` };
-  const keys = symbols?.map(keyOf);
+  // The same matching as a WebSocket subscription, so names and patterns mean one thing.
+  const interest = symbols && new ConnectionInterest();
+  interest?.addQuotes(symbols);
   const candles = hub.queryBars({
     interval,
-    ...(keys && { symbol: (s: string) => keys.some((k) => keyMatches(k, s)) }),
+    ...(interest && { symbol: (s: string) => interest.wantsQuote(s) }),
     ...(since !== undefined && { from: since }),
     ...(until !== undefined && { to: until }),
   });

@@ -17,7 +17,7 @@ import {
 } from '../protocol/messages.ts';
 import { ConnectionInterest } from './interest.ts';
 import type { Limits } from './options.ts';
-import { parseRequest } from './requests.ts';
+import { parseJson, symbolsNamed, validateRequest } from './requests.ts';
 import { FrameCache, runKey, type Outgoing, type Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Throttle } from './throttle.ts';
@@ -25,6 +25,8 @@ import { CandleSubscriptions, type CandleIndex } from './candles-channel.ts';
 
 /** A client that stops answering for this long after a slow-consumer close is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
+/** Symbols one connection may name per second, in multiples of `maxSymbols`. */
+const SYMBOL_BUDGET_PER_SECOND = 2;
 /** Window over which bad and excess requests add up to a 1008 close. */
 const ABUSE_WINDOW_MS = 10_000;
 
@@ -61,6 +63,12 @@ export interface ClientBindings {
 
 const withId = (id: RequestId | undefined) => (id !== undefined ? { id } : {});
 
+/** The id of a request not yet validated, when it has a usable one. */
+const requestIdOf = (json: unknown): RequestId | undefined => {
+  const id = (json as { id?: unknown } | null)?.id;
+  return typeof id === 'number' || (typeof id === 'string' && id.length <= 128) ? id : undefined;
+};
+
 /**
  * One client (WebSocket or SSE): its subscriptions, its per-symbol rate gates, and what is
  * queued for it this tick. What is queued in one tick leaves as one frame; a client whose
@@ -95,6 +103,7 @@ export class Connection {
   private clientLog: Logger | undefined;
   private requestWindowStart = -Infinity;
   private requestsInWindow = 0;
+  private symbolsInWindow = 0;
   private abuseWindowStart = -Infinity;
   private abuse = 0;
 
@@ -169,6 +178,7 @@ export class Connection {
       this.runFirst = tick ?? 0;
     } else this.runShared &&= tick === this.runLast + 1;
     this.runLast = tick ?? 0;
+    if (item.alone?.startsWith(FULL_SNAPSHOT) && this.holdsAlone) this.coalesceSnapshots();
     if (item.alone !== undefined) this.holdsAlone = true;
     this.queue.push(item);
     this.queuedBytes += item.json.length;
@@ -225,6 +235,20 @@ export class Connection {
     if (pending.length > 0) sent.bytes += this.sink.write(pending, frames, undefined);
   }
 
+  /**
+   * A full snapshot about to be queued makes an older one still queued useless, and the quote
+   * deltas after it too (the new one holds every symbol at a later seq): a client that keeps
+   * resubscribing while not reading gets one snapshot, not one per request.
+   */
+  private coalesceSnapshots(): void {
+    const at = this.queue.findIndex((o) => o.alone?.startsWith(FULL_SNAPSHOT));
+    if (at < 0) return;
+    const kept = this.queue.filter((o, i) => i < at || (i > at && o.message?.type !== 'quote'));
+    this.queue = kept;
+    this.queuedBytes = kept.reduce((n, o) => n + o.json.length, 0);
+    this.runShared = false;
+  }
+
   private conflate(message: QuoteMessage): void {
     const conflated = (this.conflated ??= new Map());
     const prev = conflated.get(message.symbol);
@@ -273,7 +297,13 @@ export class Connection {
     this.conflatedCount = 0;
   }
 
-  private closeSlow(why: string): void {
+  /** Starts merging this client's quote deltas now (the server's global byte ceiling asks). */
+  conflateNow(): void {
+    if (!this.closed && !this.conflating) this.startConflating();
+  }
+
+  /** Closes with 4008, cutting the client off if it never reads the close. */
+  closeSlow(why: string): void {
     this.log.warn({ buffered: this.sink.bufferedAmount(), why }, 'closing slow consumer');
     this.ctx.metrics.slowConsumerCloses.inc();
     this.close(CloseCode.slowConsumer, 'slow consumer: not reading fast enough');
@@ -321,6 +351,7 @@ export class Connection {
     if (now - this.requestWindowStart >= 1000) {
       this.requestWindowStart = now;
       this.requestsInWindow = 0;
+      this.symbolsInWindow = 0;
     }
     const { maxRequestsPerSecond, maxPayload } = this.ctx.limits;
     if (++this.requestsInWindow > maxRequestsPerSecond) {
@@ -341,7 +372,28 @@ export class Connection {
       this.fail('bad_request', 'binary frames are not accepted; send JSON text');
       return;
     }
-    const result = parseRequest(raw);
+    const json = parseJson(raw);
+    if (!json.ok) return this.fail(json.error.code, json.error.message);
+    // A work budget beside the request count, charged before validation: the symbols named
+    // (validated, matched and indexed one by one) are what a request costs. One request may
+    // name what a connection may hold, and all requests of one second twice that: enough to
+    // rebuild a whole subscription, not to make the server do it twenty times a second.
+    const named = symbolsNamed(json.json);
+    const { maxSymbols } = this.ctx.limits;
+    if (named > maxSymbols)
+      return this.fail(
+        'too_many_symbols',
+        `a request may name at most ${maxSymbols} symbols; this one names ${named}`,
+        requestIdOf(json.json),
+      );
+    if (this.symbolsInWindow + named > maxSymbols * SYMBOL_BUDGET_PER_SECOND)
+      return this.fail(
+        'rate_limited',
+        `more than ${maxSymbols * SYMBOL_BUDGET_PER_SECOND} symbols named in one second: this request is refused`,
+        requestIdOf(json.json),
+      );
+    this.symbolsInWindow += named;
+    const result = validateRequest(json.json);
     if (!result.ok) {
       this.log.debug({ code: result.error.code, reason: result.error.message }, 'rejected client request');
       this.fail(result.error.code, result.error.message, result.error.id);
@@ -457,6 +509,9 @@ export class Connection {
     this.ctx.metrics.subscriptions.inc({ channel: 'headlines' }, wanted ? 1 : -1);
   }
 }
+
+/** The `alone` key prefix of the full quotes snapshot (see the server's `fullSnapshot`). */
+export const FULL_SNAPSHOT = 'snapshot:';
 
 /** Frames written outside a fan-out tick share nothing. */
 const UNSHARED = new FrameCache();

@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Authenticator } from './auth.ts';
+import { answerPreflight, applyCors, isCorsPath } from './cors.ts';
+import { serveMetrics } from './metrics-endpoint.ts';
+import { applySecurityHeaders, DEMO_PAGE_CSP } from './security-headers.ts';
 import type { StreamRefusal } from './sse.ts';
 import { candlesAnswer } from './candles-http.ts';
 import { sendAsset, type Assets } from './static-assets.ts';
@@ -21,6 +25,12 @@ export interface HttpContext {
   health: () => Record<string, unknown>;
   /** Opens an SSE stream on this response, or says why not. */
   stream: (url: URL) => Promise<StreamRefusal | undefined>;
+  /** Why this request may not read data (origin, token), as for `/ws`; undefined when it may. */
+  refusal: (url: URL) => Promise<string | undefined>;
+  /** Origins whose pages may read `/api/*` (CORS). */
+  allowOrigins: readonly string[];
+  /** `/metrics` here: off when it has a port of its own; the token check it requires, if any. */
+  metricsAccess: { served: boolean; guard: Authenticator | undefined };
 }
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -29,17 +39,58 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
   res.end(text);
 };
 
+const snapshot = (res: ServerResponse, url: URL, hub: Hub): void => {
+  const filter = url.searchParams.get('symbols');
+  const wanted = filter
+    ? new Set(
+        filter
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+    : undefined;
+  return json(res, 200, {
+    epoch: hub.epoch,
+    seq: hub.seq,
+    quotes: hub.snapshot(wanted && ((s) => wanted.has(s))),
+  });
+};
+
+const candles = (res: ServerResponse, url: URL, hub: Hub): void => {
+  const answer = candlesAnswer(url, hub);
+  return answer.status === 200
+    ? json(res, 200, answer.body)
+    : json(res, 400, { error: 'bad_request', message: answer.message });
+};
+
+const headlines = (res: ServerResponse, url: URL, hub: Hub): void => {
+  const raw = url.searchParams.get('limit');
+  const limit = raw === null ? undefined : Number(raw);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+    return json(res, 400, {
+      error: 'bad_request',
+      message: 'limit must be a whole number from 1 to 1000',
+    });
+  }
+  return json(res, 200, { epoch: hub.epoch, seq: hub.seq, headlines: hub.latestHeadlines(limit) });
+};
+
 /** Answers the HTTP side of the port: health, metrics, snapshot, headlines, SSE and the demo assets. */
 export const handleHttp = async (
   req: IncomingMessage,
   res: ServerResponse,
   ctx: HttpContext,
 ): Promise<void> => {
+  applySecurityHeaders(res);
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://localhost');
   } catch {
     return json(res, 400, { error: 'bad_request', message: 'the request URL does not parse' });
+  }
+  if (isCorsPath(url.pathname)) {
+    if (req.method === 'OPTIONS') return answerPreflight(req, res, ctx.allowOrigins);
+    applyCors(req, res, ctx.allowOrigins);
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
@@ -63,50 +114,25 @@ export const handleHttp = async (
       return ctx.ready()
         ? json(res, 200, { ready: true, ...ctx.health() })
         : json(res, 503, { ready: false, message: ctx.notReadyReason, ...ctx.health() });
-    case '/metrics': {
-      const text = await ctx.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
-      return void res.end(text);
-    }
+    case '/metrics':
+      if (!ctx.metricsAccess.served) break;
+      return serveMetrics(req, res, url, ctx.metrics.registry, ctx.metricsAccess.guard);
     case '/api/stream': {
       const refused = await ctx.stream(url);
       if (refused) return json(res, refused.status, { error: 'refused', message: refused.message });
       return;
     }
-    case '/api/snapshot': {
-      const filter = url.searchParams.get('symbols');
-      const wanted = filter
-        ? new Set(
-            filter
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-          )
-        : undefined;
-      return json(res, 200, {
-        epoch: hub.epoch,
-        seq: hub.seq,
-        quotes: hub.snapshot(wanted && ((s) => wanted.has(s))),
-      });
-    }
-    case '/api/candles': {
-      const answer = candlesAnswer(url, hub);
-      return answer.status === 200
-        ? json(res, 200, answer.body)
-        : json(res, 400, { error: 'bad_request', message: answer.message });
-    }
+    case '/api/snapshot':
+    case '/api/candles':
     case '/api/headlines': {
-      const raw = url.searchParams.get('limit');
-      const limit = raw === null ? undefined : Number(raw);
-      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
-        return json(res, 400, {
-          error: 'bad_request',
-          message: 'limit must be a whole number from 1 to 1000',
-        });
-      }
-      return json(res, 200, { epoch: hub.epoch, seq: hub.seq, headlines: hub.latestHeadlines(limit) });
+      // The same origin and token rules as /ws and /api/stream: data leaves only one way.
+      const denied = await ctx.refusal(url);
+      if (denied !== undefined) return json(res, 403, { error: 'refused', message: denied });
+      if (url.pathname === '/api/candles') return candles(res, url, hub);
+      return url.pathname === '/api/snapshot' ? snapshot(res, url, hub) : headlines(res, url, hub);
     }
   }
+  if (url.pathname === '/') res.setHeader('content-security-policy', DEMO_PAGE_CSP);
   const asset = ctx.assets.get(url.pathname);
   if (asset && 'missing' in asset) return json(res, 503, { error: 'unavailable', message: asset.missing });
   if (asset) return sendAsset(req, res, url, asset);

@@ -1,4 +1,5 @@
 import type { Interest } from '../hub/hub.ts';
+import { PrefixLengths } from './prefix-lengths.ts';
 
 /** Index key of every quote: a subscription without `symbols`. */
 export const ALL_KEY = '*';
@@ -10,10 +11,6 @@ export const ALL_KEY = '*';
 export const keyOf = (symbol: string): string =>
   symbol === '*' ? ALL_KEY : symbol.endsWith('*') ? `^${symbol.slice(0, -1)}` : `=${symbol}`;
 
-/** Whether the index key `key` covers `symbol`. */
-export const keyMatches = (key: string, symbol: string): boolean =>
-  key === ALL_KEY || (key[0] === '=' ? key.slice(1) === symbol : symbol.startsWith(key.slice(1)));
-
 /**
  * One connection's subscriptions, merged across its subscribe requests: quote keys (all,
  * names, prefixes), each with the `maxRate` it was asked with, and the headlines flag.
@@ -21,6 +18,7 @@ export const keyMatches = (key: string, symbol: string): boolean =>
 export class ConnectionInterest implements Interest {
   /** Quote keys to their maxRate; undefined means every update. */
   private readonly rates = new Map<string, number | undefined>();
+  private readonly prefixes = new PrefixLengths();
   wantsHeadlines = false;
 
   /** Adds symbols (names or `PREFIX*`), or every symbol when `symbols` is undefined. */
@@ -33,32 +31,46 @@ export class ConnectionInterest implements Interest {
         : had === undefined || maxRate === undefined
           ? undefined
           : Math.max(had, maxRate);
+      if (key[0] === '^' && !this.rates.has(key)) this.prefixes.add(key.slice(1));
       this.rates.set(key, merged);
     }
   }
 
   /** Removes symbols, or the whole quotes subscription when `symbols` is undefined. */
   removeQuotes(symbols: readonly string[] | undefined): void {
-    if (symbols === undefined) this.rates.clear();
-    else for (const s of symbols) this.rates.delete(keyOf(s));
+    if (symbols === undefined) {
+      this.rates.clear();
+      this.prefixes.clear();
+      return;
+    }
+    for (const key of symbols.map(keyOf))
+      if (this.rates.delete(key) && key[0] === '^') this.prefixes.delete(key.slice(1));
   }
 
   wantsQuote(symbol: string): boolean {
-    for (const key of this.rates.keys()) if (keyMatches(key, symbol)) return true;
-    return false;
+    return (
+      this.rates.has(ALL_KEY) ||
+      this.rates.has(`=${symbol}`) ||
+      this.prefixes.some(symbol, (prefix) => this.rates.has(`^${prefix}`))
+    );
   }
 
   /** The update rate limit for `symbol`: the most generous of the subscriptions covering it. */
   rateFor(symbol: string): number | undefined {
     let rate: number | undefined;
     let covered = false;
-    for (const [key, r] of this.rates) {
-      if (!keyMatches(key, symbol)) continue;
-      if (r === undefined) return undefined;
+    // Returns true (stop) once a covering subscription has no limit: nothing is more generous.
+    const cover = (key: string): boolean => {
+      if (!this.rates.has(key)) return false;
+      const r = this.rates.get(key);
+      if (r === undefined) return true;
       rate = covered ? Math.max(rate!, r) : r;
       covered = true;
-    }
-    return rate;
+      return false;
+    };
+    const unlimited =
+      cover(ALL_KEY) || cover(`=${symbol}`) || this.prefixes.some(symbol, (prefix) => cover(`^${prefix}`));
+    return unlimited ? undefined : rate;
   }
 
   /** The quote keys held, for the server's symbol → subscribers index. */

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { TickstreamError } from '../errors.ts';
 import { duration, num, str, type FlagValues } from '../options.ts';
-import { authConfig, authFlags, authHelp } from './auth-options.ts';
+import { authConfig, authFlags, authHelp, secretFlag } from './auth-options.ts';
+import { trustedProxies } from './client-address.ts';
 import type { JwtConfig } from './jwt.ts';
+import { defaultMaxWaitingBytes } from './memory-ceiling.ts';
+import type { MetricsAccess } from './metrics-endpoint.ts';
 
 /** parseArgs descriptors for the transport's flags; env PORT and HOST are their defaults. */
 export const transportFlags = {
@@ -14,7 +17,14 @@ export const transportFlags = {
   'max-requests': { type: 'string' },
   'max-connections': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
+  'connect-rate': { type: 'string' },
+  'trust-proxy': { type: 'string', multiple: true },
+  'metrics-token': { type: 'string' },
+  'metrics-token-file': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
   'slow-bytes': { type: 'string' },
+  'max-waiting-bytes': { type: 'string' },
   'slow-close-bytes': { type: 'string' },
   'slow-close-after': { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
@@ -36,11 +46,23 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
   --max-requests N   requests per second per connection (default 20), then rate_limited
   --max-connections N         connections in total (default 10000)
   --max-connections-per-ip N  connections from one address (default 100)
+  --connect-rate N   new connections (WebSocket or SSE) per second from one address (default 20,
+                     bursts up to --max-connections-per-ip)
+  --trust-proxy LIST addresses or CIDRs of your reverse proxies (repeat or comma-separate): for
+                     connections from them the client address is read from X-Forwarded-For
+                     (the right-most entry not in LIST) or Forwarded
   --slow-bytes N     bytes waiting for a client before its quote deltas are conflated (default 1MiB)
   --slow-close-bytes N  bytes waiting for a client before it is closed with 4008 (default 8MiB)
+  --max-waiting-bytes N  bytes waiting for all clients together (default a quarter of the
+                     machine's memory, at most the heap limit); over it the clients holding the
+                     most are conflated, then closed with 4008
   --slow-close-after D  how long a client may stay slow (conflated) before it is closed with 4008 (default 30s)
   --allow-origin O   accept browser connections only from this origin (repeat or comma-separate)
 ${authHelp}
+  --metrics-token T  require "Authorization: Bearer T" (or ?token=T) on /metrics (or
+                     --metrics-token-file FILE, or env TICKSTREAM_METRICS_TOKEN)
+  --metrics-port N   serve /metrics on a listener of its own instead of the main port
+  --metrics-host ADDR  that listener's address (default 127.0.0.1)
   --tls-cert FILE    serve wss/https with this PEM certificate (needs --tls-key)
   --tls-key FILE     the certificate's PEM private key`;
 
@@ -54,12 +76,16 @@ export interface Limits {
   maxRequestsPerSecond: number;
   maxConnections: number;
   maxConnectionsPerIp: number;
+  /** New connections per second from one address (bursts up to `maxConnectionsPerIp`). */
+  connectsPerSecond: number;
   /** Bytes waiting for a client (socket buffer plus our queue) above which deltas are conflated. */
   slowBytes: number;
   /** Bytes waiting above which the client is closed with 4008. */
   slowCloseBytes: number;
   /** How long a client may stay conflated before it is closed with 4008. */
   slowCloseMs: number;
+  /** Bytes waiting for all clients together above which the biggest are conflated, then closed. */
+  maxWaitingBytes: number;
 }
 
 /** Who may connect: browser origins, a shared token, JWTs. */
@@ -84,6 +110,10 @@ export interface TransportConfig {
   limits?: Partial<Omit<Limits, 'maxPayload'>>;
   security?: Security;
   tls?: { cert: Buffer; key: Buffer };
+  /** Reverse proxies (addresses or CIDRs) whose X-Forwarded-For / Forwarded names the client. */
+  trustProxy?: string[];
+  /** Who may read `/metrics`, and where it is served. */
+  metricsAccess?: MetricsAccess;
 }
 
 /** A request here is its headers (nothing is uploaded): a client that takes longer is not sending one. */
@@ -95,9 +125,11 @@ export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
   maxRequestsPerSecond: 20,
   maxConnections: 10_000,
   maxConnectionsPerIp: 100,
+  connectsPerSecond: 20,
   slowBytes: 1 << 20,
   slowCloseBytes: 8 << 20,
   slowCloseMs: 30_000,
+  maxWaitingBytes: defaultMaxWaitingBytes(),
 };
 
 const list = (values: FlagValues, name: string): string[] => {
@@ -132,9 +164,11 @@ export const transportConfig = (
     maxConnectionsPerIp: num(values, 'max-connections-per-ip', DEFAULT_LIMITS.maxConnectionsPerIp, {
       min: 1,
     }),
+    connectsPerSecond: num(values, 'connect-rate', DEFAULT_LIMITS.connectsPerSecond, { min: 1 }),
     slowBytes: num(values, 'slow-bytes', DEFAULT_LIMITS.slowBytes, { min: 16_384 }),
     slowCloseBytes: num(values, 'slow-close-bytes', DEFAULT_LIMITS.slowCloseBytes, { min: 16_384 }),
     slowCloseMs: duration(values, 'slow-close-after', DEFAULT_LIMITS.slowCloseMs),
+    maxWaitingBytes: num(values, 'max-waiting-bytes', DEFAULT_LIMITS.maxWaitingBytes, { min: 16_384 }),
   };
   if (limits.slowCloseBytes <= limits.slowBytes)
     throw new TickstreamError('bad_config', '--slow-close-bytes must be larger than --slow-bytes');
@@ -144,6 +178,22 @@ export const transportConfig = (
   const headerTimeoutMs = duration(values, 'header-timeout', DEFAULT_HEADER_TIMEOUT_MS);
   if (headerTimeoutMs < 1000)
     throw new TickstreamError('bad_config', `--header-timeout must be at least 1s, got ${headerTimeoutMs}ms`);
+  const trustProxy = list(values, 'trust-proxy');
+  // Checked here so a typo stops the start with the flag's name.
+  trustedProxies(trustProxy);
+  const metricsToken = secretFlag(values, env, 'metrics-token');
+  const metricsPort = str(values, 'metrics-port');
+  const metricsHost = str(values, 'metrics-host');
+  if (metricsHost !== undefined && metricsPort === undefined)
+    throw new TickstreamError('bad_config', '--metrics-host needs --metrics-port');
+  const metricsAccess: MetricsAccess | undefined =
+    metricsToken === undefined && metricsPort === undefined
+      ? undefined
+      : {
+          ...(metricsToken !== undefined && { token: metricsToken }),
+          ...(metricsPort !== undefined && { port: num(values, 'metrics-port', 0, { min: 0, max: 65535 }) }),
+          ...(metricsHost !== undefined && { host: metricsHost }),
+        };
   return {
     port: num({ port: str(values, 'port') ?? env.PORT }, 'port', 8080, { min: 0, max: 65535 }),
     host: str(values, 'host') ?? env.HOST ?? '0.0.0.0',
@@ -155,6 +205,8 @@ export const transportConfig = (
       allowOrigins: list(values, 'allow-origin'),
       ...authConfig(values, env),
     },
+    ...(trustProxy.length > 0 && { trustProxy }),
+    ...(metricsAccess && { metricsAccess }),
     ...(hasCert && { tls: { cert: readPem(values, 'tls-cert'), key: readPem(values, 'tls-key') } }),
   };
 };

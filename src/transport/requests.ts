@@ -24,15 +24,30 @@ const fail = (code: ErrorCode, message: string, requestId?: RequestId): RequestR
   error: { type: 'error', ...(requestId !== undefined && { id: requestId }), code, message },
 });
 
+/** One client frame's JSON, or the error to answer with. */
+export const parseJson = (
+  raw: string,
+): { ok: true; json: unknown } | Extract<RequestResult, { ok: false }> => {
+  try {
+    return { ok: true, json: JSON.parse(raw) };
+  } catch {
+    return { ok: false, error: { type: 'error', code: 'bad_request', message: 'frame is not valid JSON' } };
+  }
+};
+
+/**
+ * How many symbols a parsed frame names, read before validation: validating and indexing
+ * them is the work a request costs, so a connection's budget is charged by this count.
+ */
+export const symbolsNamed = (json: unknown): number => {
+  const symbols = (json as { symbols?: unknown } | null)?.symbols;
+  return Array.isArray(symbols) ? symbols.length : 0;
+};
+
 /** Validates one client frame; an invalid one yields the error to answer with, never a throw. */
 export const parseRequest = (raw: string): RequestResult => {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return fail('bad_request', 'frame is not valid JSON');
-  }
-  return validateRequest(json);
+  const parsed = parseJson(raw);
+  return parsed.ok ? validateRequest(parsed.json) : parsed;
 };
 
 /** Validates a request object (from a frame, or built from an SSE query string). */

@@ -16,9 +16,14 @@ import {
   type ServerMessage,
 } from '../protocol/messages.ts';
 import { candleOf } from '../hub/candles.ts';
+import { Admission, type Refusal } from './admission.ts';
 import { closeWhenExpired, createAuthenticator } from './auth.ts';
-import { Connection, type ConnectionContext, type FlushTally } from './connection.ts';
+import { trustedProxies } from './client-address.ts';
+import { closeReason } from './close-reason.ts';
+import { Connection, FULL_SNAPSHOT, type ConnectionContext, type FlushTally } from './connection.ts';
 import { handleHttp } from './http-routes.ts';
+import { MemoryCeiling } from './memory-ceiling.ts';
+import { metricsGuard, openMetricsListener } from './metrics-endpoint.ts';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_LIMITS, type Limits, type TransportConfig } from './options.ts';
 import { FrameCache, WsSink, type Outgoing, type Sink } from './sink.ts';
 import { openEventStream } from './sse.ts';
@@ -31,11 +36,15 @@ const CLOSE_GRACE_MS = 2000;
 const LISTEN_BACKLOG = 4096;
 const FLUSH_PACING = 2;
 const MAX_FLUSH_WAIT_MS = 10;
+/** How often the bytes waiting for all clients are held against --max-waiting-bytes. */
+const CEILING_CHECK_MS = 250;
 
 /** What the server needs beyond its flags. */
 export interface ServerOptions extends TransportConfig {
   hub: Hub;
   log: Logger;
+  /** How often waiting bytes are held against the ceiling [250 ms]; virtual-time tests that jump days lengthen it. */
+  ceilingCheckMs?: number;
   /** Static files by URL path (the demo page, the widget bundle), read once at start. */
   assets?: ReadonlyMap<string, AssetSource>;
   /** Where every stage reports; a private registry when absent. */
@@ -55,6 +64,8 @@ export interface RunningServer {
   readonly port: number;
   readonly url: string;
   readonly metrics: Metrics;
+  /** The port of the `/metrics` listener, when it has one of its own (`--metrics-port`). */
+  readonly metricsPort?: number;
   clientCount(): number;
   /** Bytes held for clients (socket buffers plus queues): the total and the largest one client holds. */
   waitingBytes(): { total: number; max: number };
@@ -71,7 +82,6 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const startedAt = Date.now();
   const assets = await loadAssets(options.assets ?? new Map());
   const connections = new Set<Connection>();
-  const perIp = new Map<string, number>();
   const index = new SubscriberIndex<Connection>();
   const candles = new CandleIndex<Connection>();
   const dirty = new Set<Connection>();
@@ -145,7 +155,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         seq: hub.seq,
         quotes: hub.snapshot(),
       };
-      const alone = `snapshot:${hub.epoch}:${hub.seq}`;
+      const alone = `${FULL_SNAPSHOT}${hub.epoch}:${hub.seq}`;
       snapshotCache = { epoch: hub.epoch, seq: hub.seq, item: { json: JSON.stringify(message), alone } };
     }
     return snapshotCache.item;
@@ -190,10 +200,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     released: (conn, code) => {
       connections.delete(conn);
       dirty.delete(conn);
-      const { ip } = conn.bindings;
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left === 0) perIp.delete(ip);
-      else perIp.set(ip, left);
+      admission.closed(conn.bindings.ip);
       metrics.connections.dec();
       log.debug({ ...conn.bindings, code }, 'client disconnected');
     },
@@ -208,7 +215,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         log.info(conn.bindings, 'token expired; closing the client');
       });
     connections.add(conn);
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    admission.opened(ip);
     metrics.connections.inc();
     log.debug(conn.bindings, 'client connected');
     for (const item of greeting(transport)) conn.enqueue(item);
@@ -227,30 +234,16 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   };
 
   const auth = createAuthenticator(options.security, { now: () => scheduler.now(), log });
-  type Admission = { ok: false; reason: string; metric: string } | { ok: true; expiresAt?: number };
-
-  /** Whether a new client may come in (origin, token, then limits), and until when its token lasts. */
-  const admission = async (req: IncomingMessage, url: URL): Promise<Admission> => {
-    const verdict = await auth.check(req, url);
-    if (!verdict.ok) return { ...verdict, metric: 'auth' };
-    // The limits are checked after the (possibly asynchronous) token check, in the same turn
-    // as the connection is added, so clients checked at once cannot overrun them together.
-    const limited = limit(req);
-    return limited ? { ok: false, ...limited } : verdict;
-  };
-
-  /** Which connection limit a new client would break, if any. */
-  const limit = (req: IncomingMessage): { reason: string; metric: string } | undefined => {
-    if (closing) return { reason: 'server shutting down', metric: 'shutdown' };
-    if (connections.size >= limits.maxConnections)
-      return { reason: `server full: ${limits.maxConnections} connections`, metric: 'max_connections' };
-    const ip = req.socket.remoteAddress ?? '';
-    if ((perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp)
-      return {
-        reason: `at most ${limits.maxConnectionsPerIp} connections per address`,
-        metric: 'max_per_ip',
-      };
-    return undefined;
+  const metricsOnMainPort = metricsGuard(options.metricsAccess?.token, log);
+  const admission = new Admission(limits, auth, trustedProxies(options.trustProxy ?? []), {
+    closing: () => closing !== undefined,
+    connections: () => connections.size,
+    now: () => scheduler.now(),
+  });
+  /** Counts and logs a refused client. */
+  const refuse = (address: string, refused: Refusal) => {
+    metrics.refused.inc({ reason: refused.metric });
+    log.info({ ip: address, reason: refused.reason }, 'refused client');
   };
 
   const onHttp = (req: IncomingMessage, res: ServerResponse) => {
@@ -264,17 +257,24 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       ready: options.ready ?? (() => hub.seq > 0),
       notReadyReason: options.notReadyReason ?? 'the source has not yielded a frame yet',
       health: options.health ?? (() => ({})),
+      refusal: async (url) => {
+        const verdict = await auth.check(req, url);
+        if (verdict.ok) return undefined;
+        refuse(admission.addressOf(req), { reason: verdict.reason, metric: 'auth' });
+        return verdict.reason;
+      },
+      allowOrigins: options.security?.allowOrigins ?? [],
+      metricsAccess: { served: options.metricsAccess?.port === undefined, guard: metricsOnMainPort },
       stream: async (url) => {
-        const admitted = await admission(req, url);
-        if (!admitted.ok) {
-          metrics.refused.inc({ reason: admitted.metric });
-          return { status: admitted.metric === 'auth' ? 403 : 503, message: admitted.reason };
+        const { address, refused, expiresAt } = await admission.decide(req, url);
+        if (refused) {
+          refuse(address, refused);
+          const status = refused.metric === 'auth' ? 403 : refused.metric === 'connect_rate' ? 429 : 503;
+          return { status, message: refused.reason };
         }
         // The client may have gone while its token was checked.
         if (res.destroyed) return undefined;
-        return openEventStream(req, res, url, hub, (sink) =>
-          addConnection(sink, req.socket.remoteAddress ?? '', 'sse', admitted.expiresAt),
-        );
+        return openEventStream(req, res, url, hub, (sink) => addConnection(sink, address, 'sse', expiresAt));
       },
     }).catch((err: unknown) => {
       // The client learns only that something failed; the stack stays in the log.
@@ -302,6 +302,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   });
 
   http.on('upgrade', (req, socket, head) => {
+    // Node hands over the socket with no error listener: a peer reset before ws takes it would
+    // be an uncaught error.
+    socket.on('error', onSocketError);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -313,26 +316,25 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;
     }
-    // The socket may fail while the token is checked; ws listens for errors only once upgraded.
-    socket.on('error', onError);
-    void admission(req, url)
-      .then((admitted) =>
+    admission.decide(req, url).then(
+      ({ address, refused, expiresAt }) =>
         wss.handleUpgrade(req, socket, head, (ws) => {
-          socket.off('error', onError);
-          if (!admitted.ok) {
+          // Before anything else: a refused client's next frame can still be malformed, and an
+          // 'error' with no listener ends the process.
+          ws.on('error', onError);
+          if (refused) {
             // Refused after the handshake so that browsers, which never see an HTTP status, get the reason.
-            metrics.refused.inc({ reason: admitted.metric });
-            log.info({ ip: req.socket.remoteAddress, reason: admitted.reason }, 'refused client');
-            ws.close(CloseCode.policy, admitted.reason.slice(0, 120));
+            refuse(address, refused);
+            ws.close(CloseCode.policy, closeReason(refused.reason));
             return;
           }
-          acceptWs(ws, req, admitted.expiresAt);
+          acceptWs(ws, address, expiresAt);
         }),
-      )
-      .catch((err: unknown) => {
-        log.error({ err }, 'upgrade failed');
+      (err: unknown) => {
+        log.error({ err }, 'admission failed');
         socket.destroy();
-      });
+      },
+    );
   });
 
   // One set of listeners shared by every socket (`this` is the socket) instead of four closures
@@ -349,12 +351,12 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     clientOf.get(this)?.release(code);
   }
   const onError = (err: Error) => log.debug({ err }, 'client socket error');
+  const onSocketError = (err: Error) => log.debug({ err }, 'client socket error before the handshake');
 
-  const acceptWs = (ws: WebSocket, req: IncomingMessage, expiresAt: number | undefined) => {
-    clientOf.set(ws, addConnection(new WsSink(ws), req.socket.remoteAddress ?? '', 'ws', expiresAt));
+  const acceptWs = (ws: WebSocket, address: string, expiresAt: number | undefined) => {
+    clientOf.set(ws, addConnection(new WsSink(ws), address, 'ws', expiresAt));
     ws.on('message', onMessage);
     ws.on('pong', onPong);
-    ws.on('error', onError);
     ws.on('close', onClose);
   };
 
@@ -401,6 +403,15 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
         c.close(CloseCode.serviceRestart, 'state reloaded; reconnect and resume');
     }),
   );
+  const ceiling = new MemoryCeiling<Connection>(limits.maxWaitingBytes, (action, c) => {
+    metrics.waitingSheds.inc({ action });
+    log.warn({ ...c.bindings, action, waitingBytes: c.waitingBytes }, 'over --max-waiting-bytes');
+  });
+  subscriptions.add(
+    interval(options.ceilingCheckMs ?? CEILING_CHECK_MS, scheduler).subscribe(() =>
+      ceiling.check(connections),
+    ),
+  );
   subscriptions.add(
     interval(options.heartbeatMs, scheduler).subscribe(() => {
       broadcast({ type: 'heartbeat', seq: hub.seq, ts: new Date(scheduler.now()).toISOString() });
@@ -439,6 +450,13 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     });
   });
   const port = (http.address() as AddressInfo).port;
+  const metricsListener = await openMetricsListener(options.metricsAccess, metrics.registry, log).catch(
+    (err: unknown) => {
+      subscriptions.unsubscribe();
+      http.close();
+      throw err;
+    },
+  );
   const scheme = options.tls ? 'wss' : 'ws';
   log.info({ port, host: options.host, tls: Boolean(options.tls) }, 'listening');
 
@@ -457,12 +475,14 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     await new Promise<void>((resolve) => wss.close(() => resolve()));
     http.closeAllConnections();
     await httpClosed;
+    await metricsListener.close();
     if (!options.metrics) metrics.close();
   };
   return {
     port,
     url: `${scheme}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/ws`,
     metrics,
+    ...(metricsListener.port !== undefined && { metricsPort: metricsListener.port }),
     clientCount: () => connections.size,
     waitingBytes,
     close: () => (closing ??= close()),

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, * as wsModule from 'ws';
 import type { EventMessage } from '../protocol/messages.ts';
+import { closeReason } from './close-reason.ts';
 
 /** A serialized message on its way to a client; `tick` marks one shared by a whole fan-out tick. */
 export interface Outgoing {
@@ -141,7 +142,7 @@ export class WsSink implements Sink {
   }
 
   close(code: number, reason: string): void {
-    this.ws.close(code, reason);
+    this.ws.close(code, closeReason(reason));
   }
 
   terminate(): void {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.ts';
-import type { ClientRequest } from '../protocol/messages.ts';
+import { CHANNELS, type ClientRequest } from '../protocol/messages.ts';
 import type { Connection } from './connection.ts';
 import { validateRequest } from './requests.ts';
 import { SseSink, type Sink } from './sink.ts';
@@ -19,6 +19,9 @@ const csv = (value: string | null): string[] | undefined =>
         .map((s) => s.trim())
         .filter(Boolean);
 
+/** The channels a stream without `channels=` carries. */
+const DEFAULT_CHANNELS = ['quotes', 'headlines'];
+
 /** Reads `epoch:seq` (an SSE event id) into a resume position. */
 const position = (id: string | undefined | null) => {
   const m = id ? /^(.+):(\d+)$/.exec(id.trim()) : null;
@@ -34,7 +37,10 @@ export const streamRequests = (
   lastEventId: string | undefined,
 ): ClientRequest[] | StreamRefusal => {
   const q = url.searchParams;
-  const channels = csv(q.get('channels')) ?? ['quotes', 'headlines'];
+  // Each channel named is one subscribe (and one resume): a repeated name asks for nothing more.
+  const channels = [...new Set(csv(q.get('channels')) ?? DEFAULT_CHANNELS)];
+  if (channels.length > CHANNELS.length)
+    return { status: 400, message: `channels takes at most ${CHANNELS.length}: ${CHANNELS.join(', ')}` };
   const since = position(lastEventId ?? q.get('since'));
   const rate = q.get('maxRate');
   const requests: ClientRequest[] = [];

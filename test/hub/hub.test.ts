@@ -131,6 +131,24 @@ describe('Hub', () => {
     expect(hub.resume({ epoch: 'E', seq: 1 }, everything)).toEqual({ recovered: false });
   });
 
+  it('answers recovered:false past the resume budget, however much history holds', () => {
+    const hub = hubWith({ resumeBudget: 3 });
+    for (let p = 1; p <= 5; p++) hub.apply(quote('AIRLINK', { price: p }));
+    const withinBudget = hub.resume({ epoch: 'E', seq: 2 }, everything);
+    expect(withinBudget.recovered && seqs(withinBudget.messages)).toEqual([5]);
+    expect(hub.resume({ epoch: 'E', seq: 1 }, everything)).toEqual({ recovered: false });
+  });
+
+  it('matches each symbol against the interest once per resume', () => {
+    const hub = hubWith();
+    for (let p = 1; p <= 50; p++) hub.apply(quote(p % 2 ? 'AIRLINK' : 'BOP', { price: p }));
+    let asked = 0;
+    const counting: Interest = { wantsQuote: (s) => (asked++, s === 'BOP'), wantsHeadlines: false };
+    const result = hub.resume({ epoch: 'E', seq: 0 }, counting);
+    expect(result.recovered && seqs(result.messages)).toEqual([50]);
+    expect(asked).toBe(2);
+  });
+
   it('evicts history by age on the hub clock', () => {
     const testScheduler = scheduler();
     testScheduler.run(({ cold, expectObservable }) => {

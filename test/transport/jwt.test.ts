@@ -34,6 +34,8 @@ const start = async (security: Security, scheduler?: SchedulerLike, heartbeatMs 
     port: 0,
     host: '127.0.0.1',
     heartbeatMs,
+    // The memory ceiling's check, like the heartbeat, would run millions of times when a test jumps days.
+    ceilingCheckMs: heartbeatMs,
     maxPayload: 65_536,
     security,
     ...(scheduler && { scheduler }),

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, transportConfig, transportFlags } from '../../src/transport/options.ts';
@@ -54,5 +57,47 @@ describe('transport flags', () => {
     expect(() => config('--tls-cert=/nonexistent.pem', '--tls-key=/nonexistent.pem')).toThrow(
       /--tls-cert: cannot read \/nonexistent.pem/,
     );
+  });
+
+  it('reads the proxy list, the connect rate, the global byte ceiling and the metrics guard', () => {
+    const c = config(
+      '--trust-proxy=10.0.0.0/8,::1',
+      '--trust-proxy=192.0.2.7',
+      '--connect-rate=5',
+      '--max-waiting-bytes=1048576',
+      '--metrics-token=M',
+      '--metrics-port=9100',
+    );
+    expect(c.trustProxy).toEqual(['10.0.0.0/8', '::1', '192.0.2.7']);
+    expect(c.limits).toMatchObject({ connectsPerSecond: 5, maxWaitingBytes: 1_048_576 });
+    expect(c.metricsAccess).toEqual({ token: 'M', port: 9100 });
+    expect(DEFAULT_LIMITS.maxWaitingBytes).toBeGreaterThan(0);
+  });
+
+  it('reads the metrics token from a file or the environment, keeping it out of ps', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tickstream-metrics-token-'));
+    try {
+      writeFileSync(join(dir, 'token'), 'from-file\n');
+      expect(config(`--metrics-token-file=${join(dir, 'token')}`).metricsAccess).toEqual({
+        token: 'from-file',
+      });
+      const fromEnv = transportConfig(parseArgs({ args: [], options: transportFlags, strict: true }).values, {
+        TICKSTREAM_METRICS_TOKEN: 'from-env',
+      });
+      expect(fromEnv.metricsAccess).toEqual({ token: 'from-env' });
+      expect(() => config('--metrics-token=a', `--metrics-token-file=${join(dir, 'token')}`)).toThrow(
+        'alternatives',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the flag when a proxy entry or the metrics listener is wrong', () => {
+    expect(() => config('--trust-proxy=10.0.0.0/40')).toThrow(
+      '--trust-proxy: "10.0.0.0/40" is not an address or CIDR',
+    );
+    expect(() => config('--metrics-host=0.0.0.0')).toThrow('--metrics-host needs --metrics-port');
+    expect(() => config('--connect-rate=0')).toThrow('--connect-rate');
   });
 });
