@@ -2,7 +2,7 @@
  * `npm run bench:core [-- --symbols N --frames N --budget S]`: drives generated ticker pages
  * (1,000 symbols × 1,000 frames by default, about a fifth of the symbols moving per frame)
  * through parse → diff → hub, then through parse → diff → bars → hub (what the bars stage and
- * its candle events cost per frame), then the same frames through parse → a naive diff (re-diff every
+ * its bars events cost per frame), then the same frames through parse → a naive diff (re-diff every
  * symbol with object spreads and a JSON.stringify compare) → the same hub, in one process,
  * then parse alone. Prints events per CPU second and heap growth for both, and both again with
  * the parse CPU taken out. Each run stops after `--budget` seconds (default 45) and says how
@@ -179,12 +179,12 @@ if (core.frames === naive.frames && core.events !== naive.events) {
   process.exit(1);
 }
 
-// The bars stage's share: the CPU it and its candle events add per frame, over the whole
+// The bars stage's share: the CPU it and its bars events add per frame, over the whole
 // pipeline's CPU per frame with bars on.
 const perFrameMs = (r: Result) => (r.cpuS / r.frames) * 1000;
 const barsMs = perFrameMs(barred) - perFrameMs(core);
 process.stdout.write(
   `bars stage: ${barsMs.toFixed(3)} ms CPU per frame of ${perFrameMs(barred).toFixed(3)} ms ` +
     `(${((barsMs / perFrameMs(barred)) * 100).toFixed(1)}% of the pipeline; ` +
-    `${barred.events - Math.round((core.events / core.frames) * barred.frames)} candle events)\n`,
+    `${barred.events - Math.round((core.events / core.frames) * barred.frames)} bars events)\n`,
 );
