@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TickstreamError } from '../errors.ts';
@@ -38,21 +38,32 @@ const readHolder = (text: string): Holder | undefined => {
   return undefined;
 };
 
-/** Creates the lock file only if none exists (`wx`): of two servers starting at once, one wins. */
+/**
+ * Creates the lock file only if none exists: of two servers starting at once, one wins. The
+ * record is written to a file of this process's own (`wx`) and then hard-linked into place,
+ * which fails if the lock exists; so a lock is never seen empty while its holder is writing it,
+ * as it was with an open(`wx`) followed by a write.
+ */
 const create = (file: string): boolean => {
-  let fd: number;
+  const own = `${file}.${process.pid}.tmp`;
+  // Left by a crashed process that had this pid before: no live process can share it.
+  rmSync(own, { force: true });
+  writeFileSync(
+    own,
+    JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }),
+    {
+      flag: 'wx',
+    },
+  );
   try {
-    fd = openSync(file, 'wx');
+    linkSync(own, file);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
-  }
-  try {
-    writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
   } finally {
-    closeSync(fd);
+    rmSync(own, { force: true });
   }
-  return true;
 };
 
 const readLock = (file: string): string | undefined => {
