@@ -17,6 +17,13 @@ export const fixturePath = (name: string): string =>
 export const repoPath = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
 /** A logger that keeps tests quiet unless LOG_LEVEL asks otherwise. */
+/** A logger whose records the test reads back. */
+export const recordingLog = () => {
+  const records: { level: number; msg: string; [k: string]: unknown }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  return { log, records };
+};
+
 export const quietLog = () => pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */

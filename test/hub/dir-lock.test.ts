@@ -1,20 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lockDir } from '../../src/hub/dir-lock.ts';
 import { repoPath } from '../helpers.ts';
+import { tempDirs } from '../temp-dirs.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-const newDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tickstream-lock-'));
-  dirs.push(dir);
-  return dir;
-};
+const newDir = tempDirs('tickstream-lock-');
 const lockText = (dir: string) => readFileSync(join(dir, 'lock'), 'utf8');
 const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
 

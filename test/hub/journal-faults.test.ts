@@ -1,31 +1,17 @@
-import { existsSync, fdatasyncSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, fdatasyncSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
 import type { HubOptions } from '../../src/hub/hub.ts';
 import type { JournalIo } from '../../src/hub/journal-io.ts';
 import type { PersistOptions } from '../../src/hub/journal.ts';
 import { openPersistentHub } from '../../src/hub/persistence.ts';
+import { recordingLog } from '../helpers.ts';
+import { tempDirs } from '../temp-dirs.ts';
 import type { HubMessage } from '../../src/protocol/messages.ts';
 
-const dirs: string[] = [];
-const newDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tickstream-journal-faults-'));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const recordingLog = () => {
-  const records: { level: number; msg: string; [k: string]: unknown }[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
-  return { log, records };
-};
+const newDir = tempDirs('tickstream-journal-faults-');
 
 const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 

@@ -1,31 +1,16 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
 import type { HubOptions } from '../../src/hub/hub.ts';
 import type { PersistOptions } from '../../src/hub/journal.ts';
 import { openPersistentHub } from '../../src/hub/persistence.ts';
+import { recordingLog } from '../helpers.ts';
+import { tempDirs } from '../temp-dirs.ts';
 
-const dirs: string[] = [];
-const newDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tickstream-persist-'));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A logger whose records the test reads back. */
-const recordingLog = () => {
-  const records: { level: number; msg: string; [k: string]: unknown }[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line)) });
-  return { log, records };
-};
+const newDir = tempDirs('tickstream-persist-');
 
 /** A clock the test moves by hand. */
 const manualClock = (start: number) => {
