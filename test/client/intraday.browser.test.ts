@@ -1,31 +1,19 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPrice } from '../../client/format.ts';
 import { readFeed } from '../../src/source/feed-file.ts';
 import { BUNDLED_FEED } from '../../src/source/options.ts';
-import { repoPath, startWithFrames, waitFor } from '../helpers.ts';
+import { startWithFrames, waitFor } from '../helpers.ts';
+import { ARTIFACTS, buildBundles, launchChromium } from '../browser.ts';
 
-const ARTIFACTS = repoPath('test/artifacts');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
 // The bundled day's first two hours and a half: enough 5m bars for a chart worth looking at.
 const frames = readFeed(BUNDLED_FEED).slice(0, 300);
 
 describe('intraday data on the demo page in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    // The server serves dist/widget.js and dist/demo.js: build them from the current source.
-    await promisify(execFile)(process.execPath, [repoPath('scripts/build.js')]);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    await buildBundles();
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

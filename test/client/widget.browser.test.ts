@@ -1,25 +1,12 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
 import { freePort } from '../net.ts';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureFrames, repoPath, startWithFrames, waitFor } from '../helpers.ts';
+import { fixtureFrames, startWithFrames, waitFor } from '../helpers.ts';
+import { ARTIFACTS, buildBundles, launchChromium } from '../browser.ts';
 
 const [first, second] = fixtureFrames('two-frames.txt');
-const ARTIFACTS = repoPath('test/artifacts');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** The main tape on the demo page (the embed card holds a second, filtered one). */
 const TAPE = '.tape tick-tape';
@@ -29,10 +16,8 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
   const cleanup: (() => unknown)[] = [];
 
   beforeAll(async () => {
-    // The server serves dist/widget.js and dist/demo.js: build them from the current source.
-    await promisify(execFile)(process.execPath, [repoPath('scripts/build.js')]);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    await buildBundles();
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

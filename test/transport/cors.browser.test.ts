@@ -1,17 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Running } from '../../src/serve.ts';
 import { startWithFrames } from '../helpers.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
+import { launchChromium } from '../browser.ts';
 
 /** A site on an origin of its own (another port), serving an empty page. */
 const site = async (): Promise<{ server: Server; origin: string }> => {
@@ -49,7 +42,7 @@ describe('a news site on its own origin, in headless Chromium', () => {
       transport: { security: { allowOrigins: [news.origin], authToken: 'T' } },
     }));
     api = `http://127.0.0.1:${running.server.port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
