@@ -1,4 +1,4 @@
-import type { Bar, BarInterval } from '../protocol/messages.ts';
+import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
 import { dayStart, tradingDay } from '../bars/karachi-time.ts';
 
 /** Which bars a query wants. */
@@ -10,43 +10,122 @@ export interface BarQuery {
   to?: string;
 }
 
+/** The bars of one symbol and interval in start order, each with the seq of the event that last changed it. */
+interface Series {
+  day: Day;
+  bars: Bar[];
+  seqs: number[];
+  /** The greatest of `seqs`: a resume skips the series when it is not after `since`. */
+  lastSeq: number;
+}
+
+/** One trading day: each symbol's series, one slot per interval in `BAR_INTERVALS` order. */
+interface Day {
+  symbols: Map<string, (Series | undefined)[]>;
+  lastSeq: number;
+}
+
+const INTERVAL_SLOT = new Map<BarInterval, number>(BAR_INTERVALS.map((interval, i) => [interval, i]));
+
+const noteSeq = (series: Series, i: number, seq: number): void => {
+  series.seqs[i] = seq;
+  if (seq > series.lastSeq) series.lastSeq = seq;
+  if (seq > series.day.lastSeq) series.day.lastSeq = seq;
+};
+
 /**
  * The bars of the last `days` trading days (Asia/Karachi dates the bars start on), by day,
- * then symbol and interval, each list in start order. A bar replaces the one with its start.
+ * then symbol and interval, each list in start order. A bar replaces the one with its start,
+ * so only the latest version of each is held, with the seq of the event that made it: a resume
+ * reads the bars changed after its position from here, not from history.
  */
 export class BarStore {
-  private readonly byDay = new Map<string, Map<string, Bar[]>>();
+  private readonly byDay = new Map<string, Day>();
+  /**
+   * Each symbol's latest series per interval: nearly every put revises the latest bar of one,
+   * found here without working out its day.
+   */
+  private readonly current = new Map<string, (Series | undefined)[]>();
   // Every symbol's bars share a few starts: their day is worked out once per start.
   private readonly dayOf = new Map<string, string>();
 
   constructor(private readonly days: number) {}
 
-  /** Holds a bar; a bar of a new day beyond the limit drops the oldest day. */
-  put(bar: Bar): void {
-    let day = this.dayOf.get(bar.start);
-    if (day === undefined) {
-      if (this.dayOf.size > 10_000) this.dayOf.clear();
-      this.dayOf.set(bar.start, (day = tradingDay(Date.parse(bar.start))));
+  /** Holds the bars one event (`seq`) changed, all of `symbol`; a bar of a new day beyond the limit drops the oldest day. */
+  put(symbol: string, bars: readonly Bar[], seq: number): void {
+    let current = this.current.get(symbol);
+    if (!current) this.current.set(symbol, (current = new Array<Series | undefined>(BAR_INTERVALS.length)));
+    for (let k = 0; k < bars.length; k++) {
+      const bar = bars[k]!;
+      // The bars stage lists a symbol's bars in interval order: the slot is usually the index.
+      const slot = BAR_INTERVALS[k] === bar.interval ? k : INTERVAL_SLOT.get(bar.interval)!;
+      const series = bar.symbol === symbol ? current[slot] : undefined;
+      const last = series && series.bars.length - 1;
+      if (series && series.bars[last!]!.start === bar.start) {
+        series.bars[last!] = bar;
+        noteSeq(series, last!, seq);
+      } else {
+        const held = this.place(bar, slot, seq);
+        if (held && held.bars.at(-1) === bar && bar.symbol === symbol) current[slot] = held;
+      }
     }
-    let lists = this.byDay.get(day);
-    if (!lists) {
-      this.byDay.set(day, (lists = new Map()));
-      this.prune();
-      if (!this.byDay.has(day)) return;
+  }
+
+  /** Puts a bar that is not the latest of its series where its day and start say. */
+  private place(bar: Bar, slot: number, seq: number): Series | undefined {
+    const day = this.dayFor(bar.start, true);
+    if (!day) return undefined;
+    let slots = day.symbols.get(bar.symbol);
+    if (!slots) day.symbols.set(bar.symbol, (slots = new Array<Series | undefined>(BAR_INTERVALS.length)));
+    let series = slots[slot];
+    if (!series) {
+      slots[slot] = series = { day, bars: [bar], seqs: [seq], lastSeq: 0 };
+      noteSeq(series, 0, seq);
+      return series;
     }
-    const key = `${bar.symbol} ${bar.interval}`;
-    const list = lists.get(key);
-    if (!list) return void lists.set(key, [bar]);
     // Bars come in start order: the new one is the last one or follows it.
-    let i = list.length - 1;
-    while (i >= 0 && list[i]!.start > bar.start) i--;
-    if (i >= 0 && list[i]!.start === bar.start) list[i] = bar;
-    else list.splice(i + 1, 0, bar);
+    let i = series.bars.length - 1;
+    while (i >= 0 && series.bars[i]!.start > bar.start) i--;
+    if (i >= 0 && series.bars[i]!.start === bar.start) series.bars[i] = bar;
+    else {
+      series.bars.splice(++i, 0, bar);
+      series.seqs.splice(i, 0, seq);
+    }
+    noteSeq(series, i, seq);
+    return series;
+  }
+
+  /**
+   * Notes that the event `seq` changed the held bar with `bar`'s symbol, interval and start,
+   * without replacing it (a restored state's history names which events changed which bars).
+   */
+  touch(bar: Bar, seq: number): void {
+    const day = this.dayFor(bar.start, false);
+    const series = day?.symbols.get(bar.symbol)?.[INTERVAL_SLOT.get(bar.interval)!];
+    const i = series?.bars.findIndex((b) => b.start === bar.start) ?? -1;
+    if (day && series && i >= 0 && series.seqs[i]! < seq) noteSeq(series, i, seq);
+  }
+
+  private dayFor(start: string, create: boolean): Day | undefined {
+    let name = this.dayOf.get(start);
+    if (name === undefined) {
+      if (this.dayOf.size > 10_000) this.dayOf.clear();
+      this.dayOf.set(start, (name = tradingDay(Date.parse(start))));
+    }
+    let day = this.byDay.get(name);
+    if (!day && create) {
+      this.byDay.set(name, (day = { symbols: new Map(), lastSeq: 0 }));
+      this.prune();
+      if (!this.byDay.has(name)) return undefined;
+    }
+    return day;
   }
 
   private prune(): void {
     const held = [...this.byDay.keys()].sort();
-    for (const day of held.slice(0, Math.max(0, held.length - this.days))) this.byDay.delete(day);
+    const gone = held.slice(0, Math.max(0, held.length - this.days));
+    for (const day of gone) this.byDay.delete(day);
+    if (gone.length > 0) this.current.clear();
   }
 
   /** The latest trading day held, if any. */
@@ -61,32 +140,72 @@ export class BarStore {
     const latest = this.latestDay;
     if (latest === undefined) return [];
     const since = from ?? new Date(dayStart(Date.parse(`${latest}T12:00:00+05:00`))).toISOString();
+    const slot = INTERVAL_SLOT.get(interval)!;
     const out: Bar[] = [];
-    for (const lists of this.byDay.values())
-      for (const list of lists.values()) {
-        const first = list[0]!;
-        if (first.interval !== interval || !symbol(first.symbol)) continue;
-        for (const bar of list) if (bar.start >= since && (to === undefined || bar.start < to)) out.push(bar);
+    for (const day of this.byDay.values())
+      for (const [name, slots] of day.symbols) {
+        const series = slots[slot];
+        if (!series || !symbol(name)) continue;
+        for (const bar of series.bars)
+          if (bar.start >= since && (to === undefined || bar.start < to)) out.push(bar);
       }
     return out.sort((a, b) =>
       a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start < b.start ? -1 : 1,
     );
   }
 
+  /**
+   * Calls `visit` with each bar changed by an event after `since` that `wants` accepts, and the
+   * seq of the event that last changed it. Bars one event changed share its seq, so a subscriber
+   * at `since` gets every bar it has not seen the latest version of, in no particular order.
+   */
+  changedSince(
+    since: number,
+    wants: (symbol: string, interval: BarInterval) => boolean,
+    visit: (bar: Bar, seq: number) => void,
+  ): void {
+    for (const day of this.byDay.values()) {
+      if (day.lastSeq <= since) continue;
+      for (const [name, slots] of day.symbols)
+        slots.forEach((series, slot) => {
+          if (!series || series.lastSeq <= since || !wants(name, BAR_INTERVALS[slot]!)) return;
+          for (let i = 0; i < series.bars.length; i++)
+            if (series.seqs[i]! > since) visit(series.bars[i]!, series.seqs[i]!);
+        });
+    }
+  }
+
   /** The latest bar of every symbol and interval: where a restarted bars stage continues. */
   latest(): Bar[] {
     const last = new Map<string, Bar>();
-    for (const day of [...this.byDay.keys()].sort())
-      for (const [key, list] of this.byDay.get(day)!) last.set(key, list.at(-1)!);
+    for (const name of [...this.byDay.keys()].sort())
+      for (const slots of this.byDay.get(name)!.symbols.values())
+        for (const series of slots)
+          if (series) last.set(`${series.bars[0]!.symbol} ${series.bars[0]!.interval}`, series.bars.at(-1)!);
     return [...last.values()];
   }
 
-  /** Every bar held, oldest day first: what persistence and the bus carry. */
+  /** Every bar held, oldest day first, with the seq that last changed each: what persistence and the bus carry. */
+  export(): { bars: Bar[]; seqs: number[] } {
+    const bars: Bar[] = [];
+    const seqs: number[] = [];
+    for (const name of [...this.byDay.keys()].sort())
+      for (const slots of this.byDay.get(name)!.symbols.values())
+        for (const series of slots)
+          if (series) {
+            bars.push(...series.bars);
+            seqs.push(...series.seqs);
+          }
+    return { bars, seqs };
+  }
+
+  /** Every bar held, oldest day first. */
   all(): Bar[] {
-    return [...this.byDay.keys()].sort().flatMap((day) => [...this.byDay.get(day)!.values()].flat());
+    return this.export().bars;
   }
 
   clear(): void {
     this.byDay.clear();
+    this.current.clear();
   }
 }

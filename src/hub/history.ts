@@ -1,4 +1,5 @@
-import type { HubMessage } from '../protocol/messages.ts';
+import type { HeadlineMessage, QuoteMessage } from '../protocol/messages.ts';
+import { eventJson, parseEvent } from './event-json.ts';
 
 /** How far back history reaches. */
 export interface HistoryLimits {
@@ -8,66 +9,205 @@ export interface HistoryLimits {
   ageMs: number;
 }
 
+/** The events history holds: what resume replays (bars live in the bar store). */
+export type HeldMessage = QuoteMessage | HeadlineMessage;
+
 /** One held event and the hub-clock time (ms) it was recorded at. */
 export interface HistoryEntry {
-  message: HubMessage;
+  message: HeldMessage;
   at: number;
 }
 
-/** The recent events, in seq order, bounded by count and age, for clients that resume. */
+/** Which held events a reader wants (a subscriber's interest). */
+export interface HistoryFilter {
+  wantsQuote(symbol: string): boolean;
+  readonly wantsHeadlines: boolean;
+}
+
+// Sized so that a chunk's end wastes little and a small history (a test's, a scratch hub's)
+// does not reserve much.
+const CHUNK_BYTES = 256 * 1024;
+const FIRST_SLOTS = 1024;
+/** The symbol id of a headline. */
+const HEADLINE = -1;
+
+/**
+ * The recent quote and headline events, in seq order, bounded by count and age, for clients
+ * that resume. Events are held as their JSON bytes in a ring of off-heap chunks with an index
+ * in typed arrays (seq, time, where the bytes are, symbol), so holding them adds nothing to the
+ * V8 heap per event: a full history no longer fills the old generation for a major GC to sweep.
+ * Reading decodes only the events a filter keeps. Seqs increase but need not be consecutive
+ * (bars events are not held); `reach` says from which seq on the history is complete.
+ */
 export class History {
-  // Evicted slots are cleared at once so their events can be collected before the next compaction.
-  private entries: (HistoryEntry | undefined)[] = [];
+  private slots = 0;
+  private seqs = new Float64Array(0);
+  private ats = new Float64Array(0);
+  private chunkIds = new Uint32Array(0);
+  private offsets = new Uint32Array(0);
+  private lengths = new Uint32Array(0);
+  private symbolIds = new Int32Array(0);
   private head = 0;
+  private count = 0;
+  /** Chunks in write order; `chunks[0]` has id `firstChunk`. */
+  private chunks: Buffer[] = [];
+  private firstChunk = 0;
+  private used = 0;
+  private spare: Buffer | undefined;
+  // As many as the feed has symbols, like the hub's own quotes.
+  private readonly symbolIdOf = new Map<string, number>();
+  private readonly symbols: string[] = [];
+  private reachSeq = 0;
 
   constructor(private readonly limits: HistoryLimits) {}
 
-  /** Appends an event recorded at `at`, then evicts what `at` puts past the bounds. */
-  add(message: HubMessage, at: number): void {
-    this.entries.push({ message, at });
+  /** Appends an event recorded at `at` (serializing it, once for everyone), then evicts what `at` puts past the bounds. */
+  add(message: HeldMessage, at: number): void {
+    const text = eventJson(message);
+    if (this.count === this.slots) this.grow();
+    const i = (this.head + this.count) & (this.slots - 1);
+    this.seqs[i] = message.seq;
+    this.ats[i] = at;
+    this.symbolIds[i] = message.type === 'quote' ? this.symbolId(message.symbol) : HEADLINE;
+    this.write(text, i);
+    this.count++;
     this.evict(at);
   }
 
   /** Drops what is past the bounds; call with the current time. */
   evict(now: number): void {
     const oldest = now - this.limits.ageMs;
-    while (this.length > this.limits.size || (this.length > 0 && this.entries[this.head]!.at < oldest))
-      this.entries[this.head++] = undefined;
-    // Compact now and then instead of shifting on every add.
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
+    while (this.count > this.limits.size || (this.count > 0 && this.ats[this.head]! < oldest)) {
+      this.reachSeq = this.seqs[this.head]!;
+      this.head = (this.head + 1) & (this.slots - 1);
+      this.count--;
+    }
+    const firstHeld = this.count > 0 ? this.chunkIds[this.head]! : this.firstChunk + this.chunks.length - 1;
+    while (this.firstChunk < firstHeld) {
+      const chunk = this.chunks.shift()!;
+      if (chunk.length === CHUNK_BYTES) this.spare = chunk;
+      this.firstChunk++;
     }
   }
 
-  /** Forgets every event: resume cannot reach across a gap in seq. */
-  clear(): void {
-    this.entries = [];
+  /** Forgets every event: resume cannot reach across a gap in seq, so it is complete only after `reach`. */
+  clear(reach: number): void {
     this.head = 0;
+    this.count = 0;
+    this.chunks = [];
+    this.used = 0;
+    this.reachSeq = reach;
   }
 
   get length(): number {
-    return this.entries.length - this.head;
+    return this.count;
   }
 
-  /** The seq of the oldest event held, or undefined when empty. */
-  get firstSeq(): number | undefined {
-    return this.entries[this.head]?.message.seq;
+  /**
+   * The lowest position a resume can start from: every quote and headline with a greater seq is
+   * held (the seq of the last event evicted, or where history started).
+   */
+  get reach(): number {
+    return this.reachSeq;
   }
 
-  /** Events with seq greater than `seq`, oldest first. */
-  after(seq: number): HubMessage[] {
-    const out: HubMessage[] = [];
-    for (let i = this.entries.length - 1; i >= this.head; i--) {
-      const m = this.entries[i]!.message;
-      if (m.seq <= seq) break;
-      out.push(m);
+  /** Events with seq greater than `seq` that `filter` wants, oldest first; only those are decoded. */
+  after(seq: number, filter: HistoryFilter = ALL): HeldMessage[] {
+    const out: HeldMessage[] = [];
+    // Each symbol is matched once: a feed repeats few symbols many times.
+    const wanted = new Int8Array(this.symbols.length);
+    for (let k = this.firstAfter(seq); k < this.count; k++) {
+      const i = (this.head + k) & (this.slots - 1);
+      const id = this.symbolIds[i]!;
+      if (id === HEADLINE) {
+        if (!filter.wantsHeadlines) continue;
+      } else {
+        if (wanted[id] === 0) wanted[id] = filter.wantsQuote(this.symbols[id]!) ? 1 : -1;
+        if (wanted[id]! < 0) continue;
+      }
+      out.push(this.decode(i));
     }
-    return out.reverse();
+    return out;
   }
 
   /** Every event held with its time, oldest first. */
   all(): HistoryEntry[] {
-    return this.entries.slice(this.head) as HistoryEntry[];
+    const out: HistoryEntry[] = [];
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) & (this.slots - 1);
+      out.push({ message: this.decode(i), at: this.ats[i]! });
+    }
+    return out;
+  }
+
+  /** The first position (0 … count) whose seq is greater than `seq`. */
+  private firstAfter(seq: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.seqs[(this.head + mid) & (this.slots - 1)]! > seq) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  private decode(i: number): HeldMessage {
+    const chunk = this.chunks[this.chunkIds[i]! - this.firstChunk]!;
+    const start = this.offsets[i]!;
+    return parseEvent<HeldMessage>(chunk.toString('utf8', start, start + this.lengths[i]!));
+  }
+
+  private write(text: string, i: number): void {
+    let chunk = this.chunks.at(-1);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: the exact length is needed only near the end.
+    if (chunk === undefined || this.used + text.length * 3 > chunk.length) {
+      const bytes = Buffer.byteLength(text);
+      if (chunk === undefined || this.used + bytes > chunk.length) chunk = this.newChunk(bytes);
+    }
+    const written = chunk.write(text, this.used);
+    this.chunkIds[i] = this.firstChunk + this.chunks.length - 1;
+    this.offsets[i] = this.used;
+    this.lengths[i] = written;
+    this.used += written;
+  }
+
+  private newChunk(bytes: number): Buffer {
+    let chunk: Buffer;
+    if (bytes <= CHUNK_BYTES && this.spare) {
+      chunk = this.spare;
+      this.spare = undefined;
+    } else chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, bytes));
+    this.chunks.push(chunk);
+    this.used = 0;
+    return chunk;
+  }
+
+  /** Doubles the index, laying the ring out from slot 0. */
+  private grow(): void {
+    const slots = Math.max(FIRST_SLOTS, this.slots * 2);
+    const lay = <T extends Float64Array | Uint32Array | Int32Array>(from: T, to: T): T => {
+      for (let k = 0; k < this.count; k++) to[k] = from[(this.head + k) & (this.slots - 1)]!;
+      return to;
+    };
+    this.seqs = lay(this.seqs, new Float64Array(slots));
+    this.ats = lay(this.ats, new Float64Array(slots));
+    this.chunkIds = lay(this.chunkIds, new Uint32Array(slots));
+    this.offsets = lay(this.offsets, new Uint32Array(slots));
+    this.lengths = lay(this.lengths, new Uint32Array(slots));
+    this.symbolIds = lay(this.symbolIds, new Int32Array(slots));
+    this.slots = slots;
+    this.head = 0;
+  }
+
+  private symbolId(symbol: string): number {
+    let id = this.symbolIdOf.get(symbol);
+    if (id === undefined) {
+      this.symbolIdOf.set(symbol, (id = this.symbols.length));
+      this.symbols.push(symbol);
+    }
+    return id;
   }
 }
+
+const ALL: HistoryFilter = { wantsQuote: () => true, wantsHeadlines: true };

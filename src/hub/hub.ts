@@ -79,6 +79,11 @@ export interface HubState {
   headlineIds?: string[];
   /** The bars of the last trading days (see `HubOptions.barDays`). */
   bars?: Bar[];
+  /**
+   * The seq of the event that last changed each of `bars`, so a resume across a restart gets
+   * the bars changed after its position. Without it, the bars events in `history` say.
+   */
+  barSeqs?: number[];
 }
 
 /** The source and market parts of a status; `setStatus` takes any of them. */
@@ -154,15 +159,17 @@ export class Hub {
    */
   accept(message: HubMessage, at = this.scheduler.now()): boolean {
     if (message.seq <= this.seq) return false;
-    if (message.seq !== this.seq + 1) this.history.clear();
+    if (message.seq !== this.seq + 1) this.history.clear(message.seq - 1);
     this.seq = message.seq;
-    if (message.type === 'bars') for (const bar of message.bars) this.bars.put(bar);
+    // Bars are held once, latest version only, in the bar store (resume reads them there);
+    // history holds what resume replays event by event.
+    if (message.type === 'bars') this.bars.put(message.symbol, message.bars, message.seq);
     else {
       if (message.type === 'quote') this.storeQuote(message);
       else this.storeHeadline(message);
       if (this.latest === undefined || message.ts > this.latest) this.latest = message.ts;
+      this.history.add(message, at);
     }
-    this.history.add(message, at);
     this.options.record?.(message, at);
     this.messagesSubject.next(message);
     return true;
@@ -250,38 +257,28 @@ export class Hub {
   resume(since: Position, interest: Interest): ResumeResult {
     if (since.epoch !== this.epoch || since.seq > this.seq) return { recovered: false };
     if (since.seq === this.seq) return { recovered: true, messages: [] };
-    // History holds consecutive seqs (a gap clears it), so this counts the events to merge.
+    // Every event since is merged at most once (bars events touch up to one bar per interval).
     if (this.seq - since.seq > (this.options.resumeBudget ?? RESUME_BUDGET)) return { recovered: false };
     this.history.evict(this.scheduler.now());
-    const first = this.history.firstSeq;
-    // History must hold since.seq + 1 itself: the subscriber saw everything up to since.seq.
-    if (first === undefined || first > since.seq + 1) return { recovered: false };
+    // History must hold every quote and headline after since.seq: the subscriber saw those up to it.
+    if (since.seq < this.history.reach) return { recovered: false };
     const merged = new Map<string, QuoteMessage>();
-    // A candle is the whole bar: the latest of each bar stands for the ones before it.
-    const candles = new Map<string, CandleMessage>();
     const out: EventMessage[] = [];
-    // Each symbol is matched once: a feed repeats few symbols many times.
-    const wanted = new Map<string, boolean>();
-    const wants = (symbol: string) => {
-      let yes = wanted.get(symbol);
-      if (yes === undefined) wanted.set(symbol, (yes = interest.wantsQuote(symbol)));
-      return yes;
-    };
-    for (const m of this.history.after(since.seq)) {
-      if (m.type === 'headline') {
-        if (interest.wantsHeadlines) out.push(m);
-      } else if (m.type === 'bars') {
-        for (const bar of m.bars)
-          if (interest.wantsCandle?.(m.symbol, bar.interval))
-            candles.set(`${m.symbol} ${bar.interval} ${bar.start}`, candleOf(m.seq, bar));
-      } else if (wants(m.symbol)) {
+    for (const m of this.history.after(since.seq, interest)) {
+      if (m.type === 'headline') out.push(m);
+      else {
         const prev = merged.get(m.symbol);
         merged.set(m.symbol, prev ? mergeDeltas(prev, m) : m);
       }
     }
+    // A candle is the whole bar: its latest version stands for every change before it.
+    const candles: CandleMessage[] = [];
+    const { wantsCandle } = interest;
+    if (wantsCandle)
+      this.bars.changedSince(since.seq, wantsCandle, (bar, seq) => candles.push(candleOf(seq, bar)));
     return {
       recovered: true,
-      messages: [...out, ...merged.values(), ...candles.values()].sort((a, b) => a.seq - b.seq),
+      messages: [...out, ...merged.values(), ...candles].sort((a, b) => a.seq - b.seq),
     };
   }
 
@@ -289,6 +286,7 @@ export class Hub {
   exportState(): HubState {
     this.history.evict(this.scheduler.now());
     const held = this.history.all();
+    const bars = this.bars.export();
     return {
       epoch: this.epoch,
       seq: this.seq,
@@ -297,7 +295,8 @@ export class Hub {
       history: held.map((e) => e.message),
       historyAt: held.map((e) => e.at),
       headlineIds: this.headlineIds.values(),
-      bars: this.allBars(),
+      bars: bars.bars,
+      barSeqs: bars.seqs,
     };
   }
 
@@ -314,12 +313,29 @@ export class Hub {
       (max, e) => (max === undefined || e.ts > max ? e.ts : max),
       undefined,
     );
-    this.bars.clear();
-    for (const bar of state.bars ?? []) this.bars.put(bar);
-    this.history.clear();
+    this.restoreBars(state);
+    // Complete after the event before the first one restored: what came before is not held.
+    this.history.clear((state.history[0]?.seq ?? state.seq + 1) - 1);
     const now = this.scheduler.now();
-    state.history.forEach((m, i) => this.history.add(m, state.historyAt?.[i] ?? now));
+    state.history.forEach((m, i) => {
+      if (m.type !== 'bars' && m.seq <= state.seq) this.history.add(m, state.historyAt?.[i] ?? now);
+    });
     this.restoredSubject.next(this.position);
+  }
+
+  /**
+   * The bars of a saved state, each with the seq that last changed it: saved beside them, or
+   * else found in the bars events of its history (a bar no held event changed changed before
+   * the history's reach, where no resume starts).
+   */
+  private restoreBars(state: HubState): void {
+    const { bars = [], barSeqs } = state;
+    const known = barSeqs?.length === bars.length;
+    this.bars.clear();
+    bars.forEach((bar, i) => this.bars.put(bar.symbol, [bar], known ? barSeqs[i]! : 0));
+    if (known) return;
+    for (const m of state.history)
+      if (m.type === 'bars' && m.seq <= state.seq) for (const bar of m.bars) this.bars.touch(bar, m.seq);
   }
 
   /** Ends the event streams; subscribers complete. */
