@@ -1,4 +1,4 @@
-import { defer, EMPTY, merge, mergeMap, type Observable, type OperatorFunction } from 'rxjs';
+import { defer, EMPTY, merge, mergeMap, Observable, type OperatorFunction } from 'rxjs';
 import type { Bar, BarInterval } from '../protocol/messages.ts';
 import type { BarsChange, Change, QuoteChange } from '../diff/changes.ts';
 import { BarBook, type ClosedBars } from './bar-book.ts';
@@ -14,37 +14,73 @@ export interface BarsOptions {
 
 const barsChange = ({ symbol, bars }: ClosedBars): BarsChange => ({ type: 'bars', symbol, bars });
 
+/** The quote-change side of the stage: folds each quote into the book and says what changed. */
+class QuoteFolder {
+  private readonly prices: Map<string, number>;
+  // A frame's quotes share one `ts` string: it is parsed once per frame.
+  private lastTs = '';
+  private lastMs = NaN;
+
+  constructor(
+    private readonly book: BarBook,
+    prices: Iterable<[string, number]> = [],
+  ) {
+    this.prices = new Map(prices);
+  }
+
+  /**
+   * Emits the changes one quote change makes: the quote, the bars its time closed (one change
+   * per symbol), then the symbol's own bars of every interval as one change.
+   */
+  fold(change: QuoteChange, emit: (change: Change) => void): void {
+    emit(change);
+    const price = change.fields.price ?? this.prices.get(change.symbol);
+    if (price === undefined) return;
+    this.prices.set(change.symbol, price);
+    if (change.ts !== this.lastTs) this.lastMs = Date.parse((this.lastTs = change.ts));
+    for (const closed of this.book.closeDue(this.lastMs)) emit(barsChange(closed));
+    const bars = this.book.quote(change.symbol, price, this.lastMs);
+    if (bars.length > 0) emit({ type: 'bars', symbol: change.symbol, bars });
+  }
+}
+
 /**
- * The changes one quote change makes: the quote, the bars its time closed (one change per
- * symbol), then the symbol's own bars of every interval as one change.
+ * Each value's changes, emitted in order as `fold` makes them: one call per value, where
+ * `mergeMap` would subscribe to an inner observable for each of them.
  */
-const foldQuote = (book: BarBook, prices: Map<string, number>, change: QuoteChange): Change[] => {
-  const price = change.fields.price ?? prices.get(change.symbol);
-  if (price === undefined) return [change];
-  prices.set(change.symbol, price);
-  const ms = Date.parse(change.ts);
-  const out: Change[] = [change];
-  for (const closed of book.closeDue(ms)) out.push(barsChange(closed));
-  const bars = book.quote(change.symbol, price, ms);
-  if (bars.length > 0) out.push(barsChange({ symbol: change.symbol, bars }));
-  return out;
-};
+const foldEach =
+  <T>(fold: (value: T, emit: (change: Change) => void) => void): OperatorFunction<T, Change> =>
+  (source) =>
+    new Observable<Change>((subscriber) => {
+      const emit = (change: Change) => subscriber.next(change);
+      return source.subscribe({
+        next: (value) => {
+          try {
+            fold(value, emit);
+          } catch (err) {
+            subscriber.error(err);
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
 
 /**
  * After the diff: folds each quote change into per-symbol OHLC bars of every interval, on the
  * feed's clock (the quote's `ts`), and emits the bars that changed or closed after the quote
- * itself, one change per symbol. Headlines pass through. Bars close when a later quote's time or the clock passes
- * their end, so a replay at any speed yields the same bars.
+ * itself, one change per symbol. Headlines pass through. Bars close when a later quote's time
+ * or the clock passes their end, so a replay at any speed yields the same bars.
  */
 export const withBars =
   (options: BarsOptions = {}): OperatorFunction<Change, Change> =>
   (changes$) =>
     defer(() => {
       const book = new BarBook(options.intervals, options.seed?.bars);
-      const prices = new Map(options.seed?.prices);
+      const folder = new QuoteFolder(book, options.seed?.prices);
       // The clock is subscribed first: a source that emits at once sets it as it goes.
       return merge(
         (options.clock$ ?? EMPTY).pipe(mergeMap((ms) => book.closeDue(ms).map(barsChange))),
-        changes$.pipe(mergeMap((c) => (c.type === 'quote' ? foldQuote(book, prices, c) : [c]))),
+        changes$.pipe(foldEach<Change>((c, emit) => (c.type === 'quote' ? folder.fold(c, emit) : emit(c)))),
       );
     });
