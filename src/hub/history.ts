@@ -125,17 +125,20 @@ export class History {
         if (wanted[id] === 0) wanted[id] = filter.wantsQuote(this.symbols[id]!) ? 1 : -1;
         if (wanted[id]! < 0) continue;
       }
-      out.push(this.decode(i));
+      out.push(parseEvent<HeldMessage>(this.text(i)));
     }
     return out;
   }
 
-  /** Every event held with its time, oldest first. */
+  /**
+   * Every event held with its time, oldest first. Their text is not kept on them: this runs in
+   * one go for a whole history (a compaction), and a writer of it goes piece by piece anyway.
+   */
   all(): HistoryEntry[] {
     const out: HistoryEntry[] = [];
     for (let k = 0; k < this.count; k++) {
       const i = (this.head + k) & (this.slots - 1);
-      out.push({ message: this.decode(i), at: this.ats[i]! });
+      out.push({ message: JSON.parse(this.text(i)) as HeldMessage, at: this.ats[i]! });
     }
     return out;
   }
@@ -152,10 +155,10 @@ export class History {
     return lo;
   }
 
-  private decode(i: number): HeldMessage {
+  private text(i: number): string {
     const chunk = this.chunks[this.chunkIds[i]! - this.firstChunk]!;
     const start = this.offsets[i]!;
-    return parseEvent<HeldMessage>(chunk.toString('utf8', start, start + this.lengths[i]!));
+    return chunk.toString('utf8', start, start + this.lengths[i]!);
   }
 
   private write(text: string, i: number): void {

@@ -318,15 +318,15 @@ export class Hub {
     this.history.clear((state.history[0]?.seq ?? state.seq + 1) - 1);
     const now = this.scheduler.now();
     state.history.forEach((m, i) => {
-      if (m.type !== 'bars' && m.seq <= state.seq) this.history.add(m, state.historyAt?.[i] ?? now);
+      if (m.type !== 'bars') this.history.add(m, state.historyAt?.[i] ?? now);
     });
     this.restoredSubject.next(this.position);
   }
 
   /**
    * The bars of a saved state, each with the seq that last changed it: saved beside them, or
-   * else found in the bars events of its history (a bar no held event changed changed before
-   * the history's reach, where no resume starts).
+   * else found in the bars events of its history (a bar that none of them changed last changed
+   * at or before the history's reach, where no resume starts).
    */
   private restoreBars(state: HubState): void {
     const { bars = [], barSeqs } = state;
@@ -335,7 +335,7 @@ export class Hub {
     bars.forEach((bar, i) => this.bars.put(bar.symbol, [bar], known ? barSeqs[i]! : 0));
     if (known) return;
     for (const m of state.history)
-      if (m.type === 'bars' && m.seq <= state.seq) for (const bar of m.bars) this.bars.touch(bar, m.seq);
+      if (m.type === 'bars') for (const bar of m.bars) this.bars.touch(bar, m.seq);
   }
 
   /** Ends the event streams; subscribers complete. */
