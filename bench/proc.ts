@@ -31,3 +31,14 @@ export const machineBusySeconds = (): number => {
   const [user, nice, system, , , irq, softirq, steal] = ticks.map(Number);
   return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / USER_HZ;
 };
+
+/**
+ * How many CPUs a taskset list names (`0`, `1-3`, `0,2-3`); undefined for none given (unpinned).
+ */
+export const cpuListSize = (list: string | undefined): number | undefined =>
+  list === undefined
+    ? undefined
+    : list.split(',').reduce((sum, part) => {
+        const [from, to = from] = part.split('-').map(Number);
+        return sum + (to! - from! + 1);
+      }, 0);
