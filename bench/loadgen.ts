@@ -10,14 +10,13 @@
 import { performance } from 'node:perf_hooks';
 import { SYMBOL_COUNT, SYMBOLS } from './feed.ts';
 import type { ClientProtocol, LoadCommand, LoadReport } from './ipc.ts';
-import { hiResNow, ISO_LENGTH, parseTsKey, StampSamples } from './stamps.ts';
+import { hiResNow, recordStamps, StampSamples } from './stamps.ts';
 import { clientSymbols, isStalled, type Workload } from './workload.ts';
 import { Needle } from './ws-frames-needle.ts';
 import { FrameReader, messageFrame, openWebSocket } from './ws-frames.ts';
 
 /** A delivery; found by its rare `q` (see `ws-frames-needle.ts`). */
 const QUOTE = new Needle(Buffer.from('"type":"quote"'), 8);
-const TS = Buffer.from('"ts":"');
 /** Connections opening at once: more overflows the server's accept backlog. */
 const CONNECT_CONCURRENCY = 100;
 /** Every Nth client records latency: enough samples, bounded work. */
@@ -50,24 +49,7 @@ const receive = (data: Buffer, header: number, sampled: boolean) => {
   if (n === 0) return;
   deliveries += n;
   lastReceiptAt = now;
-  if (sampled) sampleStamps(data, now);
-};
-
-/** One sample per run of equal `ts` in the frame (a batch shares its burst's), weighted by count. */
-const sampleStamps = (data: Buffer, now: number) => {
-  let run = -1;
-  let count = 0;
-  for (let i = data.indexOf(TS); i !== -1; i = data.indexOf(TS, i + TS.length)) {
-    const at = i + TS.length;
-    if (run !== -1 && data.compare(data, run, run + ISO_LENGTH, at, at + ISO_LENGTH) === 0) {
-      count++;
-      continue;
-    }
-    if (run !== -1) samples.record(parseTsKey(data, run), now, count);
-    run = at;
-    count = 1;
-  }
-  if (run !== -1) samples.record(parseTsKey(data, run), now, count);
+  if (sampled) recordStamps(samples, data, now);
 };
 
 /** The bytes that open a session and subscribe, per protocol; `onFrame` answers the handshakes. */

@@ -74,16 +74,17 @@ const restingRss = async (feed: ChildProcess, pid: number): Promise<number> => {
 /**
  * Starts `server`, connects 5,000 idle clients (5 random symbols each, as the 5,000 × 5 cell),
  * measures, connects 5,000 more from a second load generator, measures again. Each load
- * generator holds 5,000 sockets, the server 10,000.
+ * generator holds 5,000 sockets, the server 10,000. `steps`: other populations (tests).
  */
 export const measureMemory = async (
   server: ServerName,
   pin: { server: string; load: string } | undefined,
   nodeFlags: string[] = [],
+  steps: readonly [number, number] = MEMORY_STEPS,
 ): Promise<MemoryResult> => {
   const notes: string[] = [];
-  const total = MEMORY_STEPS[1];
-  const step = MEMORY_STEPS[0];
+  const [step, total] = steps;
+  if (total !== 2 * step) throw new RangeError(`memory steps must double: ${steps.join(' → ')}`);
   const workload: Workload = { subscribers: total, symbols: 5, rate: 0, durationMs: 0, stalled: 0, seed: 1 };
   const sut = await startServerUnderTest(server, pin?.server, nodeFlags);
   const loads: ChildProcess[] = [];
@@ -100,7 +101,7 @@ export const measureMemory = async (
     if (refused) notes.push(refused);
     const base = rssBytes(sut.pid);
     const rss: number[] = [];
-    for (let g = 0; g < MEMORY_STEPS.length; g++) {
+    for (let g = 0; g < 2; g++) {
       const load = spawnNodeScript(pin?.load, './loadgen.ts');
       loads.push(load);
       const subscribed = fromLoad(load, 'subscribed', CONNECT_TIMEOUT_MS);

@@ -100,6 +100,8 @@ export class StampSamples {
     let total = 0;
     for (let i = 0; i < this.size; i++) {
       const key = this.data[i * 3]!;
+      // A `ts` that did not parse stands for nothing measurable.
+      if (Number.isNaN(key)) continue;
       const sent = sentAt.get(key);
       const start = sent ?? key;
       if (start < from) continue;
@@ -115,3 +117,25 @@ export class StampSamples {
 /** The millisecond of the ISO `ts` at `at` in `data` (latin1 bytes), NaN if it is not one. */
 export const parseTsKey = (data: Buffer, at: number): number =>
   Date.parse(data.toString('latin1', at, at + ISO_LENGTH));
+
+const TS = Buffer.from('"ts":"');
+
+/**
+ * Records the `"ts":"…"` fields of one received frame: one sample per run of equal stamps (a
+ * batch's quotes share their burst's), weighted by how many deliveries it stands for.
+ */
+export const recordStamps = (samples: StampSamples, data: Buffer, receivedAt: number): void => {
+  let run = -1;
+  let count = 0;
+  for (let i = data.indexOf(TS); i !== -1; i = data.indexOf(TS, i + TS.length)) {
+    const at = i + TS.length;
+    if (run !== -1 && data.compare(data, run, run + ISO_LENGTH, at, at + ISO_LENGTH) === 0) {
+      count++;
+      continue;
+    }
+    if (run !== -1) samples.record(parseTsKey(data, run), receivedAt, count);
+    run = at;
+    count = 1;
+  }
+  if (run !== -1) samples.record(parseTsKey(data, run), receivedAt, count);
+};

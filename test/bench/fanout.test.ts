@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { changeBursts, QuoteGenerator, tickerLine } from '../../bench/feed.ts';
 import { evaluateGoals } from '../../bench/goals.ts';
 import { Histogram } from '../../bench/histogram.ts';
+import { measureMemory } from '../../bench/memory.ts';
 import { runOnce } from '../../bench/run.ts';
 import type { SummaryRow } from '../../bench/summary.ts';
 import { parseText } from '../../src/parse/parse-text.ts';
@@ -89,6 +90,9 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.expected).toBeGreaterThan(0);
     expect(r.delivered).toBe(r.expected);
     expect(r.bytesPerDelivery).toBeGreaterThan(50);
+    // Every sample timed from the feed's table of send times, not the millisecond `ts`.
+    expect(r.latencyMs.samples).toBeGreaterThan(0);
+    expect(r.latencyMs.hiRes).toBe(1);
     expect(r.notes.filter((n) => !n.includes('noisy'))).toEqual([]);
   }, 60_000);
 
@@ -98,5 +102,18 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.expected).toBe(100 * 6);
     expect(r.latencyMs.samples).toBeGreaterThan(0);
     expect(r.latencyMs.p50).toBeLessThan(1000);
+    expect(r.latencyMs.hiRes).toBe(1);
+  }, 60_000);
+
+  it('runs tickstream with the bars stage off', async () => {
+    const r = await runOnce('tickstream-nobars', { ...workload, symbols: 'all' }, options);
+    expect(r.delivered).toBe(r.expected);
+  }, 60_000);
+
+  it('measures memory per connection at two populations', async () => {
+    const m = await measureMemory('tickstream', undefined, [], [10, 20]);
+    expect(m.notes).toEqual([]);
+    expect(Number.isFinite(m.marginalKBPerConn)).toBe(true);
+    expect(Number.isFinite(m.idleKBPerConn)).toBe(true);
   }, 60_000);
 });
