@@ -20,9 +20,7 @@ export type ServerReport =
 
 /** Orchestrator → server (or feed) process: `gc` before memory is measured at rest. */
 export type ServerCommand =
-  | { type: 'start'; rate: number; durationMs: number }
-  | { type: 'gc' }
-  | { type: 'stamps' };
+  { type: 'start'; rate: number; durationMs: number } | { type: 'gc' } | { type: 'stamps' };
 
 /** The protocol a load generator speaks to the server under test. */
 export type ClientProtocol = 'json' | 'socketio' | 'mqtt';
