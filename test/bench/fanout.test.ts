@@ -94,7 +94,7 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.latencyMs.samples).toBeGreaterThan(0);
     expect(r.latencyMs.hiRes).toBe(1);
     expect(r.notes.filter((n) => !n.includes('noisy'))).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it('measures a socket.io peer on the same workload, latency included', async () => {
     const r = await runOnce('sio-batch', { ...workload, symbols: 'all' }, options);
@@ -103,17 +103,17 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.latencyMs.samples).toBeGreaterThan(0);
     expect(r.latencyMs.p50).toBeLessThan(1000);
     expect(r.latencyMs.hiRes).toBe(1);
-  }, 60_000);
+  }, 120_000);
 
   it('runs tickstream with the bars stage off', async () => {
     const r = await runOnce('tickstream-nobars', { ...workload, symbols: 'all' }, options);
     expect(r.delivered).toBe(r.expected);
-  }, 60_000);
+  }, 120_000);
 
   it('measures memory per connection at two populations', async () => {
     const m = await measureMemory('tickstream', undefined, [], [10, 20]);
     expect(m.notes).toEqual([]);
     expect(Number.isFinite(m.marginalKBPerConn)).toBe(true);
     expect(Number.isFinite(m.idleKBPerConn)).toBe(true);
-  }, 60_000);
+  }, 120_000);
 });
