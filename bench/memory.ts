@@ -5,19 +5,15 @@
  * pools, tables), which a deployment with many connections pays only once.
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fromLoad, fromServer, sleep } from './children.ts';
 import type { LoadCommand, ServerCommand } from './ipc.ts';
-import { rssBytes } from './proc.ts';
+import { ensureOpenFiles, FD_SPARE, rssBytes } from './proc.ts';
 import { spawnNodeScript, startServerUnderTest, stopChild, type ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
 
 /** The two populations: connections at the first measure, and at the second. */
 export const MEMORY_STEPS = [5000, 10_000] as const;
 const CONNECT_TIMEOUT_MS = 120_000;
-/** Descriptors a process needs besides its sockets (stdio, IPC, epoll, libuv, files). */
-const FD_SPARE = 200;
 
 export interface MemoryResult {
   server: ServerName;
@@ -32,36 +28,6 @@ export interface MemoryResult {
 /** KB per connection between two RSS readings; the pure part of the measurement. */
 export const marginalKB = (rssLow: number, rssHigh: number, connections: number): number =>
   (rssHigh - rssLow) / 1024 / connections;
-
-/** A process's soft and hard limit on open files, from /proc (undefined if unreadable). */
-export const openFileLimits = (limitsText: string): { soft: number; hard: number } | undefined => {
-  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limitsText);
-  if (!m) return undefined;
-  const value = (s: string) => (s === 'unlimited' ? Infinity : Number(s));
-  return { soft: value(m[1]!), hard: value(m[2]!) };
-};
-
-/**
- * Makes sure `pid` may hold `needed` descriptors: raises its soft limit up to the hard one with
- * `prlimit` if needed. Returns why it cannot, or undefined when the limit is enough.
- */
-const ensureOpenFiles = (pid: number, needed: number): string | undefined => {
-  let limits;
-  try {
-    limits = openFileLimits(readFileSync(`/proc/${pid}/limits`, 'utf8'));
-  } catch {
-    return `cannot read the open-file limit of process ${pid}`;
-  }
-  if (!limits || limits.soft >= needed) return undefined;
-  if (limits.hard < needed)
-    return `open-file limit of process ${pid} is ${limits.soft} (hard ${limits.hard}), needs ${needed}: raise ulimit -n`;
-  try {
-    execFileSync('prlimit', [`--pid=${pid}`, `--nofile=${limits.hard}:${limits.hard}`]);
-    return undefined;
-  } catch (err) {
-    return `cannot raise the open-file limit of process ${pid} to ${needed}: ${(err as Error).message}`;
-  }
-};
 
 /** RSS after a forced GC and a moment to settle, as the fan-out run measures rest. */
 const restingRss = async (feed: ChildProcess, pid: number): Promise<number> => {

@@ -3,7 +3,7 @@ import { changesPerSymbol, SYMBOL_COUNT } from './feed.ts';
 import { Histogram } from './histogram.ts';
 import type { LoadCommand, LoadResult, ServerCommand } from './ipc.ts';
 import { fromLoad, fromServer, sleep } from './children.ts';
-import { cpuListSize, cpuSeconds, machineBusySeconds, rssBytes } from './proc.ts';
+import { cpuListSize, cpuSeconds, ensureOpenFiles, FD_SPARE, machineBusySeconds, rssBytes } from './proc.ts';
 import { hiResNow } from './stamps.ts';
 import { spawnNodeScript, startServerUnderTest, stopChild, type ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
@@ -91,6 +91,11 @@ export const runOnce = async (
     const rss = () => pids.reduce((sum, pid) => sum + (rssBytes(pid) || 0), 0);
     const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     const rssBase = rss();
+    // Every socket is a descriptor: a low `ulimit -n` would fail the run half-way through connecting.
+    for (const pid of pids) {
+      const refused = ensureOpenFiles(pid, workload.subscribers + FD_SPARE);
+      if (refused) notes.push(refused);
+    }
 
     const n = Math.min(options.loadGenerators, workload.subscribers);
     for (let g = 0; g < n; g++) loads.push(spawnNodeScript(options.pin?.load, './loadgen.ts'));
@@ -98,6 +103,8 @@ export const runOnce = async (
     loads.forEach((child, g) => {
       const first = Math.floor((g * workload.subscribers) / n);
       const count = Math.floor(((g + 1) * workload.subscribers) / n) - first;
+      const refused = ensureOpenFiles(child.pid!, count + FD_SPARE);
+      if (refused) notes.push(refused);
       const command: LoadCommand = {
         type: 'connect',
         protocol: sut.protocol,

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGoals17 } from '../../bench/goals-17.ts';
 import { plan } from '../../bench/matrix.ts';
-import { marginalKB, openFileLimits, type MemoryResult } from '../../bench/memory.ts';
-import { cpuListSize } from '../../bench/proc.ts';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { marginalKB, type MemoryResult } from '../../bench/memory.ts';
+import { cpuListSize, ensureOpenFiles, openFileLimits } from '../../bench/proc.ts';
 import type { SummaryRow } from '../../bench/summary.ts';
 
 const row = (server: SummaryRow['server'], over: Partial<SummaryRow> = {}): SummaryRow => ({
@@ -138,6 +140,23 @@ describe('memory and process figures', () => {
       soft: Infinity,
       hard: Infinity,
     });
+  });
+
+  it("raises a process's soft open-file limit to its hard one, and says when that is not enough", async () => {
+    const child = spawn('prlimit', ['--nofile=256:4096', 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      const limits = () => openFileLimits(readFileSync(`/proc/${child.pid}/limits`, 'utf8'));
+      const deadline = Date.now() + 10_000;
+      while (limits()?.soft !== 256) {
+        if (Date.now() > deadline) throw new Error('prlimit did not apply');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(ensureOpenFiles(child.pid!, 1000)).toBeUndefined();
+      expect(limits()).toEqual({ soft: 4096, hard: 4096 });
+      expect(ensureOpenFiles(child.pid!, 10_000)).toContain('raise ulimit -n');
+    } finally {
+      child.kill();
+    }
   });
 
   it('counts the CPUs of a taskset list', () => {
