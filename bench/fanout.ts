@@ -57,7 +57,8 @@ cost for tickstream, sio-batch and ws.
 const describe = (result: RunResult): string =>
   `${result.deliveredPct.toFixed(1)}% delivered, ${Math.round(result.deliveriesPerSec)}/s, ` +
   `p50 ${result.latencyMs.p50.toFixed(2)} p99 ${result.latencyMs.p99.toFixed(1)} ms, ` +
-  `loadgen ${(result.loadCpu * 100).toFixed(0)}% (${result.loadCpuUsPerDelivery.toFixed(2)} µs/delivery)` +
+  `loadgen ${(result.loadCpu * 100).toFixed(0)}% (${result.loadCpuUsPerDelivery.toFixed(2)} µs/delivery, ` +
+  `${(result.loadSystemShare * 100).toFixed(0)}% kernel)` +
   `${result.valid ? '' : ' (INVALID)'}` +
   `${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`;
 

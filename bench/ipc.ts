@@ -57,6 +57,8 @@ export interface LoadResult {
   latencyMatched: number;
   latencySamples: number;
   cpuMs: number;
+  /** The kernel's part of `cpuMs` (socket reads, wakeups). */
+  systemMs: number;
   wallMs: number;
 }
 

@@ -213,6 +213,7 @@ process.on('message', (command: LoadCommand) => {
         latencyMatched: latency.matched,
         latencySamples: latency.total,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        systemMs: cpu.system / 1000,
         wallMs: performance.now() - wallAtStart,
       });
     }

@@ -54,6 +54,8 @@ export interface RunResult {
   attempt: number;
   /** Load generator CPU microseconds per delivery: its efficiency, comparable across runs. */
   loadCpuUsPerDelivery: number;
+  /** The kernel's share of the load generators' CPU. */
+  loadSystemShare: number;
   valid: boolean;
   notes: string[];
 }
@@ -241,6 +243,7 @@ export const runOnce = async (
       loadCpu,
       attempt: 1,
       loadCpuUsPerDelivery: total > 0 ? (loadCpuSec / total) * 1e6 : NaN,
+      loadSystemShare: results.reduce((sum, r) => sum + r.systemMs, 0) / 1000 / loadCpuSec,
       valid,
       notes,
     };
