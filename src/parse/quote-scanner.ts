@@ -1,11 +1,10 @@
-import type { Direction } from '../protocol/messages.ts';
+import { QUOTE_SYMBOL_LIMITS, type Direction } from '../protocol/messages.ts';
 
 /** Which part of the quote grammar a line broke; `QuoteScanner.failedAt` says where. */
 export type ScanFailure = 'symbol' | 'price' | 'move' | 'change' | 'percent' | 'trailing' | 'digits';
 
-/** Longest symbol before an optional `-SUFFIX`, and the longest suffix. */
-const SYMBOL_MAX = 12;
-const SUFFIX_MAX = 8;
+// The symbol grammar is the protocol module's; this scanner is its fast reader.
+const { head: SYMBOL_MAX, suffix: SUFFIX_MAX } = QUOTE_SYMBOL_LIMITS;
 // Integer minor units stay exact below 2^53, so 15 significant digits is the safe bound.
 const DIGITS_MAX = 15;
 /** Powers of ten by exponent, so scaling a decimal is a lookup, not `Math.pow`. */
