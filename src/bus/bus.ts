@@ -8,6 +8,7 @@ import { Follower } from './follower.ts';
 import { IngestLease } from './lease.ts';
 import { redactUrl, type BusConfig, type BusRole } from './options.ts';
 import { Publisher, type PublishHealth } from './publisher.ts';
+import { badEntryReporter } from './stream-codec.ts';
 import {
   busKeys,
   connectRedis,
@@ -85,7 +86,7 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
     redis.disconnect();
     throw err;
   }
-  const loaded = await loadCluster(redis, keys, ctx.hubConfig);
+  const loaded = await loadCluster(redis, keys, ctx.hubConfig, badEntryReporter(ctx.log, metrics));
   const { state } = loaded;
   // A hub its data dir restored past what Redis holds (Redis lost writes) keeps its own events:
   // taking Redis's older state would hand out those seqs a second time.
@@ -129,7 +130,7 @@ const startEdge = async (config: BusConfig, ctx: BusContext, metrics: BusMetrics
   const keys = busKeys(config.prefix);
   const { history, headlineCount } = ctx.hubConfig;
   const limits = { history: { ...history, size: Math.min(history.size, config.maxLen) }, headlineCount };
-  const loaded = await loadCluster(redis, keys, limits);
+  const loaded = await loadCluster(redis, keys, limits, badEntryReporter(ctx.log, metrics));
   return {
     redis,
     follower: new Follower({ hub: ctx.hub, redis, keys, limits, log: ctx.log, metrics }, loaded),
