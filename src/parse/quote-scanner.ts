@@ -54,7 +54,7 @@ const CHANGE = codesOf('Change');
 /**
  * `text.startsWith(word, at)` as a char-code loop over a code array: the builtin is a call the
  * optimizer does not inline, and comparing against string constants of mixed representations
- * made the loop polymorphic; the move phrase is matched on every line.
+ * makes the loop polymorphic; the move phrase is matched on every line.
  */
 const sameAt = (text: string, at: number, end: number, word: Uint16Array): boolean => {
   if (at + word.length > end) return false;
@@ -70,7 +70,7 @@ const SYMBOL_SLOTS = 4096;
 
 /**
  * Hands out one string per symbol without slicing the line each time: a feed repeats the same
- * few hundred symbols, and a fresh string per line was a large share of the parser's garbage.
+ * few hundred symbols, and a fresh string per line would be a large share of the parser's garbage.
  * Direct-mapped by a hash of the chars, so it stays bounded whatever the input holds.
  */
 class SymbolCache {
