@@ -38,7 +38,8 @@ const EXAMPLE = 'a symbol like AIRLINK or a prefix pattern like OGDC*';
 /** Why `s` is not a name or pattern (one sentence naming what to fix), or undefined when it is one. */
 export const symbolPatternProblem = (s: string): string | undefined => {
   if (isSymbolPattern(s)) return undefined;
-  const shown = `"${s}" is not ${EXAMPLE}`;
+  // Quoted as JSON and clipped: the input may be long or hold control characters.
+  const shown = `${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s)} is not ${EXAMPLE}`;
   const name = s.endsWith('*') ? s.slice(0, -1) : s;
   if (s === '') return `an empty name is not ${EXAMPLE}`;
   if (name.includes('*')) return `${shown}: * only ends a pattern, or stands alone for every symbol`;

@@ -20,11 +20,18 @@ describe('the symbol grammar', () => {
     const said = symbolPatternProblem(input);
     if (problem === undefined) expect(said).toBeUndefined();
     else
-      expect(said).toBe(`"${input}" is not a symbol like AIRLINK or a prefix pattern like OGDC*: ${problem}`);
+      expect(said).toBe(
+        `${JSON.stringify(input)} is not a symbol like AIRLINK or a prefix pattern like OGDC*: ${problem}`,
+      );
     // The wire schema is the same rule with the same words.
     const parsed = z.safeParse(SymbolPattern, input);
     expect(parsed.success).toBe(problem === undefined);
     if (!parsed.success) expect(parsed.error.issues[0]?.message).toBe(said);
+  });
+
+  it('quotes a refused input as JSON, clipped', () => {
+    expect(symbolPatternProblem('A\u0000')).toMatch(/^"A\\u0000" is not/);
+    expect(symbolPatternProblem('a'.repeat(1000))).toMatch(new RegExp(`^"${'a'.repeat(40)}…" is not`));
   });
 
   it('names a problem for every string the pattern refuses, and none for one it takes', () => {
