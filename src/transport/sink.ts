@@ -83,6 +83,8 @@ export interface Sink {
   terminate(): void;
   /** Calls `listener` once the connection is closed (at once if it already is). */
   onClosed(listener: () => void): void;
+  /** Sends a protocol-level ping whose pong proves the peer alive; WebSocket only. */
+  ping?(): void;
   readonly open: boolean;
 }
 
