@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
-import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { Metrics } from '../metrics.ts';
 import {
@@ -9,11 +8,7 @@ import {
   type ErrorCode,
   type RequestId,
   type ServerMessage,
-  type SlowPolicy,
-  type SubscribeRequest,
-  type UnsubscribeRequest,
 } from '../protocol/messages.ts';
-import { ConnectionInterest } from './interest.ts';
 import type { Limits } from './options.ts';
 import { parseJson, symbolsNamed, validateRequest } from './requests.ts';
 import { Conflator } from './conflator.ts';
@@ -21,8 +16,8 @@ import { RequestWindow } from './request-window.ts';
 import { SendQueue, type FlushTally } from './send-queue.ts';
 import type { FrameCache, Outgoing, Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
-import { Throttle } from './throttle.ts';
-import { CandleSubscriptions, type CandleIndex } from './candles-channel.ts';
+import { Subscriptions, withId } from './subscriptions.ts';
+import type { CandleIndex } from './candles-channel.ts';
 
 /** A client that stops answering for this long after a slow-consumer close is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
@@ -52,8 +47,6 @@ export interface ClientBindings {
   transport: 'ws' | 'sse';
 }
 
-const withId = (id: RequestId | undefined) => (id !== undefined ? { id } : {});
-
 /** The id of a request not yet validated, when it has a usable one. */
 const requestIdOf = (json: unknown): RequestId | undefined => {
   const id = (json as { id?: unknown } | null)?.id;
@@ -61,23 +54,17 @@ const requestIdOf = (json: unknown): RequestId | undefined => {
 };
 
 /**
- * One client (WebSocket or SSE): its subscriptions and requests, wired to its send queue, its
- * conflator while it is slow, its per-symbol rate gates and its request window.
+ * One client (WebSocket or SSE): its requests, wired to its subscriptions, its send queue, its
+ * conflator while it is slow and its request window.
  */
 export class Connection {
-  readonly interest = new ConnectionInterest();
   private readonly queue = new SendQueue();
-  /** Set once any subscription asks for maxRate; until then deliveries skip the rate gates. */
-  private rateLimited = false;
-  // Made when a client first falls behind, the gates on the first maxRate, the candle
-  // subscriptions on the first candles request, the request window on the first request and
-  // the child logger on first use: most connections need few of them, and idle memory counts.
+  // Made on the first subscribe, when a client first falls behind, on the first request and on
+  // the first log line: most connections need few of them, and idle memory counts.
+  private subs: Subscriptions<Connection> | undefined;
   private conflator: Conflator | undefined;
-  private throttle: Throttle | undefined;
-  private candleSubs: CandleSubscriptions<Connection> | undefined;
   private window: RequestWindow | undefined;
   private clientLog: Logger | undefined;
-  private slowPolicy: SlowPolicy = 'conflate';
   private closed = false;
   private released = false;
 
@@ -91,42 +78,17 @@ export class Connection {
     return (this.clientLog ??= this.ctx.log.child(this.bindings));
   }
 
-  private gates(): Throttle {
-    return (this.throttle ??= new Throttle(
-      this.ctx.scheduler,
-      (merged) => {
-        // A delta held past an unsubscribe is no longer wanted.
-        if (this.interest.wantsQuote(merged.symbol)) this.enqueue(toOutgoing(merged));
-      },
-      () => this.ctx.metrics.conflatedDeltas.inc({ reason: 'max_rate' }),
-    ));
+  private subscriptions(): Subscriptions<Connection> {
+    return (this.subs ??= new Subscriptions(this.ctx, this));
   }
 
-  private candles(): CandleSubscriptions<Connection> {
-    return (this.candleSubs ??= new CandleSubscriptions({
-      member: this,
-      hub: this.ctx.hub,
-      scheduler: this.ctx.scheduler,
-      index: this.ctx.candles,
-      send: (m) => this.send(m),
-      enqueueEvent: (m) => this.enqueue(toOutgoing(m)),
-      onConflate: () => this.ctx.metrics.conflatedDeltas.inc({ reason: 'max_rate' }),
-    }));
+  private wants(symbol: string): boolean {
+    return this.subs?.interest.wantsQuote(symbol) ?? false;
   }
 
   /** Takes a hub event the index routed here; `maxRate` may hold it back and merge it. */
   deliver(item: Outgoing): void {
-    const message = item.message;
-    if (message?.type === 'candle' && this.candleSubs) {
-      for (const c of this.candleSubs.deliver(message)) this.enqueue(c === message ? item : toOutgoing(c));
-      return;
-    }
-    if (this.rateLimited && message?.type === 'quote') {
-      const out = this.gates().offer(message, this.interest.rateFor(message.symbol));
-      if (out === undefined) return;
-      if (out !== message) return this.enqueue(toOutgoing(out));
-    }
-    this.enqueue(item);
+    if (this.subs) this.subs.deliver(item);
   }
 
   /** Queues a message for this client alone. */
@@ -160,7 +122,8 @@ export class Connection {
     if (buffered + this.queue.bytes > slowCloseBytes)
       return this.closeSlow(`more than ${slowCloseBytes} bytes waiting`);
     if (buffered > slowBytes) {
-      if (this.slowPolicy === 'disconnect') this.closeSlow('the subscription asked to be closed when slow');
+      if (this.subs?.slowPolicy === 'disconnect')
+        this.closeSlow('the subscription asked to be closed when slow');
       else if (!this.conflator) this.startConflating();
       else if (this.ctx.scheduler.now() - this.conflator.since > slowCloseMs)
         this.closeSlow(`slow for more than ${slowCloseMs} ms`);
@@ -185,7 +148,7 @@ export class Connection {
     const conflator = this.conflator!;
     this.conflator = undefined;
     // A symbol unsubscribed while its deltas were held is no longer wanted (as with maxRate gates).
-    this.queue.replace(conflator.release(this.queue.queued, (s) => this.interest.wantsQuote(s)));
+    this.queue.replace(conflator.release(this.queue.queued, (s) => this.wants(s)));
     this.log.info({ conflated: conflator.conflated }, 'slow consumer caught up');
   }
 
@@ -218,10 +181,7 @@ export class Connection {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.setQuotes(() => this.interest.removeQuotes(undefined));
-    this.setHeadlines(false);
-    this.throttle?.dispose();
-    this.candleSubs?.dispose();
+    this.subs?.dispose();
     this.ctx.index.remove(this);
     this.queue.clear();
     this.conflator = undefined;
@@ -284,14 +244,14 @@ export class Connection {
       case 'ping':
         return this.send({ type: 'pong', ...withId(request.id) });
       case 'subscribe':
-        return this.subscribe(request);
+        return this.subscriptions().subscribe(request);
       case 'unsubscribe':
-        return this.unsubscribe(request);
+        return this.subs?.unsubscribe(request);
     }
   }
 
   /** Answers a request with an error and counts it toward the abuse bound. */
-  private fail(code: ErrorCode, message: string, id?: RequestId): void {
+  fail(code: ErrorCode, message: string, id?: RequestId): void {
     this.ctx.metrics.requestErrors.inc({ code });
     this.send({ type: 'error', ...withId(id), code, message });
     this.strike();
@@ -304,92 +264,4 @@ export class Connection {
     this.ctx.metrics.refused.inc({ reason: 'abuse' });
     this.close(CloseCode.policy, 'too many invalid or excess requests');
   }
-
-  private subscribe(request: SubscribeRequest): void {
-    const { hub, limits } = this.ctx;
-    if (request.channel === 'quotes' && request.symbols) {
-      const count = this.interest.countAfterAdding(request.symbols);
-      if (count > limits.maxSymbols)
-        return this.fail(
-          'too_many_symbols',
-          `this would hold ${count} symbols; a connection may name at most ${limits.maxSymbols}: ` +
-            'subscribe to all (omit symbols) or a prefix pattern like OGDC* instead',
-          request.id,
-        );
-    }
-    if (request.slow) this.slowPolicy = request.slow;
-    if (request.channel === 'candles' && request.interval)
-      return this.candles().subscribe({ ...request, interval: request.interval }, (recovered) =>
-        this.send({ type: 'subscribed', ...withId(request.id), ...subscribedFields(request), recovered }),
-      );
-    if (request.maxRate !== undefined) this.rateLimited = true;
-    const requested = new ConnectionInterest();
-    if (request.channel === 'quotes') {
-      requested.addQuotes(request.symbols);
-      this.setQuotes(() => this.interest.addQuotes(request.symbols, request.maxRate));
-    } else {
-      requested.wantsHeadlines = true;
-      this.setHeadlines(true);
-    }
-    const resumed = request.since ? hub.resume(request.since, requested) : { recovered: false as const };
-    this.send({
-      type: 'subscribed',
-      ...withId(request.id),
-      channel: request.channel,
-      ...(request.symbols && { symbols: request.symbols }),
-      recovered: resumed.recovered,
-    });
-    if (resumed.recovered) for (const m of resumed.messages) this.enqueue(toOutgoing(m));
-    else if (request.channel === 'quotes')
-      this.enqueue(
-        request.symbols
-          ? toOutgoing({
-              type: 'snapshot',
-              channel: 'quotes',
-              seq: hub.seq,
-              quotes: hub.snapshot((s) => requested.wantsQuote(s)),
-            })
-          : this.ctx.fullSnapshot(),
-      );
-    else
-      this.send({ type: 'snapshot', channel: 'headlines', seq: hub.seq, headlines: hub.latestHeadlines() });
-  }
-
-  private unsubscribe(request: UnsubscribeRequest): void {
-    if (request.channel === 'candles') return this.candleSubs?.unsubscribe(request);
-    if (request.channel === 'quotes') {
-      this.setQuotes(() => this.interest.removeQuotes(request.symbols));
-      if (request.symbols) for (const s of request.symbols) this.throttle?.forget(s);
-      else this.throttle?.dispose();
-    } else this.setHeadlines(false);
-  }
-
-  /** Applies a change to the quote interest and keeps the index and the gauge in step. */
-  private setQuotes(change: () => void): void {
-    const had = this.interest.quoteKeys().length > 0;
-    change();
-    const keys = this.interest.quoteKeys();
-    this.ctx.index.setQuoteKeys(this, keys);
-    if (had !== keys.length > 0) this.ctx.metrics.subscriptions.inc({ channel: 'quotes' }, had ? -1 : 1);
-  }
-
-  private setHeadlines(wanted: boolean): void {
-    if (this.interest.wantsHeadlines === wanted) return;
-    this.interest.wantsHeadlines = wanted;
-    this.ctx.index.setHeadlines(this, wanted);
-    this.ctx.metrics.subscriptions.inc({ channel: 'headlines' }, wanted ? 1 : -1);
-  }
 }
-
-/** A message serialized for sending; hub events keep their object for conflation. */
-const toOutgoing = (message: ServerMessage): Outgoing =>
-  message.type === 'quote' || message.type === 'headline' || message.type === 'candle'
-    ? { json: eventJson(message), message }
-    : { json: JSON.stringify(message) };
-
-/** The request's channel, symbols and interval, echoed in `subscribed`. */
-const subscribedFields = (request: SubscribeRequest) => ({
-  channel: request.channel,
-  ...(request.symbols && { symbols: request.symbols }),
-  ...(request.interval && { interval: request.interval }),
-});
