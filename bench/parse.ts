@@ -3,21 +3,25 @@
  * by default, in memory) with our parser and with the naive split-and-regex baseline, in the
  * same process and alternating rounds so both see the same machine, and prints lines/s, MB/s
  * and the ratio from each parser's best round. Starts no round after 30 s but the first, so the whole run
- * stays under a minute; exits 1 if the two disagree on the quotes.
+ * stays under a minute; exits 1 if the two disagree on the quotes. With `--hostile`, times the
+ * hostile inputs of the parser-fuzz test instead (see parse-hostile.ts).
  */
 import { parseArgs } from 'node:util';
 import { num } from '../src/options.ts';
 import { parseText } from '../src/parse/parse-text.ts';
 import { baselineParse } from './parse-baseline.ts';
 import { generateFeed } from './parse-feed.ts';
+import { runHostile } from './parse-hostile.ts';
 
 const TIME_BUDGET_MS = 30_000;
 const started = Date.now();
 
 const { values } = parseArgs({
-  options: { lines: { type: 'string' }, rounds: { type: 'string' } },
+  options: { lines: { type: 'string' }, rounds: { type: 'string' }, hostile: { type: 'boolean' } },
   strict: true,
 });
+if (values.hostile) process.exit(runHostile() ? 0 : 1);
+
 const lineCount = num(values, 'lines', 1_000_000, { min: 1000, max: 10_000_000 });
 const rounds = num(values, 'rounds', 5, { min: 1, max: 50 });
 

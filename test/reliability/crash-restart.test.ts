@@ -84,28 +84,33 @@ describe('kill -9 during a replay at speed', () => {
 
   // Was a bug: the replay started again at its first frame and skipped the published ones
   // only after their timers, so the feed sat silent for as long as it had run before the crash.
+  // The restart replays at a twentieth of the first run's speed: the bug would keep it silent
+  // for twenty times the first run, while the next frame (15-60 s of the day) is due within 1.2 s.
   it('goes on with the replay at once after a restart, not after the time already replayed', async () => {
     const dir = mkdtempSync(join(tmp, 'stall-'));
-    const args = [
-      ...['--feed', SESSION, '--speed', '1000', '--data-dir', join(dir, 'data')],
+    const args = (speed: string) => [
+      ...['--feed', SESSION, '--speed', speed, '--data-dir', join(dir, 'data')],
       ...['--port', '0', '--host', '127.0.0.1'],
     ];
     const seqOf = async (s: ServerChild) => (await getJson<{ seq: number }>(s.port, '/healthz')).seq;
-    const first = await spawnTickstream('serve', args);
+    const first = await spawnTickstream('serve', args('1000'));
     servers.push(first);
-    // Four seconds at 1000x is about an hour of the trading day.
+    // About an hour of the trading day at 1000x.
+    const ranFor = performance.now();
     await waitFor(async () => (await seqOf(first)) > 1000, 'an hour of the day', 20_000);
+    const firstRunMs = performance.now() - ranFor;
     await first.stop('SIGKILL');
-    const second = await spawnTickstream('serve', args);
+    const second = await spawnTickstream('serve', args('50'));
     servers.push(second);
     const at = await seqOf(second);
     const restarted = performance.now();
-    await waitFor(async () => (await seqOf(second)) > at, 'the next event', 30_000);
-    const stallMs = performance.now() - restarted;
-    console.info(`replay after kill -9: first new event ${stallMs.toFixed(0)} ms after the restart`);
-    // Frames are 15–60 s apart in the day: at 1000x the next one is due within 60 ms.
-    expect(stallMs).toBeLessThan(1000);
-  }, 60_000);
+    // A quarter of what the bug would take: a liveness deadline, not a speed goal.
+    await waitFor(async () => (await seqOf(second)) > at, 'the next event', Math.max(5 * firstRunMs, 5000));
+    console.info(
+      `replay after kill -9: first new event ${(performance.now() - restarted).toFixed(0)} ms after the ` +
+        `restart (first run ${firstRunMs.toFixed(0)} ms at 1000x, restart at 50x)`,
+    );
+  }, 120_000);
 
   it('record killed mid-write leaves no torn line that breaks a replay of the recording', async () => {
     const out = mkdtempSync(join(tmp, 'record-'));

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { lastValueFrom, from, toArray } from 'rxjs';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseText } from '../../src/parse/parse-text.ts';
 import type { ParsedEvent } from '../../src/parse/events.ts';
 import { newParseStats, type ParseStats } from '../../src/parse/stats.ts';
@@ -11,22 +11,10 @@ import { splitLines } from '../../src/parse/split-lines.ts';
 import { splitFrames } from '../../src/source/feed-file.ts';
 import { repoPath } from '../helpers.ts';
 import { liveHeap } from './crowd.ts';
+import { HOSTILE_TEXTS } from './hostile-texts.ts';
 
 const seed = readFileSync(repoPath('replay/seed.txt'), 'utf8');
 const seedLines = seed.split('\n').filter((l) => l.trim() !== '');
-
-/** Deterministic bytes (xorshift), so a failure reproduces from the same corpus. */
-const garbage = (size: number, seedValue = 0x9e3779b9): Buffer => {
-  const out = Buffer.alloc(size);
-  let x = seedValue;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-};
 
 const MB = 1024 * 1024;
 
@@ -55,97 +43,21 @@ const expectSane = (text: string, events: ParsedEvent[], stats: ParseStats) => {
   ]);
 };
 
-/**
- * Cost model from the seed measured in this run: time grows with bytes and with lines, so a
- * bound per input is K times what the seed would cost at that size. K is generous: only
- * super-linear behaviour (a backtracking regex, a quadratic loop) gets near it.
- */
-const K = 10;
-let msPerByte = 0;
-let msPerLine = 0;
-
-const hostile: { name: string; text: () => string }[] = [
-  { name: 'binary garbage (4 MB)', text: () => garbage(4 * MB).toString('utf8') },
-  { name: 'binary garbage as latin1 (2 MB)', text: () => garbage(2 * MB, 7).toString('latin1') },
-  {
-    name: 'invalid UTF-8 sequences (2 MB)',
-    text: () =>
-      Buffer.concat(
-        Array.from({ length: (2 * MB) / 16 }, () =>
-          Buffer.from([
-            0xc3, 0x28, 0xf0, 0x28, 0x8c, 0xbc, 0xed, 0xa0, 0x80, 0xff, 0xfe, 0x41, 0x20, 0x31, 0x0a, 0xc0,
-          ]),
-        ),
-      ).toString('utf8'),
-  },
-  {
-    name: 'lone surrogates in quote lines',
-    text: () => `AIRLINK\ud800 80.60 Increased By ▲ 1.19 (1.5%)\n`.repeat(20_000),
-  },
-  { name: 'one 10 MB line of letters', text: () => 'A'.repeat(10 * MB) },
-  {
-    name: 'one 10 MB quote-like line (rejected path)',
-    text: () => `AIRLINK 80.60 Increased By ▲ ${'1,'.repeat(5 * MB)} (1.5%`,
-  },
-  {
-    name: 'one 10 MB line of digits and parentheses',
-    text: () => `(${'1'.repeat(49)}`.repeat((10 * MB) / 50),
-  },
-  { name: 'a 2 MB story paragraph', text: () => `SEOUL: ${'a. '.repeat((2 * MB) / 3)}` },
-  { name: 'a million empty lines', text: () => '\n'.repeat(1_000_000) },
-  { name: 'a million CRLF blank lines with NBSP and tabs', text: () => ' \t\u00a0\r\n'.repeat(1_000_000) },
-  { name: '200,000 repeated @@ markers', text: () => '@@ 2023-11-09T04:31:00.000Z\n'.repeat(200_000) },
-  { name: 'one 2 MB @@ marker line', text: () => '@'.repeat(2 * MB) },
-  {
-    name: 'huge numbers (400 digits)',
-    text: () =>
-      [
-        `KSE100 ${'9'.repeat(400)} Increased By 771.4 (1.07%)`,
-        `AIRLINK 80.60 Increased By ▲ ${'9'.repeat(400)} (1.5%)`,
-        `AIRLINK 80.60 Increased By ▲ 1.19 (${'9'.repeat(400)}%)`,
-        `HBL ${'1'.repeat(30)}.${'1'.repeat(30)} Decreased By ▼ -0.08 (-0.07%)`,
-      ].join('\n'),
-  },
-  {
-    name: 'NaN and Infinity text',
-    text: () =>
-      [
-        'AIRLINK NaN Increased By ▲ 1.19 (1.5%)',
-        'AIRLINK Infinity Increased By ▲ 1.19 (1.5%)',
-        'AIRLINK 80.60 Increased By ▲ NaN (1.5%)',
-        'AIRLINK 80.60 Increased By ▲ -Infinity (Infinity%)',
-        'KSE100 1e308 Increased By 1e308 (1e308%)',
-      ].join('\n'),
-  },
-];
-
 describe('parser under hostile input', () => {
-  beforeAll(() => {
-    const corpus = seed.repeat(Math.ceil((2 * MB) / seed.length));
-    parseText(corpus); // warm up the JIT so the baseline is the steady state
-    const started = performance.now();
-    parseText(corpus);
-    const ms = performance.now() - started;
-    msPerByte = ms / corpus.length;
-    msPerLine = ms / corpus.split('\n').length;
-    console.info(`parser baseline: ${((ms / corpus.length) * MB).toFixed(1)} ms/MB on the seed`);
-  });
-
-  it.each(hostile)('$name: no throw, bounded time and memory, every line accounted for', ({ name, text }) => {
+  // Time is not asserted here: `npm run bench:parse -- --hostile` measures each input against
+  // the seed's cost. A super-linear path still fails this test, by its deadline.
+  it.each(HOSTILE_TEXTS)('$name: no throw, bounded memory, every line accounted for', ({ name, text }) => {
     const input = text();
+    // Splitting flattens the string (`repeat` builds a rope), so its flat copy is not charged to the parser.
     const lines = input.split('\n').length;
-    const bound = K * (msPerByte * input.length + msPerLine * lines) + 100;
     const before = liveHeap();
-    const started = performance.now();
     const stats = newParseStats();
     const events = parseText(input, stats);
-    const ms = performance.now() - started;
     const retained = liveHeap() - before;
     console.info(
       `${name}: ${(input.length / MB).toFixed(2)} MB, ${lines} lines, ${events.length} events, ` +
-        `${ms.toFixed(0)} ms (bound ${bound.toFixed(0)} ms), retained ${(retained / MB).toFixed(1)} MB`,
+        `retained ${(retained / MB).toFixed(1)} MB`,
     );
-    expect(ms).toBeLessThan(bound);
     // The events may hold a copy of a rejected line, never a multiple of the input.
     expect(retained).toBeLessThan(3 * input.length + 4 * MB);
     expectSane(input, events, stats);
