@@ -1,23 +1,29 @@
 /**
  * `npm run bench`: the fan-out benchmark. Runs every selected server on the same workloads,
- * prints a table of medians and the goals of issue 8, and writes bench/results/fanout-*.json.
+ * reruns a run whose load generator saturated, measures memory per connection as a marginal
+ * cost, prints a table of medians and the goals of issues 8 and 17, and writes
+ * bench/results/fanout-*.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { duration, num, str, type FlagValues } from '../src/options.ts';
-import { evaluateGoals } from './goals.ts';
-import { runOnce, type RunOptions, type RunResult } from './run.ts';
-import { BUS_SERVER, SERVER_NAMES, type ServerName } from './servers.ts';
+import { evaluateGoals17 } from './goals-17.ts';
+import { evaluateGoals, type GoalResult } from './goals.ts';
+import { DEFAULT_GC_RUNS, GC_CELL, isDefaultMatrix, plan, type Cell } from './matrix.ts';
+import { MEMORY_STEPS, measureMemory, type MemoryResult } from './memory.ts';
+import { LOAD_SATURATED, runOnce, type RunOptions, type RunResult } from './run.ts';
+import { BARS_OFF_SERVER, BUS_SERVER, SERVER_NAMES, type ServerName } from './servers.ts';
 import { formatTable, summarize } from './summary.ts';
-import type { Workload } from './workload.ts';
 
 const HELP = `npm run bench -- [flags]
 
 With no workload flags, runs the default matrix (a few minutes): every server at
 1,000 subscribers × all symbols × 1,000 changes/s; tickstream and both socket.io peers at
-5,000 × 5 random symbols × 1,000/s; tickstream and ws at 100 × all × 40/s (light load).
+5,000 × 5 random symbols × 1,000/s (tickstream ${DEFAULT_GC_RUNS} times at least, for the GC tail);
+tickstream and ws at 100 × all × 40/s (light load); and memory per connection as a marginal
+cost for tickstream, sio-batch and ws.
 
   --servers LIST     ${SERVER_NAMES.join(',')} (default: all)
   --bus redis        beside each tickstream run, the same workload on ${BUS_SERVER}: one ingest
@@ -26,77 +32,91 @@ With no workload flags, runs the default matrix (a few minutes): every server at
   --symbols LIST     all and/or a number of random symbols per client, e.g. all,5
   --rates LIST       quote changes per second, e.g. 10,100,1000
   --stalled LIST     fractions of clients that stop reading, e.g. 0,0.01
+  --bars-off         beside each tickstream run, the same workload on ${BARS_OFF_SERVER}
+                     (tickstream with --bar-days 0), for issue 16's "not slower with bars on"
   --full             subs 100,1000,5000 × symbols all,5 × rates 10,100,1000
   --big              adds 10,000 subscribers to the matrix
   --duration D       feed time per run (default 5s)
   --warmup D         latency samples before this are not counted (default 1s)
   --drain D          wait this long at most for deliveries after the feed ends (default 5s)
   --repeat N         runs of each cell; the table shows medians (default 1)
-  --load-gens N      load generator processes (default 1)
+  --gc-runs N        runs of tickstream ${GC_CELL.subscribers} × ${GC_CELL.symbols} × ${GC_CELL.rate}/s at least (default ${DEFAULT_GC_RUNS} with the
+                     default matrix, else 0): max p99 / min p99 over them is the GC-tail goal
+  --reruns N         a run whose load generator reached ${LOAD_SATURATED * 100}% CPU is run again, up to N
+                     times (default 2); every try is kept, reported and counted in the table
+  --memory LIST|off  servers whose RSS is measured at ${MEMORY_STEPS[0]} and ${MEMORY_STEPS[1]} idle clients (marginal
+                     KB/conn); default tickstream,sio-batch,ws with the default matrix, else off
+  --load-gens N      load generator processes (default: one per core not running the server)
   --cpu-prof DIR     write a V8 CPU profile of each node server to DIR (open in Chrome DevTools)
   --node-flags=…     more node/V8 flags for every node server under test, e.g. --node-flags=--trace-gc
   --no-pin           do not pin the server and the load generators to separate cores
   --out FILE         results file (default bench/results/fanout-<time>.json)
 `;
 
-interface Cell {
-  server: ServerName;
-  workload: Workload;
-}
+/** How a run went, on one line. */
+const describe = (result: RunResult): string =>
+  `${result.deliveredPct.toFixed(1)}% delivered, ${Math.round(result.deliveriesPerSec)}/s, ` +
+  `p50 ${result.latencyMs.p50.toFixed(2)} p99 ${result.latencyMs.p99.toFixed(1)} ms, ` +
+  `loadgen ${(result.loadCpu * 100).toFixed(0)}% (${result.loadCpuUsPerDelivery.toFixed(2)} µs/delivery, ` +
+  `${(result.loadSystemShare * 100).toFixed(0)}% kernel)` +
+  `${result.valid ? '' : ' (INVALID)'}` +
+  `${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`;
 
-const list = (values: FlagValues, name: string): string[] | undefined =>
-  str(values, name)
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
-const numbers = (values: FlagValues, name: string, min: number, max: number): number[] | undefined =>
-  list(values, name)?.map((raw) => num({ [name]: raw }, name, 0, { min, max }));
-
-const matrix = (
-  values: FlagValues,
-  base: Omit<Workload, 'subscribers' | 'symbols' | 'rate' | 'stalled'>,
-): Cell[] => {
-  const servers = (list(values, 'servers') ?? [...SERVER_NAMES]).map((s) => {
-    if (!(SERVER_NAMES as readonly string[]).includes(s))
-      throw new Error(`--servers: unknown server "${s}"; known: ${SERVER_NAMES.join(', ')}`);
-    return s as ServerName;
-  });
-  const symbols = list(values, 'symbols')?.map((s) =>
-    s === 'all' ? ('all' as const) : num({ symbols: s }, 'symbols', 0, { min: 1, max: 500 }),
-  );
-  const custom =
-    values.full === true ||
-    ['subs', 'symbols', 'rates', 'stalled'].some((name) => values[name] !== undefined) ||
-    values.big === true;
-  const cells: Cell[] = [];
-  const add = (
-    ss: readonly ServerName[],
-    subscribers: number,
-    sym: 'all' | number,
-    rate: number,
-    stalled = 0,
-  ) => {
-    for (const server of ss.filter((s) => servers.includes(s)))
-      cells.push({ server, workload: { ...base, subscribers, symbols: sym, rate, stalled } });
-  };
-  if (!custom) {
-    add(SERVER_NAMES, 1000, 'all', 1000);
-    add(['tickstream', 'sio-emit', 'sio-batch'], 5000, 5, 1000);
-    add(['tickstream', 'ws'], 100, 'all', 40);
-    return cells;
+/** Runs a cell once, and again (at most `reruns` times) while its load generator saturates. */
+const runCell = async (
+  cell: Cell,
+  label: string,
+  options: RunOptions,
+  reruns: number,
+): Promise<RunResult[]> => {
+  const results: RunResult[] = [];
+  for (let attempt = 1; attempt <= 1 + reruns; attempt++) {
+    process.stderr.write(`${label}${attempt > 1 ? ` rerun ${attempt - 1}/${reruns}` : ''} … `);
+    try {
+      const result = { ...(await runOnce(cell.server, cell.workload, options)), attempt };
+      results.push(result);
+      process.stderr.write(`${describe(result)}\n`);
+      if (result.valid) break;
+    } catch (err) {
+      process.stderr.write(`failed: ${(err as Error).message}\n`);
+      break;
+    }
   }
-  const full = values.full === true;
-  const subs = [
-    ...(numbers(values, 'subs', 1, 100_000) ?? (full ? [100, 1000, 5000] : [1000])),
-    ...(values.big === true ? [10_000] : []),
-  ];
-  for (const n of subs)
-    for (const sym of symbols ?? (full ? ['all' as const, 5] : ['all' as const]))
-      for (const rate of numbers(values, 'rates', 1, 100_000) ?? (full ? [10, 100, 1000] : [1000]))
-        for (const stalled of numbers(values, 'stalled', 0, 0.5) ?? [0]) add(servers, n, sym, rate, stalled);
-  return cells;
+  return results;
 };
+
+const MEMORY_DEFAULT: ServerName[] = ['tickstream', 'sio-batch', 'ws'];
+
+/** Which servers get the marginal-memory measurement. */
+const memoryServers = (v: FlagValues, selected: readonly ServerName[]): ServerName[] => {
+  const raw = str(v, 'memory');
+  if (raw === 'off') return [];
+  if (raw === undefined || raw === 'on')
+    return raw === undefined && !isDefaultMatrix(v) ? [] : MEMORY_DEFAULT.filter((s) => selected.includes(s));
+  return raw.split(',').map((s) => {
+    const name = s.trim();
+    if (!(SERVER_NAMES as readonly string[]).includes(name) || name === 'mosquitto')
+      throw new Error(`--memory: unknown or unsupported server "${name}"`);
+    return name as ServerName;
+  });
+};
+
+const goalLines = (title: string, goals: readonly GoalResult[]) =>
+  `${title}\n${goals.map((g) => `${g.met === undefined ? '—      ' : g.met ? 'MET    ' : 'NOT MET'}  ${g.goal}: ${g.measured}`).join('\n')}`;
+
+const memoryTable = (memory: readonly MemoryResult[]) =>
+  memory.length === 0
+    ? ''
+    : `\nMemory per connection (idle, ${MEMORY_STEPS[0]} → ${MEMORY_STEPS[1]} clients of 5 symbols):\n` +
+      memory
+        .map(
+          (m) =>
+            `  ${m.server.padEnd(10)} idle ${m.idleKBPerConn.toFixed(1)} KB/conn at ${MEMORY_STEPS[0]}, marginal ` +
+            `${Number.isNaN(m.marginalKBPerConn) ? '–' : m.marginalKBPerConn.toFixed(1)} KB/conn` +
+            `${m.notes.length ? ` (${m.notes.join('; ')})` : ''}`,
+        )
+        .join('\n') +
+      '\n';
 
 const main = async () => {
   const { values } = parseArgs({
@@ -107,12 +127,16 @@ const main = async () => {
       symbols: { type: 'string' },
       rates: { type: 'string' },
       stalled: { type: 'string' },
+      'bars-off': { type: 'boolean' },
       full: { type: 'boolean' },
       big: { type: 'boolean' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       drain: { type: 'string' },
       repeat: { type: 'string' },
+      'gc-runs': { type: 'string' },
+      reruns: { type: 'string' },
+      memory: { type: 'string' },
       'load-gens': { type: 'string' },
       'no-pin': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
@@ -129,8 +153,10 @@ const main = async () => {
   }
   const cores = availableParallelism();
   const pin = v['no-pin'] !== true && cores >= 2;
+  // More load generators than cores to run them would share a core and add nothing.
+  const loadCores = pin ? cores - 1 : 1;
   const options: RunOptions = {
-    loadGenerators: num(v, 'load-gens', 1, { min: 1, max: 16 }),
+    loadGenerators: num(v, 'load-gens', loadCores, { min: 1, max: 16 }),
     warmupMs: duration(v, 'warmup', 1000),
     drainMs: duration(v, 'drain', 5000),
     ...(pin && { pin: { server: '0', load: `1-${cores - 1}` } }),
@@ -138,11 +164,9 @@ const main = async () => {
     nodeFlags: str(v, 'node-flags')?.split(/\s+/).filter(Boolean) ?? [],
   };
   const repeat = num(v, 'repeat', 1, { min: 1, max: 20 });
-  const bus = str(v, 'bus');
-  if (bus !== undefined && bus !== 'redis') throw new Error(`--bus: only "redis" is known, got "${bus}"`);
-  const cells = matrix(v, { durationMs: duration(v, 'duration', 5000), seed: 1 }).flatMap((cell): Cell[] =>
-    bus && cell.server === 'tickstream' ? [cell, { ...cell, server: BUS_SERVER }] : [cell],
-  );
+  const reruns = num(v, 'reruns', 2, { min: 0, max: 5 });
+  const cells = plan(v, { durationMs: duration(v, 'duration', 5000), seed: 1 });
+  const memoryFor = memoryServers(v, [...new Set(cells.map((c) => c.server))]);
   const machine = {
     cores,
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -151,35 +175,41 @@ const main = async () => {
   };
   process.stderr.write(
     `fan-out bench: ${cells.length} cells × ${repeat} on ${cores} cores (${machine.cpu}), Node ${machine.node}` +
-      `${pin ? ', server on core 0, load on the rest' : ', unpinned'}\n`,
+      `${pin ? ', server on core 0, load on the rest' : ', unpinned'}, ${options.loadGenerators} load generator(s)\n`,
   );
 
   const startedAt = new Date().toISOString();
   const runs: RunResult[] = [];
+  const rounds = Math.max(0, ...cells.map((c) => c.runs));
   // Repeats go round the whole matrix, so a noisy minute smears over every server alike.
-  for (let r = 0; r < repeat; r++) {
-    for (const cell of cells) {
+  for (let r = 0; r < rounds; r++) {
+    for (const cell of cells.filter((c) => r < c.runs)) {
       const w = cell.workload;
-      const label = `${cell.server} ${w.subscribers}×${w.symbols}@${w.rate}/s${w.stalled ? ` stalled ${w.stalled}` : ''}`;
-      process.stderr.write(`[${r + 1}/${repeat}] ${label} … `);
-      try {
-        const result = await runOnce(cell.server, w, options);
-        runs.push(result);
-        process.stderr.write(
-          `${result.deliveredPct.toFixed(1)}% delivered, ${Math.round(result.deliveriesPerSec)}/s, ` +
-            `p99 ${result.latencyMs.p99.toFixed(1)} ms${result.valid ? '' : ' (INVALID)'}` +
-            `${result.notes.length ? `; ${result.notes.join('; ')}` : ''}\n`,
-        );
-      } catch (err) {
-        process.stderr.write(`failed: ${(err as Error).message}\n`);
-      }
+      const label = `[${r + 1}/${cell.runs}] ${cell.server} ${w.subscribers}×${w.symbols}@${w.rate}/s${w.stalled ? ` stalled ${w.stalled}` : ''}`;
+      runs.push(...(await runCell(cell, label, options, reruns)));
+    }
+  }
+  const memory: MemoryResult[] = [];
+  for (const server of memoryFor) {
+    process.stderr.write(`memory ${server} ${MEMORY_STEPS.join(' → ')} idle … `);
+    try {
+      const m = await measureMemory(server, options.pin, options.nodeFlags);
+      memory.push(m);
+      process.stderr.write(
+        `idle ${m.idleKBPerConn.toFixed(1)}, marginal ${m.marginalKBPerConn.toFixed(1)} KB/conn` +
+          `${m.notes.length ? `; ${m.notes.join('; ')}` : ''}\n`,
+      );
+    } catch (err) {
+      process.stderr.write(`failed: ${(err as Error).message}\n`);
     }
   }
 
   const rows = summarize(runs);
   const goals = evaluateGoals(rows);
+  const goals17 = evaluateGoals17(rows, memory);
   process.stdout.write(
-    `\n${formatTable(rows)}\n\n${goals.map((g) => `${g.met === undefined ? '—' : g.met ? 'MET    ' : 'NOT MET'}  ${g.goal}: ${g.measured}`).join('\n')}\n`,
+    `\n${formatTable(rows)}\n${memoryTable(memory)}\n${goalLines('Goals of issue 8', goals)}\n\n` +
+      `${goalLines('Goals of issue 17', goals17)}\n`,
   );
 
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -187,7 +217,7 @@ const main = async () => {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     out,
-    `${JSON.stringify({ machine, options, repeat, startedAt, rows, goals, runs }, null, 2)}\n`,
+    `${JSON.stringify({ machine, options, repeat, reruns, startedAt, rows, memory, goals, goals17, runs }, null, 2)}\n`,
   );
   process.stderr.write(`results: ${out}\n`);
 };

@@ -1,14 +1,14 @@
 import type { ServerName } from './servers.ts';
 import type { SummaryRow } from './summary.ts';
 
-/** One goal of issue 8, judged from the medians of the same run; `met` undefined: not measured. */
+/** One goal (of issue 8 or 17), judged from the medians of the same run; `met` undefined: not measured. */
 export interface GoalResult {
   goal: string;
   met: boolean | undefined;
   measured: string;
 }
 
-type Find = (
+export type Find = (
   server: ServerName,
   subscribers: number,
   symbols: 'all' | number | undefined,
@@ -16,7 +16,7 @@ type Find = (
   stalled?: number,
 ) => SummaryRow | undefined;
 
-const finder =
+export const finder =
   (rows: readonly SummaryRow[]): Find =>
   (server, subscribers, symbols, rate, stalled = 0) =>
     rows.find(
@@ -28,13 +28,13 @@ const finder =
         r.stalled === stalled,
     );
 
-const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
+export const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
 /** A figure, or '–' where the run did not measure it. */
-const f = (n: number | undefined, digits = 1) =>
+export const f = (n: number | undefined, digits = 1) =>
   n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits);
-const x = (n: number) => `${Number.isNaN(n) ? '–' : n.toFixed(2)}×`;
+export const x = (n: number) => `${Number.isNaN(n) ? '–' : n.toFixed(2)}×`;
 /** All checks must hold; any figure missing makes the goal unmeasured rather than failed. */
-const judge = (checks: number[], pass: boolean[]): boolean | undefined =>
+export const judge = (checks: number[], pass: boolean[]): boolean | undefined =>
   checks.some((c) => Number.isNaN(c)) ? undefined : pass.every(Boolean);
 
 /**

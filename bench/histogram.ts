@@ -17,9 +17,14 @@ export class Histogram {
 
   /** Records one value in milliseconds (negative clock skew counts as zero). */
   record(ms: number): void {
+    this.recordMany(ms, 1);
+  }
+
+  /** Records `count` samples of the same value (deliveries that shared one frame and stamp). */
+  recordMany(ms: number, count: number): void {
     const us = ms * 1000;
     const i = us <= 1 ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log(us) / LOG_GROWTH));
-    this.counts[i]!++;
+    this.counts[i]! += count;
   }
 
   /** Adds another histogram's counts to this one. */

@@ -1,3 +1,4 @@
+import type { StampTable } from './stamps.ts';
 import type { Workload } from './workload.ts';
 
 /** Server (or feed) process → orchestrator. */
@@ -14,10 +15,12 @@ export type ServerReport =
       type: 'fed';
       startedAt: number;
       endedAt: number;
-    };
+    }
+  | ({ type: 'stamps' } & StampTable);
 
 /** Orchestrator → server (or feed) process: `gc` before memory is measured at rest. */
-export type ServerCommand = { type: 'start'; rate: number; durationMs: number } | { type: 'gc' };
+export type ServerCommand =
+  { type: 'start'; rate: number; durationMs: number } | { type: 'gc' } | { type: 'stamps' };
 
 /** The protocol a load generator speaks to the server under test. */
 export type ClientProtocol = 'json' | 'socketio' | 'mqtt';
@@ -37,7 +40,8 @@ export type LoadCommand =
     }
   | { type: 'start'; measureFrom: number }
   | { type: 'count' }
-  | { type: 'report' };
+  /** `stamps`: when each burst left the feed, for sub-millisecond latency. */
+  | { type: 'report'; stamps: StampTable };
 
 /** What a load generator measured between `start` and `report`. */
 export interface LoadResult {
@@ -49,7 +53,12 @@ export interface LoadResult {
   /** Clients closed by the server during the run, by close code (4008: slow consumer). */
   closedBy: Record<string, number>;
   latencyCounts: number[];
+  /** Latency samples whose burst was in the feed's table (sub-millisecond), of all samples. */
+  latencyMatched: number;
+  latencySamples: number;
   cpuMs: number;
+  /** The kernel's part of `cpuMs` (socket reads, wakeups). */
+  systemMs: number;
   wallMs: number;
 }
 

@@ -2,25 +2,30 @@
  * A load generator process: holds a share of the run's WebSocket clients, subscribes them,
  * and counts what reaches them. It never parses a whole frame: deliveries are occurrences of
  * `"type":"quote"`, and latency is read from the `"ts":"…"` fields of sampled clients only.
- * Clients are raw sockets with the minimal WebSocket client of `ws-frames.ts`, not `ws`, and
- * deliveries are found with `ws-frames-needle.ts`: at a million deliveries a second the `ws`
- * client's per-frame work and a multi-byte `indexOf` per delivery took most of this process's core.
+ * Clients are raw sockets with the minimal WebSocket client of `ws-frames.ts`, not `ws`, reading
+ * into one shared buffer without the readable stream, and deliveries are found with
+ * `ws-frames-needle.ts`: at a million deliveries a second the `ws` client's per-frame work, a
+ * stream event per read and a multi-byte `indexOf` per delivery took most of this process's core.
  */
 import { performance } from 'node:perf_hooks';
 import { SYMBOL_COUNT, SYMBOLS } from './feed.ts';
-import { Histogram } from './histogram.ts';
 import type { ClientProtocol, LoadCommand, LoadReport } from './ipc.ts';
+import { hiResNow, recordStamps, StampSamples } from './stamps.ts';
 import { clientSymbols, isStalled, type Workload } from './workload.ts';
 import { Needle } from './ws-frames-needle.ts';
 import { FrameReader, messageFrame, openWebSocket } from './ws-frames.ts';
 
 /** A delivery; found by its rare `q` (see `ws-frames-needle.ts`). */
 const QUOTE = new Needle(Buffer.from('"type":"quote"'), 8);
-const TS = Buffer.from('"ts":"');
 /** Connections opening at once: more overflows the server's accept backlog. */
 const CONNECT_CONCURRENCY = 100;
 /** Every Nth client records latency: enough samples, bounded work. */
 const SAMPLE_EVERY = 10;
+/**
+ * Every socket reads into this one buffer: a read is handled before the next starts. Larger
+ * than the stream's 64 KB so a socket with much queued is emptied in fewer reads.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 const report = (message: LoadReport) => process.send?.(message);
 
@@ -31,24 +36,20 @@ let lastReceiptAt = 0;
 /** Close codes of clients the server closed after they subscribed, with how many each. */
 const closedBy: Record<string, number> = {};
 let measureFrom = Infinity;
-const latency = new Histogram();
+let samples = new StampSamples();
 let cpuAtStart = process.cpuUsage();
 let wallAtStart = performance.now();
 
 /** A message received after subscribing; `header`: the frame-header bytes it came in. */
 const receive = (data: Buffer, header: number, sampled: boolean) => {
-  const now = performance.timeOrigin + performance.now();
+  const now = hiResNow();
   frames++;
   wireBytes += data.length + header;
   const n = QUOTE.count(data);
   if (n === 0) return;
   deliveries += n;
   lastReceiptAt = now;
-  if (!sampled) return;
-  for (let i = data.indexOf(TS); i !== -1; i = data.indexOf(TS, i + TS.length)) {
-    const sent = Date.parse(data.toString('latin1', i + TS.length, i + TS.length + 24));
-    if (sent >= measureFrom) latency.record(Math.max(0, now - sent));
-  }
+  if (sampled) recordStamps(samples, data, now);
 };
 
 /** The bytes that open a session and subscribe, per protocol; `onFrame` answers the handshakes. */
@@ -117,32 +118,40 @@ const connectClient = async (
 ): Promise<void> => {
   const symbols = clientSymbols(workload, i)?.map((s) => SYMBOLS[s]!);
   const s = session(protocol, symbols, `bench-${process.pid}-${i}`);
-  const { socket, head } = await openWebSocket(url, protocol === 'mqtt' ? 'mqtt' : undefined);
+  const { socket, head, onChunk } = await openWebSocket(
+    url,
+    protocol === 'mqtt' ? 'mqtt' : undefined,
+    {},
+    READ_BUFFER,
+  );
   const sampled = i % SAMPLE_EVERY === 0;
   return new Promise((resolve, reject) => {
     let ready = false;
     /** The server's close code; none when the connection ended without a close frame. */
     let closeCode: number | undefined;
     const send = (message: string | Buffer) => socket.write(messageFrame(message));
-    const reader = new FrameReader({
-      message: (data, header) => {
-        const answer = s.reply(data);
-        if (answer !== undefined) send(answer);
-        if (ready) return receive(data, header, sampled);
-        if (!s.subscribed(data)) return;
-        ready = true;
-        // A stalled client stops reading: the server sees TCP back-pressure, as from a slow phone.
-        if (isStalled(workload, i)) socket.pause();
-        resolve();
+    const reader = new FrameReader(
+      {
+        message: (data, header) => {
+          const answer = s.reply(data);
+          if (answer !== undefined) send(answer);
+          if (ready) return receive(data, header, sampled);
+          if (!s.subscribed(data)) return;
+          ready = true;
+          // A stalled client stops reading: the server sees TCP back-pressure, as from a slow phone.
+          if (isStalled(workload, i)) socket.pause();
+          resolve();
+        },
+        send: (frame) => socket.write(frame),
+        close: (code) => {
+          closeCode = code;
+          socket.end();
+        },
+        error: (err) => socket.destroy(err),
       },
-      send: (frame) => socket.write(frame),
-      close: (code) => {
-        closeCode = code;
-        socket.end();
-      },
-      error: (err) => socket.destroy(err),
-    });
-    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+      true,
+    );
+    onChunk((chunk) => reader.push(chunk));
     socket.on('error', reject);
     socket.on('close', () => {
       reader.stop();
@@ -184,6 +193,7 @@ process.on('message', (command: LoadCommand) => {
     case 'start':
       measureFrom = command.measureFrom;
       deliveries = frames = wireBytes = 0;
+      samples = new StampSamples();
       cpuAtStart = process.cpuUsage();
       wallAtStart = performance.now();
       return;
@@ -191,6 +201,7 @@ process.on('message', (command: LoadCommand) => {
       return report({ type: 'count', deliveries });
     case 'report': {
       const cpu = process.cpuUsage(cpuAtStart);
+      const latency = samples.histogram(command.stamps, measureFrom);
       return report({
         type: 'result',
         deliveries,
@@ -198,8 +209,11 @@ process.on('message', (command: LoadCommand) => {
         wireBytes,
         lastReceiptAt,
         closedBy,
-        latencyCounts: latency.counts,
+        latencyCounts: latency.histogram.counts,
+        latencyMatched: latency.matched,
+        latencySamples: latency.total,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        systemMs: cpu.system / 1000,
         wallMs: performance.now() - wallAtStart,
       });
     }

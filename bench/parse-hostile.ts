@@ -33,7 +33,9 @@ export const runHostile = (): boolean => {
   const seedS = cpuSeconds(corpus);
   const perByte = seedS / corpus.length;
   const perLine = seedS / lineCount(corpus);
-  process.stdout.write(`seed: ${((seedS / corpus.length) * MB * 1000).toFixed(1)} ms/MB of CPU (best of ${ROUNDS})\n`);
+  process.stdout.write(
+    `seed: ${((seedS / corpus.length) * MB * 1000).toFixed(1)} ms/MB of CPU (best of ${ROUNDS})\n`,
+  );
   let ok = true;
   for (const { name, text } of HOSTILE_TEXTS) {
     const input = text();

@@ -1,8 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { changesPerSymbol, SYMBOL_COUNT } from './feed.ts';
 import { Histogram } from './histogram.ts';
-import type { LoadCommand, LoadReport, LoadResult, ServerCommand, ServerReport } from './ipc.ts';
-import { cpuSeconds, machineBusySeconds, rssBytes } from './proc.ts';
+import type { LoadCommand, LoadResult, ServerCommand } from './ipc.ts';
+import { fromLoad, fromServer, sleep } from './children.ts';
+import { cpuListSize, cpuSeconds, ensureOpenFiles, FD_SPARE, machineBusySeconds, rssBytes } from './proc.ts';
+import { hiResNow } from './stamps.ts';
 import { spawnNodeScript, startServerUnderTest, stopChild, type ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
 
@@ -30,7 +32,8 @@ export interface RunResult {
   deliveredPct: number;
   offeredPerSec: number;
   deliveriesPerSec: number;
-  latencyMs: { p50: number; p99: number; p999: number; samples: number };
+  /** `hiRes`: the share of samples timed from the feed's sub-millisecond send times. */
+  latencyMs: { p50: number; p99: number; p999: number; samples: number; hiRes: number };
   cpuSecPerMillion: number;
   rssBaseMB: number;
   rssIdleKBPerConn: number;
@@ -42,14 +45,23 @@ export interface RunResult {
   deliveriesPerCpuSec: number;
   /** Cores used by processes outside the run (other users' work) while it fed and drained. */
   otherCpu: number;
-  /** The busiest load generator's CPU share of its wall time. */
+  /**
+   * The load generators' CPU share: the busiest one's share of a core, or their sum over the
+   * cores they share if that is higher (two on one core at 50% each have saturated it).
+   */
   loadCpu: number;
+  /** 1 for a cell's first try; more for reruns of a run whose load generator saturated. */
+  attempt: number;
+  /** Load generator CPU microseconds per delivery: its efficiency, comparable across runs. */
+  loadCpuUsPerDelivery: number;
+  /** The kernel's share of the load generators' CPU. */
+  loadSystemShare: number;
   valid: boolean;
   notes: string[];
 }
 
 /** A load generator above this CPU share may have been the bottleneck: the run is invalid. */
-const LOAD_SATURATED = 0.9;
+export const LOAD_SATURATED = 0.9;
 const CONNECT_TIMEOUT_MS = 120_000;
 /** Other processes using more than this many cores during a run make its figures noisy. */
 const NOISY_CORES = 0.25;
@@ -57,48 +69,6 @@ const NOISY_CORES = 0.25;
 const LATE_FEED_MS = 100;
 /** After the feed ends, this long without a delivery ends the drain early. */
 const STALL_MS = 2000;
-
-/** Resolves with the first IPC message that `pick` accepts; fails on exit or timeout. */
-const nextMessage = <M, R>(
-  child: ChildProcess,
-  pick: (m: M) => R | Error | undefined,
-  timeoutMs: number,
-  what: string,
-): Promise<R> =>
-  new Promise((resolve, reject) => {
-    const done = (finish: () => void) => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      finish();
-    };
-    const onMessage = (m: M) => {
-      const picked = pick(m);
-      if (picked instanceof Error) done(() => reject(picked));
-      else if (picked !== undefined) done(() => resolve(picked));
-    };
-    const onExit = (code: number | null) =>
-      done(() => reject(new Error(`${what}: process exited (${code})`)));
-    const timer = setTimeout(
-      () => done(() => reject(new Error(`${what}: no answer in ${timeoutMs} ms`))),
-      timeoutMs,
-    );
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-
-const fromLoad = <T extends LoadReport['type']>(child: ChildProcess, type: T, timeoutMs: number) =>
-  nextMessage<LoadReport, Extract<LoadReport, { type: T }>>(
-    child,
-    (m) => {
-      if (m.type === 'failed') return new Error(`load generator: ${m.message}`);
-      return m.type === type ? (m as Extract<LoadReport, { type: T }>) : undefined;
-    },
-    timeoutMs,
-    `load generator (${type})`,
-  );
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * One run: starts the server and load generators, subscribes every client, measures memory
@@ -118,20 +88,16 @@ export const runOnce = async (
   const loads: ChildProcess[] = [];
   let sampler: NodeJS.Timeout | undefined;
   try {
-    const {
-      port,
-      ports,
-      pids = [sut.pid],
-    } = await nextMessage<ServerReport, Extract<ServerReport, { type: 'ready' }>>(
-      sut.feed,
-      (m) => (m.type === 'ready' ? m : undefined),
-      60_000,
-      `${server} start`,
-    );
+    const { port, ports, pids = [sut.pid] } = await fromServer(sut.feed, 'ready', 60_000, `${server} start`);
     // A scaled-out server is several processes (edges, Redis): its figures are their sums.
     const rss = () => pids.reduce((sum, pid) => sum + (rssBytes(pid) || 0), 0);
     const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     const rssBase = rss();
+    // Every socket is a descriptor: a low `ulimit -n` would fail the run half-way through connecting.
+    for (const pid of pids) {
+      const refused = ensureOpenFiles(pid, workload.subscribers + FD_SPARE);
+      if (refused) notes.push(refused);
+    }
 
     const n = Math.min(options.loadGenerators, workload.subscribers);
     for (let g = 0; g < n; g++) loads.push(spawnNodeScript(options.pin?.load, './loadgen.ts'));
@@ -139,6 +105,8 @@ export const runOnce = async (
     loads.forEach((child, g) => {
       const first = Math.floor((g * workload.subscribers) / n);
       const count = Math.floor(((g + 1) * workload.subscribers) / n) - first;
+      const refused = ensureOpenFiles(child.pid!, count + FD_SPARE);
+      if (refused) notes.push(refused);
       const command: LoadCommand = {
         type: 'connect',
         protocol: sut.protocol,
@@ -164,7 +132,8 @@ export const runOnce = async (
     const feedCpuBefore = cpuSeconds(sut.feed.pid!);
     const ownCpuBefore = process.cpuUsage();
     const machineBefore = machineBusySeconds();
-    const startCommand: LoadCommand = { type: 'start', measureFrom: Date.now() + options.warmupMs };
+    // Latency is timed on the high-resolution clock the feed stamps with (see stamps.ts).
+    const startCommand: LoadCommand = { type: 'start', measureFrom: hiResNow() + options.warmupMs };
     loads.forEach((child) => child.send(startCommand));
     let rssPeak = rssIdle;
     sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss())), 200);
@@ -178,12 +147,9 @@ export const runOnce = async (
       rate: workload.rate,
       durationMs: workload.durationMs,
     } satisfies ServerCommand);
-    const fed = await nextMessage<ServerReport, Extract<ServerReport, { type: 'fed' }>>(
-      sut.feed,
-      (m) => (m.type === 'fed' ? m : undefined),
-      drainEnd - Date.now(),
-      `${server} feed`,
-    ).catch(() => undefined);
+    const fed = await fromServer(sut.feed, 'fed', drainEnd - Date.now(), `${server} feed`).catch(
+      () => undefined,
+    );
     if (!fed) notes.push('server too busy to end the feed in time');
     else if (fed.endedAt - fed.startedAt > workload.durationMs + LATE_FEED_MS)
       notes.push(
@@ -213,9 +179,14 @@ export const runOnce = async (
     const ownCpu = process.cpuUsage(ownCpuBefore);
     const cutOff = delivered < expected && Date.now() >= drainEnd;
 
+    sut.feed.send({ type: 'stamps' } satisfies ServerCommand);
+    const stamps = await fromServer(sut.feed, 'stamps', 10_000, `${server} stamps`);
     const results: LoadResult[] = [];
     for (const child of loads) {
-      child.send({ type: 'report' } satisfies LoadCommand);
+      child.send({
+        type: 'report',
+        stamps: { keys: stamps.keys, times: stamps.times },
+      } satisfies LoadCommand);
       results.push(await fromLoad(child, 'result', 10_000));
     }
     const latency = new Histogram();
@@ -230,8 +201,14 @@ export const runOnce = async (
     for (const [code, count] of closed) notes.push(`${count} client(s) closed by the server with ${code}`);
     // The last poll may have missed a few that landed before the final report.
     if (cutOff && total < expected) notes.push(`cut off ${options.drainMs} ms after the feed`);
-    const loadCpu = Math.max(...results.map((r) => r.cpuMs / r.wallMs));
     const loadCpuSec = results.reduce((sum, r) => sum + r.cpuMs / 1000, 0);
+    const loadCores = Math.min(loads.length, cpuListSize(options.pin?.load) ?? loads.length);
+    const loadCpu = Math.max(
+      ...results.map((r) => r.cpuMs / r.wallMs),
+      results.reduce((sum, r) => sum + r.cpuMs / r.wallMs, 0) / loadCores,
+    );
+    const matched = results.reduce((sum, r) => sum + r.latencyMatched, 0);
+    const sampled = results.reduce((sum, r) => sum + r.latencySamples, 0);
     // Everything else on the machine (other users' tests, say) competes for the same cores.
     const otherCpu =
       Math.max(0, machineUsed - cpuUsed - feedCpu - loadCpuSec - (ownCpu.user + ownCpu.system) / 1e6) /
@@ -253,6 +230,7 @@ export const runOnce = async (
         p99: latency.percentile(0.99),
         p999: latency.percentile(0.999),
         samples: latency.total,
+        hiRes: sampled > 0 ? matched / sampled : NaN,
       },
       cpuSecPerMillion: total > 0 ? (cpuUsed / total) * 1e6 : NaN,
       rssBaseMB: rssBase / 2 ** 20,
@@ -263,6 +241,9 @@ export const runOnce = async (
       deliveriesPerCpuSec: cpuUsed > 0 ? total / cpuUsed : NaN,
       otherCpu,
       loadCpu,
+      attempt: 1,
+      loadCpuUsPerDelivery: total > 0 ? (loadCpuSec / total) * 1e6 : NaN,
+      loadSystemShare: results.reduce((sum, r) => sum + r.systemMs, 0) / 1000 / loadCpuSec,
       valid,
       notes,
     };

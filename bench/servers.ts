@@ -11,7 +11,9 @@ import type { ClientProtocol } from './ipc.ts';
 export const SERVER_NAMES = ['tickstream', 'ws', 'sio-emit', 'sio-batch', 'mosquitto'] as const;
 /** tickstream as one ingest and two edges on a private Redis: only with `--bus redis`. */
 export const BUS_SERVER = 'tickstream-redis';
-export type ServerName = (typeof SERVER_NAMES)[number] | typeof BUS_SERVER;
+/** tickstream with the bars stage off (`--bar-days 0`): only with `--bars-off`. */
+export const BARS_OFF_SERVER = 'tickstream-nobars';
+export type ServerName = (typeof SERVER_NAMES)[number] | typeof BUS_SERVER | typeof BARS_OFF_SERVER;
 
 /** A started server under test. */
 export interface StartedServer {
@@ -139,8 +141,8 @@ export const startServerUnderTest = async (
 ): Promise<StartedServer> => {
   if (name === 'mosquitto') return startMosquitto(cpus);
   const [file, args, protocol, path]: [string, string[], ClientProtocol, string] =
-    name === 'tickstream'
-      ? ['./servers/tickstream.ts', [], 'json', '/ws']
+    name === 'tickstream' || name === BARS_OFF_SERVER
+      ? ['./servers/tickstream.ts', name === BARS_OFF_SERVER ? ['no-bars'] : [], 'json', '/ws']
       : name === BUS_SERVER
         ? ['./servers/tickstream-bus.ts', [], 'json', '/ws']
         : name === 'ws'

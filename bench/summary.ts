@@ -12,11 +12,18 @@ export interface SummaryRow {
   runs: number;
   /** Runs where a load generator saturated: their figures are left out of the medians. */
   invalid: number;
+  /** Runs made again because the one before saturated its load generator. */
+  reruns: number;
   deliveredPct: number;
   deliveriesPerSec: number;
   p50: number;
   p99: number;
   p999: number;
+  /** The lowest and highest p99 of the runs the medians use: the spread a GC tail shows. */
+  p99Min: number;
+  p99Max: number;
+  /** Median share of latency samples timed with sub-millisecond stamps (1: all of them). */
+  hiRes: number;
   cpuSecPerMillion: number;
   rssIdleKBPerConn: number;
   rssLoadKBPerConn: number;
@@ -33,6 +40,12 @@ export const median = (xs: number[]): number => {
   if (s.length === 0) return NaN;
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/** The least or greatest figure, NaN for none. */
+const extreme = (pick: (...xs: number[]) => number, xs: number[]): number => {
+  const known = xs.filter((x) => !Number.isNaN(x));
+  return known.length > 0 ? pick(...known) : NaN;
 };
 
 const key = (r: RunResult) =>
@@ -55,11 +68,21 @@ export const summarize = (runs: readonly RunResult[]): SummaryRow[] => {
       stalled: first.workload.stalled,
       runs: group.length,
       invalid: group.length - valid.length,
+      reruns: group.filter((r) => (r.attempt ?? 1) > 1).length,
       deliveredPct: m((r) => r.deliveredPct),
       deliveriesPerSec: m((r) => r.deliveriesPerSec),
       p50: m((r) => r.latencyMs.p50),
       p99: m((r) => r.latencyMs.p99),
       p999: m((r) => r.latencyMs.p999),
+      p99Min: extreme(
+        Math.min,
+        use.map((r) => r.latencyMs.p99),
+      ),
+      p99Max: extreme(
+        Math.max,
+        use.map((r) => r.latencyMs.p99),
+      ),
+      hiRes: m((r) => r.latencyMs.hiRes ?? 0),
       cpuSecPerMillion: m((r) => r.cpuSecPerMillion),
       rssIdleKBPerConn: m((r) => r.rssIdleKBPerConn),
       rssLoadKBPerConn: m((r) => r.rssLoadKBPerConn),
@@ -92,7 +115,10 @@ const COLUMNS: [string, (r: SummaryRow) => string][] = [
   ['server CPU', (r) => `${fixed(r.serverCpu * 100, 0)}%`],
   ['others CPU', (r) => fixed(r.otherCpu, 2)],
   ['loadgen CPU', (r) => `${fixed(r.loadCpu * 100, 0)}%`],
-  ['runs', (r) => `${r.runs}${r.invalid ? ` (${r.invalid} invalid)` : ''}`],
+  [
+    'runs',
+    (r) => `${r.runs}${r.invalid ? ` (${r.invalid} invalid)` : ''}${r.reruns ? `, ${r.reruns} rerun` : ''}`,
+  ],
 ];
 
 /** The rows as a markdown table, which also reads well on a terminal. */

@@ -66,7 +66,8 @@ export const messageFrame = (data: string | Buffer): Buffer =>
 /**
  * Reads server frames from the chunks of a TCP stream. Per chunk it walks the frame headers;
  * a payload inside one chunk is handed on as a `subarray`, and only one spanning chunks (or
- * fragmented) is copied together.
+ * fragmented) is copied together. `borrowed`: chunks are views into a read buffer the socket
+ * reuses (`openWebSocket`'s `readBuffer`), so whatever is kept past the call is copied.
  */
 export class FrameReader {
   /** Header bytes of a frame whose header was split across chunks. */
@@ -85,7 +86,15 @@ export class FrameReader {
   private fragmented = false;
   private done = false;
 
-  constructor(private readonly sink: FrameSink) {}
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly borrowed = false,
+  ) {}
+
+  /** A piece kept for later: a copy when the chunk it lies in will be overwritten. */
+  private keep(piece: Buffer): Buffer {
+    return this.borrowed ? Buffer.from(piece) : piece;
+  }
 
   push(chunk: Buffer): void {
     if (this.done) return;
@@ -93,7 +102,7 @@ export class FrameReader {
     let pos = 0;
     if (this.missing > 0) {
       if (chunk.length < this.missing) {
-        this.parts.push(chunk);
+        this.parts.push(this.keep(chunk));
         this.missing -= chunk.length;
         return;
       }
@@ -133,7 +142,7 @@ export class FrameReader {
       if (stop > end) {
         // The header is read; check it now rather than after buffering the whole payload.
         if (!this.valid(b0, length)) return;
-        this.parts.push(data.subarray(start));
+        this.parts.push(this.keep(data.subarray(start)));
         this.missing = stop - end;
         this.partLength = length;
         this.partFin = (b0 & 0x80) !== 0;
@@ -190,13 +199,13 @@ export class FrameReader {
         if (this.fragmented) return this.fail('new message inside a fragmented one');
         if (fin) return this.sink.message(payload, header);
         this.fragmented = true;
-        this.fragments = [payload];
+        this.fragments = [this.keep(payload)];
         this.fragmentsLength = payload.length;
         this.fragmentsHeader = header;
         return;
       case OP_CONTINUATION: {
         if (!this.fragmented) return this.fail('continuation frame without a message');
-        this.fragments.push(payload);
+        this.fragments.push(this.keep(payload));
         this.fragmentsLength += payload.length;
         this.fragmentsHeader += header;
         if (this.fragmentsLength > MAX_PAYLOAD) return this.fail(`message of ${this.fragmentsLength} bytes`);
@@ -224,21 +233,32 @@ export class FrameReader {
 
 /** A WebSocket connection after the opening handshake, its frame stream not yet read. */
 export interface OpenedSocket {
-  /** Paused, with no listeners: attach `data`, `error` and `close`, then `resume()`. */
+  /**
+   * Paused, with no listeners: attach `data` (or, with a `readBuffer`, call `onChunk`), `error`
+   * and `close`, then `resume()`.
+   */
   socket: Socket;
   /** Bytes that came after the response headers: the start of the frame stream. */
   head: Buffer;
+  /**
+   * With a `readBuffer`: where the socket's chunks go from now on. Each chunk is a view into the
+   * shared buffer, valid only during the call.
+   */
+  onChunk(handler: (chunk: Buffer) => void): void;
 }
 
 /**
  * Opens `ws://host:port/path?query` with the opening handshake (RFC 6455 §4.1), sending
  * `headers` besides its own, and resolves once the server accepted it: status 101 and the right
- * `Sec-WebSocket-Accept`.
+ * `Sec-WebSocket-Accept`. `readBuffer`: the socket reads into this buffer (`net` `onread`), which
+ * many sockets may share, and skips the readable stream: no buffer allocated and no stream
+ * machinery per read, for a load generator reading thousands of sockets.
  */
 export const openWebSocket = (
   url: string,
   protocol?: string,
   headers: Record<string, string> = {},
+  readBuffer?: Buffer,
 ): Promise<OpenedSocket> =>
   new Promise((resolve, reject) => {
     const target = new URL(url);
@@ -248,16 +268,31 @@ export const openWebSocket = (
     const accept = createHash('sha1')
       .update(key + GUID)
       .digest('base64');
-    const socket = connect({ host: target.hostname, port });
+    let deliver: (chunk: Buffer) => void = () => {};
+    const socket = connect({
+      host: target.hostname,
+      port,
+      ...(readBuffer && {
+        onread: {
+          buffer: readBuffer,
+          callback: (n: number, buf: Buffer) => {
+            deliver(buf.subarray(0, n));
+            return true;
+          },
+        },
+      }),
+    });
     socket.setNoDelay(true);
     let received: Buffer = Buffer.alloc(0);
     const fail = (err: Error) => {
       socket.off('data', onData);
+      deliver = () => {};
       socket.destroy();
       reject(err);
     };
     const onData = (chunk: Buffer) => {
-      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      // A copy: with a shared read buffer the chunk is overwritten by the next read.
+      received = Buffer.concat([received, chunk]);
       const end = received.indexOf(HEADERS_END);
       if (end === -1) {
         if (received.length > MAX_RESPONSE_HEAD) fail(new Error('WebSocket handshake: response too long'));
@@ -281,12 +316,18 @@ export const openWebSocket = (
         );
       socket.pause();
       socket.off('data', onData);
+      deliver = () => {};
       socket.off('error', fail);
       socket.off('close', onClose);
-      resolve({ socket, head: received.subarray(end + HEADERS_END.length) });
+      resolve({
+        socket,
+        head: received.subarray(end + HEADERS_END.length),
+        onChunk: (handler) => (deliver = handler),
+      });
     };
     const onClose = () => fail(new Error('WebSocket handshake: connection closed'));
-    socket.on('data', onData);
+    if (readBuffer) deliver = onData;
+    else socket.on('data', onData);
     socket.on('error', fail);
     socket.on('close', onClose);
     socket.on('connect', () =>

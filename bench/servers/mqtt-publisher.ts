@@ -15,8 +15,7 @@ const stamp = deltaStamper(generator);
 hostFeed(
   {
     port: wsPort!,
-    publish: (burst) => {
-      const ts = new Date().toISOString();
+    publish: (burst, { iso: ts }) => {
       for (const q of burst) {
         const message = stamp(q, ts);
         client.publish(`q/${message.symbol}`, JSON.stringify(message), { qos: 0 });

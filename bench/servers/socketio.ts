@@ -44,8 +44,7 @@ const stamp = deltaStamper(generator);
 hostFeed(
   {
     port: (http.address() as { port: number }).port,
-    publish: (burst) => {
-      const ts = new Date().toISOString();
+    publish: (burst, { iso: ts }) => {
       for (const q of burst) {
         const message = stamp(q, ts);
         if (mode === 'emit') io.to([ALL, message.symbol]).emit('quote', message);

@@ -94,7 +94,8 @@ hostFeed(
     port: edges[0]!.port,
     ports: edges.map((e) => e.port),
     pids: [process.pid, ...edges.map((e) => e.child.pid!), redis.pid!],
-    publish: (burst) => frames$.next({ text: burst.map(tickerLine).join('\n'), origin: 'bench' }),
+    publish: (burst, stamp) =>
+      frames$.next({ text: burst.map(tickerLine).join('\n'), origin: 'bench', capturedAt: stamp.date }),
   },
   generator,
 );

@@ -1,6 +1,7 @@
 /**
  * tickstream under test: the real serve() pipeline (parse → diff → hub → transport) fed with
  * generated ticker text, one frame per burst, so `ts` is the time the frame entered the server.
+ * argv[2] `no-bars`: the bars stage off (`--bar-days 0`), to see what bars cost the fan-out.
  */
 import { Subject } from 'rxjs';
 import { createLogger } from '../../src/log.ts';
@@ -16,7 +17,7 @@ const frames$ = new Subject<Frame>();
 const running = await serve(
   {
     source: { feed: '', speed: 1, intervalMs: 1000, loop: false },
-    hub: hubConfig({}),
+    hub: hubConfig(process.argv[2] === 'no-bars' ? { 'bar-days': '0' } : {}),
     // Heartbeats would be extra deliveries on some servers only: keep them out of the window.
     // Every bench client comes from 127.0.0.1, so the per-address limit is lifted like the total.
     transport: transportConfig({
@@ -35,7 +36,9 @@ frames$.next({ text: generator.all().map(tickerLine).join('\n'), origin: 'bench:
 hostFeed(
   {
     port: running.server.port,
-    publish: (burst) => frames$.next({ text: burst.map(tickerLine).join('\n'), origin: 'bench' }),
+    // The frame's capture time is the `ts` its quotes carry: the feed's stamp, as for every server.
+    publish: (burst, stamp) =>
+      frames$.next({ text: burst.map(tickerLine).join('\n'), origin: 'bench', capturedAt: stamp.date }),
   },
   generator,
 );

@@ -39,8 +39,7 @@ const stamp = deltaStamper(generator);
 hostFeed(
   {
     port: (wss.address() as { port: number }).port,
-    publish: (burst) => {
-      const ts = new Date().toISOString();
+    publish: (burst, { iso: ts }) => {
       for (const q of burst) {
         const message = stamp(q, ts);
         for (const c of clients)

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { changeBursts, QuoteGenerator, tickerLine } from '../../bench/feed.ts';
 import { evaluateGoals } from '../../bench/goals.ts';
 import { Histogram } from '../../bench/histogram.ts';
+import { measureMemory } from '../../bench/memory.ts';
 import { runOnce } from '../../bench/run.ts';
 import type { SummaryRow } from '../../bench/summary.ts';
 import { parseText } from '../../src/parse/parse-text.ts';
@@ -43,11 +44,15 @@ describe('issue 8 goals', () => {
     stalled: 0,
     runs: 1,
     invalid: 0,
+    reruns: 0,
     deliveredPct: 100,
     deliveriesPerSec: perCpuSec,
     p50: 2,
     p99: 10,
     p999: 15,
+    p99Min: 10,
+    p99Max: 10,
+    hiRes: 1,
     cpuSecPerMillion: cpuPerM,
     rssIdleKBPerConn: 8,
     rssLoadKBPerConn: 9,
@@ -85,8 +90,11 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.expected).toBeGreaterThan(0);
     expect(r.delivered).toBe(r.expected);
     expect(r.bytesPerDelivery).toBeGreaterThan(50);
+    // Every sample timed from the feed's table of send times, not the millisecond `ts`.
+    expect(r.latencyMs.samples).toBeGreaterThan(0);
+    expect(r.latencyMs.hiRes).toBe(1);
     expect(r.notes.filter((n) => !n.includes('noisy'))).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it('measures a socket.io peer on the same workload, latency included', async () => {
     const r = await runOnce('sio-batch', { ...workload, symbols: 'all' }, options);
@@ -94,5 +102,18 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.expected).toBe(100 * 6);
     expect(r.latencyMs.samples).toBeGreaterThan(0);
     expect(r.latencyMs.p50).toBeLessThan(1000);
-  }, 60_000);
+    expect(r.latencyMs.hiRes).toBe(1);
+  }, 120_000);
+
+  it('runs tickstream with the bars stage off', async () => {
+    const r = await runOnce('tickstream-nobars', { ...workload, symbols: 'all' }, options);
+    expect(r.delivered).toBe(r.expected);
+  }, 120_000);
+
+  it('measures memory per connection at two populations', async () => {
+    const m = await measureMemory('tickstream', undefined, [], [10, 20]);
+    expect(m.notes).toEqual([]);
+    expect(Number.isFinite(m.marginalKBPerConn)).toBe(true);
+    expect(Number.isFinite(m.idleKBPerConn)).toBe(true);
+  }, 120_000);
 });

@@ -57,8 +57,8 @@ const decodeClientFrame = (frame: Buffer) => {
   return { fin: (frame[0]! & 0x80) !== 0, opcode: frame[0]! & 0x0f, payload };
 };
 
-/** A reader that records everything it hands on. */
-const recorder = () => {
+/** A reader that records everything it hands on; `borrowed`: chunks come in a reused buffer. */
+const recorder = (borrowed = false) => {
   const got = {
     messages: [] as string[],
     headerBytes: [] as number[],
@@ -67,16 +67,19 @@ const recorder = () => {
     closes: [] as number[],
     errors: [] as string[],
   };
-  const reader = new FrameReader({
-    message: (payload, header) => {
-      got.payloads.push(payload);
-      got.messages.push(payload.toString('latin1'));
-      got.headerBytes.push(header);
+  const reader = new FrameReader(
+    {
+      message: (payload, header) => {
+        got.payloads.push(payload);
+        got.messages.push(payload.toString('latin1'));
+        got.headerBytes.push(header);
+      },
+      send: (frame) => got.sent.push(frame),
+      close: (code) => got.closes.push(code),
+      error: (err) => got.errors.push(err.message),
     },
-    send: (frame) => got.sent.push(frame),
-    close: (code) => got.closes.push(code),
-    error: (err) => got.errors.push(err.message),
-  });
+    borrowed,
+  );
   return { reader, got };
 };
 
@@ -123,6 +126,26 @@ describe('FrameReader', () => {
       expect(got.sent.length, `split at ${at}`).toBe(2);
       expect(got.errors).toEqual([]);
     }
+  });
+
+  it('reads chunks that share one reused read buffer, copying only what it keeps', () => {
+    const scratch = Buffer.alloc(stream.length);
+    // Like net's onread: each chunk lands in the same buffer, overwritten after the call.
+    const pushReused = (reader: FrameReader, part: Buffer) => {
+      part.copy(scratch);
+      reader.push(scratch.subarray(0, part.length));
+      scratch.fill(0xff);
+    };
+    for (let at = 0; at <= stream.length; at++) {
+      const { reader, got } = recorder(true);
+      pushReused(reader, stream.subarray(0, at));
+      pushReused(reader, stream.subarray(at));
+      expect(got.messages, `split at ${at}`).toEqual(expected);
+      expect(got.errors).toEqual([]);
+    }
+    const { reader, got } = recorder(true);
+    for (let i = 0; i < stream.length; i++) pushReused(reader, stream.subarray(i, i + 1));
+    expect(got.messages).toEqual(expected);
   });
 
   it('reads the stream one byte at a time', () => {
@@ -275,6 +298,40 @@ describe('openWebSocket against a ws server', () => {
     expect(await closed).toBe(4008);
     expect(messages).toEqual([5, 70_000]);
     expect(seen).toEqual(['/socket.io/?EIO=4&t=1', 'mqtt', 'text:hello', 'pong:p']);
+  });
+
+  it('reads through a shared read buffer without the readable stream', async () => {
+    const port = await listen((ws) => {
+      ws.send('small');
+      ws.send(long(70_000));
+      ws.close(1000);
+    });
+    const shared = Buffer.alloc(4096);
+    const { socket, head, onChunk } = await openWebSocket(`ws://127.0.0.1:${port}/`, undefined, {}, shared);
+    const messages: string[] = [];
+    const closed = new Promise<number>((resolve, reject) => {
+      const reader = new FrameReader(
+        {
+          message: (payload) => messages.push(payload.toString('latin1')),
+          send: (frame) => socket.write(frame),
+          close: (code) => {
+            socket.end();
+            resolve(code);
+          },
+          error: reject,
+        },
+        true,
+      );
+      onChunk((chunk) => {
+        expect(chunk.buffer).toBe(shared.buffer);
+        reader.push(chunk);
+      });
+      socket.on('error', reject);
+      socket.resume();
+      reader.push(head);
+    });
+    expect(await closed).toBe(1000);
+    expect(messages).toEqual(['small', long(70_000).toString('latin1')]);
   });
 
   it('rejects a response other than 101 with its status line', async () => {

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGoals17 } from '../../bench/goals-17.ts';
+import { plan } from '../../bench/matrix.ts';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { marginalKB, type MemoryResult } from '../../bench/memory.ts';
+import { cpuListSize, ensureOpenFiles, openFileLimits } from '../../bench/proc.ts';
+import type { SummaryRow } from '../../bench/summary.ts';
+
+const row = (server: SummaryRow['server'], over: Partial<SummaryRow> = {}): SummaryRow => ({
+  server,
+  subscribers: 1000,
+  symbols: 'all',
+  rate: 1000,
+  stalled: 0,
+  runs: 1,
+  invalid: 0,
+  reruns: 0,
+  deliveredPct: 100,
+  deliveriesPerSec: 1e6,
+  p50: 10,
+  p99: 40,
+  p999: 50,
+  p99Min: 40,
+  p99Max: 40,
+  hiRes: 1,
+  cpuSecPerMillion: 1,
+  rssIdleKBPerConn: 10,
+  rssLoadKBPerConn: 12,
+  bytesPerDelivery: 140,
+  serverCpu: 0.5,
+  deliveriesPerCpuSec: 1e6,
+  otherCpu: 0,
+  loadCpu: 0.3,
+  ...over,
+});
+const memory = (server: MemoryResult['server'], marginalKBPerConn: number): MemoryResult => ({
+  server,
+  rssBaseMB: 60,
+  idleKBPerConn: 9,
+  marginalKBPerConn,
+  notes: [],
+});
+const goal = (goals: ReturnType<typeof evaluateGoals17>, start: string) =>
+  goals.find((g) => g.goal.startsWith(start))!;
+
+describe('issue 17 goals', () => {
+  const big = { subscribers: 5000, symbols: 5 as const };
+
+  it('judges tickstream against sio-batch at every cell both ran, and the 1,000 × all ratios', () => {
+    const rows = [
+      row('tickstream', { p50: 5, p99: 20, cpuSecPerMillion: 0.6 }),
+      row('sio-batch', { p50: 6, p99: 40, cpuSecPerMillion: 1 }),
+      row('tickstream', { ...big, p50: 4, p99: 30, cpuSecPerMillion: 10 }),
+      row('sio-batch', { ...big, p50: 3, p99: 30, cpuSecPerMillion: 12 }),
+    ];
+    const goals = evaluateGoals17(rows, []);
+    const every = goal(goals, 'every cell');
+    expect(every.met).toBe(false);
+    expect(every.measured).toContain('5000 × 5 × 1000/s: p50 1.33×');
+    expect(goal(goals, '1,000 × all').met).toBe(true);
+    expect(goal(goals, '1,000 × all').measured).toContain('= 0.50×');
+  });
+
+  it('judges the GC tail over 5 valid runs only', () => {
+    const gc = (runs: number, p99Max: number) => [row('tickstream', { ...big, runs, p99Min: 20, p99Max })];
+    expect(goal(evaluateGoals17(gc(5, 29), []), 'GC tail').met).toBe(true);
+    expect(goal(evaluateGoals17(gc(5, 31), []), 'GC tail').met).toBe(false);
+    const few = goal(evaluateGoals17(gc(3, 21), []), 'GC tail');
+    expect(few.met).toBeUndefined();
+    expect(few.measured).toContain('needs 5');
+  });
+
+  it('judges marginal memory with the peers beside it', () => {
+    const g = goal(evaluateGoals17([], [memory('tickstream', 5.5), memory('sio-batch', 16)]), 'memory');
+    expect(g.met).toBe(true);
+    expect(g.measured).toContain('sio-batch 16.0');
+    expect(goal(evaluateGoals17([], [memory('tickstream', NaN)]), 'memory').met).toBeUndefined();
+  });
+
+  it('fails the load-generator goal on any invalid run and counts the reruns', () => {
+    const rows = [row('tickstream', { runs: 2, invalid: 1, reruns: 1 }), row('ws', { runs: 1, invalid: 1 })];
+    const g = goal(evaluateGoals17(rows, []), 'the load generator');
+    expect(g.met).toBe(false);
+    expect(g.measured).toContain('2 invalid run(s) of 3, 1 rerun(s)');
+    expect(g.measured).toContain('no valid run: ws');
+  });
+
+  it('judges light load only with sub-millisecond stamps', () => {
+    const light = { subscribers: 100, rate: 40 };
+    const rows = (hiRes: number) => [
+      row('tickstream', { ...light, p50: 1.1 }),
+      row('ws', { ...light, p50: 1, hiRes }),
+    ];
+    expect(goal(evaluateGoals17(rows(1), []), 'light load').met).toBe(true);
+    expect(goal(evaluateGoals17(rows(0.5), []), 'light load').met).toBeUndefined();
+  });
+
+  it('compares bars on with bars off within the noise allowance', () => {
+    const off = row('tickstream-nobars', { p50: 10, p99: 40, cpuSecPerMillion: 1 });
+    const on = (cpu: number) => row('tickstream', { p50: 10.5, p99: 40, cpuSecPerMillion: cpu });
+    expect(goal(evaluateGoals17([on(1.05), off], []), 'bars on').met).toBe(true);
+    expect(goal(evaluateGoals17([on(1.2), off], []), 'bars on').met).toBe(false);
+    expect(goal(evaluateGoals17([on(1)], []), 'bars on').met).toBeUndefined();
+  });
+});
+
+describe('bench plan', () => {
+  const base = { durationMs: 5000, seed: 1 };
+  it('runs the GC cell 5 times in the default matrix and adds bars-off beside tickstream', () => {
+    const cells = plan({ repeat: '3', 'bars-off': true }, base);
+    const runsOf = (server: string, subscribers: number) =>
+      cells.find((c) => c.server === server && c.workload.subscribers === subscribers)?.runs;
+    expect(runsOf('tickstream', 5000)).toBe(5);
+    expect(runsOf('sio-batch', 5000)).toBe(3);
+    expect(runsOf('tickstream-nobars', 5000)).toBe(3);
+    expect(cells.filter((c) => c.server === 'tickstream-nobars')).toHaveLength(3);
+  });
+
+  it('adds no extra GC runs to a custom matrix unless asked', () => {
+    expect(plan({ subs: '5000', symbols: '5', servers: 'tickstream' }, base)[0]!.runs).toBe(1);
+    expect(plan({ subs: '5000', symbols: '5', servers: 'tickstream', 'gc-runs': '5' }, base)[0]!.runs).toBe(
+      5,
+    );
+  });
+});
+
+describe('memory and process figures', () => {
+  it('computes KB per connection between two readings', () => {
+    expect(marginalKB(100 * 2 ** 20, 130 * 2 ** 20, 5000)).toBeCloseTo(6.144, 3);
+  });
+
+  it('reads the open-file limits from /proc/<pid>/limits', () => {
+    const text = [
+      'Limit                     Soft Limit           Hard Limit           Units',
+      'Max open files            1024                 524288               files',
+    ].join('\n');
+    expect(openFileLimits(text)).toEqual({ soft: 1024, hard: 524288 });
+    expect(openFileLimits('Max open files  unlimited  unlimited  files')).toEqual({
+      soft: Infinity,
+      hard: Infinity,
+    });
+  });
+
+  it("raises a process's soft open-file limit to its hard one, and says when that is not enough", async () => {
+    const child = spawn('prlimit', ['--nofile=256:4096', 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      const limits = () => openFileLimits(readFileSync(`/proc/${child.pid}/limits`, 'utf8'));
+      const deadline = Date.now() + 10_000;
+      while (limits()?.soft !== 256) {
+        if (Date.now() > deadline) throw new Error('prlimit did not apply');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(ensureOpenFiles(child.pid!, 1000)).toBeUndefined();
+      expect(limits()).toEqual({ soft: 4096, hard: 4096 });
+      expect(ensureOpenFiles(child.pid!, 10_000)).toContain('raise ulimit -n');
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('counts the CPUs of a taskset list', () => {
+    expect(cpuListSize('1-3')).toBe(3);
+    expect(cpuListSize('0,2-3')).toBe(3);
+    expect(cpuListSize('1')).toBe(1);
+    expect(cpuListSize(undefined)).toBeUndefined();
+  });
+});
