@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import {
+  anyCovers,
   validateServerMessage,
   type Bar,
   type BarInterval,
@@ -252,8 +253,15 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         this.quotes.delete();
       } else {
         for (const s of symbols) this.interest.symbols.delete(s);
-        // With "all symbols" on, the server keeps sending these, so the store keeps them too.
-        if (!this.interest.allQuotes) this.quotes.delete(symbols);
+        // Only what no remaining subscription covers is forgotten: the server keeps sending the
+        // rest (all symbols, or a pattern such as OGDC* over an unsubscribed OGDC).
+        const kept = this.interest.allQuotes ? undefined : [...this.interest.symbols];
+        this.quotes.delete(
+          this.quotes
+            .all()
+            .map((q) => q.symbol)
+            .filter((s) => !anyCovers(kept, s)),
+        );
       }
     } else if (channel === 'candles') {
       this.interest.candles.clear();

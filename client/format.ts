@@ -1,4 +1,4 @@
-import type { Direction, Quote } from './protocol/index.ts';
+import { patternCovers, type Direction, type Quote } from './protocol/index.ts';
 
 const MINUS = '\u2212';
 
@@ -74,6 +74,19 @@ export const arrow = (direction: Direction): string =>
 /** Indexes first, then stocks, each by symbol: how a tape reads best without a chosen order. */
 export const tapeOrder = (a: Quote, b: Quote): number =>
   a.kind !== b.kind ? (a.kind === 'index' ? -1 : 1) : a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0;
+
+/**
+ * The quotes a list of names and patterns picks, each once, in the list's order (a pattern's
+ * matches in tape order at its place); without a list, every quote in tape order.
+ * @example selectQuotes(quotes, ['KSE100', 'OGDC*']) // KSE100, then OGDC, OGDC-MAY, …
+ */
+export const selectQuotes = (quotes: readonly Quote[], patterns?: readonly string[]): Quote[] => {
+  const ordered = [...quotes].sort(tapeOrder);
+  if (!patterns) return ordered;
+  const picked = new Set<Quote>();
+  for (const p of patterns) for (const q of ordered) if (patternCovers(p, q.symbol)) picked.add(q);
+  return [...picked];
+};
 
 /** Which way the price moved between two versions of a quote, for a flash's colour. */
 export const priceMove = (previous: Quote | undefined, quote: Quote): Direction =>

@@ -167,7 +167,7 @@ export const createMetrics = (): Metrics => {
     }),
     deliveryLatency: new Histogram({
       name: 'tickstream_delivery_latency_seconds',
-      help: 'From an event stamped by the hub to the end of the flush writing it to sockets (once per event).',
+      help: 'How long the oldest item of each flush waited, from queued for its first client to the end of the flush writing it (one observation per flush).',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     }),

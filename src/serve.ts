@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BehaviorSubject, identity, Subscription, tap } from 'rxjs';
 import { startBus } from './bus/bus.ts';
+import { assignHubs, stampsEvents } from './bus/hub-roles.ts';
 import type { BusConfig } from './bus/options.ts';
 import { Hub, publishTo } from './hub/hub.ts';
 import { marketStates } from './hub/market-status.ts';
@@ -67,10 +68,7 @@ const journalHealth = (journal: Journal) => {
  */
 export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSource): Promise<Running> => {
   // An edge reads no feed; other roles open it first, so a bad feed fails before anything starts.
-  const opened = config.bus?.role === 'edge' ? undefined : (source ?? openSource(config.source, log));
-  // With --data-dir the hub that stamps events continues the epoch, seq and state it persisted:
-  // the served one, or with role all the ingest side's, so a Redis that lost its data is re-seeded
-  // from it (the served hub then follows the stream like any edge's).
+  const opened = stampsEvents(config.bus?.role) ? (source ?? openSource(config.source, log)) : undefined;
   const metrics = createMetrics();
   let persisted: ReturnType<typeof openHub>;
   try {
@@ -80,16 +78,15 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     metrics.close();
     throw err;
   }
-  const { hub: stamping, journal } = persisted;
-  const splitHubs = config.bus?.role === 'all';
-  const hub = splitHubs ? new Hub(config.hub) : stamping;
+  const { journal } = persisted;
+  const hubs = assignHubs(config.bus?.role, persisted.hub, () => new Hub(config.hub));
+  const hub = hubs.served;
   // The bus restores the hub before the server starts, so the first hello carries the cluster's epoch.
   const bus =
     config.bus &&
     (await startBus(config.bus, {
-      hub,
-      ingestHub: stamping,
-      hubConfig: config.hub,
+      hubs,
+      limits: { history: config.hub.history, headlineCount: config.hub.headlineCount },
       log,
       registry: metrics.registry,
     }).catch((err: unknown) => {
@@ -98,8 +95,6 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
       metrics.close();
       throw err;
     }));
-  // The hub the feed goes into: the served one, a private one (role all) or none (edge).
-  const sourceHub = bus ? bus.sourceHub : hub;
   // Ready once the source has yielded a frame (an edge: once the bus says so).
   let sawFrame = false;
   const server = await startServer({
@@ -126,7 +121,7 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     sawFrame = true;
     metrics.framesIn.inc();
   };
-  if (opened && sourceHub) feed(opened, sourceHub, root, log, config, metrics, onFrame);
+  if (opened && hubs.stamping) feed(opened, hubs.stamping, root, log, config, metrics, onFrame);
 
   let closing: Promise<void> | undefined;
   return {
@@ -139,7 +134,7 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
         await server.close();
         journal?.close();
         hub.close();
-        if (stamping !== hub) stamping.close();
+        if (hubs.stamping && hubs.stamping !== hub) hubs.stamping.close();
         metrics.close();
       })()),
   };

@@ -7,6 +7,7 @@
 export * from './model.ts';
 export * from './requests.ts';
 export * from './server-messages.ts';
+export * from './symbols.ts';
 export { validateServerMessage, type MessageCheck } from './validate.ts';
 
 /** Close codes the server uses beyond the standard ones. */

@@ -1,12 +1,13 @@
 import * as z from 'zod/mini';
 import { BarInterval, Channel, Position, RequestId, SlowPolicy } from './model.ts';
+import { SYMBOL_PATTERN, symbolPatternProblem } from './symbols.ts';
 
 const SYMBOLS_MESSAGE = 'symbols must be an array of strings';
 
 /** A symbol name (`AIRLINK`) or a prefix pattern (`OGDC*`; `*` alone is every symbol). */
 export const SymbolPattern = z.string({ error: SYMBOLS_MESSAGE }).check(
-  z.regex(/^(\*|[A-Z0-9][A-Z0-9.-]{0,31}\*?)$/, {
-    error: 'a symbol is a name like AIRLINK or a prefix pattern like OGDC* (capitals, digits, . and -)',
+  z.regex(SYMBOL_PATTERN, {
+    error: (issue) => symbolPatternProblem(String(issue.input)) ?? 'not a symbol',
   }),
 );
 

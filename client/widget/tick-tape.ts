@@ -1,14 +1,13 @@
 import { connect, type TickstreamClient, type TokenSource } from '../client.ts';
-import { arrow, localeFormats, priceMove, tapeOrder, type Formats } from '../format.ts';
+import { arrow, localeFormats, priceMove, selectQuotes, type Formats } from '../format.ts';
 import { serverUrl } from '../server-url.ts';
-import type { Headline, Quote } from '../protocol/index.ts';
+import { anyCovers, readSymbolList, type Headline, type Quote } from '../protocol/index.ts';
 import type { TickTapeEventMap, TickTapeStateDetail } from './events.ts';
 import { STYLES } from './styles.ts';
 import { dayCloses, sparkline } from './sparkline.ts';
 
 /** Pixels per second at `speed="1"`: readable at a glance, like TradingView's default tape. */
 const BASE_SPEED_PX = 50;
-const SYMBOL = /^[A-Za-z0-9._-]{1,32}$/;
 const FLASH_MS = 900;
 /** The bars a sparkline draws: a trading day of 5-minute closes is about 70 points. */
 const SPARK_INTERVAL = '5m';
@@ -60,12 +59,9 @@ const readSettings = (host: HTMLElement, defaultUrl: string): Settings => {
   let symbols: string[] | undefined;
   const rawSymbols = host.getAttribute('symbols');
   if (rawSymbols !== null && rawSymbols.trim() !== '') {
-    const list = rawSymbols.split(/[\s,]+/).filter(Boolean);
-    const bad = list.filter((s) => !SYMBOL.test(s));
-    if (bad.length)
-      problems.push(`symbols: "${bad.join(', ')}" ${bad.length > 1 ? 'are' : 'is'} not a symbol`);
-    symbols = [...new Set(list.filter((s) => SYMBOL.test(s)).map((s) => s.toUpperCase()))];
-    if (symbols.length === 0) symbols = undefined;
+    const read = readSymbolList(rawSymbols);
+    problems.push(...read.problems.map((p) => `symbols: ${p}`));
+    if (read.symbols.length > 0) symbols = read.symbols;
   }
 
   const theme = host.getAttribute('theme');
@@ -290,9 +286,7 @@ export class TickTape extends HTMLElement {
   private orderedQuotes(): Quote[] {
     const store = this.client?.quotes;
     if (!store) return [];
-    const wanted = this.settings?.symbols;
-    if (wanted) return wanted.map((s) => store.get(s)).filter((q): q is Quote => q !== undefined);
-    return store.all().sort(tapeOrder);
+    return selectQuotes(store.all(), this.settings?.symbols);
   }
 
   /** Rebuilds both copies of the tape from the store (snapshots, resyncs, new symbols). */
@@ -342,7 +336,7 @@ export class TickTape extends HTMLElement {
   private update(quote: Quote, previous: Quote | undefined): void {
     const lis = this.items.get(quote.symbol);
     if (!lis) {
-      if (!this.settings?.symbols || this.settings.symbols.includes(quote.symbol)) this.render();
+      if (anyCovers(this.settings?.symbols, quote.symbol)) this.render();
       return;
     }
     const move = priceMove(previous, quote);

@@ -2,12 +2,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Hub } from '../hub/hub.ts';
-import type { HubConfig } from '../hub/options.ts';
 import { createBusMetrics, type BusMetrics } from './bus-metrics.ts';
 import { Follower } from './follower.ts';
+import { servesFromStream, type HubRoles } from './hub-roles.ts';
 import { IngestLease } from './lease.ts';
 import { redactUrl, type BusConfig, type BusRole } from './options.ts';
 import { Publisher, type PublishHealth } from './publisher.ts';
+import { badEntryReporter } from './stream-codec.ts';
 import {
   busKeys,
   connectRedis,
@@ -15,6 +16,7 @@ import {
   loadCluster,
   whenReady,
   type BusLinkState,
+  type LoadLimits,
 } from './redis-store.ts';
 
 /** What `/healthz` and `/readyz` report about the bus. */
@@ -36,8 +38,6 @@ export interface BusHealth {
 /** A running bus: the ingest side, the edge side or both. */
 export interface Bus {
   readonly role: BusRole;
-  /** The hub the source feeds: the served hub on an ingest, a private one with `all`, none on an edge. */
-  readonly sourceHub: Hub | undefined;
   health(): BusHealth;
   /**
    * Something clients would notice is wrong: a Redis link down, events Redis does not take (or
@@ -52,15 +52,10 @@ export interface Bus {
 
 /** What a bus needs from the process. */
 export interface BusContext {
-  /** The hub clients are served from. */
-  hub: Hub;
-  /**
-   * The hub the source feeds and the ingest side stamps and publishes: the served hub itself on
-   * an ingest; with role `all` another one, while the served hub follows the stream like any
-   * edge's. The process owns both hubs.
-   */
-  ingestHub: Hub;
-  hubConfig: HubConfig;
+  /** Which hub the bus publishes (the stamping one) and which it feeds from the stream (a served one that does not stamp). */
+  hubs: HubRoles;
+  /** The history and headlines a hub loaded from Redis keeps. */
+  limits: LoadLimits;
   log: Logger;
   /** Where the bus metrics go (the server's registry). */
   registry: Registry;
@@ -85,7 +80,7 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
     redis.disconnect();
     throw err;
   }
-  const loaded = await loadCluster(redis, keys, ctx.hubConfig);
+  const loaded = await loadCluster(redis, keys, ctx.limits, badEntryReporter(ctx.log, metrics));
   const { state } = loaded;
   // A hub its data dir restored past what Redis holds (Redis lost writes) keeps its own events:
   // taking Redis's older state would hand out those seqs a second time.
@@ -124,22 +119,22 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
 };
 
 /** Loads the snapshot and recent events into the served hub and follows the stream. */
-const startEdge = async (config: BusConfig, ctx: BusContext, metrics: BusMetrics) => {
+const startEdge = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics: BusMetrics) => {
   const redis = await connect(config, 'edge', ctx.log);
   const keys = busKeys(config.prefix);
-  const { history, headlineCount } = ctx.hubConfig;
+  // The stream holds at most maxLen events, so a loaded history holds no more.
+  const { history, headlineCount } = ctx.limits;
   const limits = { history: { ...history, size: Math.min(history.size, config.maxLen) }, headlineCount };
-  const loaded = await loadCluster(redis, keys, limits);
+  const loaded = await loadCluster(redis, keys, limits, badEntryReporter(ctx.log, metrics));
   return {
     redis,
-    follower: new Follower({ hub: ctx.hub, redis, keys, limits, log: ctx.log, metrics }, loaded),
+    follower: new Follower({ hub, redis, keys, limits, log: ctx.log, metrics }, loaded),
   };
 };
 
 /**
- * Joins the Redis cluster in `config.role`: `ingest` publishes the served hub, `edge` follows
- * the stream into it, `all` publishes a private source hub and serves from the stream like any
- * edge, so its clients never see an event Redis does not hold.
+ * Joins the Redis cluster with the roles `ctx.hubs` assigns: the stamping hub, if any, is
+ * published; a served hub that does not stamp is fed from the stream.
  */
 export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus> => {
   let follower: Follower | undefined;
@@ -150,15 +145,15 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
     lag: () => follower?.lag,
     ingest: () => follower?.ingest,
   });
-  const sourceHub = config.role === 'edge' ? undefined : ctx.ingestHub;
+  const { stamping, served } = ctx.hubs;
   let ingestLink: Redis | undefined;
   let edgeLink: Redis | undefined;
-  if (sourceHub) {
-    ({ redis: ingestLink, publisher } = await startIngest(config, sourceHub, ctx, metrics));
+  if (stamping) {
+    ({ redis: ingestLink, publisher } = await startIngest(config, stamping, ctx, metrics));
     links.push(ingestLink);
   }
-  if (config.role !== 'ingest') {
-    ({ redis: edgeLink, follower } = await startEdge(config, ctx, metrics));
+  if (servesFromStream(ctx.hubs)) {
+    ({ redis: edgeLink, follower } = await startEdge(config, served, ctx, metrics));
     links.push(edgeLink);
   }
   const redisState = (): BusLinkState => {
@@ -178,7 +173,6 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
   });
   return {
     role: config.role,
-    sourceHub,
     health,
     degraded: () => {
       const h = health();

@@ -5,14 +5,14 @@ import type { StatusMessage } from '../protocol/messages.ts';
 import { backoffDelay } from './backoff.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import {
-  decodeEntry,
+  badEntryReporter,
+  decodeEvent,
+  decodeStatus,
   entryId,
-  loadCluster,
-  whenReady,
-  type BusKeys,
-  type Loaded,
-  type LoadLimits,
-} from './redis-store.ts';
+  parseEntryId,
+  type StreamEntry,
+} from './stream-codec.ts';
+import { loadCluster, whenReady, type BusKeys, type Loaded, type LoadLimits } from './redis-store.ts';
 
 /** Entries per read: bounds one read's work while an edge catches up. */
 const READ_COUNT = 1000;
@@ -51,6 +51,7 @@ export class Follower {
   /** Whether an ingest held its lease at the last read; undefined before the first. */
   private ingestAlive: boolean | undefined;
   private readonly log: Logger;
+  private readonly report: (problem: string) => void;
   /** Ends when the follower is closed. */
   readonly done: Promise<void>;
 
@@ -59,6 +60,7 @@ export class Follower {
     loaded: Loaded,
   ) {
     this.log = options.log.child({ bus: 'follower' });
+    this.report = badEntryReporter(this.log, options.metrics);
     this.adopt(loaded);
     options.redis.on('close', this.onLost);
     options.redis.on('ready', this.onBack);
@@ -183,10 +185,11 @@ export class Follower {
         if (headErr) throw headErr;
         if (readErr) throw readErr;
         this.noteIngest(lease === 1);
-        const [top] = (head ?? []) as [string, string[]][];
-        if (top) this.headSeq = Number(top[0].split('-')[1]);
+        const [top] = (head ?? []) as StreamEntry[];
+        const headSeq = top && parseEntryId(top[0])?.seq;
+        if (headSeq !== undefined) this.headSeq = headSeq;
         if (this.stopped) return;
-        for (const [key, entries] of (read ?? []) as [string, [string, string[]][]][]) {
+        for (const [key, entries] of (read ?? []) as [string, StreamEntry[]][]) {
           if (key === keys.status) this.readStatus(entries);
           else await this.readEvents(entries);
         }
@@ -203,31 +206,30 @@ export class Follower {
     }
   }
 
-  private readStatus(entries: [string, string[]][]): void {
-    for (const [id, fields] of entries) {
-      this.statusId = id;
-      try {
-        this.applyStatus(JSON.parse(fields[fields.indexOf('s') + 1] ?? '') as StatusMessage);
-      } catch (err) {
-        this.options.metrics.badEntries.inc();
-        this.log.error({ err, id }, 'unreadable status entry skipped');
-      }
+  private readStatus(entries: StreamEntry[]): void {
+    for (const entry of entries) {
+      this.statusId = entry[0];
+      const status = decodeStatus(entry);
+      // A status is not an event: a bad one is skipped, and the next one says the same.
+      if (status.ok) this.applyStatus(status.value);
+      else this.report(status.problem);
     }
   }
 
-  private async readEvents(entries: [string, string[]][]): Promise<void> {
+  private async readEvents(entries: StreamEntry[]): Promise<void> {
     const { hub, metrics } = this.options;
-    for (const [id, fields] of entries) {
-      const entry = decodeEntry(id, fields);
-      if ('bad' in entry) {
-        metrics.badEntries.inc();
-        this.log.error({ id, problem: entry.bad }, 'unreadable stream entry');
+    for (const entry of entries) {
+      const [id] = entry;
+      const decoded = decodeEvent(entry);
+      if (!decoded.ok) {
+        this.report(decoded.problem);
         return this.resync('bad_entry', id);
       }
+      const { gen, message } = decoded.value;
       const reason: ResyncReason | undefined =
-        entry.gen !== this.gen ? 'new_epoch' : entry.message.seq !== hub.seq + 1 ? 'trimmed' : undefined;
+        gen !== this.gen ? 'new_epoch' : message.seq !== hub.seq + 1 ? 'trimmed' : undefined;
       if (reason) return this.resync(reason, id);
-      hub.accept(entry.message);
+      hub.accept(message);
       this.eventsId = id;
       metrics.events.inc({ direction: 'received' });
     }
@@ -238,7 +240,7 @@ export class Follower {
     const { hub, redis, keys, limits, metrics } = this.options;
     const before = hub.position;
     const hadState = this.gen !== undefined;
-    const loaded = await loadCluster(redis, keys, limits);
+    const loaded = await loadCluster(redis, keys, limits, this.report);
     this.adopt(loaded);
     // The loaded state is the snapshot rolled forward to the stream head: reading on from there
     // never skips an entry.

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BusKeys } from './redis-store.ts';
+import { EVENT_FIELD, STATUS_FIELD } from './stream-codec.ts';
 
 /** How many status changes the status stream keeps: edges only ever need the latest. */
 const STATUS_MAXLEN = 100;
@@ -10,6 +11,7 @@ const STATUS_MAXLEN = 100;
 // caller allows a gap it cannot fill (its history no longer holds the events) and sends a
 // snapshot as of its last event, which covers it. Every check comes
 // before the first write, so a refused call (maxmemory, a read-only replica) leaves no half.
+// Entry ids and fields are the ones stream-codec.ts reads (`<gen>-<seq>`, EVENT_FIELD, STATUS_FIELD).
 // redis.replicate_commands: Redis 5 refuses writes after a non-deterministic XADD '*' without it.
 const PUBLISH = `
 redis.replicate_commands()
@@ -36,10 +38,10 @@ if snapshot and tonumber(ARGV[6]) ~= last then return {'at', tostring(top)} end
 if n > 0 and (first <= top or (first > top + 1 and not (snapshot and gap))) then return {'at', tostring(top)} end
 if not snapshot and redis.call('EXISTS', KEYS[3]) == 0 then return {'nostate', tostring(top)} end
 for i = 1, n do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[3] .. '-' .. (first + i - 1), 'm', ARGV[9 + i])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[3] .. '-' .. (first + i - 1), '${EVENT_FIELD}', ARGV[9 + i])
 end
 if snapshot then redis.call('SET', KEYS[3], ARGV[5]) end
-if ARGV[7] ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ${STATUS_MAXLEN}, '*', 's', ARGV[7]) end
+if ARGV[7] ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ${STATUS_MAXLEN}, '*', '${STATUS_FIELD}', ARGV[7]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {'ok', tostring(last)}`;
 

@@ -10,6 +10,7 @@ import type { IngestLease } from './lease.ts';
 import { publish, type PublishCall, type PublishReply } from './publish-script.ts';
 import type { BusKeys, ClusterState } from './redis-store.ts';
 import { SnapshotThrottle } from './snapshot-throttle.ts';
+import { encodeClusterState, encodeStatus } from './stream-codec.ts';
 
 /** Replies in a row that say Redis does not hold what this ingest expects before retries back off. */
 const MISMATCHES_BEFORE_BACKOFF = 3;
@@ -179,8 +180,8 @@ export class Publisher {
       firstSeq: batch[0]?.seq ?? 0,
       gap: this.gap,
       events: batch.map(eventJson),
-      ...(status && { status: JSON.stringify(status) }),
-      ...(withSnapshot && { snapshot: { json: JSON.stringify(this.clusterState()), seq } }),
+      ...(status && { status: encodeStatus(status) }),
+      ...(withSnapshot && { snapshot: { json: encodeClusterState(this.clusterState()), seq } }),
     };
     let reply: PublishReply;
     try {

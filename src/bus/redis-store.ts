@@ -3,6 +3,15 @@ import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
 import { Hub, type HubOptions, type HubState } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
+import {
+  decodeClusterState,
+  decodeEvent,
+  decodeStatus,
+  entryId,
+  parseEntryId,
+  type BadEntryReport,
+  type StreamEntry,
+} from './stream-codec.ts';
 
 /** The Redis keys of one cluster. */
 export interface BusKeys {
@@ -41,49 +50,26 @@ export interface ClusterState {
   bars?: HubState['bars'];
 }
 
-/** A stream entry id from an epoch number and a seq. */
-export const entryId = (gen: number, seq: number): string => `${gen}-${seq}`;
-
-/** An event read back from the stream, or the reason it cannot be used. */
-export type DecodedEntry = { gen: number; message: HubMessage } | { gen: number; bad: string };
-
-/** Reads one stream entry; a malformed one is reported by the caller, never thrown. */
-export const decodeEntry = (id: string, fields: string[]): DecodedEntry => {
-  const [genText, seqText] = id.split('-');
-  const gen = Number(genText);
-  const json = fields[fields.indexOf('m') + 1];
-  if (!fields.includes('m') || json === undefined) return { gen, bad: `entry ${id} has no "m" field` };
-  try {
-    const message = JSON.parse(json) as HubMessage;
-    if (message.seq !== Number(seqText)) return { gen, bad: `entry ${id} holds seq ${message.seq}` };
-    return { gen, message };
-  } catch (err) {
-    return { gen, bad: `entry ${id} is not JSON: ${(err as Error).message}` };
-  }
-};
-
-/** The newest run of consecutive events of `gen` ending at `seq`, oldest first, from newest-first entries. */
-const contiguousTail = (newestFirst: [string, string[]][], gen: number, seq: number): HubMessage[] => {
+/**
+ * The events of `gen` from `first` on while they run on consecutively, from entries in the
+ * order given (`step` -1 for newest first); a malformed entry ends the run and is reported.
+ */
+const consecutive = (
+  entries: StreamEntry[],
+  gen: number,
+  first: number,
+  step: 1 | -1,
+  report: BadEntryReport,
+): HubMessage[] => {
   const out: HubMessage[] = [];
-  let want = seq;
-  for (const [id, fields] of newestFirst) {
-    const entry = decodeEntry(id, fields);
-    if (!('message' in entry) || entry.gen !== gen || entry.message.seq !== want) break;
-    out.push(entry.message);
-    want--;
+  for (const entry of entries) {
+    const decoded = decodeEvent(entry);
+    if (!decoded.ok) report(decoded.problem);
+    if (!decoded.ok || decoded.value.gen !== gen || decoded.value.message.seq !== first + step * out.length)
+      break;
+    out.push(decoded.value.message);
   }
-  return out.reverse();
-};
-
-/** The run of consecutive events of `gen` from `seq` on, from oldest-first entries. */
-const contiguousRun = (oldestFirst: [string, string[]][], gen: number, seq: number): HubMessage[] => {
-  const out: HubMessage[] = [];
-  for (const [id, fields] of oldestFirst) {
-    const entry = decodeEntry(id, fields);
-    if (!('message' in entry) || entry.gen !== gen || entry.message.seq !== seq + out.length) break;
-    out.push(entry.message);
-  }
-  return out;
+  return step === 1 ? out : out.reverse();
 };
 
 /** What a process starting against a cluster finds in Redis. */
@@ -118,7 +104,12 @@ const execAll = async (multi: ReturnType<Redis['multi']>): Promise<unknown[]> =>
  * Loads the cluster: the snapshot (written now and then, not per batch), the events after it,
  * which roll it forward to the stream head, the newest events as history, and the latest status.
  */
-export const loadCluster = async (redis: Redis, keys: BusKeys, limits: LoadLimits): Promise<Loaded> => {
+export const loadCluster = async (
+  redis: Redis,
+  keys: BusKeys,
+  limits: LoadLimits,
+  report: BadEntryReport,
+): Promise<Loaded> => {
   const started = Date.now();
   for (let tries = 0; ; tries++) {
     const [stateReply, statusReply, topReply] = await execAll(
@@ -128,17 +119,20 @@ export const loadCluster = async (redis: Redis, keys: BusKeys, limits: LoadLimit
         .xrevrange(keys.status, '+', '-', 'COUNT', 1)
         .xrevrange(keys.events, '+', '-', 'COUNT', 1),
     );
-    const statuses = (statusReply ?? []) as [string, string[]][];
-    const [statusId, statusFields] = statuses[0] ?? [];
-    const status =
-      statusId && statusFields?.[1]
-        ? { id: statusId, message: JSON.parse(statusFields[1]) as StatusMessage }
-        : undefined;
-    const top = ((topReply ?? []) as [string, string[]][])[0];
-    const topGen = top ? Number(top[0].split('-')[0]) : 0;
-    const base = { topGen, ...(status && { status }) };
+    const [statusEntry] = (statusReply ?? []) as StreamEntry[];
+    const status = statusEntry && decodeStatus(statusEntry);
+    if (status && !status.ok) report(status.problem);
+    const [top] = (topReply ?? []) as StreamEntry[];
+    const topGen = (top && parseEntryId(top[0])?.gen) ?? 0;
+    const base = { topGen, ...(status?.ok && { status: { id: statusEntry![0], message: status.value } }) };
     if (typeof stateReply !== 'string') return base;
-    const cluster = JSON.parse(stateReply) as ClusterState;
+    const decoded = decodeClusterState(stateReply);
+    // An unreadable snapshot is as good as none: an ingest publishes a new one over it.
+    if (!decoded.ok) {
+      report(decoded.problem);
+      return base;
+    }
+    const cluster = decoded.value;
     // Ids are immutable and only trimmed from the old end, so reading on after the snapshot in a
     // second step is safe, unless the trim passed the snapshot meanwhile (then read again).
     const [afterReply, newestReply] = await execAll(
@@ -147,10 +141,9 @@ export const loadCluster = async (redis: Redis, keys: BusKeys, limits: LoadLimit
         .xrange(keys.events, entryId(cluster.gen, cluster.seq + 1), '+')
         .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, limits.history.size)),
     );
-    const after = (afterReply ?? []) as [string, string[]][];
-    const run = contiguousRun(after, cluster.gen, cluster.seq + 1);
-    const firstAfter = after[0] && decodeEntry(after[0][0], after[0][1]);
-    if (run.length === 0 && firstAfter?.gen === cluster.gen) {
+    const after = (afterReply ?? []) as StreamEntry[];
+    const run = consecutive(after, cluster.gen, cluster.seq + 1, 1, report);
+    if (run.length === 0 && after[0] && parseEntryId(after[0][0])?.gen === cluster.gen) {
       if (Date.now() - started > TRIMMED_WAIT_MS)
         throw new TickstreamError(
           'bus_trimmed',
@@ -162,7 +155,7 @@ export const loadCluster = async (redis: Redis, keys: BusKeys, limits: LoadLimit
     const headSeq = cluster.seq + run.length;
     const history =
       limits.history.size > 0
-        ? contiguousTail((newestReply ?? []) as [string, string[]][], cluster.gen, headSeq)
+        ? consecutive((newestReply ?? []) as StreamEntry[], cluster.gen, headSeq, -1, report)
         : [];
     return { ...base, state: { ...rollForward(cluster, history, run, limits), gen: cluster.gen } };
   }

@@ -7,24 +7,23 @@ import {
   formatPrice,
   formatTime,
   priceMove,
-  tapeOrder,
+  selectQuotes,
 } from '../../client/format.ts';
 import { serverUrl } from '../../client/server-url.ts';
 import { TickstreamError } from '../errors.ts';
 import { parseFlags, str } from '../options.ts';
 import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
 import { dayCloses } from '../../client/widget/sparkline.ts';
-import type { Bar, BarInterval } from '../protocol/messages.ts';
+import { readSymbolList, type Bar, type BarInterval } from '../protocol/messages.ts';
 
 /** `tail --help` lines. */
 export const tailHelp = `  --url URL          server WebSocket URL (default ws://127.0.0.1:$PORT/ws, PORT default 8080)
-  --symbols A,B      only these symbols (default: all, now and later)
+  --symbols A,OGDC*  only these symbols and prefix patterns, in this order (default: all)
   --json             NDJSON instead of a table: whole quotes as they change, headlines, status
   --bars INTERVAL    add a column with the day's range and its bars' closes (1m … 1d)`;
 
 const FLASH_MS = 1000;
 const REDRAW_MS = 100;
-const SYMBOL = /^[A-Za-z0-9._-]{1,32}$/;
 
 const ansi = (color: boolean) => {
   const wrap = (code: string) => (s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -111,8 +110,8 @@ const renderTable = (
   return lines;
 };
 
-/** `tickstream tail`: a live quote table in the terminal, redrawn in place, or NDJSON with --json. */
-export const tailCommand = async (args: string[]) => {
+/** Tail's flags, checked before connecting: a bad one is a usage error that says what to fix. */
+export const readTailOptions = (args: string[]) => {
   const { values } = parseFlags(args, {
     url: { type: 'string' },
     symbols: { type: 'string' },
@@ -121,27 +120,24 @@ export const tailCommand = async (args: string[]) => {
   });
   const resolved = serverUrl(str(values, 'url') ?? null, `ws://127.0.0.1:${process.env.PORT ?? 8080}/ws`);
   if ('error' in resolved) throw new TickstreamError('bad_usage', `--url: ${resolved.error}`);
-  const symbols = str(values, 'symbols')
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const bad = symbols?.filter((s) => !SYMBOL.test(s)) ?? [];
-  if (symbols?.length === 0 || bad.length)
-    throw new TickstreamError(
-      'bad_usage',
-      `--symbols must be a comma-separated list of symbols, got "${values.symbols}"`,
-    );
-
+  const listed = str(values, 'symbols');
+  const read = listed === undefined ? undefined : readSymbolList(listed);
+  if (read?.problems.length) throw new TickstreamError('bad_usage', `--symbols: ${read.problems.join('; ')}`);
   const bars = values.bars;
   if (bars !== undefined && !isBarInterval(bars))
     throw new TickstreamError('bad_usage', `--bars must be ${INTERVAL_LIST}, got "${bars}"`);
+  return { url: resolved.url, symbols: read?.symbols, json: values.json === true, bars };
+};
 
+/** `tickstream tail`: a live quote table in the terminal, redrawn in place, or NDJSON with --json. */
+export const tailCommand = async (args: string[]) => {
+  const { url, symbols, bars, json } = readTailOptions(args);
   const out = process.stdout;
-  const client = connect(resolved.url, { WebSocket });
+  const client = connect(url, { WebSocket });
   const write = (line: object) => out.write(`${JSON.stringify(line)}\n`);
   let stop: () => void = () => client.close();
 
-  if (values.json) {
+  if (json) {
     client.on('state', ({ newState }) => write({ type: 'state', state: newState }));
     client.on('snapshot', ({ channel }) => {
       if (channel === 'quotes') for (const q of client.quotes.all()) write({ type: 'quote', ...q });
@@ -164,9 +160,7 @@ export const tailCommand = async (args: string[]) => {
       timer = undefined;
       const now = Date.now();
       for (const [s, until] of flashing) if (until <= now) flashing.delete(s);
-      const quotes = symbols
-        ? symbols.map((s) => client.quotes.get(s)).filter((q): q is Quote => q !== undefined)
-        : client.quotes.all().sort(tapeOrder);
+      const quotes = selectQuotes(client.quotes.all(), symbols);
       const lines = renderTable(client, quotes, flashing, {
         color,
         width: out.columns ?? 100,
@@ -197,12 +191,12 @@ export const tailCommand = async (args: string[]) => {
       if (tty) out.write('\x1b[?25h\x1b[?1049l');
     };
   }
-  if (values.json)
+  if (json)
     client.on('error', ({ code, message }) => process.stderr.write(`tickstream tail: ${code}: ${message}\n`));
 
   client.subscribe('quotes', symbols);
   client.subscribe('headlines');
-  if (bars && !values.json) client.subscribe('candles', symbols, { interval: bars });
+  if (bars && !json) client.subscribe('candles', symbols, { interval: bars });
   await new Promise<void>((resolve) => {
     const end = () => {
       stop();

@@ -42,7 +42,7 @@ const readHolder = (text: string): Holder | undefined => {
  * Creates the lock file only if none exists: of two servers starting at once, one wins. The
  * record is written to a file of this process's own (`wx`) and then hard-linked into place,
  * which fails if the lock exists; so a lock is never seen empty while its holder is writing it,
- * as it was with an open(`wx`) followed by a write.
+ * as it could be with an open(`wx`) followed by a write.
  */
 const create = (file: string): boolean => {
   const own = `${file}.${process.pid}.tmp`;

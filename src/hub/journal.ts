@@ -1,17 +1,24 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { asyncScheduler, interval, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HubMessage } from '../protocol/messages.ts';
-import type { Hub, HubState } from './hub.ts';
+import type { Hub } from './hub.ts';
 import { currentBoot, markIntact, markLost } from './intact-mark.ts';
-import { headerLine, journalLine } from './journal-file.ts';
-import { appendWhole, errorText, nodeIo, writeWhole, type JournalIo } from './journal-io.ts';
-import { fdatasyncAsync, STATE_FILE, stateChunks, syncDir, syncDirAsync, writeSynced } from './state-file.ts';
+import {
+  backgroundDisk,
+  blockingDisk,
+  compaction,
+  JOURNAL_FILE,
+  runBlocking,
+  runInBackground,
+  type CompactedJournal,
+} from './journal-compaction.ts';
+import { journalLine } from './journal-file.ts';
+import { appendWhole, errorText, nodeIo, type JournalIo } from './journal-io.ts';
+import { syncDir } from './state-file.ts';
 
-export const JOURNAL_FILE = 'journal.ndjson';
-/** Numbers the state files being written, so no two compactions in one process share a name. */
-let stateFiles = 0;
+export { JOURNAL_FILE };
 /** Longest wait between attempts to write again after a failure. */
 const MAX_RETRY_MS = 30_000;
 
@@ -49,8 +56,8 @@ export interface JournalHealth {
  * bounding what an OS crash can lose; every `compactEvery` events the whole state is written
  * to `state.json` and the journal starts again after it.
  *
- * Compaction while serving runs beside the journal instead of stopping the loop (a full history
- * took ~100 ms to write and sync): the state as of seq S is written and synced in the
+ * Compaction while serving runs beside the journal instead of stopping the loop (writing and
+ * syncing a full history would stall every client meanwhile): the state as of seq S is written and synced in the
  * background while events go on into the current journal and are also held; then `state.json`
  * is replaced, and a new journal holding S's header and the held events replaces the old one.
  * A crash at any point leaves a state and a journal that together hold every event: before the
@@ -132,30 +139,10 @@ export class Journal {
   compact(): void {
     if (!this.hub) return;
     ++this.generation;
-    const state = this.hub.exportState();
-    const tmp = join(this.dir, `${STATE_FILE}.${process.pid}-${++stateFiles}.tmp`);
-    let journal: number | undefined;
-    try {
-      const fd = openSync(tmp, 'w');
-      try {
-        writeWhole(this.io, fd, [...stateChunks(state)].join(''));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      this.held = undefined;
-      renameSync(tmp, join(this.dir, STATE_FILE));
-      syncDir(this.dir);
-      journal = this.newJournal(state);
-      fsyncSync(journal);
-      this.swapJournal(journal, 0);
-      journal = undefined;
-      syncDir(this.dir);
-    } finally {
-      // A failed compaction (a full disk) leaves nothing behind to fill it further.
-      if (journal !== undefined) closeSync(journal);
-      rmSync(tmp, { force: true });
-    }
+    // Whatever a background compaction held is in this state too.
+    this.held = undefined;
+    const steps = compaction(this.dir, this.hub.exportState(), [], blockingDisk(this.io), this.io);
+    this.swapJournal(runBlocking(steps));
   }
 
   /** Resolves once no background compaction is in flight. */
@@ -163,37 +150,21 @@ export class Journal {
     await this.compacting;
   }
 
+  /**
+   * The same compaction beside the journal: events go on into the current journal and are held
+   * for the new one, and a compaction at close or a failure meanwhile makes this one stale.
+   */
   private compactInBackground(): void {
     if (!this.hub) return;
     const generation = ++this.generation;
-    const state = this.hub.exportState();
-    const tmp = join(this.dir, `${STATE_FILE}.${process.pid}-${++stateFiles}.tmp`);
     const held: string[] = [];
     this.held = held;
-    // Overtaken by a compaction at close or a failure, or persistence stopped: this state is stale.
     const current = () => generation === this.generation && this.fd !== undefined;
-    let journal: number | undefined;
-    this.compacting = (async () => {
-      await writeSynced(tmp, stateChunks(state));
-      if (!current()) return;
-      // In the same turn as the check: a compaction at close renaming its newer state meanwhile
-      // must not be overwritten by this older one.
-      renameSync(tmp, join(this.dir, STATE_FILE));
-      await syncDirAsync(this.dir);
-      if (!current()) return;
-      // The new journal: the state's header and the lines held so far, synced off the loop; the
-      // few that arrive meanwhile follow in the same turn as the swap, and the fsync timer covers them.
-      const written = held.length;
-      journal = this.newJournal(state, held.slice(0, written));
-      await fdatasyncAsync(journal);
-      if (!current()) return;
-      writeWhole(this.io, journal, held.slice(written).join(''));
+    const steps = compaction(this.dir, this.hub.exportState(), held, backgroundDisk, this.io);
+    this.compacting = runInBackground(steps, current, (journal) => {
       this.held = undefined;
-      this.swapJournal(journal, held.length);
-      journal = undefined;
-      this.dirty = held.length > written;
-      syncDir(this.dir);
-    })()
+      this.swapJournal(journal);
+    })
       .catch((err: unknown) => {
         if (generation === this.generation) this.held = undefined;
         this.options.onError?.(err as Error);
@@ -202,32 +173,18 @@ export class Journal {
         this.lines = 0;
       })
       .finally(() => {
-        if (journal !== undefined) closeSync(journal);
-        rmSync(tmp, { force: true });
         this.compacting = undefined;
       });
   }
 
-  /** Opens `journal.ndjson.tmp` holding the header of `state` and `lines`; the caller syncs it. */
-  private newJournal(state: HubState, lines: readonly string[] = []): number {
-    const fd = openSync(join(this.dir, `${JOURNAL_FILE}.tmp`), 'w');
-    try {
-      writeWhole(this.io, fd, headerLine({ epoch: state.epoch, seq: state.seq }) + lines.join(''));
-    } catch (err) {
-      closeSync(fd);
-      rmSync(join(this.dir, `${JOURNAL_FILE}.tmp`), { force: true });
-      throw err;
-    }
-    return fd;
-  }
-
-  /** Puts the new journal, holding `lines` events, in place of the old one and appends to it from now on. */
-  private swapJournal(fd: number, lines: number): void {
+  /** Puts the new journal in place of the old one, appends to it from now on, and makes that durable. */
+  private swapJournal({ fd, lines, unsynced }: CompactedJournal): void {
     renameSync(join(this.dir, `${JOURNAL_FILE}.tmp`), join(this.dir, JOURNAL_FILE));
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = fd;
     this.lines = lines;
-    this.dirty = false;
+    this.dirty = unsynced;
+    syncDir(this.dir);
   }
 
   private sync(): void {

@@ -37,7 +37,7 @@ const CHUNK = 2000;
 
 /**
  * The state file's text, in pieces. History events reuse the JSON they were sent to clients
- * as (a full history is ~18 MB), and a compaction beside the journal writes one piece per turn
+ * as (a full history runs to megabytes), and a compaction beside the journal writes one piece per turn
  * of the event loop instead of building the whole text at once.
  */
 export function* stateChunks(state: HubState): Generator<string> {

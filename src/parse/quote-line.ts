@@ -1,4 +1,4 @@
-import type { QuoteKind } from '../protocol/messages.ts';
+import { QUOTE_SYMBOL_RULE, type QuoteKind } from '../protocol/messages.ts';
 import { clip, REJECTED_TEXT_MAX, rejected, type ParsedQuote, type Rejected } from './events.ts';
 import { POW10, QuoteScanner, signedValue, type Decimal } from './quote-scanner.ts';
 
@@ -72,7 +72,7 @@ export const explainFailure = (s: QuoteScanner, text: string, end: number): stri
   const word = clip(/^\S*/.exec(rest)![0], 40);
   switch (s.failure) {
     case 'symbol':
-      return `"${word}" is not a ticker symbol (capital letters and digits, at most 12, and an optional -SUFFIX)`;
+      return `"${word}" is not a ticker symbol (${QUOTE_SYMBOL_RULE})`;
     case 'price':
       return /^(Increased|Decreased|No)$/.test(word)
         ? 'the price is missing before the direction'

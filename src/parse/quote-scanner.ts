@@ -1,11 +1,10 @@
-import type { Direction } from '../protocol/messages.ts';
+import { QUOTE_SYMBOL_LIMITS, type Direction } from '../protocol/messages.ts';
 
 /** Which part of the quote grammar a line broke; `QuoteScanner.failedAt` says where. */
 export type ScanFailure = 'symbol' | 'price' | 'move' | 'change' | 'percent' | 'trailing' | 'digits';
 
-/** Longest symbol before an optional `-SUFFIX`, and the longest suffix. */
-const SYMBOL_MAX = 12;
-const SUFFIX_MAX = 8;
+// The symbol grammar is the protocol module's; this scanner is its fast reader.
+const { head: SYMBOL_MAX, suffix: SUFFIX_MAX } = QUOTE_SYMBOL_LIMITS;
 // Integer minor units stay exact below 2^53, so 15 significant digits is the safe bound.
 const DIGITS_MAX = 15;
 /** Powers of ten by exponent, so scaling a decimal is a lookup, not `Math.pow`. */
@@ -55,7 +54,7 @@ const CHANGE = codesOf('Change');
 /**
  * `text.startsWith(word, at)` as a char-code loop over a code array: the builtin is a call the
  * optimizer does not inline, and comparing against string constants of mixed representations
- * made the loop polymorphic; the move phrase is matched on every line.
+ * makes the loop polymorphic; the move phrase is matched on every line.
  */
 const sameAt = (text: string, at: number, end: number, word: Uint16Array): boolean => {
   if (at + word.length > end) return false;
@@ -71,7 +70,7 @@ const SYMBOL_SLOTS = 4096;
 
 /**
  * Hands out one string per symbol without slicing the line each time: a feed repeats the same
- * few hundred symbols, and a fresh string per line was a large share of the parser's garbage.
+ * few hundred symbols, and a fresh string per line would be a large share of the parser's garbage.
  * Direct-mapped by a hash of the chars, so it stays bounded whatever the input holds.
  */
 class SymbolCache {

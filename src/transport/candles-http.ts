@@ -1,12 +1,11 @@
 import type { Hub } from '../hub/hub.ts';
 import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
-import type { CandlesResponse } from '../protocol/messages.ts';
+import { SYMBOL_PATTERN as SYMBOL, type CandlesResponse } from '../protocol/messages.ts';
 import { ConnectionInterest } from './interest.ts';
 
 /** An answer to `GET /api/candles`: the body, or a 400 that says what to fix. */
 export type CandlesAnswer = { status: 200; body: CandlesResponse } | { status: 400; message: string };
 
-const SYMBOL = /^(\*|[A-Z0-9][A-Z0-9.-]{0,31}\*?)$/;
 const MAX_SYMBOLS = 100;
 
 const instant = (name: string, raw: string | null): string | { error: string } | undefined => {

@@ -18,8 +18,13 @@ export const keyOf = (symbol: string): string =>
 export class ConnectionInterest implements Interest {
   /** Quote keys to their maxRate; undefined means every update. */
   private readonly rates = new Map<string, number | undefined>();
-  private readonly prefixes = new PrefixLengths();
+  // Made on the first prefix pattern: most clients name none, and idle memory per connection counts.
+  private patterns: PrefixLengths | undefined;
   wantsHeadlines = false;
+
+  private get prefixes(): PrefixLengths {
+    return (this.patterns ??= new PrefixLengths());
+  }
 
   /** Adds symbols (names or `PREFIX*`), or every symbol when `symbols` is undefined. */
   addQuotes(symbols: readonly string[] | undefined, maxRate?: number): void {
@@ -40,18 +45,18 @@ export class ConnectionInterest implements Interest {
   removeQuotes(symbols: readonly string[] | undefined): void {
     if (symbols === undefined) {
       this.rates.clear();
-      this.prefixes.clear();
+      this.patterns = undefined;
       return;
     }
     for (const key of symbols.map(keyOf))
-      if (this.rates.delete(key) && key[0] === '^') this.prefixes.delete(key.slice(1));
+      if (this.rates.delete(key) && key[0] === '^') this.patterns?.delete(key.slice(1));
   }
 
   wantsQuote(symbol: string): boolean {
     return (
       this.rates.has(ALL_KEY) ||
       this.rates.has(`=${symbol}`) ||
-      this.prefixes.some(symbol, (prefix) => this.rates.has(`^${prefix}`))
+      (this.patterns?.some(symbol, (prefix) => this.rates.has(`^${prefix}`)) ?? false)
     );
   }
 
@@ -69,7 +74,9 @@ export class ConnectionInterest implements Interest {
       return false;
     };
     const unlimited =
-      cover(ALL_KEY) || cover(`=${symbol}`) || this.prefixes.some(symbol, (prefix) => cover(`^${prefix}`));
+      cover(ALL_KEY) ||
+      cover(`=${symbol}`) ||
+      (this.patterns?.some(symbol, (prefix) => cover(`^${prefix}`)) ?? false);
     return unlimited ? undefined : rate;
   }
 

@@ -32,6 +32,7 @@ export const transportFlags = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'header-timeout': { type: 'string' },
+  'max-delay': { type: 'string' },
 } as const;
 
 /** `serve --help` lines for the transport's flags. */
@@ -40,6 +41,9 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
   --heartbeat D      heartbeat and ping interval (default 15s)
   --header-timeout D how long a client may take to send a request's headers (default 10s); a
                      slower one (a slowloris) is answered 408 and cut off
+  --max-delay D      space flushes to clients at least this far apart, trading up to D of
+                     latency for fewer, larger writes (default 0: a flush starts as soon as the
+                     previous one is written and something is waiting)
   --max-payload N    largest client request in bytes (default 65536); a larger one is answered
                      payload_too_large, one over 4x this closes the connection with 1009
   --max-symbols N    symbols one connection may subscribe to by name (default 1000)
@@ -114,10 +118,15 @@ export interface TransportConfig {
   trustProxy?: string[];
   /** Who may read `/metrics`, and where it is served. */
   metricsAccess?: MetricsAccess;
+  /** Least time between two flushes' starts, in ms; default `DEFAULT_MAX_DELAY_MS`. */
+  maxDelayMs?: number;
 }
 
 /** A request here is its headers (nothing is uploaded): a client that takes longer is not sending one. */
 export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+
+/** `--max-delay` when not given: see bench/README.md for what each value costs. */
+export const DEFAULT_MAX_DELAY_MS = 0;
 
 /** The limits used when no flag sets them. */
 export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
@@ -200,6 +209,7 @@ export const transportConfig = (
     heartbeatMs: duration(values, 'heartbeat', 15_000),
     maxPayload: num(values, 'max-payload', 65_536, { min: 256 }),
     headerTimeoutMs,
+    maxDelayMs: duration(values, 'max-delay', DEFAULT_MAX_DELAY_MS),
     limits,
     security: {
       allowOrigins: list(values, 'allow-origin'),

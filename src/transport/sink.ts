@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket, * as wsModule from 'ws';
+import WebSocket from 'ws';
 import type { EventMessage } from '../protocol/messages.ts';
 import { closeReason } from './close-reason.ts';
+import { rawSocketOf, textFrame } from './ws-adapter.ts';
 
 /** A serialized message on its way to a client; `tick` marks one shared by a whole fan-out tick. */
 export interface Outgoing {
@@ -82,6 +83,8 @@ export interface Sink {
   terminate(): void;
   /** Calls `listener` once the connection is closed (at once if it already is). */
   onClosed(listener: () => void): void;
+  /** Sends a protocol-level ping whose pong proves the peer alive; WebSocket only. */
+  ping?(): void;
   readonly open: boolean;
 }
 
@@ -89,21 +92,7 @@ export interface Sink {
 export const batchText = (batch: readonly Outgoing[]): string =>
   batch.length === 1 ? batch[0]!.json : `[${batch.map((o) => o.json).join(',')}]`;
 
-// ws exports its frame builder at runtime; @types/ws does not declare it.
-const { Sender } = wsModule as unknown as {
-  Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] };
-};
-
-const encodeWs: Encode = (batch) =>
-  Buffer.concat(
-    Sender.frame(Buffer.from(batchText(batch)), {
-      fin: true,
-      opcode: 1,
-      mask: false,
-      readOnly: true,
-      rsv1: false,
-    }),
-  );
+const encodeWs: Encode = (batch) => textFrame(Buffer.from(batchText(batch)));
 
 /**
  * A `ws` socket written with frames built once per distinct batch. Writing pre-framed bytes to
@@ -114,7 +103,7 @@ export class WsSink implements Sink {
   private readonly raw: Duplex | undefined;
 
   constructor(private readonly ws: WebSocket) {
-    this.raw = (ws as unknown as { _socket?: Duplex })._socket;
+    this.raw = rawSocketOf(ws);
   }
 
   get open(): boolean {

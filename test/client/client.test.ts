@@ -212,6 +212,21 @@ describe('client library against a real server', () => {
     expect(seen.quote.map((u) => u.quote.symbol)).toEqual(['HBL']);
   });
 
+  it('keeps the quotes a remaining pattern still covers when a name is unsubscribed', async () => {
+    const { running, frames$ } = await start();
+    frames$.next(first!);
+    const client = open(running.server.url);
+    const seen = record(client);
+    client.subscribe('quotes', ['AIRLINK', 'AIR*', 'HBL']);
+    await waitFor(() => client.quotes.size === 2, 'the snapshot');
+    client.unsubscribe('quotes', ['AIRLINK']);
+    expect(client.quotes.all().map((q) => q.symbol)).toEqual(['AIRLINK', 'HBL']);
+    frames$.next(second!);
+    // The server still sends AIRLINK for AIR*: its delta applies to the quote held, no gap.
+    await waitFor(() => client.quotes.get('AIRLINK')?.v === 2, 'the AIRLINK update');
+    expect(seen.error).toEqual([]);
+  });
+
   it('reports a URL it cannot use and ends closed, without throwing', async () => {
     const client = open('not a url');
     const seen = record(client);

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dayColumn, tailCommand } from '../../src/commands/tail.ts';
+import { dayColumn, readTailOptions, tailCommand } from '../../src/commands/tail.ts';
+import { validateRequest } from '../../src/transport/requests.ts';
+import { SYMBOL_TABLE } from '../protocol/symbol-table.ts';
 import type { Bar, Quote } from '../../src/protocol/messages.ts';
 import { fixtureFrames, repoPath, startWithFrames, waitFor } from '../helpers.ts';
 
@@ -60,9 +62,18 @@ describe('tickstream tail', () => {
 
   it('rejects a bad --symbols list or --url before connecting', async () => {
     await expect(tailCommand(['--symbols', 'A B!'])).rejects.toThrow(
-      '--symbols must be a comma-separated list of symbols, got "A B!"',
+      '--symbols: "B!" is not a symbol like AIRLINK or a prefix pattern like OGDC*: "!" is not allowed (capitals, digits, . and -)',
     );
     await expect(tailCommand(['--url', 'ftp://x'])).rejects.toMatchObject({ code: 'bad_usage' });
+  });
+});
+
+describe('tail --symbols', () => {
+  it.each(SYMBOL_TABLE)('takes %j exactly when the server does', (input) => {
+    const server = validateRequest({ op: 'subscribe', channel: 'quotes', symbols: [input] });
+    const tail = () => readTailOptions([`--symbols=${input}`]);
+    if (server.ok) expect(tail().symbols).toEqual([input]);
+    else expect(tail).toThrow(expect.objectContaining({ code: 'bad_usage' }));
   });
 });
 

@@ -5,6 +5,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureFrames, startWithFrames, waitFor } from '../helpers.ts';
 import { ARTIFACTS, buildBundles, launchChromium } from '../browser.ts';
+import { validateRequest } from '../../src/transport/requests.ts';
+import { SYMBOL_TABLE } from '../protocol/symbol-table.ts';
 
 const [first, second] = fixtureFrames('two-frames.txt');
 
@@ -155,7 +157,11 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
         contentType: 'text/html',
         body: `<p>host page</p><script src="${origin}/widget.js"></script>
           <tick-tape id="a" src="ws://127.0.0.1:${closedPort}/ws" theme="purple"></tick-tape>
-          <tick-tape id="b" src="ftp://example"></tick-tape>`,
+          <tick-tape id="b" src="ftp://example"></tick-tape>
+          ${SYMBOL_TABLE.map(
+            ([input], i) =>
+              `<tick-tape id="t${i}" src="ws://127.0.0.1:${closedPort}/ws" symbols="${input}"></tick-tape>`,
+          ).join('')}`,
       }),
     );
     await page.goto(`${origin}/host.html`);
@@ -167,6 +173,12 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
     expect(await text(page, '#a .status .label')).toBe('Offline');
     expect(await text(page, '#b .message')).toContain('must start with ws://');
     expect(await page.locator('#b .message').isVisible()).toBe(true);
+    // The symbols attribute takes what the server takes and refuses what it refuses.
+    for (const [i, [input]] of SYMBOL_TABLE.entries()) {
+      await waitFor(async () => (await text(page, `#t${i} .message`))?.includes('Cannot reach'), input);
+      const refused = !validateRequest({ op: 'subscribe', channel: 'quotes', symbols: [input] }).ok;
+      expect([input, (await text(page, `#t${i} .message`))?.includes('symbols: ')]).toEqual([input, refused]);
+    }
     expect(await text(page, 'p')).toBe('host page');
     expect(errors).toEqual([]);
   });
@@ -194,7 +206,7 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
       document.body.append(tapes);
       tapes.innerHTML = `
         <tick-tape id="ur" locale="ur-PK" symbols="AIRLINK,KSE100" theme="dark"></tick-tape>
-        <tick-tape id="de" locale="de-DE" symbols="KSE100"></tick-tape>
+        <tick-tape id="de" locale="de-DE" symbols="KSE*"></tick-tape>
         <tick-tape id="bad" locale="not a locale!" symbols="HBL"></tick-tape>`;
     });
     const price = (id: string, symbol: string) =>
@@ -214,6 +226,13 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
       (await page.locator(`#ur ul.items:not(.copy) li[data-symbol="${symbol}"]`).boundingBox())!.x;
     expect(await x('AIRLINK')).toBeGreaterThan(await x('KSE100'));
     expect(await text(page, '#bad .message')).toContain('locale "not a locale!" is not a language tag');
+    // A prefix pattern, as the server reads it: every KSE symbol, in tape order.
+    await waitFor(async () => (await page.locator('#de ul.items:not(.copy) li').count()) === 2, 'KSE*');
+    expect(
+      await page
+        .locator('#de ul.items:not(.copy) li')
+        .evaluateAll((lis) => lis.map((li) => li.dataset.symbol)),
+    ).toEqual(['KSE100', 'KSE30']);
 
     // The page's own rules win over the theme's custom properties, and ::part reaches inside.
     const style = (selector: string, property: string) =>

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parseFlags } from '../../src/options.ts';
 import { DEFAULT_LIMITS, transportConfig, transportFlags } from '../../src/transport/options.ts';
 
 const config = (...args: string[]) =>
@@ -16,9 +17,18 @@ describe('transport flags', () => {
       heartbeatMs: 15_000,
       maxPayload: 65_536,
       headerTimeoutMs: 10_000,
+      maxDelayMs: 0,
       limits: DEFAULT_LIMITS,
       security: { allowOrigins: [] },
     });
+  });
+
+  it('reads --max-delay, from the flag or TICKSTREAM_MAX_DELAY', () => {
+    expect(config('--max-delay=5').maxDelayMs).toBe(5);
+    expect(config('--max-delay=2ms').maxDelayMs).toBe(2);
+    const { values } = parseFlags([], transportFlags, { env: { TICKSTREAM_MAX_DELAY: '3' } });
+    expect(transportConfig(values, {}).maxDelayMs).toBe(3);
+    expect(() => config('--max-delay=soon')).toThrow(/--max-delay must be a duration/);
   });
 
   it('reads limits, repeated or comma-separated origins and secrets', () => {

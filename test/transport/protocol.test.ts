@@ -252,7 +252,7 @@ describe('the WebSocket protocol', () => {
     [
       { op: 'subscribe', channel: 'quotes', symbols: ['bad name'] },
       'bad_request',
-      'symbols.0: a symbol is a name like AIRLINK or a prefix pattern like OGDC* (capitals, digits, . and -)',
+      'symbols.0: "bad name" is not a symbol like AIRLINK or a prefix pattern like OGDC*: " " is not allowed (capitals, digits, . and -)',
     ],
     [
       { op: 'subscribe', channel: 'quotes', maxRate: 'fast' },

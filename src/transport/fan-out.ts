@@ -1,0 +1,53 @@
+import { candleOf } from '../hub/candles.ts';
+import { eventJson } from '../hub/event-json.ts';
+import type { EventMessage, HubMessage, ServerMessage } from '../protocol/messages.ts';
+import type { CandleIndex } from './candles-channel.ts';
+import type { Outgoing } from './sink.ts';
+import type { SubscriberIndex } from './subscriber-index.ts';
+
+/** What fan-out hands items to. */
+export interface Receiver {
+  /** A routed hub event (rate gates and candle throttles may hold it). */
+  deliver(item: Outgoing): void;
+  /** A message for everyone, queued as is. */
+  enqueue(item: Outgoing): void;
+}
+
+/**
+ * Routes each hub message to the clients whose subscriptions want it, serialized once and
+ * shared by all of them; each item takes the next position of the coming flush, so clients
+ * with the same run of items share one encoded frame.
+ */
+export class FanOut<T extends Receiver> {
+  constructor(
+    private readonly index: SubscriberIndex<T>,
+    private readonly candles: CandleIndex<T>,
+    private readonly everyone: Iterable<T>,
+    private readonly nextPosition: () => number,
+  ) {}
+
+  /** Hands one hub message to its subscribers. */
+  readonly route = (message: HubMessage): void => {
+    if (message.type === 'bars') {
+      for (const bar of message.bars) {
+        // Made on the first subscriber: most bars of most symbols have none.
+        let item: Outgoing | undefined;
+        this.candles.forBar(bar, (c) => c.deliver((item ??= this.shared(candleOf(message.seq, bar)))));
+      }
+      return;
+    }
+    const item = this.shared(message);
+    if (message.type === 'quote') this.index.forQuote(message.symbol, (c) => c.deliver(item));
+    else for (const c of this.index.headlines) c.deliver(item);
+  };
+
+  /** Queues one message for every client, serialized once. */
+  broadcast(message: ServerMessage): void {
+    const item: Outgoing = { json: JSON.stringify(message), tick: this.nextPosition() };
+    for (const c of this.everyone) c.enqueue(item);
+  }
+
+  private shared(message: EventMessage): Outgoing {
+    return { json: eventJson(message), message, tick: this.nextPosition() };
+  }
+}

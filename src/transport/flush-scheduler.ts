@@ -1,0 +1,108 @@
+import type { FlushTally } from './send-queue.ts';
+import { FrameCache } from './sink.ts';
+
+/** A client the scheduler flushes: it writes what it holds, sharing frames through `frames`. */
+export interface Flushable {
+  flush(frames: FrameCache, sent: FlushTally): void;
+}
+
+/** What the scheduler reports, once per flush: never per event, which would cost on the hot path. */
+export interface FlushMetrics {
+  messagesOut: { inc(value: number): void };
+  bytesOut: { inc(value: number): void };
+  /** Seconds. */
+  flushDuration: { observe(value: number): void };
+  /** Seconds the oldest item of each flush waited, from queued to written. */
+  deliveryLatency: { observe(value: number): void };
+}
+
+/** Clock and timers; tests pass their own to step through a schedule. */
+export interface FlushTimers {
+  /** Milliseconds, sub-millisecond resolution. */
+  now(): number;
+  /** After every I/O callback already due has run (setImmediate). */
+  afterIo(run: () => void): void;
+  later(run: () => void, ms: number): void;
+}
+
+const realTimers: FlushTimers = {
+  now: () => performance.now(),
+  afterIo: (run) => setImmediate(run),
+  later: (run, ms) => setTimeout(run, ms),
+};
+
+/**
+ * Decides when waiting clients are flushed. A flush runs once the loop has handled every I/O
+ * callback already due, so whatever arrived while the previous flush was writing goes out in
+ * one batch per client: the batch size follows the load, and nothing waits on a timer. With
+ * `maxDelayMs` > 0, flushes are also spaced that far apart (start to start), trading up to that
+ * much latency for fewer, larger writes.
+ */
+export class FlushScheduler<T extends Flushable> {
+  private readonly dirty = new Set<T>();
+  private readonly frames = new FrameCache();
+  private position = 0;
+  private scheduled = false;
+  private lastStart = -Infinity;
+  private oldestAt = 0;
+
+  constructor(
+    private readonly maxDelayMs: number,
+    private readonly metrics: FlushMetrics,
+    private readonly timers: FlushTimers = realTimers,
+  ) {}
+
+  /**
+   * The next position in the coming flush: shared items get consecutive ones, so clients
+   * holding the same run of them share one encoded frame.
+   */
+  nextPosition(): number {
+    return this.position++;
+  }
+
+  /** Has `client` flushed with the next batch. */
+  markDirty(client: T): void {
+    this.dirty.add(client);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const now = this.timers.now();
+    this.oldestAt = now;
+    const wait = this.lastStart + this.maxDelayMs - now;
+    // A client marked by a flush itself also waits for the next turn: a flush never feeds
+    // itself in one turn, which would starve every socket's I/O.
+    if (wait >= 1) this.timers.later(this.flush, wait);
+    else this.timers.afterIo(this.flush);
+  }
+
+  /** Drops a client that went away before its flush. */
+  forget(client: T): void {
+    this.dirty.delete(client);
+  }
+
+  /** Flushes every waiting client now (shutdown); a flush already scheduled then finds little to do. */
+  flushNow(): void {
+    this.flush();
+  }
+
+  private readonly flush = (): void => {
+    const started = this.timers.now();
+    this.scheduled = false;
+    this.lastStart = started;
+    const sent: FlushTally = { messages: 0, bytes: 0 };
+    const clients = [...this.dirty];
+    this.dirty.clear();
+    const oldestAt = this.oldestAt;
+    try {
+      for (const c of clients) c.flush(this.frames, sent);
+    } finally {
+      this.frames.clear();
+      this.position = 0;
+    }
+    if (clients.length === 0) return;
+    const ended = this.timers.now();
+    this.metrics.messagesOut.inc(sent.messages);
+    this.metrics.bytesOut.inc(sent.bytes);
+    this.metrics.flushDuration.observe((ended - started) / 1000);
+    this.metrics.deliveryLatency.observe((ended - oldestAt) / 1000);
+  };
+}

@@ -1,0 +1,64 @@
+import type { Hub } from '../hub/hub.ts';
+import { PROTOCOL_VERSION, type ServerMessage } from '../protocol/messages.ts';
+import { FULL_SNAPSHOT } from './send-queue.ts';
+import type { Outgoing } from './sink.ts';
+
+/**
+ * hello then status, the same for everyone who connects at one seq: serialized once, and for
+ * WebSocket clients one frame built once. SSE sends them as two events.
+ */
+export class GreetingCache {
+  private cached: { key: string; status: ServerMessage; frame: Outgoing; parts: Outgoing[] } | undefined;
+  private version = 0;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly heartbeatMs: number,
+  ) {}
+
+  /** The greeting items for a new client of `transport`. */
+  greeting(transport: 'ws' | 'sse'): readonly Outgoing[] {
+    const { hub } = this;
+    const key = `hello:${hub.epoch}:${hub.seq}`;
+    if (this.cached?.key !== key || this.cached.status !== hub.status) {
+      const hello: ServerMessage = {
+        type: 'hello',
+        version: PROTOCOL_VERSION,
+        epoch: hub.epoch,
+        seq: hub.seq,
+        heartbeatMs: this.heartbeatMs,
+      };
+      const parts = [{ json: JSON.stringify(hello) }, { json: JSON.stringify(hub.status) }];
+      const frame = {
+        json: `[${parts[0]!.json},${parts[1]!.json}]`,
+        alone: `greeting:${++this.version}`,
+        count: 2,
+      };
+      this.cached = { key, status: hub.status, frame, parts };
+    }
+    return transport === 'ws' ? [this.cached.frame] : this.cached.parts;
+  }
+}
+
+/** The snapshot of every quote, built once per hub seq: a reconnect storm asks for it thousands of times. */
+export class SnapshotCache {
+  private cached: { epoch: string; seq: number; item: Outgoing } | undefined;
+
+  constructor(private readonly hub: Hub) {}
+
+  /** The full quotes snapshot, shared as is by every subscriber at this seq. */
+  fullSnapshot(): Outgoing {
+    const { hub } = this;
+    if (this.cached?.seq !== hub.seq || this.cached.epoch !== hub.epoch) {
+      const message: ServerMessage = {
+        type: 'snapshot',
+        channel: 'quotes',
+        seq: hub.seq,
+        quotes: hub.snapshot(),
+      };
+      const alone = `${FULL_SNAPSHOT}${hub.epoch}:${hub.seq}`;
+      this.cached = { epoch: hub.epoch, seq: hub.seq, item: { json: JSON.stringify(message), alone } };
+    }
+    return this.cached.item;
+  }
+}

@@ -1,0 +1,59 @@
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { HubState } from '../../src/hub/hub.ts';
+import {
+  backgroundDisk,
+  blockingDisk,
+  compaction,
+  runBlocking,
+  runInBackground,
+} from '../../src/hub/journal-compaction.ts';
+import { nodeIo } from '../../src/hub/journal-io.ts';
+import { tempDirs } from '../temp-dirs.ts';
+
+const newDir = tempDirs('tickstream-compaction-');
+const state: HubState = { epoch: 'e1', seq: 7, quotes: [], headlines: [], history: [] };
+const line = (seq: number) => `{"at":0,"m":{"type":"headline","seq":${seq}}}\n`;
+
+describe('the compaction writer', () => {
+  it('blocking: writes the state and a new journal of its header and the held lines', () => {
+    const dir = newDir();
+    const journal = runBlocking(compaction(dir, state, [line(8)], blockingDisk(nodeIo), nodeIo));
+    closeSync(journal.fd);
+    expect(journal).toMatchObject({ lines: 1, unsynced: false });
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))).toMatchObject({ epoch: 'e1', seq: 7 });
+    expect(readFileSync(join(dir, 'journal.ndjson.tmp'), 'utf8')).toBe(`{"epoch":"e1","seq":7}\n${line(8)}`);
+    expect(readdirSync(dir).sort()).toEqual(['journal.ndjson.tmp', 'state.json']);
+  });
+
+  it('background: takes the lines that arrive while it waits, and marks the last ones unsynced', async () => {
+    const dir = newDir();
+    const held = [line(8)];
+    let result: { lines: number; unsynced: boolean; fd: number } | undefined;
+    let waits = 0;
+    const current = () => {
+      // A line arrives during each wait for the disk.
+      held.push(line(8 + ++waits));
+      return true;
+    };
+    await runInBackground(compaction(dir, state, held, backgroundDisk, nodeIo), current, (r) => (result = r));
+    closeSync(result!.fd);
+    expect(result).toMatchObject({ lines: 4, unsynced: true });
+    expect(readFileSync(join(dir, 'journal.ndjson.tmp'), 'utf8')).toBe(
+      `{"epoch":"e1","seq":7}\n${held.join('')}`,
+    );
+  });
+
+  it('background: a compaction overtaken while it waits writes nothing and leaves nothing behind', async () => {
+    const dir = newDir();
+    let done = false;
+    await runInBackground(
+      compaction(dir, state, [], backgroundDisk, nodeIo),
+      () => false,
+      () => (done = true),
+    );
+    expect(done).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
