@@ -1,12 +1,6 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
-import { addQuote, closeBar, openBar } from './fold-bar.ts';
-import { barStart, INTERVAL_MS } from './intervals.ts';
-
-interface Slot {
-  bar: Bar;
-  startMs: number;
-  endMs: number;
-}
+import { BarSlot } from './fold-bar.ts';
+import { barStart } from './intervals.ts';
 
 /** Bars of one symbol that closed together. */
 export interface ClosedBars {
@@ -16,11 +10,12 @@ export interface ClosedBars {
 
 /**
  * The current bar of every symbol and interval: what the bars stage folds quotes into. Only the
- * latest bar of each is held; older ones live in the hub.
+ * latest bar of each is held, in a slot revised in place; older ones live in the hub. What the
+ * book returns are snapshots, never its slots.
  */
 export class BarBook {
   /** Each symbol's slots, one per interval in `intervals` order. */
-  private readonly slots = new Map<string, (Slot | undefined)[]>();
+  private readonly slots = new Map<string, (BarSlot | undefined)[]>();
   /** The earliest end of a bar still open: the clock needs to look only once it passes this. */
   private nextEnd = Infinity;
 
@@ -30,22 +25,16 @@ export class BarBook {
   ) {
     for (const bar of seed) {
       const i = this.intervals.indexOf(bar.interval);
-      if (i >= 0) this.hold(this.slotsOf(bar.symbol), i, bar);
+      if (i < 0) continue;
+      const slot = (this.slotsOf(bar.symbol)[i] = new BarSlot(bar.symbol, bar.interval, bar));
+      if (!slot.closed) this.nextEnd = Math.min(this.nextEnd, slot.endMs);
     }
   }
 
-  private slotsOf(symbol: string): (Slot | undefined)[] {
+  private slotsOf(symbol: string): (BarSlot | undefined)[] {
     let slots = this.slots.get(symbol);
-    if (!slots) this.slots.set(symbol, (slots = new Array<Slot | undefined>(this.intervals.length)));
+    if (!slots) this.slots.set(symbol, (slots = new Array<BarSlot | undefined>(this.intervals.length)));
     return slots;
-  }
-
-  private hold(slots: (Slot | undefined)[], i: number, bar: Bar): Bar {
-    const startMs = Date.parse(bar.start);
-    const endMs = startMs + INTERVAL_MS[bar.interval];
-    slots[i] = { bar, startMs, endMs };
-    if (!bar.closed) this.nextEnd = Math.min(this.nextEnd, endMs);
-    return bar;
   }
 
   /**
@@ -56,15 +45,28 @@ export class BarBook {
     const slots = this.slotsOf(symbol);
     const changed: Bar[] = [];
     for (let i = 0; i < this.intervals.length; i++) {
-      const slot = slots[i];
+      let slot = slots[i];
       if (slot && ms < slot.startMs) continue;
-      if (slot && ms < slot.endMs) {
-        changed.push((slot.bar = addQuote(slot.bar, price)));
-        continue;
+      if (slot && ms < slot.endMs) slot.add(price);
+      else {
+        const interval = this.intervals[i]!;
+        const startMs = barStart(interval, ms);
+        if (slot) slot.reopen(startMs, price);
+        else {
+          const start = new Date(startMs).toISOString();
+          slots[i] = slot = new BarSlot(symbol, interval, {
+            start,
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+            updates: 1,
+            closed: false,
+          });
+        }
+        if (slot.endMs < this.nextEnd) this.nextEnd = slot.endMs;
       }
-      const interval = this.intervals[i]!;
-      const start = new Date(barStart(interval, ms)).toISOString();
-      changed.push(this.hold(slots, i, openBar(symbol, interval, start, price)));
+      changed.push(slot.snapshot());
     }
     return changed;
   }
@@ -77,9 +79,11 @@ export class BarBook {
     for (const [symbol, slots] of this.slots) {
       let bars: Bar[] | undefined;
       for (const slot of slots) {
-        if (!slot || slot.bar.closed) continue;
-        if (slot.endMs <= ms) (bars ??= []).push((slot.bar = closeBar(slot.bar)));
-        else next = Math.min(next, slot.endMs);
+        if (!slot || slot.closed) continue;
+        if (slot.endMs <= ms) {
+          slot.closed = true;
+          (bars ??= []).push(slot.snapshot());
+        } else next = Math.min(next, slot.endMs);
       }
       if (bars) closed.push({ symbol, bars });
     }

@@ -1,44 +1,69 @@
 import type { Bar, BarInterval } from '../protocol/messages.ts';
-
-/** A bar's first quote. */
-export const openBar = (symbol: string, interval: BarInterval, start: string, price: number): Bar => ({
-  symbol,
-  interval,
-  start,
-  open: price,
-  high: price,
-  low: price,
-  close: price,
-  updates: 1,
-  closed: false,
-});
+import { INTERVAL_MS } from './intervals.ts';
 
 /**
- * `bar` with new values, written out field by field: V8 builds a spread with overrides on a
- * slow path, and every quote change folds five bars.
+ * The current bar of one symbol and interval, folded in place: a quote change revises five of
+ * these, and a new `Bar` for each would live until the next change of the same bar, long enough
+ * to be promoted to V8's old generation. A slot never leaves the bars stage: what leaves is a
+ * `snapshot()`, a `Bar` of its own that the slot never touches again.
  */
-const revised = (
-  bar: Bar,
-  high: number,
-  low: number,
-  close: number,
-  updates: number,
-  closed: boolean,
-): Bar => ({
-  symbol: bar.symbol,
-  interval: bar.interval,
-  start: bar.start,
-  open: bar.open,
-  high,
-  low,
-  close,
-  updates,
-  closed,
-});
+export class BarSlot {
+  start: string;
+  startMs: number;
+  endMs: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  updates: number;
+  closed: boolean;
 
-/** The bar after one more quote at `price`: prices are picked, never computed, so they stay exact. */
-export const addQuote = (bar: Bar, price: number): Bar =>
-  revised(bar, Math.max(bar.high, price), Math.min(bar.low, price), price, bar.updates + 1, bar.closed);
+  constructor(
+    readonly symbol: string,
+    readonly interval: BarInterval,
+    bar: Pick<Bar, 'start' | 'open' | 'high' | 'low' | 'close' | 'updates' | 'closed'>,
+  ) {
+    this.start = bar.start;
+    this.startMs = Date.parse(bar.start);
+    this.endMs = this.startMs + INTERVAL_MS[interval];
+    this.open = bar.open;
+    this.high = bar.high;
+    this.low = bar.low;
+    this.close = bar.close;
+    this.updates = bar.updates;
+    this.closed = bar.closed;
+  }
 
-/** The bar once the feed's clock has passed its end. */
-export const closeBar = (bar: Bar): Bar => revised(bar, bar.high, bar.low, bar.close, bar.updates, true);
+  /** Starts the bar at `startMs` with its first quote at `price`, in place of the one held. */
+  reopen(startMs: number, price: number): void {
+    this.start = new Date(startMs).toISOString();
+    this.startMs = startMs;
+    this.endMs = startMs + INTERVAL_MS[this.interval];
+    this.open = this.high = this.low = this.close = price;
+    this.updates = 1;
+    this.closed = false;
+  }
+
+  /** One more quote at `price`: prices are picked, never computed, so they stay exact. */
+  add(price: number): void {
+    if (price > this.high) this.high = price;
+    if (price < this.low) this.low = price;
+    this.close = price;
+    this.updates++;
+  }
+
+  /** The bar as it is now, as a value no later fold changes. */
+  snapshot(): Bar {
+    return {
+      symbol: this.symbol,
+      interval: this.interval,
+      start: this.start,
+      open: this.open,
+      high: this.high,
+      low: this.low,
+      close: this.close,
+      updates: this.updates,
+      closed: this.closed,
+    };
+  }
+}

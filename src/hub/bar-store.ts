@@ -13,7 +13,7 @@ export interface BarQuery {
 /** The bars of one symbol and interval in start order, each with the seq of the event that last changed it. */
 interface Series {
   day: Day;
-  bars: Bar[];
+  bars: Held[];
   seqs: number[];
   /** The greatest of `seqs`: a resume skips the series when it is not after `since`. */
   lastSeq: number;
@@ -24,6 +24,34 @@ interface Day {
   symbols: Map<string, (Series | undefined)[]>;
   lastSeq: number;
 }
+
+/**
+ * The store's own copy of a bar, revised in place when a later event changes the same bar: the
+ * event's `Bar`s then die young, and nothing outside the store ever holds one of these (it hands
+ * out copies), so a bar once emitted never changes under anyone.
+ */
+type Held = Bar;
+
+const copyBar = (bar: Bar): Held => ({
+  symbol: bar.symbol,
+  interval: bar.interval,
+  start: bar.start,
+  open: bar.open,
+  high: bar.high,
+  low: bar.low,
+  close: bar.close,
+  updates: bar.updates,
+  closed: bar.closed,
+});
+
+const revise = (held: Held, bar: Bar): void => {
+  held.open = bar.open;
+  held.high = bar.high;
+  held.low = bar.low;
+  held.close = bar.close;
+  held.updates = bar.updates;
+  held.closed = bar.closed;
+};
 
 const INTERVAL_SLOT = new Map<BarInterval, number>(BAR_INTERVALS.map((interval, i) => [interval, i]));
 
@@ -62,11 +90,11 @@ export class BarStore {
       const series = bar.symbol === symbol ? current[slot] : undefined;
       const last = series && series.bars.length - 1;
       if (series && series.bars[last!]!.start === bar.start) {
-        series.bars[last!] = bar;
+        revise(series.bars[last!]!, bar);
         noteSeq(series, last!, seq);
       } else {
         const held = this.place(bar, slot, seq);
-        if (held && held.bars.at(-1) === bar && bar.symbol === symbol) current[slot] = held;
+        if (held && held.bars.at(-1)!.start === bar.start && bar.symbol === symbol) current[slot] = held;
       }
     }
   }
@@ -79,16 +107,16 @@ export class BarStore {
     if (!slots) day.symbols.set(bar.symbol, (slots = new Array<Series | undefined>(BAR_INTERVALS.length)));
     let series = slots[slot];
     if (!series) {
-      slots[slot] = series = { day, bars: [bar], seqs: [seq], lastSeq: 0 };
+      slots[slot] = series = { day, bars: [copyBar(bar)], seqs: [seq], lastSeq: 0 };
       noteSeq(series, 0, seq);
       return series;
     }
     // Bars come in start order: the new one is the last one or follows it.
     let i = series.bars.length - 1;
     while (i >= 0 && series.bars[i]!.start > bar.start) i--;
-    if (i >= 0 && series.bars[i]!.start === bar.start) series.bars[i] = bar;
+    if (i >= 0 && series.bars[i]!.start === bar.start) revise(series.bars[i]!, bar);
     else {
-      series.bars.splice(++i, 0, bar);
+      series.bars.splice(++i, 0, copyBar(bar));
       series.seqs.splice(i, 0, seq);
     }
     noteSeq(series, i, seq);
@@ -147,7 +175,7 @@ export class BarStore {
         const series = slots[slot];
         if (!series || !symbol(name)) continue;
         for (const bar of series.bars)
-          if (bar.start >= since && (to === undefined || bar.start < to)) out.push(bar);
+          if (bar.start >= since && (to === undefined || bar.start < to)) out.push(copyBar(bar));
       }
     return out.sort((a, b) =>
       a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start < b.start ? -1 : 1,
@@ -170,22 +198,25 @@ export class BarStore {
         slots.forEach((series, slot) => {
           if (!series || series.lastSeq <= since || !wants(name, BAR_INTERVALS[slot]!)) return;
           for (let i = 0; i < series.bars.length; i++)
-            if (series.seqs[i]! > since) visit(series.bars[i]!, series.seqs[i]!);
+            if (series.seqs[i]! > since) visit(copyBar(series.bars[i]!), series.seqs[i]!);
         });
     }
   }
 
   /** The latest bar of every symbol and interval: where a restarted bars stage continues. */
   latest(): Bar[] {
-    const last = new Map<string, Bar>();
+    const last = new Map<string, Held>();
     for (const name of [...this.byDay.keys()].sort())
       for (const slots of this.byDay.get(name)!.symbols.values())
         for (const series of slots)
           if (series) last.set(`${series.bars[0]!.symbol} ${series.bars[0]!.interval}`, series.bars.at(-1)!);
-    return [...last.values()];
+    return [...last.values()].map(copyBar);
   }
 
-  /** Every bar held, oldest day first, with the seq that last changed each: what persistence and the bus carry. */
+  /**
+   * Every bar held, oldest day first, with the seq that last changed each: what persistence and
+   * the bus carry. Copies: the state file is written over several turns, while events go on.
+   */
   export(): { bars: Bar[]; seqs: number[] } {
     const bars: Bar[] = [];
     const seqs: number[] = [];
@@ -193,7 +224,7 @@ export class BarStore {
       for (const slots of this.byDay.get(name)!.symbols.values())
         for (const series of slots)
           if (series) {
-            bars.push(...series.bars);
+            for (const bar of series.bars) bars.push(copyBar(bar));
             seqs.push(...series.seqs);
           }
     return { bars, seqs };
