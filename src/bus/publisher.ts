@@ -8,6 +8,7 @@ import { Backoff } from './backoff.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import type { IngestLease } from './lease.ts';
 import { publish, type PublishCall, type PublishReply } from './publish-script.ts';
+import { heldEvents } from './republish.ts';
 import type { BusKeys, ClusterState } from './redis-store.ts';
 import { SnapshotThrottle } from './snapshot-throttle.ts';
 import { encodeClusterState, encodeStatus } from './stream-codec.ts';
@@ -41,7 +42,7 @@ export type PublishHealth = { ok: true } | { ok: false; error: string; forMs: nu
  * then, one script per batch that first checks this ingest still holds the lease. What Redis
  * did not take stays queued and is retried with backoff; when the stream does not continue
  * where this ingest expects (Redis restarted, empty or not), Redis says where it stands and
- * the publisher sends what follows (from the hub's history when Redis came back empty).
+ * the publisher sends what follows (from what the hub holds when Redis came back empty).
  */
 export class Publisher {
   private pending: HubMessage[] = [];
@@ -340,17 +341,14 @@ export class Publisher {
   }
 
   /**
-   * Events after `seq`, from the hub's history and what is queued, oldest first, without repeats:
+   * Events after `seq`, from what the hub holds and what is queued, oldest first, without repeats:
    * the newest consecutive run of them (one publish sends consecutive seqs; the snapshot that
    * goes with it covers what is missing before).
    */
   private unpublished(seq: number): HubMessage[] {
     const firstQueued = this.pending[0]?.seq ?? Infinity;
-    const fromHistory =
-      firstQueued > seq + 1
-        ? this.options.hub.exportState().history.filter((m) => m.seq > seq && m.seq < firstQueued)
-        : [];
-    const events = [...fromHistory, ...this.pending.filter((m) => m.seq > seq)].slice(-this.options.maxLen);
+    const fromHub = firstQueued > seq + 1 ? heldEvents(this.options.hub, seq, firstQueued) : [];
+    const events = [...fromHub, ...this.pending.filter((m) => m.seq > seq)].slice(-this.options.maxLen);
     let start = events.length - 1;
     while (start > 0 && events[start - 1]!.seq === events[start]!.seq - 1) start--;
     return events.slice(Math.max(0, start));

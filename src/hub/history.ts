@@ -18,6 +18,33 @@ export interface HistoryEntry {
   at: number;
 }
 
+/**
+ * The held events as the JSON they are held as, undecoded, with their seqs and times: for a
+ * writer that copies them out (the state file) over several turns. It keeps the chunks it
+ * points into, which history no longer reuses, so it stays valid as history moves on.
+ */
+export class HeldTexts {
+  constructor(
+    private readonly chunks: readonly Buffer[],
+    private readonly chunkOf: Uint32Array,
+    private readonly offsets: Uint32Array,
+    /** Each event's JSON length in bytes. */
+    readonly lengths: Uint32Array,
+    readonly seqs: Float64Array,
+    readonly ats: Float64Array,
+  ) {}
+
+  get length(): number {
+    return this.seqs.length;
+  }
+
+  /** Copies event `k`'s JSON into `target` at `at`; returns the bytes copied. */
+  copy(k: number, target: Buffer, at: number): number {
+    const start = this.offsets[k]!;
+    return this.chunks[this.chunkOf[k]!]!.copy(target, at, start, start + this.lengths[k]!);
+  }
+}
+
 /** Which held events a reader wants (a subscriber's interest). */
 export interface HistoryFilter {
   wantsQuote(symbol: string): boolean;
@@ -54,6 +81,8 @@ export class History {
   private firstChunk = 0;
   private used = 0;
   private spare: Buffer | undefined;
+  /** The last chunk a `HeldTexts` may point into: none up to it is reused. */
+  private pinned = -1;
   // As many as the feed has symbols, like the hub's own quotes.
   private readonly symbolIdOf = new Map<string, number>();
   private readonly symbols: string[] = [];
@@ -85,7 +114,7 @@ export class History {
     const firstHeld = this.count > 0 ? this.chunkIds[this.head]! : this.firstChunk + this.chunks.length - 1;
     while (this.firstChunk < firstHeld) {
       const chunk = this.chunks.shift()!;
-      if (chunk.length === CHUNK_BYTES) this.spare = chunk;
+      if (chunk.length === CHUNK_BYTES && this.firstChunk > this.pinned) this.spare = chunk;
       this.firstChunk++;
     }
   }
@@ -141,6 +170,27 @@ export class History {
       out.push({ message: JSON.parse(this.text(i)) as HeldMessage, at: this.ats[i]! });
     }
     return out;
+  }
+
+  /** Every event held as its JSON bytes, in one turn without copying or decoding any (see `HeldTexts`). */
+  texts(): HeldTexts {
+    const n = this.count;
+    const at = <T extends Float64Array | Uint32Array>(from: T, to: T): T => {
+      for (let k = 0; k < n; k++) to[k] = from[(this.head + k) & (this.slots - 1)]!;
+      return to;
+    };
+    const chunkOf = at(this.chunkIds, new Uint32Array(n));
+    for (let k = 0; k < n; k++) chunkOf[k] = chunkOf[k]! - this.firstChunk;
+    // Bytes once written never change, but a chunk evicted may be written over as the spare.
+    this.pinned = this.firstChunk + this.chunks.length - 1;
+    return new HeldTexts(
+      [...this.chunks],
+      chunkOf,
+      at(this.offsets, new Uint32Array(n)),
+      at(this.lengths, new Uint32Array(n)),
+      at(this.seqs, new Float64Array(n)),
+      at(this.ats, new Float64Array(n)),
+    );
   }
 
   /** The first position (0 … count) whose seq is greater than `seq`. */

@@ -24,7 +24,7 @@ import type {
 import { quoteValues, type Change } from '../diff/changes.ts';
 import { mergeDeltas } from '../diff/merge-deltas.ts';
 import { HEADLINE_ID_CAPACITY, RecentIds } from '../diff/recent-ids.ts';
-import { History, type HistoryLimits } from './history.ts';
+import { History, type HeldTexts, type HistoryLimits } from './history.ts';
 import { newEpoch } from './epoch.ts';
 import { BarStore, type BarQuery } from './bar-store.ts';
 import { candleOf } from './candles.ts';
@@ -85,6 +85,9 @@ export interface HubState {
    */
   barSeqs?: number[];
 }
+
+/** A `HubState` whose history is the JSON it is held as (see `History.texts`). */
+export type HubStateTexts = Omit<HubState, 'history' | 'historyAt'> & { history: HeldTexts };
 
 /** The source and market parts of a status; `setStatus` takes any of them. */
 export type StatusFields = Partial<Omit<StatusMessage, 'type' | 'asOf'>>;
@@ -286,14 +289,26 @@ export class Hub {
   exportState(): HubState {
     this.history.evict(this.scheduler.now());
     const held = this.history.all();
+    return {
+      ...this.exportUnheld(),
+      history: held.map((e) => e.message),
+      historyAt: held.map((e) => e.at),
+    };
+  }
+
+  /** `exportState` with history as the JSON it is held as, undecoded: what the state file copies out. */
+  exportStateTexts(): HubStateTexts {
+    this.history.evict(this.scheduler.now());
+    return { ...this.exportUnheld(), history: this.history.texts() };
+  }
+
+  private exportUnheld(): Omit<HubState, 'history' | 'historyAt'> {
     const bars = this.bars.export();
     return {
       epoch: this.epoch,
       seq: this.seq,
       quotes: this.snapshot(),
       headlines: [...this.headlines],
-      history: held.map((e) => e.message),
-      historyAt: held.map((e) => e.at),
       headlineIds: this.headlineIds.values(),
       bars: bars.bars,
       barSeqs: bars.seqs,

@@ -1,6 +1,6 @@
 import { closeSync, fdatasyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HubState } from './hub.ts';
+import type { HubStateTexts } from './hub.ts';
 import { headerLine } from './journal-file.ts';
 import { writeWhole, type JournalIo } from './journal-io.ts';
 import { fdatasyncAsync, STATE_FILE, stateChunks, syncDir, syncDirAsync, writeSynced } from './state-file.ts';
@@ -12,7 +12,7 @@ let stateFiles = 0;
 
 /** How a compaction waits for the disk: blocking the loop, or beside it. */
 export interface CompactionDisk {
-  writeState(path: string, chunks: Iterable<string>): void | Promise<void>;
+  writeState(path: string, chunks: Iterable<string | Uint8Array>): void | Promise<void>;
   syncFile(fd: number): void | Promise<void>;
   syncDir(dir: string): void | Promise<void>;
 }
@@ -22,7 +22,7 @@ export const blockingDisk = (io: JournalIo): CompactionDisk => ({
   writeState: (path, chunks) => {
     const fd = openSync(path, 'w');
     try {
-      writeWhole(io, fd, [...chunks].join(''));
+      writeWhole(io, fd, Buffer.concat([...chunks].map((c) => (typeof c === 'string' ? Buffer.from(c) : c))));
       fdatasyncSync(fd);
     } finally {
       closeSync(fd);
@@ -57,7 +57,7 @@ export interface CompactedJournal {
  */
 export function* compaction(
   dir: string,
-  state: HubState,
+  state: HubStateTexts,
   held: readonly string[],
   disk: CompactionDisk,
   io: JournalIo,
@@ -84,7 +84,7 @@ export function* compaction(
 }
 
 /** Opens `journal.ndjson.tmp` holding the header of `state` and `lines`. */
-const openJournal = (dir: string, state: HubState, lines: readonly string[], io: JournalIo): number => {
+const openJournal = (dir: string, state: HubStateTexts, lines: readonly string[], io: JournalIo): number => {
   const fd = openSync(join(dir, `${JOURNAL_FILE}.tmp`), 'w');
   try {
     writeWhole(io, fd, headerLine({ epoch: state.epoch, seq: state.seq }) + lines.join(''));

@@ -6,7 +6,7 @@ import { fdatasyncSync, fstatSync, ftruncateSync, unlinkSync, writeSync } from '
  */
 export interface JournalIo {
   /** Writes `data` at the file's position; returns the bytes written (fewer on a short write). */
-  write(fd: number, data: string): number;
+  write(fd: number, data: string | Uint8Array): number;
   /** fdatasync. */
   sync(fd: number): void;
   /** Removes a file (the intact mark). */
@@ -15,7 +15,7 @@ export interface JournalIo {
 
 /** The journal's calls as node:fs makes them. */
 export const nodeIo: JournalIo = {
-  write: (fd, data) => writeSync(fd, data),
+  write: (fd, data) => (typeof data === 'string' ? writeSync(fd, data) : writeSync(fd, data)),
   sync: (fd) => fdatasyncSync(fd),
   unlink: (path) => unlinkSync(path),
 };
@@ -27,7 +27,7 @@ const shortWrite = (written: number, bytes: number): Error =>
   });
 
 /** Writes `text` whole, or throws: a short write is an error like any other. */
-export const writeWhole = (io: JournalIo, fd: number, text: string): void => {
+export const writeWhole = (io: JournalIo, fd: number, text: string | Uint8Array): void => {
   const written = io.write(fd, text);
   const bytes = Buffer.byteLength(text);
   if (written !== bytes) throw shortWrite(written, bytes);

@@ -141,7 +141,7 @@ export class Journal {
     ++this.generation;
     // Whatever a background compaction held is in this state too.
     this.held = undefined;
-    const steps = compaction(this.dir, this.hub.exportState(), [], blockingDisk(this.io), this.io);
+    const steps = compaction(this.dir, this.hub.exportStateTexts(), [], blockingDisk(this.io), this.io);
     this.swapJournal(runBlocking(steps));
   }
 
@@ -160,7 +160,7 @@ export class Journal {
     const held: string[] = [];
     this.held = held;
     const current = () => generation === this.generation && this.fd !== undefined;
-    const steps = compaction(this.dir, this.hub.exportState(), held, backgroundDisk, this.io);
+    const steps = compaction(this.dir, this.hub.exportStateTexts(), held, backgroundDisk, this.io);
     this.compacting = runInBackground(steps, current, (journal) => {
       this.held = undefined;
       this.swapJournal(journal);

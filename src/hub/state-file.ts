@@ -1,8 +1,8 @@
 import { closeSync, fdatasync, fsyncSync, openSync, promises as fsp, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { unkeptEventJson } from './event-json.ts';
-import type { HubState } from './hub.ts';
+import type { HeldTexts } from './history.ts';
+import type { HubState, HubStateTexts } from './hub.ts';
 import { readTextIfExists } from './journal-file.ts';
 
 /** The compacted state in a data directory. */
@@ -34,38 +34,43 @@ export const fdatasyncAsync = (fd: number): Promise<void> =>
 
 /** Events per piece of the state file: each piece is a millisecond or so of work. */
 const CHUNK = 2000;
+const COMMA = 0x2c;
 
 /**
- * The state file's text, in pieces. History events reuse the JSON they were sent to clients
- * as (a full history runs to megabytes), and a compaction beside the journal writes one piece per turn
- * of the event loop instead of building the whole text at once.
+ * The state file's text, in pieces. History events are copied in as the JSON bytes history
+ * holds them as, never decoded (a full history runs to megabytes), and a compaction beside the
+ * journal writes one piece per turn of the event loop instead of building the whole text at once.
  */
-export function* stateChunks(state: HubState): Generator<string> {
-  const { history, historyAt, ...rest } = state;
+export function* stateChunks(state: HubStateTexts): Generator<string | Uint8Array> {
+  const { history, ...rest } = state;
+  const { ats } = history;
   yield JSON.stringify(rest).slice(0, -1);
-  if (historyAt) {
-    yield ',"historyAt":[';
-    for (let i = 0; i < historyAt.length; i += CHUNK)
-      yield (i > 0 ? ',' : '') + historyAt.slice(i, i + CHUNK).join(',');
-    yield ']';
-  }
-  yield ',"history":[';
+  yield ',"historyAt":[';
+  for (let i = 0; i < ats.length; i += CHUNK) yield (i > 0 ? ',' : '') + ats.subarray(i, i + CHUNK).join(',');
+  yield '],"history":[';
   for (let i = 0; i < history.length; i += CHUNK)
-    yield (
-      (i > 0 ? ',' : '') +
-      history
-        .slice(i, i + CHUNK)
-        .map(unkeptEventJson)
-        .join(',')
-    );
+    yield joinTexts(history, i, Math.min(i + CHUNK, history.length));
   yield ']}';
 }
 
+/** Events `from` … `to` of `texts` with a comma before each (but the very first). */
+const joinTexts = (texts: HeldTexts, from: number, to: number): Buffer => {
+  let size = from > 0 ? to - from : to - from - 1;
+  for (let k = from; k < to; k++) size += texts.lengths[k]!;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let k = from; k < to; k++) {
+    if (k > 0) out[at++] = COMMA;
+    at += texts.copy(k, out, at);
+  }
+  return out;
+};
+
 /** Writes and syncs a file piece by piece, without blocking the event loop. */
-export const writeSynced = async (path: string, chunks: Iterable<string>): Promise<void> => {
+export const writeSynced = async (path: string, chunks: Iterable<string | Uint8Array>): Promise<void> => {
   const file = await fsp.open(path, 'w');
   try {
-    for (const chunk of chunks) await file.write(chunk);
+    for (const chunk of chunks) await (typeof chunk === 'string' ? file.write(chunk) : file.write(chunk));
     await file.sync();
   } finally {
     await file.close();

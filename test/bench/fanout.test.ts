@@ -7,6 +7,7 @@ import { Histogram } from '../../bench/histogram.ts';
 import { measureMemory } from '../../bench/memory.ts';
 import { runOnce } from '../../bench/run.ts';
 import type { SummaryRow } from '../../bench/summary.ts';
+import { summaryRow } from './summary-row.ts';
 import { parseText } from '../../src/parse/parse-text.ts';
 
 describe('fan-out bench feed', () => {
@@ -36,32 +37,14 @@ describe('latency histogram', () => {
 });
 
 describe('issue 8 goals', () => {
-  const row = (server: SummaryRow['server'], perCpuSec: number, cpuPerM: number): SummaryRow => ({
-    server,
-    subscribers: 1000,
-    symbols: 'all',
-    rate: 1000,
-    stalled: 0,
-    runs: 1,
-    invalid: 0,
-    reruns: 0,
-    deliveredPct: 100,
-    deliveriesPerSec: perCpuSec,
-    p50: 2,
-    p99: 10,
-    p999: 15,
-    p99Min: 10,
-    p99Max: 10,
-    hiRes: 1,
-    cpuSecPerMillion: cpuPerM,
-    rssIdleKBPerConn: 8,
-    rssLoadKBPerConn: 9,
-    bytesPerDelivery: 140,
-    serverCpu: 0.5,
-    deliveriesPerCpuSec: perCpuSec,
-    otherCpu: 0,
-    loadCpu: 0.3,
-  });
+  const row = (server: SummaryRow['server'], perCpuSec: number, cpuPerM: number): SummaryRow =>
+    summaryRow(server, {
+      deliveriesPerSec: perCpuSec,
+      deliveriesPerCpuSec: perCpuSec,
+      cpuSecPerMillion: cpuPerM,
+      ...{ p50: 2, p99: 10, p999: 15, p99Min: 10, p99Max: 10 },
+      ...{ rssIdleKBPerConn: 8, rssLoadKBPerConn: 9 },
+    });
 
   it('judges the ticker-load goal from ratios between servers of the same run', () => {
     const peers = [row('ws', 60_000, 16), row('sio-emit', 100_000, 10), row('sio-batch', 3e6, 0.3)];

@@ -5,35 +5,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { marginalKB, type MemoryResult } from '../../bench/memory.ts';
 import { cpuListSize, ensureOpenFiles, openFileLimits } from '../../bench/proc.ts';
-import type { SummaryRow } from '../../bench/summary.ts';
+import { summaryRow } from './summary-row.ts';
 
-const row = (server: SummaryRow['server'], over: Partial<SummaryRow> = {}): SummaryRow => ({
-  server,
-  subscribers: 1000,
-  symbols: 'all',
-  rate: 1000,
-  stalled: 0,
-  runs: 1,
-  invalid: 0,
-  reruns: 0,
-  deliveredPct: 100,
-  deliveriesPerSec: 1e6,
-  p50: 10,
-  p99: 40,
-  p999: 50,
-  p99Min: 40,
-  p99Max: 40,
-  hiRes: 1,
-  cpuSecPerMillion: 1,
-  rssIdleKBPerConn: 10,
-  rssLoadKBPerConn: 12,
-  bytesPerDelivery: 140,
-  serverCpu: 0.5,
-  deliveriesPerCpuSec: 1e6,
-  otherCpu: 0,
-  loadCpu: 0.3,
-  ...over,
-});
 const memory = (server: MemoryResult['server'], marginalKBPerConn: number): MemoryResult => ({
   server,
   rssBaseMB: 60,
@@ -49,10 +22,10 @@ describe('issue 17 goals', () => {
 
   it('judges tickstream against sio-batch at every cell both ran, and the 1,000 × all ratios', () => {
     const rows = [
-      row('tickstream', { p50: 5, p99: 20, cpuSecPerMillion: 0.6 }),
-      row('sio-batch', { p50: 6, p99: 40, cpuSecPerMillion: 1 }),
-      row('tickstream', { ...big, p50: 4, p99: 30, cpuSecPerMillion: 10 }),
-      row('sio-batch', { ...big, p50: 3, p99: 30, cpuSecPerMillion: 12 }),
+      summaryRow('tickstream', { p50: 5, p99: 20, cpuSecPerMillion: 0.6 }),
+      summaryRow('sio-batch', { p50: 6, p99: 40, cpuSecPerMillion: 1 }),
+      summaryRow('tickstream', { ...big, p50: 4, p99: 30, cpuSecPerMillion: 10 }),
+      summaryRow('sio-batch', { ...big, p50: 3, p99: 30, cpuSecPerMillion: 12 }),
     ];
     const goals = evaluateGoals17(rows, []);
     const every = goal(goals, 'every cell');
@@ -63,7 +36,9 @@ describe('issue 17 goals', () => {
   });
 
   it('judges the GC tail over 5 valid runs only', () => {
-    const gc = (runs: number, p99Max: number) => [row('tickstream', { ...big, runs, p99Min: 20, p99Max })];
+    const gc = (runs: number, p99Max: number) => [
+      summaryRow('tickstream', { ...big, runs, p99Min: 20, p99Max }),
+    ];
     expect(goal(evaluateGoals17(gc(5, 29), []), 'GC tail').met).toBe(true);
     expect(goal(evaluateGoals17(gc(5, 31), []), 'GC tail').met).toBe(false);
     const few = goal(evaluateGoals17(gc(3, 21), []), 'GC tail');
@@ -79,7 +54,10 @@ describe('issue 17 goals', () => {
   });
 
   it('fails the load-generator goal on any invalid run and counts the reruns', () => {
-    const rows = [row('tickstream', { runs: 2, invalid: 1, reruns: 1 }), row('ws', { runs: 1, invalid: 1 })];
+    const rows = [
+      summaryRow('tickstream', { runs: 2, invalid: 1, reruns: 1 }),
+      summaryRow('ws', { runs: 1, invalid: 1 }),
+    ];
     const g = goal(evaluateGoals17(rows, []), 'the load generator');
     expect(g.met).toBe(false);
     expect(g.measured).toContain('2 invalid run(s) of 3, 1 rerun(s)');
@@ -89,16 +67,16 @@ describe('issue 17 goals', () => {
   it('judges light load only with sub-millisecond stamps', () => {
     const light = { subscribers: 100, rate: 40 };
     const rows = (hiRes: number) => [
-      row('tickstream', { ...light, p50: 1.1 }),
-      row('ws', { ...light, p50: 1, hiRes }),
+      summaryRow('tickstream', { ...light, p50: 1.1 }),
+      summaryRow('ws', { ...light, p50: 1, hiRes }),
     ];
     expect(goal(evaluateGoals17(rows(1), []), 'light load').met).toBe(true);
     expect(goal(evaluateGoals17(rows(0.5), []), 'light load').met).toBeUndefined();
   });
 
   it('compares bars on with bars off within the noise allowance', () => {
-    const off = row('tickstream-nobars', { p50: 10, p99: 40, cpuSecPerMillion: 1 });
-    const on = (cpu: number) => row('tickstream', { p50: 10.5, p99: 40, cpuSecPerMillion: cpu });
+    const off = summaryRow('tickstream-nobars', { p50: 10, p99: 40, cpuSecPerMillion: 1 });
+    const on = (cpu: number) => summaryRow('tickstream', { p50: 10.5, p99: 40, cpuSecPerMillion: cpu });
     expect(goal(evaluateGoals17([on(1.05), off], []), 'bars on').met).toBe(true);
     expect(goal(evaluateGoals17([on(1.2), off], []), 'bars on').met).toBe(false);
     expect(goal(evaluateGoals17([on(1)], []), 'bars on').met).toBeUndefined();

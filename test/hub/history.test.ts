@@ -39,6 +39,27 @@ describe('History', () => {
     expect(history.all().map((e) => e.message.seq)).toEqual(events.map((m) => m.seq));
   });
 
+  it('copies out every held event as its JSON bytes with seq and time, across chunks and eviction', () => {
+    const history = new History({ size: 9_000, ageMs: 60_000 });
+    const events: HeldMessage[] = [];
+    for (let seq = 1; seq <= 12_000; seq++)
+      events.push(seq % 100 === 0 ? headline(seq, `کراچی ${'x'.repeat(300)}`) : quote(seq));
+    events.forEach((m, i) => history.add(m, i));
+    const held = events.slice(-9_000);
+    const texts = history.texts();
+    const text = (k: number) => {
+      const out = Buffer.alloc(texts.lengths[k]!);
+      texts.copy(k, out, 0);
+      return out.toString();
+    };
+    expect(held.map((_, k) => text(k))).toEqual(held.map((m) => JSON.stringify(m)));
+    expect([...texts.seqs]).toEqual(held.map((m) => m.seq));
+    expect([...texts.ats]).toEqual(held.map((_, k) => 3_000 + k));
+    // History moving on (evicting every chunk, writing new ones) leaves them as they were.
+    for (let seq = 12_001; seq <= 24_000; seq++) history.add(quote(seq, 'HBL', 0), seq);
+    expect(held.map((_, k) => text(k))).toEqual(held.map((m) => JSON.stringify(m)));
+  });
+
   it('evicts by count and by age, and its reach is the last seq evicted', () => {
     const history = new History({ size: 3, ageMs: 10 });
     for (let seq = 1; seq <= 5; seq++) history.add(quote(seq), seq);

@@ -1,7 +1,8 @@
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import type { HubState } from '../../src/hub/hub.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { Hub, type HubStateTexts } from '../../src/hub/hub.ts';
+import { History } from '../../src/hub/history.ts';
 import {
   backgroundDisk,
   blockingDisk,
@@ -13,10 +14,45 @@ import { nodeIo } from '../../src/hub/journal-io.ts';
 import { tempDirs } from '../temp-dirs.ts';
 
 const newDir = tempDirs('tickstream-compaction-');
-const state: HubState = { epoch: 'e1', seq: 7, quotes: [], headlines: [], history: [] };
+const noHistory = new History({ size: 10, ageMs: 1000 }).texts();
+const state: HubStateTexts = { epoch: 'e1', seq: 7, quotes: [], headlines: [], history: noHistory };
 const line = (seq: number) => `{"at":0,"m":{"type":"headline","seq":${seq}}}\n`;
 
+const hubWithHistory = (events: number): Hub => {
+  const hub = new Hub({ history: { size: events, ageMs: 3_600_000 }, headlineCount: 5 });
+  for (let i = 1; i <= events; i++)
+    hub.apply({
+      type: 'quote',
+      symbol: `S${i % 50}`,
+      ts: '2023-11-09T04:31:00.000Z',
+      fields: { kind: 'stock', price: i, change: 0, changePercent: 0, direction: 'unchanged' },
+    });
+  return hub;
+};
+
 describe('the compaction writer', () => {
+  it('copies history into the state file as held, decoding and serializing no event', () => {
+    const dir = newDir();
+    const hub = hubWithHistory(5_000);
+    const parse = vi.spyOn(JSON, 'parse');
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      closeSync(runBlocking(compaction(dir, hub.exportStateTexts(), [], blockingDisk(nodeIo), nodeIo)).fd);
+      expect(parse).not.toHaveBeenCalled();
+      // The parts beside history, once: not one call per event.
+      expect(stringify.mock.calls.length).toBeLessThan(10);
+    } finally {
+      parse.mockRestore();
+      stringify.mockRestore();
+    }
+    const { history, historyAt, ...rest } = hub.exportState();
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))).toEqual({
+      ...rest,
+      historyAt,
+      history: history.map((m) => ({ ...m })),
+    });
+  });
+
   it('blocking: writes the state and a new journal of its header and the held lines', () => {
     const dir = newDir();
     const journal = runBlocking(compaction(dir, state, [line(8)], blockingDisk(nodeIo), nodeIo));

@@ -4,7 +4,7 @@ import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
 import type { HubOptions } from '../../src/hub/hub.ts';
-import type { JournalIo } from '../../src/hub/journal-io.ts';
+import { nodeIo, type JournalIo } from '../../src/hub/journal-io.ts';
 import type { PersistOptions } from '../../src/hub/journal.ts';
 import { openPersistentHub } from '../../src/hub/persistence.ts';
 import { recordingLog } from '../helpers.ts';
@@ -22,10 +22,10 @@ class FaultyIo implements JournalIo {
   syncError: Error | undefined;
   unlinkError: Error | undefined;
 
-  write(fd: number, data: string): number {
+  write(fd: number, data: string | Uint8Array): number {
     const fault = this.writes.shift();
     if (fault instanceof Error) throw fault;
-    if (fault === undefined) return writeSync(fd, data);
+    if (fault === undefined) return nodeIo.write(fd, data);
     return writeSync(fd, Buffer.from(data).subarray(0, fault));
   }
   sync(fd: number): void {

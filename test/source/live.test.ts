@@ -120,10 +120,12 @@ describe('live sources through a real server', () => {
     for (const path of ['/declared', '/streamed']) {
       const { log, records } = capturingLog();
       const frames: unknown[] = [];
-      const sub = pollPage(`${base}${path}`, log, { pollMs: 1000 }).subscribe((f) => frames.push(f));
+      // A long poll, so the fetch's own timeout (the poll interval) is never what ends it on a busy machine.
+      const sub = pollPage(`${base}${path}`, log, { pollMs: 20_000 }).subscribe((f) => frames.push(f));
       const failure = await waitFor(
         () => records.find((r) => r.msg === 'fetch failed; retrying'),
         `a refused ${path} page`,
+        20_000,
       );
       sub.unsubscribe();
       expect((failure.err as { message: string }).message).toMatch(/larger than 8388608/);

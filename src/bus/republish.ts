@@ -1,0 +1,50 @@
+import type { Hub } from '../hub/hub.ts';
+import type { Bar, BarsMessage, HubMessage } from '../protocol/messages.ts';
+
+/**
+ * The hub's events with seqs in (`after`, `before`), every seq once and in order, from as far
+ * back as the hub can tell them: what an ingest sends again when Redis lacks it (Redis came
+ * back empty, or this ingest restarted ahead of the stream).
+ *
+ * History holds every quote and headline from its first event on, but no bars events: those
+ * seqs are filled from the bar store, which keeps each bar's latest version with the seq of
+ * the event that made it. A seq's bars go out as a `bars` event at that seq, so an edge holds
+ * each bar at the same seq as the ingest does and a resume on any edge (`changedSince`) answers
+ * the same candles. A bars event whose every bar a later event changed again goes out with no
+ * bars (and no symbol: none is known): the later event carries the bar, and an edge needs the
+ * seq only so that the stream runs without a gap, which would make it reload the snapshot and
+ * answer its clients' resumes with `recovered:false`. The intermediate versions of a bar are
+ * gone either way: an edge that followed live holds the same latest versions at the same seqs.
+ */
+export const heldEvents = (hub: Hub, after: number, before: number): HubMessage[] => {
+  const { history, bars = [], barSeqs = [] } = hub.exportState();
+  // Before the first event history holds, a missing seq may be a quote it evicted.
+  const first = Math.max(after + 1, history[0]?.seq ?? Infinity);
+  const last = Math.min(before - 1, hub.seq);
+  if (first > last) return [];
+  const barsAt = new Map<number, Bar[]>();
+  bars.forEach((bar, i) => {
+    const seq = barSeqs[i];
+    if (seq === undefined || seq < first || seq > last) return;
+    const at = barsAt.get(seq);
+    if (at) at.push(bar);
+    else barsAt.set(seq, [bar]);
+  });
+  const out: HubMessage[] = [];
+  let k = history.findIndex((m) => m.seq >= first);
+  for (let seq = first; seq <= last; seq++) {
+    const held = k >= 0 ? history[k] : undefined;
+    if (held?.seq === seq) {
+      out.push(held);
+      k++;
+    } else out.push(barsEvent(seq, barsAt.get(seq) ?? []));
+  }
+  return out;
+};
+
+const barsEvent = (seq: number, bars: Bar[]): BarsMessage => ({
+  type: 'bars',
+  seq,
+  symbol: bars[0]?.symbol ?? '',
+  bars,
+});

@@ -1,0 +1,30 @@
+import type { SummaryRow } from '../../bench/summary.ts';
+
+/** A plausible row of the bench's summary table, with `over` replacing what a test is about. */
+export const summaryRow = (server: SummaryRow['server'], over: Partial<SummaryRow> = {}): SummaryRow => ({
+  server,
+  subscribers: 1000,
+  symbols: 'all',
+  rate: 1000,
+  stalled: 0,
+  runs: 1,
+  invalid: 0,
+  reruns: 0,
+  deliveredPct: 100,
+  deliveriesPerSec: 1e6,
+  p50: 10,
+  p99: 40,
+  p999: 50,
+  p99Min: 40,
+  p99Max: 40,
+  hiRes: 1,
+  cpuSecPerMillion: 1,
+  rssIdleKBPerConn: 10,
+  rssLoadKBPerConn: 12,
+  bytesPerDelivery: 140,
+  serverCpu: 0.5,
+  deliveriesPerCpuSec: 1e6,
+  otherCpu: 0,
+  loadCpu: 0.3,
+  ...over,
+});
