@@ -10,9 +10,9 @@ import {
   type ServerMessage,
 } from '../protocol/messages.ts';
 import type { Limits } from './options.ts';
-import { parseJson, symbolsNamed, validateRequest } from './requests.ts';
 import { Conflator } from './conflator.ts';
 import { RequestWindow } from './request-window.ts';
+import { screenRequest } from './request-screen.ts';
 import { SendQueue, type FlushTally } from './send-queue.ts';
 import type { FrameCache, Outgoing, Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
@@ -46,12 +46,6 @@ export interface ClientBindings {
   ip: string;
   transport: 'ws' | 'sse';
 }
-
-/** The id of a request not yet validated, when it has a usable one. */
-const requestIdOf = (json: unknown): RequestId | undefined => {
-  const id = (json as { id?: unknown } | null)?.id;
-  return typeof id === 'number' || (typeof id === 'string' && id.length <= 128) ? id : undefined;
-};
 
 /**
  * One client (WebSocket or SSE): its requests, wired to its subscriptions, its send queue, its
@@ -196,46 +190,18 @@ export class Connection {
   }
 
   /** Handles one frame from the client; a bad one is answered with an error, never thrown. */
-  receive(raw: string, bytes = Buffer.byteLength(raw), binary = false): void {
-    const { limits, scheduler } = this.ctx;
-    const window = (this.window ??= new RequestWindow(limits));
-    const admitted = window.admit(scheduler.now());
-    // Told once per second; the rest of that second's excess counts toward a 1008 close.
-    if (admitted === 'over')
-      return this.fail(
-        'rate_limited',
-        `more than ${limits.maxRequestsPerSecond} requests in one second: this and further requests this second are refused`,
-      );
-    if (admitted === 'still_over') return this.strike();
-    if (bytes > limits.maxPayload)
-      return this.fail(
-        'payload_too_large',
-        `a request may hold at most ${limits.maxPayload} bytes; this one has ${bytes}`,
-      );
-    if (binary) return this.fail('bad_request', 'binary frames are not accepted; send JSON text');
-    const json = parseJson(raw);
-    if (!json.ok) return this.fail(json.error.code, json.error.message);
-    // A work budget beside the request count, charged before validation: the symbols named
-    // (validated, matched and indexed one by one) are what a request costs.
-    const named = symbolsNamed(json.json);
-    if (named > limits.maxSymbols)
-      return this.fail(
-        'too_many_symbols',
-        `a request may name at most ${limits.maxSymbols} symbols; this one names ${named}`,
-        requestIdOf(json.json),
-      );
-    if (!window.charge(named))
-      return this.fail(
-        'rate_limited',
-        `more than ${window.symbolBudget} symbols named in one second: this request is refused`,
-        requestIdOf(json.json),
-      );
-    const result = validateRequest(json.json);
-    if (!result.ok) {
-      this.log.debug({ code: result.error.code, reason: result.error.message }, 'rejected client request');
-      return this.fail(result.error.code, result.error.message, result.error.id);
-    }
-    this.handle(result.request);
+  receive(text: string, bytes = Buffer.byteLength(text), binary = false): void {
+    const window = (this.window ??= new RequestWindow(this.ctx.limits));
+    const screened = screenRequest(
+      { text, bytes, binary },
+      window,
+      this.ctx.limits,
+      this.ctx.scheduler.now(),
+    );
+    if (screened.ok) return this.handle(screened.request);
+    if (screened.quiet) return this.strike();
+    this.log.debug({ code: screened.code, reason: screened.message }, 'rejected client request');
+    this.fail(screened.code, screened.message, screened.id);
   }
 
   /** Carries out a validated request. */

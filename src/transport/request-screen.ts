@@ -1,0 +1,79 @@
+import type { ClientRequest, ErrorCode, RequestId } from '../protocol/messages.ts';
+import type { Limits } from './options.ts';
+import { parseJson, symbolsNamed, validateRequest } from './requests.ts';
+import type { RequestWindow } from './request-window.ts';
+
+/** One client frame as it arrived. */
+export interface RawRequest {
+  text: string;
+  bytes: number;
+  binary: boolean;
+}
+
+/**
+ * What becomes of a frame: a request to carry out, an error to answer (which also counts toward
+ * the abuse bound), or, past the rate already refused this second, only the abuse count.
+ */
+export type Screened =
+  | { ok: true; request: ClientRequest }
+  | { ok: false; code: ErrorCode; message: string; id?: RequestId; quiet?: false }
+  | { ok: false; quiet: true };
+
+/** The id of a request not yet validated, when it has a usable one, so even its refusal is matched. */
+const requestIdOf = (json: unknown): RequestId | undefined => {
+  const id = (json as { id?: unknown } | null)?.id;
+  return typeof id === 'number' || (typeof id === 'string' && id.length <= 128) ? id : undefined;
+};
+
+const refuse = (code: ErrorCode, message: string, id?: RequestId): Screened => ({
+  ok: false,
+  code,
+  message,
+  ...(id !== undefined && { id }),
+});
+
+/**
+ * Checks one frame in order of cost, cheapest first, so a flood is refused before it is parsed:
+ * the request rate, the size, text or binary, JSON, then the symbols it names (charged to the
+ * second's budget before validation, since validating, matching and indexing them is what a
+ * request costs), and last the protocol's schema.
+ */
+export const screenRequest = (
+  raw: RawRequest,
+  window: RequestWindow,
+  limits: Limits,
+  now: number,
+): Screened => {
+  const admitted = window.admit(now);
+  // Told once per second; the rest of that second's excess only counts toward a 1008 close.
+  if (admitted === 'over')
+    return refuse(
+      'rate_limited',
+      `more than ${limits.maxRequestsPerSecond} requests in one second: this and further requests this second are refused`,
+    );
+  if (admitted === 'still_over') return { ok: false, quiet: true };
+  if (raw.bytes > limits.maxPayload)
+    return refuse(
+      'payload_too_large',
+      `a request may hold at most ${limits.maxPayload} bytes; this one has ${raw.bytes}`,
+    );
+  if (raw.binary) return refuse('bad_request', 'binary frames are not accepted; send JSON text');
+  const json = parseJson(raw.text);
+  if (!json.ok) return refuse(json.error.code, json.error.message);
+  const named = symbolsNamed(json.json);
+  if (named > limits.maxSymbols)
+    return refuse(
+      'too_many_symbols',
+      `a request may name at most ${limits.maxSymbols} symbols; this one names ${named}`,
+      requestIdOf(json.json),
+    );
+  if (!window.charge(named))
+    return refuse(
+      'rate_limited',
+      `more than ${window.symbolBudget} symbols named in one second: this request is refused`,
+      requestIdOf(json.json),
+    );
+  const result = validateRequest(json.json);
+  if (!result.ok) return refuse(result.error.code, result.error.message, result.error.id);
+  return { ok: true, request: result.request };
+};
