@@ -222,7 +222,8 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     await waitFor(() => states().at(-1) === 'running', 'running again under the new ingest', 10_000);
     const seq = next.running.hub.seq;
     next.frames$.next(tick(1));
-    await waitFor(() => lastSeq(watcher) === seq + 3, 'the new ingest’s first frame');
+    // At least: the new ingest may still be rolling its state forward from the stream when read.
+    await waitFor(() => lastSeq(watcher) >= seq + 3, 'the new ingest’s first frame', 10_000);
 
     // Woken, the old ingest finds the lease taken and stops instead of stamping seqs twice; its
     // replay stamped events past the new ingest's head meanwhile, and not one reaches Redis.
