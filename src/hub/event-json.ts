@@ -22,10 +22,6 @@ const stamp = (message: Stamped, text: string): string => {
 export const eventJson = (message: Stamped): string =>
   (message as WithText)[TEXT] ?? stamp(message, JSON.stringify(message));
 
-/** The JSON text of an event without keeping it on the event (same text as `eventJson`). */
-export const unkeptEventJson = (message: Stamped): string =>
-  (message as WithText)[TEXT] ?? JSON.stringify(message);
-
 /** An event read back from its JSON `text`, which it keeps, so writing it again costs nothing. */
 export const parseEvent = <T extends Stamped = HubMessage>(text: string): T => {
   const message = JSON.parse(text) as T;
