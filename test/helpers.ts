@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { onTestFailed } from 'vitest';
 import WebSocket from 'ws';
 import { Subject } from 'rxjs';
 import type { ServerMessage } from '../src/protocol/messages.ts';
@@ -16,7 +17,6 @@ export const fixturePath = (name: string): string =>
   fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 export const repoPath = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-/** A logger that keeps tests quiet unless LOG_LEVEL asks otherwise. */
 /** A logger whose records the test reads back. */
 export const recordingLog = () => {
   const records: { level: number; msg: string; [k: string]: unknown }[] = [];
@@ -24,7 +24,29 @@ export const recordingLog = () => {
   return { log, records };
 };
 
+/** A logger that keeps tests quiet unless LOG_LEVEL asks otherwise. */
 export const quietLog = () => pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+/** How many of its last log lines a failing test prints. */
+const FAILURE_LOG_LINES = 2000;
+
+/**
+ * A debug logger that stays quiet unless the running test fails, and then prints its last lines,
+ * so a failure seen once in CI explains itself.
+ */
+export const failureLog = () => {
+  if (process.env.LOG_LEVEL) return quietLog();
+  const lines: string[] = [];
+  onTestFailed(() => void process.stderr.write(lines.join('')));
+  return pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        if (lines.push(line) > FAILURE_LOG_LINES) lines.shift();
+      },
+    },
+  );
+};
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
 export const waitFor = async <T>(

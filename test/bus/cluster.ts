@@ -3,7 +3,7 @@ import { DEFAULT_LEASE_MS, DEFAULT_SNAPSHOT_MS, type BusRole } from '../../src/b
 import type { EventMessage, Quote, ServerMessage } from '../../src/protocol/messages.ts';
 import { serve, type Running } from '../../src/serve.ts';
 import type { Frame } from '../../src/source/frame.ts';
-import { quietLog, testConfig, TestClient } from '../helpers.ts';
+import { failureLog, testConfig, TestClient } from '../helpers.ts';
 
 /** One process of a test cluster, fed by hand when it is an ingest. */
 export interface Node {
@@ -43,7 +43,7 @@ export const startNode = async (
     }),
     bus: { url, role, maxLen, prefix, leaseMs, snapshotMs },
   };
-  const running = await serve(config, quietLog(), { kind: 'test', frames$ });
+  const running = await serve(config, failureLog(), { kind: 'test', frames$ });
   return { running, frames$ };
 };
 

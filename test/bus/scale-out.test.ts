@@ -377,7 +377,9 @@ describe('scale-out on Redis: one ingest, two edges', () => {
     await waitFor(async () => Number(await admin.xlen(`${prefix}:events`)) === 3, 'frame 6 in Redis');
     await admin.config('SET', 'maxclients', '10000');
 
-    await waitFor(() => edge.running.hub.seq === 18, 'the edge back at the head', 10_000);
+    // Back once it reconnects and the ingest's next snapshot reaches past the trim (a load waits
+    // up to 30 s for one): a deadline for a hang, not a bound on how fast.
+    await waitFor(() => edge.running.hub.seq === 18, 'the edge back at the head', 30_000);
     const resumed = await connect(edge, { epoch: ingest.running.hub.epoch, seq: 6 });
     await resumed.next('snapshot');
     expect(resumed.ofType('subscribed')[0]?.recovered).toBe(false);
