@@ -42,7 +42,14 @@ export const frameTime = (frame: Frame, now: () => number = Date.now): number =>
 /** Parses a frame; each event takes the frame's capture time (else receive time) as `ts`. */
 export const frameEvents = (frame: Frame, now: () => number = Date.now): TimedEvent[] => {
   const ts = new Date(frameTime(frame, now)).toISOString();
-  return parseText(frame.text).map((event) => ({ ...event, ts, origin: frame.origin }));
+  const events = parseText(frame.text) as TimedEvent[];
+  // The parse's events are new and no one else's: they are stamped in place, because in V8 a
+  // copy by spread that then adds properties costs some twenty times a plain object literal.
+  for (const event of events) {
+    event.ts = ts;
+    event.origin = frame.origin;
+  }
+  return events;
 };
 
 const toHeadline = ({

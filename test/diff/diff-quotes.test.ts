@@ -6,14 +6,12 @@ import type { DayQuote } from '../../src/bars/day-fields.ts';
 // Day fields are held still here so each case shows one kind of change; test/bars covers them.
 const DAY = { open: 1, high: 1, low: 1, prevClose: 0 };
 const q = (price: number, extra: Partial<DayQuote> = {}): DayQuote => ({
-  type: 'quote',
   symbol: 'AIRLINK',
   kind: 'stock',
   price,
   change: 1,
   changePercent: 1,
   direction: 'up',
-  line: 1,
   ts: 't',
   ...DAY,
   ...extra,
