@@ -5,7 +5,7 @@ import type { QuoteMessage } from '../protocol/messages.ts';
  * changed in either, with the later values, version, seq and time. Conflation and resume
  * both use this, so a client that skips versions still ends in the exact state.
  */
-export const mergeDeltas = (earlier: QuoteMessage, later: QuoteMessage): QuoteMessage => ({
-  ...earlier,
-  ...later,
-});
+export const mergeDeltas = (earlier: QuoteMessage, later: QuoteMessage): QuoteMessage =>
+  // Not `{ ...earlier, ...later }`: in V8 a spread that adds keys the first lacked (the usual
+  // case for two deltas) is an order of magnitude slower than Object.assign.
+  Object.assign({}, earlier, later);
