@@ -46,7 +46,9 @@ describe('who may connect', () => {
   });
 
   it('accepts an HS256 JWT signed with the secret, refuses a forged, expired or alg-swapped one', async () => {
-    const url = await start({ transport: { security: { allowOrigins: [], jwt: { secret: 'k', leewaySeconds: 0 } } } });
+    const url = await start({
+      transport: { security: { allowOrigins: [], jwt: { secret: 'k', leewaySeconds: 0 } } },
+    });
     const later = Math.floor(Date.now() / 1000) + 60;
     expect((await attempt(`${url}?token=${jwt('k', { sub: 'a', exp: later })}`)).code).toBe('open');
     expect(await attempt(`${url}?token=${jwt('other', { exp: later })}`)).toEqual({
