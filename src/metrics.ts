@@ -24,6 +24,8 @@ export interface Metrics {
   readonly waitingSheds: Counter<'action'>;
   /** Clients refused or closed for policy: origin, auth, limits, abuse. */
   readonly refused: Counter<'reason'>;
+  /** Client requests carried out, by op. */
+  readonly requests: Counter<'op'>;
   /** Client requests answered with an error, by code. */
   readonly requestErrors: Counter<'code'>;
   /** Feed frames read from the source. */
@@ -136,6 +138,12 @@ export const createMetrics = (): Metrics => {
       name: 'tickstream_refused_total',
       help: 'Clients refused or closed by policy, by reason.',
       labelNames: ['reason'],
+      registers,
+    }),
+    requests: new Counter({
+      name: 'tickstream_requests_total',
+      help: 'Client requests carried out, by op (those answered with an error count in request_errors_total).',
+      labelNames: ['op'],
       registers,
     }),
     requestErrors: new Counter({

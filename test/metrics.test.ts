@@ -79,6 +79,11 @@ describe('/metrics', () => {
     });
     expect(families.get('tickstream_messages_out_total')?.type).toBe('COUNTER');
     expect(families.get('tickstream_connections')?.type).toBe('GAUGE');
+    // The one request this client made, by op.
+    expect(families.get('tickstream_requests_total')).toMatchObject({
+      type: 'COUNTER',
+      metrics: [{ value: '1', labels: { op: 'subscribe' } }],
+    });
 
     // One delivery-latency observation per flush (its oldest item's wait), not one per event.
     expect(histogramCount(families.get('tickstream_flush_duration_seconds'))).toBeGreaterThanOrEqual(2);

@@ -206,6 +206,7 @@ export class Connection {
 
   /** Carries out a validated request. */
   handle(request: ClientRequest): void {
+    this.ctx.metrics.requests.inc({ op: request.op });
     switch (request.op) {
       case 'ping':
         return this.send({ type: 'pong', ...withId(request.id) });

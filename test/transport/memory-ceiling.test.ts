@@ -126,9 +126,13 @@ describe('bytes waiting for all clients together', () => {
     }
     expect(await conflated()).toBe(true);
     const seen = stalled.messages.length;
+    const subscribes = async () =>
+      (await running!.server.metrics.requests.get()).values.find((v) => v.labels.op === 'subscribe')?.value ??
+      0;
+    const before = await subscribes();
     for (let i = 0; i < 10; i++) stalled.send({ op: 'subscribe', channel: 'quotes', id: i });
-    // Nothing tells a test when the server has read them all: give it a moment, as a client would.
-    await new Promise((r) => setTimeout(r, 200));
+    // The server has read them all once it counted them; only then may the client read again.
+    await waitFor(async () => (await subscribes()) === before + 10, 'the ten subscribes read');
     resume(stalled);
     await stalled.next('subscribed', (m) => m.id === 9, seen);
     await waitFor(
