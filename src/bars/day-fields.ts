@@ -30,6 +30,16 @@ interface DayRange {
   prevClose: number;
 }
 
+const newRange = (day: string, open: number, high: number, low: number): DayRange => ({
+  day,
+  open,
+  high,
+  low,
+  price: NaN,
+  change: NaN,
+  prevClose: NaN,
+});
+
 /** Folds `price` at `day` into `range`: a quote of a later day starts it afresh. */
 const foldDay = (range: DayRange, day: string, price: number): void => {
   if (range.day !== day) {
@@ -53,15 +63,7 @@ export const withDayFields =
       const ranges = new Map<string, DayRange>();
       for (const s of seed)
         if (s.open !== undefined && s.high !== undefined && s.low !== undefined)
-          ranges.set(s.symbol, {
-            day: tradingDay(Date.parse(s.ts)),
-            open: s.open,
-            high: s.high,
-            low: s.low,
-            price: NaN,
-            change: NaN,
-            prevClose: NaN,
-          });
+          ranges.set(s.symbol, newRange(tradingDay(Date.parse(s.ts)), s.open, s.high, s.low));
       // A frame's quotes share one `ts` string: its day is worked out once per frame.
       let lastTs = '';
       let lastDay = '';
@@ -69,18 +71,8 @@ export const withDayFields =
         map((q): DayQuote => {
           if (q.ts !== lastTs) lastDay = tradingDay(Date.parse((lastTs = q.ts)));
           let range = ranges.get(q.symbol);
-          if (!range) {
-            range = {
-              day: lastDay,
-              open: q.price,
-              high: q.price,
-              low: q.price,
-              price: NaN,
-              change: NaN,
-              prevClose: NaN,
-            };
-            ranges.set(q.symbol, range);
-          } else foldDay(range, lastDay, q.price);
+          if (!range) ranges.set(q.symbol, (range = newRange(lastDay, q.price, q.price, q.price)));
+          else foldDay(range, lastDay, q.price);
           if (q.price !== range.price || q.change !== range.change) {
             range.price = q.price;
             range.change = q.change;
