@@ -14,6 +14,7 @@ import { evaluateGoals, type GoalResult } from './goals.ts';
 import { DEFAULT_GC_RUNS, GC_CELL, isDefaultMatrix, plan, type Cell } from './matrix.ts';
 import { MEMORY_STEPS, measureMemory, type MemoryResult } from './memory.ts';
 import { LOAD_SATURATED, runOnce, type RunOptions, type RunResult } from './run.ts';
+import { buildNativeLoadgen } from './native-load.ts';
 import { BARS_OFF_SERVER, BUS_SERVER, SERVER_NAMES, type ServerName } from './servers.ts';
 import { formatTable, summarize } from './summary.ts';
 
@@ -50,6 +51,8 @@ cost for tickstream, sio-batch and ws.
   --cpu-prof DIR     write a V8 CPU profile of each node server to DIR (open in Chrome DevTools)
   --node-flags=…     more node/V8 flags for every node server under test, e.g. --node-flags=--trace-gc
   --no-pin           do not pin the server and the load generators to separate cores
+  --js-loadgen       read json clients in JavaScript too, not with the C data plane
+                     (bench/native/loadgen.c, built with the system's cc when the bench starts)
   --out FILE         results file (default bench/results/fanout-<time>.json)
 `;
 
@@ -141,6 +144,7 @@ const main = async () => {
       'no-pin': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string' },
+      'js-loadgen': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -163,6 +167,8 @@ const main = async () => {
     ...(str(v, 'cpu-prof') !== undefined && { cpuProfileDir: str(v, 'cpu-prof') }),
     nodeFlags: str(v, 'node-flags')?.split(/\s+/).filter(Boolean) ?? [],
   };
+  const native = v['js-loadgen'] === true ? { note: 'JavaScript only (--js-loadgen)' } : buildNativeLoadgen();
+  if (native.binary) options.nativeLoadgen = native.binary;
   const repeat = num(v, 'repeat', 1, { min: 1, max: 20 });
   const reruns = num(v, 'reruns', 2, { min: 0, max: 5 });
   const cells = plan(v, { durationMs: duration(v, 'duration', 5000), seed: 1 });
@@ -175,7 +181,8 @@ const main = async () => {
   };
   process.stderr.write(
     `fan-out bench: ${cells.length} cells × ${repeat} on ${cores} cores (${machine.cpu}), Node ${machine.node}` +
-      `${pin ? ', server on core 0, load on the rest' : ', unpinned'}, ${options.loadGenerators} load generator(s)\n`,
+      `${pin ? ', server on core 0, load on the rest' : ', unpinned'}, ${options.loadGenerators} load generator(s), ` +
+      `${native.note}\n`,
   );
 
   const startedAt = new Date().toISOString();

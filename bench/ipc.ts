@@ -37,6 +37,8 @@ export type LoadCommand =
       first: number;
       count: number;
       workload: Workload;
+      /** The built C data plane (`native-load.ts`), for `json` clients; absent: JavaScript. */
+      native?: string;
     }
   | { type: 'start'; measureFrom: number }
   | { type: 'count' }

@@ -10,9 +10,10 @@
 import { performance } from 'node:perf_hooks';
 import { SYMBOL_COUNT, SYMBOLS } from './feed.ts';
 import type { ClientProtocol, LoadCommand, LoadReport } from './ipc.ts';
-import { hiResNow, recordStamps, StampSamples } from './stamps.ts';
+import { hiResNow, recordStamps, StampSamples, type StampTable } from './stamps.ts';
 import { clientSymbols, isStalled, type Workload } from './workload.ts';
 import { Needle } from './ws-frames-needle.ts';
+import { NativeLoad } from './native-load.ts';
 import { FrameReader, messageFrame, openWebSocket } from './ws-frames.ts';
 
 /** A delivery; found by its rare `q` (see `ws-frames-needle.ts`). */
@@ -167,9 +168,39 @@ const connectClient = async (
   });
 };
 
+/** The C data plane holding this generator's clients, when the orchestrator built one. */
+let native: NativeLoad | undefined;
+
+/** Hands every client to the C data plane: the same requests, sampling and stalls as below. */
+const connectNative = async (command: Extract<LoadCommand, { type: 'connect' }>, binary: string) => {
+  const { protocol, url, urls, first, count, workload } = command;
+  native = NativeLoad.start(binary, hiResNow);
+  const clients = Array.from({ length: count }, (_, k) => {
+    const i = first + k;
+    const symbols = clientSymbols(workload, i)?.map((s) => SYMBOLS[s]!);
+    const [request] = session(protocol, symbols, `bench-${process.pid}-${i}`).open;
+    return {
+      index: i,
+      sampled: i % SAMPLE_EVERY === 0,
+      stalled: isStalled(workload, i),
+      url: urls?.[i % urls.length] ?? url,
+      request: String(request),
+    };
+  });
+  await native.connect(clients);
+};
+
 const connectAll = async (command: Extract<LoadCommand, { type: 'connect' }>) => {
   const { protocol, url, urls, first, count, workload } = command;
   const subscribers = new Array<number>(SYMBOL_COUNT).fill(0);
+  if (protocol === 'json' && command.native) {
+    await connectNative(command, command.native);
+    for (let i = first; i < first + count; i++)
+      if (!isStalled(workload, i))
+        for (const s of clientSymbols(workload, i) ?? SYMBOLS.keys()) subscribers[s]!++;
+    report({ type: 'subscribed', subscribers });
+    return;
+  }
   let next = first;
   const worker = async () => {
     while (next < first + count) {
@@ -183,14 +214,39 @@ const connectAll = async (command: Extract<LoadCommand, { type: 'connect' }>) =>
   report({ type: 'subscribed', subscribers });
 };
 
+const failed = (err: unknown) => report({ type: 'failed', message: (err as Error).message });
+
+/** The C data plane's figures, with this process's CPU added (it only relays meanwhile). */
+const reportNative = async (plane: NativeLoad, stamps: StampTable) => {
+  const own = process.cpuUsage(cpuAtStart);
+  const r = await plane.report();
+  const planeSamples = new StampSamples();
+  for (let i = 0; i + 2 < r.samples.length; i += 3)
+    planeSamples.record(r.samples[i]!, r.samples[i + 1]!, r.samples[i + 2]!);
+  const latency = planeSamples.histogram(stamps, measureFrom);
+  report({
+    type: 'result',
+    deliveries: r.deliveries,
+    frames: r.frames,
+    wireBytes: r.wireBytes,
+    lastReceiptAt: r.lastReceiptAt,
+    closedBy: r.closedBy,
+    latencyCounts: latency.histogram.counts,
+    latencyMatched: latency.matched,
+    latencySamples: latency.total,
+    cpuMs: r.cpuMs + (own.user + own.system) / 1000,
+    systemMs: r.systemMs + own.system / 1000,
+    wallMs: r.wallMs,
+  });
+};
+
 process.on('message', (command: LoadCommand) => {
   switch (command.type) {
     case 'connect':
-      connectAll(command).catch((err: unknown) =>
-        report({ type: 'failed', message: (err as Error).message }),
-      );
+      connectAll(command).catch(failed);
       return;
     case 'start':
+      native?.start();
       measureFrom = command.measureFrom;
       deliveries = frames = wireBytes = 0;
       samples = new StampSamples();
@@ -198,8 +254,11 @@ process.on('message', (command: LoadCommand) => {
       wallAtStart = performance.now();
       return;
     case 'count':
-      return report({ type: 'count', deliveries });
+      if (native) void native.count().then((n) => report({ type: 'count', deliveries: n }), failed);
+      else report({ type: 'count', deliveries });
+      return;
     case 'report': {
+      if (native) return void reportNative(native, command.stamps).catch(failed);
       const cpu = process.cpuUsage(cpuAtStart);
       const latency = samples.histogram(command.stamps, measureFrom);
       return report({

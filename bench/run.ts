@@ -21,6 +21,8 @@ export interface RunOptions {
   cpuProfileDir?: string;
   /** More node flags for node servers under test (`--node-flags`). */
   nodeFlags?: string[];
+  /** The C data plane for `json` clients (`native-load.ts`); absent: every client in JavaScript. */
+  nativeLoadgen?: string;
 }
 
 /** What one run measured. Figures are NaN where nothing was there to measure. */
@@ -115,6 +117,7 @@ export const runOnce = async (
         first,
         count,
         workload,
+        ...(sut.protocol === 'json' && options.nativeLoadgen && { native: options.nativeLoadgen }),
       };
       child.send(command);
     });

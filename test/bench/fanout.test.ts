@@ -5,6 +5,7 @@ import { changeBursts, QuoteGenerator, tickerLine } from '../../bench/feed.ts';
 import { evaluateGoals } from '../../bench/goals.ts';
 import { Histogram } from '../../bench/histogram.ts';
 import { measureMemory } from '../../bench/memory.ts';
+import { buildNativeLoadgen } from '../../bench/native-load.ts';
 import { runOnce } from '../../bench/run.ts';
 import type { SummaryRow } from '../../bench/summary.ts';
 import { summaryRow } from './summary-row.ts';
@@ -77,6 +78,19 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.latencyMs.samples).toBeGreaterThan(0);
     expect(r.latencyMs.hiRes).toBe(1);
     expect(r.notes.filter((n) => !n.includes('noisy'))).toEqual([]);
+  }, 120_000);
+
+  it('counts the same with the C data plane for json clients, a stalled one among them', async (ctx) => {
+    const native = buildNativeLoadgen();
+    // Reported as skipped, with why: the bench then reads every client in JavaScript.
+    if (!native.binary) return ctx.skip(native.note);
+    const stalledWorkload = { ...workload, subscribers: 12, stalled: 0.25, symbols: 5 as const };
+    const r = await runOnce('tickstream', stalledWorkload, { ...options, nativeLoadgen: native.binary });
+    expect(r.expected).toBeGreaterThan(0);
+    expect(r.delivered).toBe(r.expected);
+    expect(r.latencyMs.samples).toBeGreaterThan(0);
+    expect(r.latencyMs.hiRes).toBe(1);
+    expect(r.loadCpu).toBeGreaterThan(0);
   }, 120_000);
 
   it('measures a socket.io peer on the same workload, latency included', async () => {
