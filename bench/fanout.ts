@@ -51,7 +51,7 @@ cost for tickstream, sio-batch and ws.
   --cpu-prof DIR     write a V8 CPU profile of each node server to DIR (open in Chrome DevTools)
   --node-flags=…     more node/V8 flags for every node server under test, e.g. --node-flags=--trace-gc
   --no-pin           do not pin the server and the load generators to separate cores
-  --js-loadgen       read json clients in JavaScript too, not with the C data plane
+  --js-loadgen       read every client in JavaScript, not with the C data plane
                      (bench/native/loadgen.c, built with the system's cc when the bench starts)
   --out FILE         results file (default bench/results/fanout-<time>.json)
 `;

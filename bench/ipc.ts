@@ -37,7 +37,7 @@ export type LoadCommand =
       first: number;
       count: number;
       workload: Workload;
-      /** The built C data plane (`native-load.ts`), for `json` clients; absent: JavaScript. */
+      /** The built C data plane (`native-load.ts`) that reads the clients; absent: JavaScript. */
       native?: string;
     }
   | { type: 'start'; measureFrom: number }

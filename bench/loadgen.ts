@@ -53,34 +53,45 @@ const receive = (data: Buffer, header: number, sampled: boolean) => {
   if (sampled) recordStamps(samples, data, now);
 };
 
-/** The bytes that open a session and subscribe, per protocol; `onFrame` answers the handshakes. */
+/**
+ * The bytes that open a session and subscribe, per protocol: `open` goes out once the WebSocket
+ * is open, `answer` when the server is ready for the subscription (socket.io's namespace
+ * connect, MQTT's CONNACK), and `reply` says what answers a received message. The C data plane
+ * (`bench/native/loadgen.c`) follows the same rules with `open` and `answer`.
+ */
 const session = (protocol: ClientProtocol, symbols: string[] | undefined, clientId: string) => {
   switch (protocol) {
     case 'json':
       return {
-        open: [JSON.stringify({ op: 'subscribe', channel: 'quotes', ...(symbols && { symbols }) })],
+        open: JSON.stringify({ op: 'subscribe', channel: 'quotes', ...(symbols && { symbols }) }),
+        answer: undefined,
         reply: (_data: Buffer): string | Buffer | undefined => undefined,
         subscribed: (data: Buffer) => data.includes('"type":"subscribed"'),
       };
-    case 'socketio':
+    case 'socketio': {
+      const answer = `42${JSON.stringify(['subscribe', { symbols }])}`;
       return {
-        open: [],
+        open: undefined,
+        answer,
         // Engine.io: "0{…}" open → connect the namespace with "40"; "40{…}" → subscribe; "2" ping → "3".
         reply: (data: Buffer): string | undefined => {
           if (data[0] === 0x30 && data[1] !== 0x34) return '40';
-          if (data[0] === 0x34 && data[1] === 0x30) return `42${JSON.stringify(['subscribe', { symbols }])}`;
+          if (data[0] === 0x34 && data[1] === 0x30) return answer;
           if (data.length === 1 && data[0] === 0x32) return '3';
           return undefined;
         },
         subscribed: (data: Buffer) => data.includes('"subscribed"'),
       };
-    case 'mqtt':
+    }
+    case 'mqtt': {
+      const answer = mqttSubscribe(symbols?.map((s) => `q/${s}`) ?? ['q/#']);
       return {
-        open: [mqttConnect(clientId)],
-        reply: (data: Buffer): Buffer | undefined =>
-          data[0] === 0x20 ? mqttSubscribe(symbols?.map((s) => `q/${s}`) ?? ['q/#']) : undefined,
+        open: mqttConnect(clientId),
+        answer,
+        reply: (data: Buffer): Buffer | undefined => (data[0] === 0x20 ? answer : undefined),
         subscribed: (data: Buffer) => data[0] === 0x90,
       };
+    }
   }
 };
 
@@ -160,7 +171,7 @@ const connectClient = async (
       if (!ready) reject(new Error(`client ${i} closed with ${code} before subscribing`));
       else closedBy[code] = (closedBy[code] ?? 0) + 1;
     });
-    s.open.forEach(send);
+    if (s.open !== undefined) send(s.open);
     // Resume first: the head may already hold the subscription's answer, and a stalled client
     // pauses again on it.
     socket.resume();
@@ -171,20 +182,22 @@ const connectClient = async (
 /** The C data plane holding this generator's clients, when the orchestrator built one. */
 let native: NativeLoad | undefined;
 
-/** Hands every client to the C data plane: the same requests, sampling and stalls as below. */
+/** Hands every client to the C data plane: the same messages, sampling and stalls as below. */
 const connectNative = async (command: Extract<LoadCommand, { type: 'connect' }>, binary: string) => {
   const { protocol, url, urls, first, count, workload } = command;
-  native = NativeLoad.start(binary, hiResNow);
+  native = NativeLoad.start(binary);
   const clients = Array.from({ length: count }, (_, k) => {
     const i = first + k;
     const symbols = clientSymbols(workload, i)?.map((s) => SYMBOLS[s]!);
-    const [request] = session(protocol, symbols, `bench-${process.pid}-${i}`).open;
+    const { open, answer } = session(protocol, symbols, `bench-${process.pid}-${i}`);
     return {
       index: i,
       sampled: i % SAMPLE_EVERY === 0,
       stalled: isStalled(workload, i),
       url: urls?.[i % urls.length] ?? url,
-      request: String(request),
+      protocol,
+      open,
+      answer,
     };
   });
   await native.connect(clients);
@@ -193,7 +206,7 @@ const connectNative = async (command: Extract<LoadCommand, { type: 'connect' }>,
 const connectAll = async (command: Extract<LoadCommand, { type: 'connect' }>) => {
   const { protocol, url, urls, first, count, workload } = command;
   const subscribers = new Array<number>(SYMBOL_COUNT).fill(0);
-  if (protocol === 'json' && command.native) {
+  if (command.native) {
     await connectNative(command, command.native);
     for (let i = first; i < first + count; i++)
       if (!isStalled(workload, i))

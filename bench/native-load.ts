@@ -1,5 +1,5 @@
 /**
- * The C data plane of the load generator (`bench/native/loadgen.c`) for the `json` protocol:
+ * The C data plane of the load generator (`bench/native/loadgen.c`), for every client protocol:
  * built here with the system's C compiler when the bench starts, then driven by a load
  * generator process over the child's stdin and stdout (one command or answer a line).
  */
@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { ClientProtocol } from './ipc.ts';
 
 const SOURCE = fileURLToPath(new URL('./native/loadgen.c', import.meta.url));
 const BUILD_DIR = fileURLToPath(new URL('./native/build/', import.meta.url));
@@ -19,7 +20,7 @@ export type NativeBuild = { binary: string; note: string } | { binary?: undefine
 /** Builds the data plane unless a build newer than its source exists. */
 export const buildNativeLoadgen = (): NativeBuild => {
   if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs)
-    return { binary: BINARY, note: 'native (bench/native/loadgen.c) for json clients' };
+    return { binary: BINARY, note: 'native (bench/native/loadgen.c)' };
   mkdirSync(BUILD_DIR, { recursive: true });
   const partial = `${BINARY}.${process.pid}`;
   try {
@@ -29,19 +30,21 @@ export const buildNativeLoadgen = (): NativeBuild => {
     return { note: `JavaScript only: could not build bench/native/loadgen.c (${why.split('\n')[0]})` };
   }
   renameSync(partial, BINARY);
-  return { binary: BINARY, note: 'native (bench/native/loadgen.c, just built) for json clients' };
+  return { binary: BINARY, note: 'native (bench/native/loadgen.c, just built)' };
 };
 
-/** One client of the data plane: where it connects, the request it sends, how it behaves. */
+/** One client of the data plane: where it connects, what it sends (see `session`), how it behaves. */
 export interface NativeClient {
   index: number;
   sampled: boolean;
   stalled: boolean;
   url: string;
-  request: string;
+  protocol: ClientProtocol;
+  open: string | Buffer | undefined;
+  answer: string | Buffer | undefined;
 }
 
-/** What the data plane measured since `start`, on the caller's clock. */
+/** What the data plane measured since `start`; times in ms since the epoch, as `hiResNow`. */
 export interface NativeResult {
   deliveries: number;
   frames: number;
@@ -55,26 +58,26 @@ export interface NativeResult {
   samples: number[];
 }
 
-const clientLine = ({ index, sampled, stalled, url, request }: NativeClient): string => {
+const hex = (message: string | Buffer | undefined): string =>
+  message === undefined ? '-' : Buffer.from(message).toString('hex');
+
+const clientLine = ({ index, sampled, stalled, url, protocol, open, answer }: NativeClient): string => {
   const target = new URL(url);
   if (target.protocol !== 'ws:') throw new Error(`only ws:// URLs are supported: ${url}`);
-  const path = `${target.pathname}${target.search}`;
-  return `client ${index} ${sampled ? 1 : 0} ${stalled ? 1 : 0} ${target.hostname} ${target.port || 80} ${path} ${request}\n`;
+  const where = `${target.hostname} ${target.port || 80} ${target.pathname}${target.search}`;
+  return `client ${index} ${sampled ? 1 : 0} ${stalled ? 1 : 0} ${where} ${protocol} ${hex(open)} ${hex(answer)}\n`;
 };
 
-/** A running data plane; `now` is the caller's clock, which its receipt times follow. */
+/** A running data plane. */
 export class NativeLoad {
   private readonly lines: AsyncIterator<string>;
 
-  private constructor(
-    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
-    private readonly now: () => number,
-  ) {
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
     this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
 
-  static start(binary: string, now: () => number): NativeLoad {
-    return new NativeLoad(spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] }), now);
+  static start(binary: string): NativeLoad {
+    return new NativeLoad(spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] }));
   }
 
   private async line(): Promise<string> {
@@ -91,13 +94,13 @@ export class NativeLoad {
   /** Opens and subscribes every client; resolves once each has its `subscribed`. */
   async connect(clients: NativeClient[]): Promise<void> {
     this.send(clients.map(clientLine).join(''));
-    this.send(`connect ${this.now()}\n`);
+    this.send('connect\n');
     const answer = await this.line();
     if (answer !== 'subscribed') throw new Error(`unexpected answer: ${answer}`);
   }
 
   start(): void {
-    this.send(`start ${this.now()}\n`);
+    this.send('start\n');
   }
 
   async count(): Promise<number> {

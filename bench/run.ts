@@ -21,7 +21,7 @@ export interface RunOptions {
   cpuProfileDir?: string;
   /** More node flags for node servers under test (`--node-flags`). */
   nodeFlags?: string[];
-  /** The C data plane for `json` clients (`native-load.ts`); absent: every client in JavaScript. */
+  /** The load generators' C data plane (`native-load.ts`); absent: they read in JavaScript. */
   nativeLoadgen?: string;
 }
 
@@ -117,7 +117,7 @@ export const runOnce = async (
         first,
         count,
         workload,
-        ...(sut.protocol === 'json' && options.nativeLoadgen && { native: options.nativeLoadgen }),
+        ...(options.nativeLoadgen && { native: options.nativeLoadgen }),
       };
       child.send(command);
     });

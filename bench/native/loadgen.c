@@ -1,18 +1,23 @@
 /*
- * The load generator's data plane for the `json` protocol (tickstream and the plain `ws` peer),
- * in C: at a million deliveries a second the JavaScript one took most of its core, and the bench
- * must never be limited by what measures it. bench/loadgen.ts starts this process, hands it the
- * clients and relays the orchestrator's commands; this file only connects, subscribes, reads and
- * counts, exactly as the JavaScript path does (see bench/loadgen.ts and bench/stamps.ts).
+ * The load generator's data plane, in C: at a million deliveries a second the JavaScript one
+ * took most of its core, and the bench must never be limited by what measures it. bench/loadgen.ts
+ * starts this process, hands it the clients and relays the orchestrator's commands; this file
+ * only connects, subscribes, reads and counts, exactly as the JavaScript path does for each of
+ * its protocols (see `session` in bench/loadgen.ts, and bench/stamps.ts).
  *
  * stdin, one command a line:
- *   client INDEX SAMPLED STALLED HOST PORT PATH JSON   a client to open and its subscribe request
- *   connect NOW       open every client given; prints "subscribed" or "failed MESSAGE"
- *   start NOW         zero the counters, start the CPU and wall clocks
+ *   client INDEX SAMPLED STALLED HOST PORT PATH PROTOCOL OPEN ANSWER
+ *                     a client: PROTOCOL json, socketio or mqtt; OPEN the message it sends once
+ *                     the WebSocket is open, ANSWER the one it sends when the server is ready
+ *                     for its subscription (socket.io's "40", MQTT's CONNACK); both in hex, or -
+ *   connect           open every client given; prints "subscribed" or "failed MESSAGE"
+ *   start             zero the counters, start the CPU and wall clocks
  *   count             prints "count DELIVERIES"
  *   report            prints "result …", one "closed CODE COUNT" per close code, "samples N",
  *                     N lines "KEY RECEIVED COUNT", then "end"
- * NOW is the caller's clock (ms since the epoch, sub-ms): receipt times are reported on it.
+ * Receipt times are ms since the epoch, sub-ms, from CLOCK_REALTIME: Node's `timeOrigin + now()`
+ * in the other processes is the same clock as of their start. (Handing this process the caller's
+ * time over the pipe instead put its clock behind by the pipe's delay, up to half a millisecond.)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -43,6 +48,7 @@ static const char TS[] = "\"ts\":\"";
 #define ISO_LENGTH 24
 
 enum state { IDLE, CONNECTING, HANDSHAKE, OPEN, CLOSED };
+enum protocol { JSON, SOCKETIO, MQTT };
 
 struct buf {
   unsigned char *data;
@@ -52,7 +58,9 @@ struct buf {
 struct client {
   int index, sampled, stalled, fd, ready;
   enum state state;
-  char *host, *path, *request;
+  enum protocol protocol;
+  char *host, *path;
+  struct buf open, answer;
   int port;
   struct buf pending; /* bytes of a frame (or the response head) not yet whole */
   struct buf message; /* fragments of a message not yet ended */
@@ -65,7 +73,6 @@ static int client_count, client_cap;
 static int epfd;
 static unsigned char shared[READ_BUFFER];
 
-static double clock_offset; /* caller's ms minus our monotonic ms */
 static long long deliveries, frames, wire_bytes;
 static double last_receipt, start_wall;
 static struct rusage start_usage;
@@ -81,7 +88,11 @@ static double mono_ms(void) {
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
-static double now_ms(void) { return mono_ms() + clock_offset; }
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
 
 static void die(const char *what) {
   printf("failed %s: %s\n", what, strerror(errno));
@@ -201,9 +212,33 @@ static long long count_quotes(const unsigned char *data, size_t len) {
 
 static void stop_reading(struct client *c) { epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL); }
 
+/* What a client sends back to a message, by protocol, whether subscribed yet or not. */
+static void reply(struct client *c, const unsigned char *data, size_t len) {
+  if (c->protocol == SOCKETIO) {
+    /* Engine.io: "0{…}" open → connect the namespace with "40"; "40{…}" → subscribe; "2" → "3". */
+    if (len >= 1 && data[0] == '0' && (len < 2 || data[1] != '4')) send_frame(c, 1, (const unsigned char *)"40", 2);
+    else if (len >= 2 && data[0] == '4' && data[1] == '0') send_frame(c, 1, c->answer.data, c->answer.len);
+    else if (len == 1 && data[0] == '2') send_frame(c, 1, (const unsigned char *)"3", 1);
+  } else if (c->protocol == MQTT && len >= 1 && data[0] == 0x20)
+    send_frame(c, 2, c->answer.data, c->answer.len);
+}
+
+static int is_subscribed(const struct client *c, const unsigned char *data, size_t len) {
+  switch (c->protocol) {
+    case JSON:
+      return memmem(data, len, SUBSCRIBED, sizeof SUBSCRIBED - 1) != NULL;
+    case SOCKETIO:
+      return memmem(data, len, "\"subscribed\"", 12) != NULL;
+    case MQTT:
+      return len >= 1 && data[0] == 0x90;
+  }
+  return 0;
+}
+
 static void message(struct client *c, const unsigned char *data, size_t len, size_t header, double at) {
+  reply(c, data, len);
   if (!c->ready) {
-    if (!memmem(data, len, SUBSCRIBED, sizeof SUBSCRIBED - 1)) return;
+    if (!is_subscribed(c, data, len)) return;
     c->ready = 1;
     /* A stalled client stops reading: the server sees TCP back-pressure, as from a slow phone. */
     if (c->stalled) stop_reading(c);
@@ -330,8 +365,8 @@ static void on_connected(struct client *c) {
   char head[1024];
   int n = snprintf(head, sizeof head,
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                   c->path, c->host, c->port);
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+                   c->path, c->host, c->port, c->protocol == MQTT ? "Sec-WebSocket-Protocol: mqtt\r\n" : "");
   if (write(c->fd, head, n) != n) die("write");
   c->state = HANDSHAKE;
   add_epoll(c, EPOLLIN, EPOLL_CTL_MOD);
@@ -353,7 +388,7 @@ static void on_handshake(struct client *c, const unsigned char *data, size_t len
   c->pending.len = rest;
   c->state = OPEN;
   connecting--;
-  send_frame(c, 1, (const unsigned char *)c->request, strlen(c->request));
+  if (c->open.len > 0) send_frame(c, c->protocol == MQTT ? 2 : 1, c->open.data, c->open.len);
   if (rest > 0) {
     size_t used = frames_in(c, c->pending.data, c->pending.len, at);
     memmove(c->pending.data, c->pending.data + used, c->pending.len - used);
@@ -390,11 +425,25 @@ static void on_readable(struct client *c) {
   }
 }
 
+/* Hex to bytes ("-" is none); false if it is not hex. */
+static int unhex(const char *text, struct buf *out) {
+  if (strcmp(text, "-") == 0) return 1;
+  size_t n = strlen(text);
+  if (n % 2) return 0;
+  for (size_t i = 0; i < n; i += 2) {
+    unsigned int byte;
+    if (sscanf(text + i, "%2x", &byte) != 1) return 0;
+    unsigned char b = byte;
+    append(out, &b, 1);
+  }
+  return 1;
+}
+
 static void add_client(char *line) {
-  char host[256], path[1024];
-  int index, sampled, stalled, port, offset = 0;
-  if (sscanf(line, "client %d %d %d %255s %d %1023s %n", &index, &sampled, &stalled, host, &port, path, &offset) < 6 ||
-      offset == 0) {
+  static char host[256], path[4096], protocol[16], open[1 << 16], answer[1 << 16];
+  int index, sampled, stalled, port;
+  if (sscanf(line, "client %d %d %d %255s %d %4095s %15s %65535s %65535s", &index, &sampled, &stalled, host, &port,
+             path, protocol, open, answer) != 9) {
     fail("a client line does not read");
     return;
   }
@@ -411,8 +460,9 @@ static void add_client(char *line) {
   c->port = port;
   c->host = strdup(host);
   c->path = strdup(path);
-  c->request = strdup(line + offset);
+  c->protocol = strcmp(protocol, "mqtt") == 0 ? MQTT : strcmp(protocol, "socketio") == 0 ? SOCKETIO : JSON;
   c->fd = -1;
+  if (!unhex(open, &c->open) || !unhex(answer, &c->answer)) fail("a client line's messages are not hex");
 }
 
 static void report(void) {
@@ -433,13 +483,9 @@ static void report(void) {
 }
 
 static void command(char *line) {
-  double now;
   if (strncmp(line, "client ", 7) == 0) add_client(line);
-  else if (sscanf(line, "connect %lf", &now) == 1) {
-    clock_offset = now - mono_ms();
-    connect_more();
-  } else if (sscanf(line, "start %lf", &now) == 1) {
-    clock_offset = now - mono_ms();
+  else if (strcmp(line, "connect") == 0) connect_more();
+  else if (strcmp(line, "start") == 0) {
     deliveries = frames = wire_bytes = 0;
     sample_count = 0;
     getrusage(RUSAGE_SELF, &start_usage);

@@ -80,7 +80,7 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.notes.filter((n) => !n.includes('noisy'))).toEqual([]);
   }, 120_000);
 
-  it('counts the same with the C data plane for json clients, a stalled one among them', async (ctx) => {
+  it('counts the same with the C data plane, stalled clients among them', async (ctx) => {
     const native = buildNativeLoadgen();
     // Reported as skipped, with why: the bench then reads every client in JavaScript.
     if (!native.binary) return ctx.skip(native.note);
@@ -91,6 +91,19 @@ describe.concurrent('fan-out bench run', () => {
     expect(r.latencyMs.samples).toBeGreaterThan(0);
     expect(r.latencyMs.hiRes).toBe(1);
     expect(r.loadCpu).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('counts socket.io deliveries with the C data plane too (engine.io handshake)', async (ctx) => {
+    const native = buildNativeLoadgen();
+    if (!native.binary) return ctx.skip(native.note);
+    const r = await runOnce(
+      'sio-batch',
+      { ...workload, symbols: 'all' },
+      { ...options, nativeLoadgen: native.binary },
+    );
+    expect(r.delivered).toBe(r.expected);
+    expect(r.latencyMs.samples).toBeGreaterThan(0);
+    expect(r.latencyMs.hiRes).toBe(1);
   }, 120_000);
 
   it('measures a socket.io peer on the same workload, latency included', async () => {
