@@ -139,8 +139,9 @@ static void send_frame(struct client *c, int opcode, const unsigned char *payloa
   unsigned char *frame = malloc(h + len);
   memcpy(frame, head, h);
   for (size_t i = 0; i < len; i++) frame[h + i] = payload[i] ^ mask[i & 3];
-  /* Small frames on a socket that has sent little: a short write does not happen here. */
-  if (write(c->fd, frame, h + len) < 0 && errno != EAGAIN) c->state = CLOSED;
+  /* Small frames on a socket that has sent little: a short write does not happen here. No
+   * SIGPIPE: a socket the server has just closed reports it on the next read instead. */
+  send(c->fd, frame, h + len, MSG_NOSIGNAL);
   free(frame);
 }
 
@@ -367,7 +368,7 @@ static void on_connected(struct client *c) {
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
                    c->path, c->host, c->port, c->protocol == MQTT ? "Sec-WebSocket-Protocol: mqtt\r\n" : "");
-  if (write(c->fd, head, n) != n) die("write");
+  if (send(c->fd, head, n, MSG_NOSIGNAL) != n) die("write");
   c->state = HANDSHAKE;
   add_epoll(c, EPOLLIN, EPOLL_CTL_MOD);
 }
