@@ -179,12 +179,17 @@ const connectClient = async (
   });
 };
 
+type ConnectCommand = Extract<LoadCommand, { type: 'connect' }>;
+
+/** Where client `i` connects: its edge when the run has several (scale-out), else the server. */
+const clientUrl = ({ url, urls }: ConnectCommand, i: number): string => urls?.[i % urls.length] ?? url;
+
 /** The C data plane holding this generator's clients, when the orchestrator built one. */
 let native: NativeLoad | undefined;
 
 /** Hands every client to the C data plane: the same messages, sampling and stalls as below. */
-const connectNative = async (command: Extract<LoadCommand, { type: 'connect' }>, binary: string) => {
-  const { protocol, url, urls, first, count, workload } = command;
+const connectNative = async (command: ConnectCommand, binary: string) => {
+  const { protocol, first, count, workload } = command;
   native = NativeLoad.start(binary);
   const clients = Array.from({ length: count }, (_, k) => {
     const i = first + k;
@@ -194,7 +199,7 @@ const connectNative = async (command: Extract<LoadCommand, { type: 'connect' }>,
       index: i,
       sampled: i % SAMPLE_EVERY === 0,
       stalled: isStalled(workload, i),
-      url: urls?.[i % urls.length] ?? url,
+      url: clientUrl(command, i),
       protocol,
       open,
       answer,
@@ -203,27 +208,24 @@ const connectNative = async (command: Extract<LoadCommand, { type: 'connect' }>,
   await native.connect(clients);
 };
 
-const connectAll = async (command: Extract<LoadCommand, { type: 'connect' }>) => {
-  const { protocol, url, urls, first, count, workload } = command;
-  const subscribers = new Array<number>(SYMBOL_COUNT).fill(0);
-  if (command.native) {
-    await connectNative(command, command.native);
-    for (let i = first; i < first + count; i++)
-      if (!isStalled(workload, i))
-        for (const s of clientSymbols(workload, i) ?? SYMBOLS.keys()) subscribers[s]!++;
-    report({ type: 'subscribed', subscribers });
-    return;
+const connectAll = async (command: ConnectCommand) => {
+  const { protocol, first, count, workload } = command;
+  if (command.native) await connectNative(command, command.native);
+  else {
+    let next = first;
+    const worker = async () => {
+      while (next < first + count) {
+        const i = next++;
+        await connectClient(protocol, clientUrl(command, i), workload, i);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, count) }, worker));
   }
-  let next = first;
-  const worker = async () => {
-    while (next < first + count) {
-      const i = next++;
-      await connectClient(protocol, urls?.[i % urls.length] ?? url, workload, i);
-      if (isStalled(workload, i)) continue;
+  // What the orchestrator expects deliveries from: every client that reads, by symbol.
+  const subscribers = new Array<number>(SYMBOL_COUNT).fill(0);
+  for (let i = first; i < first + count; i++)
+    if (!isStalled(workload, i))
       for (const s of clientSymbols(workload, i) ?? SYMBOLS.keys()) subscribers[s]!++;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, count) }, worker));
   report({ type: 'subscribed', subscribers });
 };
 
