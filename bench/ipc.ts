@@ -61,6 +61,8 @@ export interface LoadResult {
   cpuMs: number;
   /** The kernel's part of `cpuMs` (socket reads, wakeups). */
   systemMs: number;
+  /** CPU spent polling sockets that had nothing (the C data plane): waiting, not in `cpuMs`. */
+  pollingMs?: number;
   wallMs: number;
 }
 

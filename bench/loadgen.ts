@@ -252,6 +252,7 @@ const reportNative = async (plane: NativeLoad, stamps: StampTable) => {
     cpuMs: r.cpuMs + (own.user + own.system) / 1000,
     systemMs: r.systemMs + own.system / 1000,
     wallMs: r.wallMs,
+    pollingMs: r.pollingMs,
   });
 };
 

@@ -53,6 +53,8 @@ export interface NativeResult {
   cpuMs: number;
   systemMs: number;
   wallMs: number;
+  /** CPU spent polling quiet sockets, left out of `cpuMs`. */
+  pollingMs: number;
   closedBy: Record<string, number>;
   /** (key, received at, count) triples, as `StampSamples.record` takes them. */
   samples: number[];
@@ -111,7 +113,8 @@ export class NativeLoad {
   async report(): Promise<NativeResult> {
     this.send('report\n');
     const [, ...figures] = (await this.line()).split(' ').map(Number);
-    const [deliveries, frames, wireBytes, lastReceiptAt, cpuMs, systemMs, wallMs] = figures as number[];
+    const [deliveries, frames, wireBytes, lastReceiptAt, cpuMs, systemMs, wallMs, pollingMs] =
+      figures as number[];
     const closedBy: Record<string, number> = {};
     let line = await this.line();
     for (; line.startsWith('closed '); line = await this.line()) {
@@ -130,6 +133,7 @@ export class NativeLoad {
       cpuMs,
       systemMs,
       wallMs,
+      pollingMs,
       closedBy,
       samples,
     } as NativeResult;

@@ -205,6 +205,8 @@ export const runOnce = async (
     // The last poll may have missed a few that landed before the final report.
     if (cutOff && total < expected) notes.push(`cut off ${options.drainMs} ms after the feed`);
     const loadCpuSec = results.reduce((sum, r) => sum + r.cpuMs / 1000, 0);
+    // The C data plane's polling is the load generators' own waiting: not load, not others' use.
+    const loadPollingSec = results.reduce((sum, r) => sum + (r.pollingMs ?? 0) / 1000, 0);
     const loadCores = Math.min(loads.length, cpuListSize(options.pin?.load) ?? loads.length);
     const loadCpu = Math.max(
       ...results.map((r) => r.cpuMs / r.wallMs),
@@ -214,8 +216,10 @@ export const runOnce = async (
     const sampled = results.reduce((sum, r) => sum + r.latencySamples, 0);
     // Everything else on the machine (other users' tests, say) competes for the same cores.
     const otherCpu =
-      Math.max(0, machineUsed - cpuUsed - feedCpu - loadCpuSec - (ownCpu.user + ownCpu.system) / 1e6) /
-      wallSec;
+      Math.max(
+        0,
+        machineUsed - cpuUsed - feedCpu - loadCpuSec - loadPollingSec - (ownCpu.user + ownCpu.system) / 1e6,
+      ) / wallSec;
     const valid = loadCpu < LOAD_SATURATED;
     if (!valid) notes.push(`load generator at ${(loadCpu * 100).toFixed(0)}% CPU: it may be the bottleneck`);
     if (otherCpu > NOISY_CORES) notes.push(`other processes used ${otherCpu.toFixed(2)} cores: noisy`);
