@@ -1,31 +1,40 @@
 import type { Bar, BarInterval } from '../protocol/messages.ts';
 import { INTERVAL_MS } from './intervals.ts';
 
+/** A bar's values that change as quotes fold into it. */
+type BarValues = Pick<Bar, 'open' | 'high' | 'low' | 'close' | 'updates' | 'closed'>;
+
 /**
- * The current bar of one symbol and interval, folded in place: a quote change revises five of
- * these, and a new `Bar` for each would live until the next change of the same bar, long enough
- * to be promoted to V8's old generation. A slot never leaves the bars stage: what leaves is a
+ * A bar held and revised in place: the bars stage folds each quote into one per symbol and
+ * interval, and the hub's bar store keeps one per bar it holds. A quote change revises five of
+ * them, and a new `Bar` for each would live until the next change of the same bar, long enough
+ * to be promoted to V8's old generation. A slot never leaves its owner: what leaves is a
  * `snapshot()`, a `Bar` of its own that the slot never touches again.
  */
 export class BarSlot {
   start: string;
   startMs: number;
   endMs: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  updates: number;
-  closed: boolean;
+  open = 0;
+  high = 0;
+  low = 0;
+  close = 0;
+  updates = 0;
+  closed = false;
 
   constructor(
     readonly symbol: string,
     readonly interval: BarInterval,
-    bar: Pick<Bar, 'start' | 'open' | 'high' | 'low' | 'close' | 'updates' | 'closed'>,
+    bar: Pick<Bar, 'start'> & BarValues,
   ) {
     this.start = bar.start;
     this.startMs = Date.parse(bar.start);
     this.endMs = this.startMs + INTERVAL_MS[interval];
+    this.revise(bar);
+  }
+
+  /** Takes `bar`'s values (a later version of the same bar). */
+  revise(bar: BarValues): void {
     this.open = bar.open;
     this.high = bar.high;
     this.low = bar.low;

@@ -1,4 +1,5 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
+import { BarSlot } from '../bars/fold-bar.ts';
 import { dayStart, tradingDay } from '../bars/karachi-time.ts';
 
 /** Which bars a query wants. */
@@ -28,30 +29,11 @@ interface Day {
 /**
  * The store's own copy of a bar, revised in place when a later event changes the same bar: the
  * event's `Bar`s then die young, and nothing outside the store ever holds one of these (it hands
- * out copies), so a bar once emitted never changes under anyone.
+ * out snapshots), so a bar once emitted never changes under anyone.
  */
-type Held = Bar;
+type Held = BarSlot;
 
-const copyBar = (bar: Bar): Held => ({
-  symbol: bar.symbol,
-  interval: bar.interval,
-  start: bar.start,
-  open: bar.open,
-  high: bar.high,
-  low: bar.low,
-  close: bar.close,
-  updates: bar.updates,
-  closed: bar.closed,
-});
-
-const revise = (held: Held, bar: Bar): void => {
-  held.open = bar.open;
-  held.high = bar.high;
-  held.low = bar.low;
-  held.close = bar.close;
-  held.updates = bar.updates;
-  held.closed = bar.closed;
-};
+const hold = (bar: Bar): Held => new BarSlot(bar.symbol, bar.interval, bar);
 
 const INTERVAL_SLOT = new Map<BarInterval, number>(BAR_INTERVALS.map((interval, i) => [interval, i]));
 
@@ -90,7 +72,7 @@ export class BarStore {
       const series = bar.symbol === symbol ? current[slot] : undefined;
       const last = series && series.bars.length - 1;
       if (series && series.bars[last!]!.start === bar.start) {
-        revise(series.bars[last!]!, bar);
+        series.bars[last!]!.revise(bar);
         noteSeq(series, last!, seq);
       } else {
         const held = this.place(bar, slot, seq);
@@ -107,16 +89,16 @@ export class BarStore {
     if (!slots) day.symbols.set(bar.symbol, (slots = new Array<Series | undefined>(BAR_INTERVALS.length)));
     let series = slots[slot];
     if (!series) {
-      slots[slot] = series = { day, bars: [copyBar(bar)], seqs: [seq], lastSeq: 0 };
+      slots[slot] = series = { day, bars: [hold(bar)], seqs: [seq], lastSeq: 0 };
       noteSeq(series, 0, seq);
       return series;
     }
     // Bars come in start order: the new one is the last one or follows it.
     let i = series.bars.length - 1;
     while (i >= 0 && series.bars[i]!.start > bar.start) i--;
-    if (i >= 0 && series.bars[i]!.start === bar.start) revise(series.bars[i]!, bar);
+    if (i >= 0 && series.bars[i]!.start === bar.start) series.bars[i]!.revise(bar);
     else {
-      series.bars.splice(++i, 0, copyBar(bar));
+      series.bars.splice(++i, 0, hold(bar));
       series.seqs.splice(i, 0, seq);
     }
     noteSeq(series, i, seq);
@@ -175,7 +157,7 @@ export class BarStore {
         const series = slots[slot];
         if (!series || !symbol(name)) continue;
         for (const bar of series.bars)
-          if (bar.start >= since && (to === undefined || bar.start < to)) out.push(copyBar(bar));
+          if (bar.start >= since && (to === undefined || bar.start < to)) out.push(bar.snapshot());
       }
     return out.sort((a, b) =>
       a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start < b.start ? -1 : 1,
@@ -198,7 +180,7 @@ export class BarStore {
         slots.forEach((series, slot) => {
           if (!series || series.lastSeq <= since || !wants(name, BAR_INTERVALS[slot]!)) return;
           for (let i = 0; i < series.bars.length; i++)
-            if (series.seqs[i]! > since) visit(copyBar(series.bars[i]!), series.seqs[i]!);
+            if (series.seqs[i]! > since) visit(series.bars[i]!.snapshot(), series.seqs[i]!);
         });
     }
   }
@@ -210,7 +192,7 @@ export class BarStore {
       for (const slots of this.byDay.get(name)!.symbols.values())
         for (const series of slots)
           if (series) last.set(`${series.bars[0]!.symbol} ${series.bars[0]!.interval}`, series.bars.at(-1)!);
-    return [...last.values()].map(copyBar);
+    return [...last.values()].map((held) => held.snapshot());
   }
 
   /**
@@ -224,7 +206,7 @@ export class BarStore {
       for (const slots of this.byDay.get(name)!.symbols.values())
         for (const series of slots)
           if (series) {
-            for (const bar of series.bars) bars.push(copyBar(bar));
+            for (const bar of series.bars) bars.push(bar.snapshot());
             seqs.push(...series.seqs);
           }
     return { bars, seqs };
