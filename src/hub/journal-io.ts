@@ -15,6 +15,7 @@ export interface JournalIo {
 
 /** The journal's calls as node:fs makes them. */
 export const nodeIo: JournalIo = {
+  // The same call twice: writeSync has one overload for text and one for bytes, not a union.
   write: (fd, data) => (typeof data === 'string' ? writeSync(fd, data) : writeSync(fd, data)),
   sync: (fd) => fdatasyncSync(fd),
   unlink: (path) => unlinkSync(path),

@@ -70,6 +70,7 @@ const joinTexts = (texts: HeldTexts, from: number, to: number): Buffer => {
 export const writeSynced = async (path: string, chunks: Iterable<string | Uint8Array>): Promise<void> => {
   const file = await fsp.open(path, 'w');
   try {
+    // The same call twice: FileHandle.write has one overload for text and one for bytes.
     for (const chunk of chunks) await (typeof chunk === 'string' ? file.write(chunk) : file.write(chunk));
     await file.sync();
   } finally {
