@@ -70,6 +70,20 @@ describe('Hub', () => {
     ]);
   });
 
+  it('hands out snapshots and restores states that later changes leave as they were', () => {
+    const hub = hubWith();
+    hub.apply(quote('AIRLINK', full(1)));
+    const before = hub.snapshot();
+    const state = hub.exportState();
+    const restored = hubWith();
+    restored.restore(state);
+    hub.apply(quote('AIRLINK', { price: 2 }, 't2'));
+    restored.apply(quote('AIRLINK', { price: 3 }, 't3'));
+    expect(before).toEqual([{ symbol: 'AIRLINK', v: 1, ...full(1), ts: 't' }]);
+    expect(state.quotes).toEqual(before);
+    expect(hub.snapshot()[0]).toMatchObject({ price: 2, v: 2 });
+  });
+
   it('resumes with one merged delta per symbol holding every field changed since, kind and direction included', () => {
     const hub = hubWith();
     hub.apply(quote('AIRLINK', full(1)));
