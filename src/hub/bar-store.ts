@@ -11,13 +11,18 @@ export interface BarQuery {
   to?: string;
 }
 
-/** The bars of one symbol and interval in start order, each with the seq of the event that last changed it. */
+/** The bars of one symbol and interval in start order. */
 interface Series {
   day: Day;
   bars: Held[];
-  seqs: number[];
-  /** The greatest of `seqs`: a resume skips the series when it is not after `since`. */
+  /** The greatest of the bars' seqs: a resume skips the series when it is not after `since`. */
   lastSeq: number;
+}
+
+/** A series' latest bar: where a put of the next version of it goes. */
+interface Latest {
+  series: Series;
+  held: Held;
 }
 
 /** One trading day: each symbol's series, one slot per interval in `BAR_INTERVALS` order. */
@@ -29,16 +34,22 @@ interface Day {
 /**
  * The store's own copy of a bar, revised in place when a later event changes the same bar: the
  * event's `Bar`s then die young, and nothing outside the store ever holds one of these (it hands
- * out snapshots), so a bar once emitted never changes under anyone.
+ * out snapshots), so a bar once emitted never changes under anyone. It keeps the seq of the
+ * event that last changed it beside its values, where a put writes them together.
  */
-type Held = BarSlot;
-
-const hold = (bar: Bar): Held => new BarSlot(bar.symbol, bar.interval, bar);
+class Held extends BarSlot {
+  constructor(
+    bar: Bar,
+    public seq: number,
+  ) {
+    super(bar.symbol, bar.interval, bar);
+  }
+}
 
 const INTERVAL_SLOT = new Map<BarInterval, number>(BAR_INTERVALS.map((interval, i) => [interval, i]));
 
-const noteSeq = (series: Series, i: number, seq: number): void => {
-  series.seqs[i] = seq;
+const noteSeq = (series: Series, held: Held, seq: number): void => {
+  held.seq = seq;
   if (seq > series.lastSeq) series.lastSeq = seq;
   if (seq > series.day.lastSeq) series.day.lastSeq = seq;
 };
@@ -52,10 +63,10 @@ const noteSeq = (series: Series, i: number, seq: number): void => {
 export class BarStore {
   private readonly byDay = new Map<string, Day>();
   /**
-   * Each symbol's latest series per interval: nearly every put revises the latest bar of one,
-   * found here without working out its day.
+   * Each symbol's latest bar per interval and its series: nearly every put revises one of
+   * these, found here without working out its day or reading the series' list.
    */
-  private readonly current = new Map<string, (Series | undefined)[]>();
+  private readonly current = new Map<string, (Latest | undefined)[]>();
   // Every symbol's bars share a few starts: their day is worked out once per start.
   private readonly dayOf = new Map<string, string>();
 
@@ -64,45 +75,40 @@ export class BarStore {
   /** Holds the bars one event (`seq`) changed, all of `symbol`; a bar of a new day beyond the limit drops the oldest day. */
   put(symbol: string, bars: readonly Bar[], seq: number): void {
     let current = this.current.get(symbol);
-    if (!current) this.current.set(symbol, (current = new Array<Series | undefined>(BAR_INTERVALS.length)));
+    if (!current) this.current.set(symbol, (current = new Array<Latest | undefined>(BAR_INTERVALS.length)));
     for (let k = 0; k < bars.length; k++) {
       const bar = bars[k]!;
       // The bars stage lists a symbol's bars in interval order: the slot is usually the index.
       const slot = BAR_INTERVALS[k] === bar.interval ? k : INTERVAL_SLOT.get(bar.interval)!;
-      const series = bar.symbol === symbol ? current[slot] : undefined;
-      const last = series && series.bars.length - 1;
-      if (series && series.bars[last!]!.start === bar.start) {
-        series.bars[last!]!.revise(bar);
-        noteSeq(series, last!, seq);
+      const latest = bar.symbol === symbol ? current[slot] : undefined;
+      if (latest && latest.held.start === bar.start) {
+        latest.held.revise(bar);
+        noteSeq(latest.series, latest.held, seq);
       } else {
-        const held = this.place(bar, slot, seq);
-        if (held && held.bars.at(-1)!.start === bar.start && bar.symbol === symbol) current[slot] = held;
+        const placed = this.place(bar, seq);
+        if (placed && placed.series.bars.at(-1) === placed.held && bar.symbol === symbol)
+          current[slot] = placed;
       }
     }
   }
 
   /** Puts a bar that is not the latest of its series where its day and start say. */
-  private place(bar: Bar, slot: number, seq: number): Series | undefined {
+  private place(bar: Bar, seq: number): Latest | undefined {
     const day = this.dayFor(bar.start, true);
     if (!day) return undefined;
+    const slot = INTERVAL_SLOT.get(bar.interval)!;
     let slots = day.symbols.get(bar.symbol);
     if (!slots) day.symbols.set(bar.symbol, (slots = new Array<Series | undefined>(BAR_INTERVALS.length)));
     let series = slots[slot];
-    if (!series) {
-      slots[slot] = series = { day, bars: [hold(bar)], seqs: [seq], lastSeq: 0 };
-      noteSeq(series, 0, seq);
-      return series;
-    }
+    if (!series) slots[slot] = series = { day, bars: [], lastSeq: 0 };
     // Bars come in start order: the new one is the last one or follows it.
     let i = series.bars.length - 1;
     while (i >= 0 && series.bars[i]!.start > bar.start) i--;
-    if (i >= 0 && series.bars[i]!.start === bar.start) series.bars[i]!.revise(bar);
-    else {
-      series.bars.splice(++i, 0, hold(bar));
-      series.seqs.splice(i, 0, seq);
-    }
-    noteSeq(series, i, seq);
-    return series;
+    let held = series.bars[i];
+    if (held?.start === bar.start) held.revise(bar);
+    else series.bars.splice(i + 1, 0, (held = new Held(bar, seq)));
+    noteSeq(series, held, seq);
+    return { series, held };
   }
 
   /**
@@ -112,8 +118,8 @@ export class BarStore {
   touch(bar: Bar, seq: number): void {
     const day = this.dayFor(bar.start, false);
     const series = day?.symbols.get(bar.symbol)?.[INTERVAL_SLOT.get(bar.interval)!];
-    const i = series?.bars.findIndex((b) => b.start === bar.start) ?? -1;
-    if (day && series && i >= 0 && series.seqs[i]! < seq) noteSeq(series, i, seq);
+    const held = series?.bars.find((b) => b.start === bar.start);
+    if (series && held && held.seq < seq) noteSeq(series, held, seq);
   }
 
   private dayFor(start: string, create: boolean): Day | undefined {
@@ -179,8 +185,7 @@ export class BarStore {
       for (const [name, slots] of day.symbols)
         slots.forEach((series, slot) => {
           if (!series || series.lastSeq <= since || !wants(name, BAR_INTERVALS[slot]!)) return;
-          for (let i = 0; i < series.bars.length; i++)
-            if (series.seqs[i]! > since) visit(series.bars[i]!.snapshot(), series.seqs[i]!);
+          for (const held of series.bars) if (held.seq > since) visit(held.snapshot(), held.seq);
         });
     }
   }
@@ -205,10 +210,11 @@ export class BarStore {
     for (const name of [...this.byDay.keys()].sort())
       for (const slots of this.byDay.get(name)!.symbols.values())
         for (const series of slots)
-          if (series) {
-            for (const bar of series.bars) bars.push(bar.snapshot());
-            seqs.push(...series.seqs);
-          }
+          if (series)
+            for (const held of series.bars) {
+              bars.push(held.snapshot());
+              seqs.push(held.seq);
+            }
     return { bars, seqs };
   }
 
