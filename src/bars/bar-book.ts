@@ -1,6 +1,5 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
-import { BarSlot } from './fold-bar.ts';
-import { barStart } from './intervals.ts';
+import { barStart, INTERVAL_MS } from './intervals.ts';
 
 /** Bars of one symbol that closed together. */
 export interface ClosedBars {
@@ -8,65 +7,122 @@ export interface ClosedBars {
   bars: Bar[];
 }
 
+// A bar's numbers in its row: where each sits, and how many there are.
+const START = 0;
+const END = 1;
+const OPEN = 2;
+const HIGH = 3;
+const LOW = 4;
+const CLOSE = 5;
+const UPDATES = 6;
+const CLOSED = 7;
+const FIELDS = 8;
+
+/** One symbol: where its row starts, each interval's start as text, and its last price. */
+interface SymbolBars {
+  symbol: string;
+  offset: number;
+  starts: string[];
+  price: number | undefined;
+}
+
 /**
  * The current bar of every symbol and interval: what the bars stage folds quotes into. Only the
- * latest bar of each is held, in a slot revised in place; older ones live in the hub. What the
- * book returns are snapshots, never its slots.
+ * latest bar of each is held; older ones live in the hub. A symbol's bars are one row of
+ * numbers in a shared typed array, every interval side by side: a quote revises all of them,
+ * and one row is a few adjacent cache lines where a bar object each was five scattered ones,
+ * revised in place but found through five pointers. What the book returns are new `Bar`s.
  */
 export class BarBook {
-  /** Each symbol's slots, one per interval in `intervals` order. */
-  private readonly slots = new Map<string, (BarSlot | undefined)[]>();
+  private readonly symbols = new Map<string, SymbolBars>();
+  private rows = new Float64Array(0);
+  private used = 0;
+  private readonly width: number;
   /** The earliest end of a bar still open: the clock needs to look only once it passes this. */
   private nextEnd = Infinity;
 
   constructor(
     private readonly intervals: readonly BarInterval[] = BAR_INTERVALS,
     seed: Iterable<Bar> = [],
+    prices: Iterable<[string, number]> = [],
   ) {
+    this.width = intervals.length * FIELDS;
     for (const bar of seed) {
-      const i = this.intervals.indexOf(bar.interval);
-      if (i < 0) continue;
-      const slot = (this.slotsOf(bar.symbol)[i] = new BarSlot(bar.symbol, bar.interval, bar));
-      if (!slot.closed) this.nextEnd = Math.min(this.nextEnd, slot.endMs);
+      const i = intervals.indexOf(bar.interval);
+      if (i >= 0) this.seed(this.of(bar.symbol), i, bar);
     }
+    for (const [symbol, price] of prices) this.of(symbol).price = price;
   }
 
-  private slotsOf(symbol: string): (BarSlot | undefined)[] {
-    let slots = this.slots.get(symbol);
-    if (!slots) this.slots.set(symbol, (slots = new Array<BarSlot | undefined>(this.intervals.length)));
-    return slots;
+  private of(symbol: string): SymbolBars {
+    let entry = this.symbols.get(symbol);
+    if (!entry) {
+      if (this.used + this.width > this.rows.length) {
+        const grown = new Float64Array(Math.max(64 * this.width, this.rows.length * 2));
+        grown.set(this.rows);
+        this.rows = grown;
+      }
+      // A start of NaN marks an interval with no bar yet: every comparison with it is false.
+      this.rows.fill(NaN, this.used, this.used + this.width);
+      entry = {
+        symbol,
+        offset: this.used,
+        starts: new Array<string>(this.intervals.length),
+        price: undefined,
+      };
+      this.used += this.width;
+      this.symbols.set(symbol, entry);
+    }
+    return entry;
+  }
+
+  private seed(entry: SymbolBars, i: number, bar: Bar): void {
+    const o = entry.offset + i * FIELDS;
+    const row = this.rows;
+    row[o + START] = Date.parse(bar.start);
+    row[o + END] = row[o + START]! + INTERVAL_MS[this.intervals[i]!];
+    row[o + OPEN] = bar.open;
+    row[o + HIGH] = bar.high;
+    row[o + LOW] = bar.low;
+    row[o + CLOSE] = bar.close;
+    row[o + UPDATES] = bar.updates;
+    row[o + CLOSED] = bar.closed ? 1 : 0;
+    entry.starts[i] = bar.start;
+    if (!bar.closed) this.nextEnd = Math.min(this.nextEnd, row[o + END]!);
   }
 
   /**
-   * Folds a quote of `symbol` at `price`, observed at `ms`, into its bars; returns the bars
-   * that changed. A quote older than a symbol's current bar (out of order) leaves it alone.
+   * Folds a quote of `symbol`, observed at `ms`, into its bars; returns the bars that changed.
+   * A quote that does not name its price is at the last price the book saw, and folds nothing
+   * before the first. A quote older than a symbol's current bar (out of order) leaves it alone.
+   * Prices are picked, never computed, so they stay exact.
    */
-  quote(symbol: string, price: number, ms: number): Bar[] {
-    const slots = this.slotsOf(symbol);
+  quote(symbol: string, quoted: number | undefined, ms: number): Bar[] {
+    const entry = this.of(symbol);
+    const price = quoted ?? entry.price;
+    if (price === undefined) return [];
+    entry.price = price;
+    const row = this.rows;
     const changed: Bar[] = [];
-    for (let i = 0; i < this.intervals.length; i++) {
-      let slot = slots[i];
-      if (slot && ms < slot.startMs) continue;
-      if (slot && ms < slot.endMs) slot.add(price);
-      else {
+    for (let i = 0, o = entry.offset; i < this.intervals.length; i++, o += FIELDS) {
+      if (ms < row[o + START]!) continue;
+      if (ms < row[o + END]!) {
+        if (price > row[o + HIGH]!) row[o + HIGH] = price;
+        if (price < row[o + LOW]!) row[o + LOW] = price;
+        row[o + CLOSE] = price;
+        row[o + UPDATES]!++;
+      } else {
         const interval = this.intervals[i]!;
-        const startMs = barStart(interval, ms);
-        if (slot) slot.reopen(startMs, price);
-        else {
-          const start = new Date(startMs).toISOString();
-          slots[i] = slot = new BarSlot(symbol, interval, {
-            start,
-            open: price,
-            high: price,
-            low: price,
-            close: price,
-            updates: 1,
-            closed: false,
-          });
-        }
-        if (slot.endMs < this.nextEnd) this.nextEnd = slot.endMs;
+        const start = barStart(interval, ms);
+        row[o + START] = start;
+        row[o + END] = start + INTERVAL_MS[interval];
+        row[o + OPEN] = row[o + HIGH] = row[o + LOW] = row[o + CLOSE] = price;
+        row[o + UPDATES] = 1;
+        row[o + CLOSED] = 0;
+        entry.starts[i] = new Date(start).toISOString();
+        if (row[o + END]! < this.nextEnd) this.nextEnd = row[o + END]!;
       }
-      changed.push(slot.snapshot());
+      changed.push(this.bar(entry, i, o));
     }
     return changed;
   }
@@ -75,19 +131,37 @@ export class BarBook {
   closeDue(ms: number): ClosedBars[] {
     if (ms < this.nextEnd) return [];
     const closed: ClosedBars[] = [];
+    const row = this.rows;
     let next = Infinity;
-    for (const [symbol, slots] of this.slots) {
+    for (const entry of this.symbols.values()) {
       let bars: Bar[] | undefined;
-      for (const slot of slots) {
-        if (!slot || slot.closed) continue;
-        if (slot.endMs <= ms) {
-          slot.closed = true;
-          (bars ??= []).push(slot.snapshot());
-        } else next = Math.min(next, slot.endMs);
+      for (let i = 0, o = entry.offset; i < this.intervals.length; i++, o += FIELDS) {
+        // A missing bar's NaN end fails both tests.
+        if (row[o + CLOSED] === 1) continue;
+        if (row[o + END]! <= ms) {
+          row[o + CLOSED] = 1;
+          (bars ??= []).push(this.bar(entry, i, o));
+        } else if (row[o + END]! < next) next = row[o + END]!;
       }
-      if (bars) closed.push({ symbol, bars });
+      if (bars) closed.push({ symbol: entry.symbol, bars });
     }
     this.nextEnd = next;
     return closed;
+  }
+
+  /** The bar of `entry`'s interval `i`, whose numbers start at `o`, as a value of its own. */
+  private bar(entry: SymbolBars, i: number, o: number): Bar {
+    const row = this.rows;
+    return {
+      symbol: entry.symbol,
+      interval: this.intervals[i]!,
+      start: entry.starts[i]!,
+      open: row[o + OPEN]!,
+      high: row[o + HIGH]!,
+      low: row[o + LOW]!,
+      close: row[o + CLOSE]!,
+      updates: row[o + UPDATES]!,
+      closed: row[o + CLOSED] === 1,
+    };
   }
 }

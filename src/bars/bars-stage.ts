@@ -16,17 +16,11 @@ const barsChange = ({ symbol, bars }: ClosedBars): BarsChange => ({ type: 'bars'
 
 /** The quote-change side of the stage: folds each quote into the book and says what changed. */
 class QuoteFolder {
-  private readonly prices: Map<string, number>;
   // A frame's quotes share one `ts` string: it is parsed once per frame.
   private lastTs = '';
   private lastMs = NaN;
 
-  constructor(
-    private readonly book: BarBook,
-    prices: Iterable<[string, number]> = [],
-  ) {
-    this.prices = new Map(prices);
-  }
+  constructor(private readonly book: BarBook) {}
 
   /**
    * Emits the changes one quote change makes: the quote, the bars its time closed (one change
@@ -34,12 +28,9 @@ class QuoteFolder {
    */
   fold(change: QuoteChange, emit: (change: Change) => void): void {
     emit(change);
-    const price = change.fields.price ?? this.prices.get(change.symbol);
-    if (price === undefined) return;
-    this.prices.set(change.symbol, price);
     if (change.ts !== this.lastTs) this.lastMs = Date.parse((this.lastTs = change.ts));
     for (const closed of this.book.closeDue(this.lastMs)) emit(barsChange(closed));
-    const bars = this.book.quote(change.symbol, price, this.lastMs);
+    const bars = this.book.quote(change.symbol, change.fields.price, this.lastMs);
     if (bars.length > 0) emit({ type: 'bars', symbol: change.symbol, bars });
   }
 }
@@ -76,8 +67,8 @@ export const withBars =
   (options: BarsOptions = {}): OperatorFunction<Change, Change> =>
   (changes$) =>
     defer(() => {
-      const book = new BarBook(options.intervals, options.seed?.bars);
-      const folder = new QuoteFolder(book, options.seed?.prices);
+      const book = new BarBook(options.intervals, options.seed?.bars, options.seed?.prices);
+      const folder = new QuoteFolder(book);
       // The clock is subscribed first: a source that emits at once sets it as it goes.
       return merge(
         (options.clock$ ?? EMPTY).pipe(mergeMap((ms) => book.closeDue(ms).map(barsChange))),

@@ -1,5 +1,4 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
-import { BarSlot } from '../bars/fold-bar.ts';
 import { dayStart, tradingDay } from '../bars/karachi-time.ts';
 
 /** Which bars a query wants. */
@@ -32,17 +31,56 @@ interface Day {
 }
 
 /**
- * The store's own copy of a bar, revised in place when a later event changes the same bar: the
- * event's `Bar`s then die young, and nothing outside the store ever holds one of these (it hands
- * out snapshots), so a bar once emitted never changes under anyone. It keeps the seq of the
- * event that last changed it beside its values, where a put writes them together.
+ * The store's own copy of a bar, revised in place when a later event changes the same bar: a
+ * new one per change would live until the next change of the same bar, long enough to be
+ * promoted to V8's old generation, where the event's `Bar`s now die young. Nothing outside the
+ * store ever holds one of these (it hands out snapshots), so a bar once emitted never changes
+ * under anyone. It keeps the seq of the event that last changed it beside its values.
  */
-class Held extends BarSlot {
+class Held {
+  readonly symbol: string;
+  readonly interval: BarInterval;
+  readonly start: string;
+  open = 0;
+  high = 0;
+  low = 0;
+  close = 0;
+  updates = 0;
+  closed = false;
+
   constructor(
     bar: Bar,
     public seq: number,
   ) {
-    super(bar.symbol, bar.interval, bar);
+    this.symbol = bar.symbol;
+    this.interval = bar.interval;
+    this.start = bar.start;
+    this.revise(bar);
+  }
+
+  /** Takes `bar`'s values (a later version of the same bar). */
+  revise(bar: Bar): void {
+    this.open = bar.open;
+    this.high = bar.high;
+    this.low = bar.low;
+    this.close = bar.close;
+    this.updates = bar.updates;
+    this.closed = bar.closed;
+  }
+
+  /** The bar as it is now, as a value no later revision changes. */
+  snapshot(): Bar {
+    return {
+      symbol: this.symbol,
+      interval: this.interval,
+      start: this.start,
+      open: this.open,
+      high: this.high,
+      low: this.low,
+      close: this.close,
+      updates: this.updates,
+      closed: this.closed,
+    };
   }
 }
 

@@ -204,4 +204,26 @@ describe('withBars events', () => {
       'AIRLINK:1m,5m,15m,1h,1d',
     ]);
   });
+
+  it('folds a change that names no price at the last price, seeded from before a restart', async () => {
+    const seeded = { bars: [], prices: [['AIRLINK', 80.6]] as [string, number][] };
+    const changed = (price?: number): QuoteChange => ({
+      type: 'quote',
+      symbol: 'AIRLINK',
+      ts: '2023-11-09T04:31:20.000Z',
+      fields: price === undefined ? { change: 1.2 } : { price },
+    });
+    const out = await lastValueFrom(
+      from<Change[]>([changed(), changed(81.1), changed()]).pipe(withBars({ seed: seeded }), toArray()),
+    );
+    const minute = barsIn(out).filter((b) => b.interval === '1m');
+    expect(minute.map((b) => [b.open, b.high, b.low, b.close, b.updates])).toEqual([
+      [80.6, 80.6, 80.6, 80.6, 1],
+      [80.6, 81.1, 80.6, 81.1, 2],
+      [80.6, 81.1, 80.6, 81.1, 3],
+    ]);
+    // With nothing seeded, a change that names no price has nothing to fold.
+    const cold = await lastValueFrom(from<Change[]>([changed()]).pipe(withBars(), toArray()));
+    expect(barsIn(cold)).toEqual([]);
+  });
 });
