@@ -11,15 +11,11 @@ export const quoteDelta = <V extends Partial<QuoteValues>>(
   prev: V | undefined,
   next: V,
 ): Partial<V> | null => {
-  const delta: Partial<V> = {};
-  let changed = false;
-  for (const field of QUOTE_FIELDS) {
-    if (prev === undefined || prev[field] !== next[field]) {
-      (delta as Record<string, unknown>)[field] = next[field];
-      changed = true;
-    }
-  }
-  return changed ? delta : null;
+  // Made on the first difference: most quotes of a frame have none.
+  let delta: Record<string, unknown> | null = null;
+  for (const field of QUOTE_FIELDS)
+    if (prev === undefined || prev[field] !== next[field]) (delta ??= {})[field] = next[field];
+  return delta as Partial<V> | null;
 };
 
 /**
@@ -31,14 +27,18 @@ export const diffQuotes =
   (seed: ReadonlyMap<string, QuoteValues> = new Map()): OperatorFunction<DayQuote, QuoteChange> =>
   (quotes: Observable<DayQuote>) =>
     defer(() => {
-      // One state per subscription: the map is the scan state, created fresh for each subscriber.
-      const last = new Map(seed);
+      // One state per subscription, created fresh for each subscriber. Each symbol's values are
+      // revised in place: most quotes of a frame are unchanged and compared without a copy, and
+      // a new object per change would live until the symbol's next change, long enough to be
+      // promoted to the old generation.
+      const last = new Map([...seed].map(([symbol, values]) => [symbol, quoteValues(values)]));
       return quotes.pipe(
         map((q): QuoteChange | null => {
-          const next = quoteValues(q);
-          const fields = quoteDelta(last.get(q.symbol), next);
+          const held = last.get(q.symbol);
+          const fields = quoteDelta(held, q);
           if (!fields) return null;
-          last.set(q.symbol, next);
+          if (held) Object.assign(held, fields);
+          else last.set(q.symbol, quoteValues(q));
           return { type: 'quote', symbol: q.symbol, ts: q.ts, fields };
         }),
         filter((c): c is QuoteChange => c !== null),

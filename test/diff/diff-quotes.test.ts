@@ -73,4 +73,22 @@ describe('diffQuotes', () => {
       expectObservable(diffed).toBe('a|', { a: expect.objectContaining({ symbol: 'AIRLINK' }) });
     });
   });
+
+  it('leaves the seed as it was: a second subscriber starts from the same values', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const values = {
+        kind: 'stock' as const,
+        price: 1,
+        change: 1,
+        changePercent: 1,
+        direction: 'up' as const,
+      };
+      const seed = new Map([['AIRLINK', { ...values, ...DAY }]]);
+      const diffed = cold('a|', { a: q(2) }).pipe(diffQuotes(seed));
+      const changed = { type: 'quote', symbol: 'AIRLINK', ts: 't', fields: { price: 2 } };
+      expectObservable(diffed).toBe('a|', { a: changed });
+      expectObservable(diffed).toBe('a|', { a: changed });
+      expect(seed.get('AIRLINK')!.price).toBe(1);
+    });
+  });
 });
