@@ -30,8 +30,8 @@ interface SymbolBars {
  * The current bar of every symbol and interval: what the bars stage folds quotes into. Only the
  * latest bar of each is held; older ones live in the hub. A symbol's bars are one row of
  * numbers in a shared typed array, every interval side by side: a quote revises all of them,
- * and one row is a few adjacent cache lines where a bar object each was five scattered ones,
- * revised in place but found through five pointers. What the book returns are new `Bar`s.
+ * and one row is a few adjacent cache lines, where an object per bar would be five scattered
+ * ones found through five pointers. What the book returns are new `Bar`s.
  */
 export class BarBook {
   private readonly symbols = new Map<string, SymbolBars>();

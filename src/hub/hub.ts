@@ -172,8 +172,9 @@ export class Hub {
   }
 
   /**
-   * The event a quote change becomes, its keys in wire order. Built by assignment: in Node 20 a
-   * literal that spreads the fields beside other keys takes the slow path (see bench/README).
+   * The event a quote change becomes, its keys in wire order. Built by assignment: in Node 20
+   * a literal that spreads the fields beside other keys takes a slow path (bench/README.md,
+   * "Object spreads").
    */
   private quoteMessage(change: QuoteChange): QuoteMessage {
     const message = {
