@@ -1,5 +1,6 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
 import { barStart, INTERVAL_MS } from './intervals.ts';
+import { Rows } from './rows.ts';
 
 /** Bars of one symbol that closed together. */
 export interface ClosedBars {
@@ -18,11 +19,10 @@ const UPDATES = 6;
 const CLOSED = 7;
 const FIELDS = 8;
 
-/** One symbol: where its row starts, each interval's start as text, and its last price. */
+/** One symbol: where its row starts, and its last price. */
 interface SymbolBars {
   symbol: string;
   offset: number;
-  starts: string[];
   price: number | undefined;
 }
 
@@ -35,18 +35,24 @@ interface SymbolBars {
  */
 export class BarBook {
   private readonly symbols = new Map<string, SymbolBars>();
-  private rows = new Float64Array(0);
-  private used = 0;
-  private readonly width: number;
+  private readonly rows: Rows;
   /** The earliest end of a bar still open: the clock needs to look only once it passes this. */
   private nextEnd = Infinity;
+  /**
+   * Each interval's latest start, in ms and as text: nearly every bar has it, so its text is
+   * made once for all symbols, and bars of one start share one string.
+   */
+  private readonly startMs: number[];
+  private readonly startText: string[];
 
   constructor(
     private readonly intervals: readonly BarInterval[] = BAR_INTERVALS,
     seed: Iterable<Bar> = [],
     prices: Iterable<[string, number]> = [],
   ) {
-    this.width = intervals.length * FIELDS;
+    this.rows = new Rows(intervals.length * FIELDS);
+    this.startMs = intervals.map(() => NaN);
+    this.startText = intervals.map(() => '');
     for (const bar of seed) {
       const i = intervals.indexOf(bar.interval);
       if (i >= 0) this.seed(this.of(bar.symbol), i, bar);
@@ -57,20 +63,12 @@ export class BarBook {
   private of(symbol: string): SymbolBars {
     let entry = this.symbols.get(symbol);
     if (!entry) {
-      if (this.used + this.width > this.rows.length) {
-        const grown = new Float64Array(Math.max(64 * this.width, this.rows.length * 2));
-        grown.set(this.rows);
-        this.rows = grown;
-      }
       // A start of NaN marks an interval with no bar yet: every comparison with it is false.
-      this.rows.fill(NaN, this.used, this.used + this.width);
       entry = {
         symbol,
-        offset: this.used,
-        starts: new Array<string>(this.intervals.length),
+        offset: this.rows.add(),
         price: undefined,
       };
-      this.used += this.width;
       this.symbols.set(symbol, entry);
     }
     return entry;
@@ -78,7 +76,7 @@ export class BarBook {
 
   private seed(entry: SymbolBars, i: number, bar: Bar): void {
     const o = entry.offset + i * FIELDS;
-    const row = this.rows;
+    const row = this.rows.data;
     row[o + START] = Date.parse(bar.start);
     row[o + END] = row[o + START]! + INTERVAL_MS[this.intervals[i]!];
     row[o + OPEN] = bar.open;
@@ -87,7 +85,6 @@ export class BarBook {
     row[o + CLOSE] = bar.close;
     row[o + UPDATES] = bar.updates;
     row[o + CLOSED] = bar.closed ? 1 : 0;
-    entry.starts[i] = bar.start;
     if (!bar.closed) this.nextEnd = Math.min(this.nextEnd, row[o + END]!);
   }
 
@@ -102,7 +99,7 @@ export class BarBook {
     const price = quoted ?? entry.price;
     if (price === undefined) return [];
     entry.price = price;
-    const row = this.rows;
+    const row = this.rows.data;
     const changed: Bar[] = [];
     for (let i = 0, o = entry.offset; i < this.intervals.length; i++, o += FIELDS) {
       if (ms < row[o + START]!) continue;
@@ -119,7 +116,6 @@ export class BarBook {
         row[o + OPEN] = row[o + HIGH] = row[o + LOW] = row[o + CLOSE] = price;
         row[o + UPDATES] = 1;
         row[o + CLOSED] = 0;
-        entry.starts[i] = new Date(start).toISOString();
         if (row[o + END]! < this.nextEnd) this.nextEnd = row[o + END]!;
       }
       changed.push(this.bar(entry, i, o));
@@ -131,7 +127,7 @@ export class BarBook {
   closeDue(ms: number): ClosedBars[] {
     if (ms < this.nextEnd) return [];
     const closed: ClosedBars[] = [];
-    const row = this.rows;
+    const row = this.rows.data;
     let next = Infinity;
     for (const entry of this.symbols.values()) {
       let bars: Bar[] | undefined;
@@ -149,13 +145,22 @@ export class BarBook {
     return closed;
   }
 
+  /** The start of interval `i`'s bar at `ms`, as an ISO instant. */
+  private startOf(i: number, ms: number): string {
+    if (ms !== this.startMs[i]) {
+      this.startMs[i] = ms;
+      this.startText[i] = new Date(ms).toISOString();
+    }
+    return this.startText[i]!;
+  }
+
   /** The bar of `entry`'s interval `i`, whose numbers start at `o`, as a value of its own. */
   private bar(entry: SymbolBars, i: number, o: number): Bar {
-    const row = this.rows;
+    const row = this.rows.data;
     return {
       symbol: entry.symbol,
       interval: this.intervals[i]!,
-      start: entry.starts[i]!,
+      start: this.startOf(i, row[o + START]!),
       open: row[o + OPEN]!,
       high: row[o + HIGH]!,
       low: row[o + LOW]!,
