@@ -1,5 +1,6 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
 import { dayStart, tradingDay } from '../bars/karachi-time.ts';
+import { Rows } from '../bars/rows.ts';
 
 /** Which bars a query wants. */
 export interface BarQuery {
@@ -18,10 +19,33 @@ interface Series {
   lastSeq: number;
 }
 
-/** A series' latest bar: where a put of the next version of it goes. */
+/** A series' latest bar. */
 interface Latest {
   series: Series;
   held: Held;
+}
+
+// The numbers of a symbol's latest bar of an interval in its row, the seq that last changed
+// it, and whether the held bar has yet to take them (1) or has them (0).
+const OPEN = 0;
+const HIGH = 1;
+const LOW = 2;
+const CLOSE = 3;
+const UPDATES = 4;
+const CLOSED = 5;
+const SEQ = 6;
+const UNSETTLED = 7;
+const FIELDS = 8;
+
+/**
+ * A symbol's latest bar of each interval: where a put of its next version goes. Its numbers
+ * and seq go into the symbol's row, and reach the held bar when someone reads (`settle`).
+ */
+interface Current {
+  offset: number;
+  /** Each latest bar's start: a put with the same start revises it. */
+  starts: (string | undefined)[];
+  latest: (Latest | undefined)[];
 }
 
 /** One trading day: each symbol's series, one slot per interval in `BAR_INTERVALS` order. */
@@ -31,9 +55,10 @@ interface Day {
 }
 
 /**
- * The store's own copy of a bar, revised in place when a later event changes the same bar: a
- * new one per change would live until the next change of the same bar, long enough to be
- * promoted to V8's old generation, while the event's `Bar`s die young. Nothing outside the
+ * The store's own copy of a bar, revised in place when a later event changes the same bar (a
+ * symbol's latest bars by way of its row): a new one per change would live until the next
+ * change of the same bar, long enough to be promoted to V8's old generation, while the
+ * event's `Bar`s die young. Nothing outside the
  * store ever holds one of these (it hands out snapshots), so a bar once emitted never changes
  * under anyone. It keeps the seq of the event that last changed it beside its values.
  */
@@ -56,6 +81,16 @@ class Held {
     this.interval = bar.interval;
     this.start = bar.start;
     this.revise(bar);
+  }
+
+  /** Takes the values a row holds at `o` (see `Current`). */
+  take(row: Float64Array, o: number): void {
+    this.open = row[o + OPEN]!;
+    this.high = row[o + HIGH]!;
+    this.low = row[o + LOW]!;
+    this.close = row[o + CLOSE]!;
+    this.updates = row[o + UPDATES]!;
+    this.closed = row[o + CLOSED] === 1;
   }
 
   /** Takes `bar`'s values (a later version of the same bar). */
@@ -101,10 +136,14 @@ const noteSeq = (series: Series, held: Held, seq: number): void => {
 export class BarStore {
   private readonly byDay = new Map<string, Day>();
   /**
-   * Each symbol's latest bar per interval and its series: nearly every put revises one of
-   * these, found here without working out its day or reading the series' list.
+   * Each symbol's latest bar per interval: nearly every put revises one of these, found here
+   * without working out its day or reading the series' list, and written into a row without
+   * touching the held bar, its series or its day (cold memory, one object each).
    */
-  private readonly current = new Map<string, (Latest | undefined)[]>();
+  private readonly current = new Map<string, Current>();
+  private readonly rows = new Rows(BAR_INTERVALS.length * FIELDS);
+  /** Whether a put wrote a row since the held bars last took them up. */
+  private unsettled = false;
   // Every symbol's bars share a few starts: their day is worked out once per start.
   private readonly dayOf = new Map<string, string>();
 
@@ -112,22 +151,66 @@ export class BarStore {
 
   /** Holds the bars one event (`seq`) changed, all of `symbol`; a bar of a new day beyond the limit drops the oldest day. */
   put(symbol: string, bars: readonly Bar[], seq: number): void {
-    let current = this.current.get(symbol);
-    if (!current) this.current.set(symbol, (current = new Array<Latest | undefined>(BAR_INTERVALS.length)));
+    const own = this.currentOf(symbol);
     for (let k = 0; k < bars.length; k++) {
       const bar = bars[k]!;
       // The bars stage lists a symbol's bars in interval order: the slot is usually the index.
       const slot = BAR_INTERVALS[k] === bar.interval ? k : INTERVAL_SLOT.get(bar.interval)!;
-      const latest = bar.symbol === symbol ? current[slot] : undefined;
-      if (latest && latest.held.start === bar.start) {
-        latest.held.revise(bar);
-        noteSeq(latest.series, latest.held, seq);
-      } else {
-        const placed = this.place(bar, seq);
-        if (placed && placed.series.bars.at(-1) === placed.held && bar.symbol === symbol)
-          current[slot] = placed;
+      const current = bar.symbol === symbol ? own : this.currentOf(bar.symbol);
+      if (current.starts[slot] === bar.start) {
+        this.write(current.offset + slot * FIELDS, bar, seq, 1);
+        this.unsettled = true;
+        continue;
+      }
+      const placed = this.place(bar, seq);
+      if (placed && placed.series.bars.at(-1) === placed.held) {
+        this.settle(current, slot);
+        current.starts[slot] = bar.start;
+        current.latest[slot] = placed;
+        this.write(current.offset + slot * FIELDS, bar, placed.held.seq, 0);
       }
     }
+  }
+
+  private currentOf(symbol: string): Current {
+    let current = this.current.get(symbol);
+    if (!current) {
+      const n = BAR_INTERVALS.length;
+      current = { offset: this.rows.add(), starts: new Array(n), latest: new Array(n) };
+      this.current.set(symbol, current);
+    }
+    return current;
+  }
+
+  private write(o: number, bar: Bar, seq: number, unsettled: 0 | 1): void {
+    const row = this.rows.data;
+    row[o + OPEN] = bar.open;
+    row[o + HIGH] = bar.high;
+    row[o + LOW] = bar.low;
+    row[o + CLOSE] = bar.close;
+    row[o + UPDATES] = bar.updates;
+    row[o + CLOSED] = bar.closed ? 1 : 0;
+    row[o + SEQ] = seq;
+    row[o + UNSETTLED] = unsettled;
+  }
+
+  /** Brings the held latest bar of `current`'s interval `slot` up to its row. */
+  private settle(current: Current, slot: number): void {
+    const latest = current.latest[slot];
+    const o = current.offset + slot * FIELDS;
+    const row = this.rows.data;
+    if (!latest || row[o + UNSETTLED] !== 1) return;
+    latest.held.take(row, o);
+    noteSeq(latest.series, latest.held, row[o + SEQ]!);
+    row[o + UNSETTLED] = 0;
+  }
+
+  /** Brings every held latest bar up to its row: before anything reads the held bars. */
+  private settleAll(): void {
+    if (!this.unsettled) return;
+    for (const current of this.current.values())
+      for (let slot = 0; slot < BAR_INTERVALS.length; slot++) this.settle(current, slot);
+    this.unsettled = false;
   }
 
   /** Puts a bar that is not the latest of its series where its day and start say. */
@@ -154,6 +237,7 @@ export class BarStore {
    * without replacing it (a restored state's history names which events changed which bars).
    */
   touch(bar: Bar, seq: number): void {
+    this.settleAll();
     const day = this.dayFor(bar.start, false);
     const series = day?.symbols.get(bar.symbol)?.[INTERVAL_SLOT.get(bar.interval)!];
     const held = series?.bars.find((b) => b.start === bar.start);
@@ -177,9 +261,20 @@ export class BarStore {
 
   private prune(): void {
     const held = [...this.byDay.keys()].sort();
-    const gone = held.slice(0, Math.max(0, held.length - this.days));
-    for (const day of gone) this.byDay.delete(day);
-    if (gone.length > 0) this.current.clear();
+    const gone = new Set<Day>();
+    for (const name of held.slice(0, Math.max(0, held.length - this.days))) {
+      gone.add(this.byDay.get(name)!);
+      this.byDay.delete(name);
+    }
+    if (gone.size === 0) return;
+    // A latest bar of a day dropped is no one's to revise.
+    for (const current of this.current.values())
+      current.latest.forEach((latest, slot) => {
+        if (latest && gone.has(latest.series.day)) {
+          current.latest[slot] = undefined;
+          current.starts[slot] = undefined;
+        }
+      });
   }
 
   /** The latest trading day held, if any. */
@@ -193,6 +288,7 @@ export class BarStore {
   query({ interval, symbol = () => true, from, to }: BarQuery): Bar[] {
     const latest = this.latestDay;
     if (latest === undefined) return [];
+    this.settleAll();
     const since = from ?? new Date(dayStart(Date.parse(`${latest}T12:00:00+05:00`))).toISOString();
     const slot = INTERVAL_SLOT.get(interval)!;
     const out: Bar[] = [];
@@ -218,6 +314,7 @@ export class BarStore {
     wants: (symbol: string, interval: BarInterval) => boolean,
     visit: (bar: Bar, seq: number) => void,
   ): void {
+    this.settleAll();
     for (const day of this.byDay.values()) {
       if (day.lastSeq <= since) continue;
       for (const [name, slots] of day.symbols)
@@ -230,6 +327,7 @@ export class BarStore {
 
   /** The latest bar of every symbol and interval: where a restarted bars stage continues. */
   latest(): Bar[] {
+    this.settleAll();
     const last = new Map<string, Held>();
     for (const name of [...this.byDay.keys()].sort())
       for (const slots of this.byDay.get(name)!.symbols.values())
@@ -243,6 +341,7 @@ export class BarStore {
    * the bus carry. Copies: the state file is written over several turns, while events go on.
    */
   export(): { bars: Bar[]; seqs: number[] } {
+    this.settleAll();
     const bars: Bar[] = [];
     const seqs: number[] = [];
     for (const name of [...this.byDay.keys()].sort())
@@ -264,5 +363,7 @@ export class BarStore {
   clear(): void {
     this.byDay.clear();
     this.current.clear();
+    this.rows.clear();
+    this.unsettled = false;
   }
 }
