@@ -25,28 +25,18 @@ interface Latest {
   held: Held;
 }
 
-// The numbers of a symbol's latest bar of an interval in its row, the seq that last changed
-// it, and whether the held bar has yet to take them (1) or has them (0).
-const OPEN = 0;
-const HIGH = 1;
-const LOW = 2;
-const CLOSE = 3;
-const UPDATES = 4;
-const CLOSED = 5;
-const SEQ = 6;
-const UNSETTLED = 7;
-const FIELDS = 8;
-
-/**
- * A symbol's latest bar of each interval: where a put of its next version goes. Its numbers
- * and seq go into the symbol's row, and reach the held bar when someone reads (`settle`).
- */
-interface Current {
-  offset: number;
-  /** Each latest bar's start: a put with the same start revises it. */
-  starts: (string | undefined)[];
-  latest: (Latest | undefined)[];
-}
+// A symbol's latest bar of an interval in its row: its start (ms; NaN for none), its numbers,
+// the seq that last changed it, and whether its held bar has yet to take them (1) or has (0).
+const START = 0;
+const OPEN = 1;
+const HIGH = 2;
+const LOW = 3;
+const CLOSE = 4;
+const UPDATES = 5;
+const CLOSED = 6;
+const SEQ = 7;
+const UNSETTLED = 8;
+const FIELDS = 9;
 
 /** One trading day: each symbol's series, one slot per interval in `BAR_INTERVALS` order. */
 interface Day {
@@ -83,7 +73,7 @@ class Held {
     this.revise(bar);
   }
 
-  /** Takes the values a row holds at `o` (see `Current`). */
+  /** Takes the values a row holds at `o` (see `BarStore.rowOf`). */
   take(row: Float64Array, o: number): void {
     this.open = row[o + OPEN]!;
     this.high = row[o + HIGH]!;
@@ -136,14 +126,20 @@ const noteSeq = (series: Series, held: Held, seq: number): void => {
 export class BarStore {
   private readonly byDay = new Map<string, Day>();
   /**
-   * Each symbol's latest bar per interval: nearly every put revises one of these, found here
-   * without working out its day or reading the series' list, and written into a row without
-   * touching the held bar, its series or its day (cold memory, one object each).
+   * Where each symbol's row starts: its latest bar of each interval, side by side. Nearly every
+   * put revises these, found here without working out the day or reading the series' list,
+   * and written into the row without touching the held bar, its series or its day (cold
+   * memory, one object each).
    */
-  private readonly current = new Map<string, Current>();
+  private readonly rowOf = new Map<string, number>();
   private readonly rows = new Rows(BAR_INTERVALS.length * FIELDS);
+  /** The held bar and series of each latest bar, by its place in `rows` over `FIELDS`. */
+  private heldOf: (Latest | undefined)[] = [];
   /** Whether a put wrote a row since the held bars last took them up. */
   private unsettled = false;
+  /** Each interval's latest start as text and in ms: nearly every bar has it. */
+  private readonly startText = BAR_INTERVALS.map(() => '');
+  private readonly startMs = BAR_INTERVALS.map(() => NaN);
   // Every symbol's bars share a few starts: their day is worked out once per start.
   private readonly dayOf = new Map<string, string>();
 
@@ -151,35 +147,42 @@ export class BarStore {
 
   /** Holds the bars one event (`seq`) changed, all of `symbol`; a bar of a new day beyond the limit drops the oldest day. */
   put(symbol: string, bars: readonly Bar[], seq: number): void {
-    const own = this.currentOf(symbol);
+    const own = this.offsetOf(symbol);
     for (let k = 0; k < bars.length; k++) {
       const bar = bars[k]!;
       // The bars stage lists a symbol's bars in interval order: the slot is usually the index.
       const slot = BAR_INTERVALS[k] === bar.interval ? k : INTERVAL_SLOT.get(bar.interval)!;
-      const current = bar.symbol === symbol ? own : this.currentOf(bar.symbol);
-      if (current.starts[slot] === bar.start) {
-        this.write(current.offset + slot * FIELDS, bar, seq, 1);
+      const o = (bar.symbol === symbol ? own : this.offsetOf(bar.symbol)) + slot * FIELDS;
+      const start = this.startOf(slot, bar.start);
+      const row = this.rows.data;
+      if (row[o + START] === start) {
+        this.write(o, bar, seq, 1);
         this.unsettled = true;
         continue;
       }
       const placed = this.place(bar, seq);
       if (placed && placed.series.bars.at(-1) === placed.held) {
-        this.settle(current, slot);
-        current.starts[slot] = bar.start;
-        current.latest[slot] = placed;
-        this.write(current.offset + slot * FIELDS, bar, placed.held.seq, 0);
+        this.settle(o);
+        this.heldOf[o / FIELDS] = placed;
+        row[o + START] = start;
+        this.write(o, bar, placed.held.seq, 0);
       }
     }
   }
 
-  private currentOf(symbol: string): Current {
-    let current = this.current.get(symbol);
-    if (!current) {
-      const n = BAR_INTERVALS.length;
-      current = { offset: this.rows.add(), starts: new Array(n), latest: new Array(n) };
-      this.current.set(symbol, current);
+  private offsetOf(symbol: string): number {
+    let offset = this.rowOf.get(symbol);
+    if (offset === undefined) this.rowOf.set(symbol, (offset = this.rows.add()));
+    return offset;
+  }
+
+  /** `text`, the start of a bar of interval `slot`, in ms. */
+  private startOf(slot: number, text: string): number {
+    if (text !== this.startText[slot]) {
+      this.startText[slot] = text;
+      this.startMs[slot] = Date.parse(text);
     }
-    return current;
+    return this.startMs[slot]!;
   }
 
   private write(o: number, bar: Bar, seq: number, unsettled: 0 | 1): void {
@@ -194,10 +197,9 @@ export class BarStore {
     row[o + UNSETTLED] = unsettled;
   }
 
-  /** Brings the held latest bar of `current`'s interval `slot` up to its row. */
-  private settle(current: Current, slot: number): void {
-    const latest = current.latest[slot];
-    const o = current.offset + slot * FIELDS;
+  /** Brings the held bar of the latest bar at `o` in `rows` up to its row. */
+  private settle(o: number): void {
+    const latest = this.heldOf[o / FIELDS];
     const row = this.rows.data;
     if (!latest || row[o + UNSETTLED] !== 1) return;
     latest.held.take(row, o);
@@ -208,8 +210,7 @@ export class BarStore {
   /** Brings every held latest bar up to its row: before anything reads the held bars. */
   private settleAll(): void {
     if (!this.unsettled) return;
-    for (const current of this.current.values())
-      for (let slot = 0; slot < BAR_INTERVALS.length; slot++) this.settle(current, slot);
+    for (let i = 0; i < this.heldOf.length; i++) this.settle(i * FIELDS);
     this.unsettled = false;
   }
 
@@ -268,13 +269,12 @@ export class BarStore {
     }
     if (gone.size === 0) return;
     // A latest bar of a day dropped is no one's to revise.
-    for (const current of this.current.values())
-      current.latest.forEach((latest, slot) => {
-        if (latest && gone.has(latest.series.day)) {
-          current.latest[slot] = undefined;
-          current.starts[slot] = undefined;
-        }
-      });
+    this.heldOf.forEach((latest, i) => {
+      if (latest && gone.has(latest.series.day)) {
+        this.heldOf[i] = undefined;
+        this.rows.data[i * FIELDS + START] = NaN;
+      }
+    });
   }
 
   /** The latest trading day held, if any. */
@@ -362,8 +362,9 @@ export class BarStore {
 
   clear(): void {
     this.byDay.clear();
-    this.current.clear();
+    this.rowOf.clear();
     this.rows.clear();
+    this.heldOf = [];
     this.unsettled = false;
   }
 }
