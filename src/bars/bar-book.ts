@@ -8,7 +8,10 @@ export interface ClosedBars {
   bars: Bar[];
 }
 
-// A bar's numbers in its row: where each sits, and how many there are.
+// A symbol's row: its last price (NaN before the first), then each interval's bar.
+const PRICE = 0;
+const BARS = 1;
+// A bar's numbers in the row: where each sits, and how many there are.
 const START = 0;
 const END = 1;
 const OPEN = 2;
@@ -19,22 +22,18 @@ const UPDATES = 6;
 const CLOSED = 7;
 const FIELDS = 8;
 
-/** One symbol: where its row starts, and its last price. */
-interface SymbolBars {
-  symbol: string;
-  offset: number;
-  price: number | undefined;
-}
-
 /**
  * The current bar of every symbol and interval: what the bars stage folds quotes into. Only the
- * latest bar of each is held; older ones live in the hub. A symbol's bars are one row of
- * numbers in a shared typed array, every interval side by side: a quote revises all of them,
+ * latest bar of each is held; older ones live in the hub. A symbol's last price and bars are
+ * one row of numbers in a shared typed array, every interval side by side: a quote revises all,
  * and one row is a few adjacent cache lines, where an object per bar would be five scattered
  * ones found through five pointers. What the book returns are new `Bar`s.
  */
 export class BarBook {
-  private readonly symbols = new Map<string, SymbolBars>();
+  /** Where each symbol's row starts. */
+  private readonly rowOf = new Map<string, number>();
+  /** Each row's symbol, by row. */
+  private readonly symbols: string[] = [];
   private readonly rows: Rows;
   /** The earliest end of a bar still open: the clock needs to look only once it passes this. */
   private nextEnd = Infinity;
@@ -50,32 +49,31 @@ export class BarBook {
     seed: Iterable<Bar> = [],
     prices: Iterable<[string, number]> = [],
   ) {
-    this.rows = new Rows(intervals.length * FIELDS);
+    this.rows = new Rows(BARS + intervals.length * FIELDS);
     this.startMs = intervals.map(() => NaN);
     this.startText = intervals.map(() => '');
     for (const bar of seed) {
       const i = intervals.indexOf(bar.interval);
-      if (i >= 0) this.seed(this.of(bar.symbol), i, bar);
+      if (i >= 0) this.seed(this.offsetOf(bar.symbol), i, bar);
     }
-    for (const [symbol, price] of prices) this.of(symbol).price = price;
+    for (const [symbol, price] of prices) {
+      const offset = this.offsetOf(symbol);
+      this.rows.data[offset + PRICE] = price;
+    }
   }
 
-  private of(symbol: string): SymbolBars {
-    let entry = this.symbols.get(symbol);
-    if (!entry) {
+  private offsetOf(symbol: string): number {
+    let offset = this.rowOf.get(symbol);
+    if (offset === undefined) {
       // A start of NaN marks an interval with no bar yet: every comparison with it is false.
-      entry = {
-        symbol,
-        offset: this.rows.add(),
-        price: undefined,
-      };
-      this.symbols.set(symbol, entry);
+      this.rowOf.set(symbol, (offset = this.rows.add()));
+      this.symbols.push(symbol);
     }
-    return entry;
+    return offset;
   }
 
-  private seed(entry: SymbolBars, i: number, bar: Bar): void {
-    const o = entry.offset + i * FIELDS;
+  private seed(offset: number, i: number, bar: Bar): void {
+    const o = offset + BARS + i * FIELDS;
     const row = this.rows.data;
     row[o + START] = Date.parse(bar.start);
     row[o + END] = row[o + START]! + INTERVAL_MS[this.intervals[i]!];
@@ -95,13 +93,13 @@ export class BarBook {
    * Prices are picked, never computed, so they stay exact.
    */
   quote(symbol: string, quoted: number | undefined, ms: number): Bar[] {
-    const entry = this.of(symbol);
-    const price = quoted ?? entry.price;
-    if (price === undefined) return [];
-    entry.price = price;
+    const offset = this.offsetOf(symbol);
     const row = this.rows.data;
+    const price = quoted ?? row[offset + PRICE]!;
+    if (Number.isNaN(price)) return [];
+    row[offset + PRICE] = price;
     const changed: Bar[] = [];
-    for (let i = 0, o = entry.offset; i < this.intervals.length; i++, o += FIELDS) {
+    for (let i = 0, o = offset + BARS; i < this.intervals.length; i++, o += FIELDS) {
       if (ms < row[o + START]!) continue;
       if (ms < row[o + END]!) {
         if (price > row[o + HIGH]!) row[o + HIGH] = price;
@@ -118,7 +116,7 @@ export class BarBook {
         row[o + CLOSED] = 0;
         if (row[o + END]! < this.nextEnd) this.nextEnd = row[o + END]!;
       }
-      changed.push(this.bar(entry, i, o));
+      changed.push(this.bar(symbol, i, o));
     }
     return changed;
   }
@@ -129,18 +127,18 @@ export class BarBook {
     const closed: ClosedBars[] = [];
     const row = this.rows.data;
     let next = Infinity;
-    for (const entry of this.symbols.values()) {
+    this.symbols.forEach((symbol, r) => {
       let bars: Bar[] | undefined;
-      for (let i = 0, o = entry.offset; i < this.intervals.length; i++, o += FIELDS) {
+      for (let i = 0, o = r * this.rows.width + BARS; i < this.intervals.length; i++, o += FIELDS) {
         // A missing bar's NaN end fails both tests.
         if (row[o + CLOSED] === 1) continue;
         if (row[o + END]! <= ms) {
           row[o + CLOSED] = 1;
-          (bars ??= []).push(this.bar(entry, i, o));
+          (bars ??= []).push(this.bar(symbol, i, o));
         } else if (row[o + END]! < next) next = row[o + END]!;
       }
-      if (bars) closed.push({ symbol: entry.symbol, bars });
-    }
+      if (bars) closed.push({ symbol, bars });
+    });
     this.nextEnd = next;
     return closed;
   }
@@ -154,11 +152,11 @@ export class BarBook {
     return this.startText[i]!;
   }
 
-  /** The bar of `entry`'s interval `i`, whose numbers start at `o`, as a value of its own. */
-  private bar(entry: SymbolBars, i: number, o: number): Bar {
+  /** The bar of `symbol`'s interval `i`, whose numbers start at `o`, as a value of its own. */
+  private bar(symbol: string, i: number, o: number): Bar {
     const row = this.rows.data;
     return {
-      symbol: entry.symbol,
+      symbol,
       interval: this.intervals[i]!,
       start: this.startOf(i, row[o + START]!),
       open: row[o + OPEN]!,
