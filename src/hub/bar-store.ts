@@ -47,10 +47,10 @@ interface Day {
 /**
  * The store's own copy of a bar, revised in place when a later event changes the same bar (a
  * symbol's latest bars by way of its row): a new one per change would live until the next
- * change of the same bar, long enough to be promoted to V8's old generation, while the
- * event's `Bar`s die young. Nothing outside the
- * store ever holds one of these (it hands out snapshots), so a bar once emitted never changes
- * under anyone. It keeps the seq of the event that last changed it beside its values.
+ * change of the same bar, long enough to be promoted to V8's old generation, while the event's
+ * `Bar`s die young. Nothing outside the store ever holds one of these (it hands out snapshots),
+ * so a bar once emitted never changes under anyone. It keeps the seq of the event that last
+ * changed it beside its values.
  */
 class Held {
   readonly symbol: string;
