@@ -188,7 +188,9 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
     frames$.next(first!);
     const origin = `http://127.0.0.1:${running.server.port}`;
     const { page, errors } = await openPage();
-    page.setDefaultTimeout(5000);
+    // A deadline for a hang that names the step, under the test's own: a loaded machine (the
+    // whole suite on two cores) has taken more than 5 s to load this page.
+    page.setDefaultTimeout(20_000);
     // On the server's own page (Chromium blocks a routed page from reaching 127.0.0.1): tapes in
     // three locales, page styles, and listeners set before the tapes connect.
     await page.goto(`${origin}/`);
