@@ -48,11 +48,15 @@ export const failureLog = () => {
   );
 };
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+/**
+ * Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`:
+ * a deadline for a hang, not a bound on speed. The default leaves room for a loaded machine
+ * (the whole suite on two cores), where a step that takes milliseconds alone has taken seconds.
+ */
 export const waitFor = async <T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
-  timeoutMs = 5000,
+  timeoutMs = 10_000,
 ): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

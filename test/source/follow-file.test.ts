@@ -37,7 +37,7 @@ const follow = (path: string) => {
   subscriptions.push(file.bytes$.subscribe((chunk) => (seen.text += chunk.toString())));
   return seen;
 };
-const until = (check: () => boolean, what: string) => waitFor(() => check() || undefined, what, 5000);
+const until = (check: () => boolean, what: string) => waitFor(() => check() || undefined, what);
 
 describe('following a file', () => {
   it("survives logrotate's rename and create, reading the old file to its end first", async () => {
