@@ -7,40 +7,73 @@ export interface Beating {
   readonly sink: Sink;
 }
 
+/** The clients a heartbeat walks: any live collection that knows its size (the registry). */
+export type Beaten<T> = Iterable<T> & { readonly size: number };
+
+/**
+ * How often a slice of the peers is pinged. A ping is a write to each socket: all of them at
+ * once would hold every other delivery back for as long as thousands of writes take, once each
+ * period, while a slice this often costs each delivery little.
+ */
+const SLICE_MS = 100;
+
 /**
  * Every `heartbeatMs`: a heartbeat message to every client, and a WebSocket ping to each
- * WebSocket peer; a peer that has not answered the previous ping is cut off. SSE peers are found
- * dead by their socket closing instead.
+ * WebSocket peer, spread in slices over the period; a peer that has not answered its previous
+ * ping when its turn comes again (a period later) is cut off. SSE peers are found dead by their
+ * socket closing instead.
  */
 export class Heartbeat<T extends Beating> {
   /** Pinged and not yet answered: only these are held, so an idle client costs nothing here. */
   private readonly awaiting = new Set<T>();
+  /** Where this period's pings have got to, while some are left. */
+  private round: Iterator<T> | undefined;
+  private perSlice = 0;
 
   constructor(
-    private readonly clients: Iterable<T>,
+    private readonly clients: Beaten<T>,
     private readonly broadcast: (message: ServerMessage) => void,
     private readonly seq: () => number,
     private readonly scheduler: SchedulerLike,
   ) {}
 
-  /** Beats every `ms` until the subscription ends. */
+  /** Beats every `ms` until the subscription ends, pinging a slice of the peers every `SLICE_MS`. */
   start(ms: number): Subscription {
-    return interval(ms, this.scheduler).subscribe(() => this.beat());
+    const slices = Math.max(1, Math.round(ms / SLICE_MS));
+    // Tick n ends at (n + 1) × ms / slices: a period starts on every `slices`-th.
+    return interval(ms / slices, this.scheduler).subscribe((n) => {
+      if ((n + 1) % slices === 0) this.startPeriod(slices);
+      else this.pingSlice();
+    });
   }
 
-  /** One beat: the heartbeat message, then a ping to each WebSocket peer or its cut-off. */
-  beat(): void {
+  /** The heartbeat message, then the first slice of this period's pings. */
+  private startPeriod(slices: number): void {
     this.broadcast({ type: 'heartbeat', seq: this.seq(), ts: new Date(this.scheduler.now()).toISOString() });
-    for (const c of this.clients) {
-      if (!c.sink.ping) continue;
-      if (this.awaiting.has(c)) {
-        this.awaiting.delete(c);
-        c.sink.terminate();
-        continue;
-      }
-      this.awaiting.add(c);
-      c.sink.ping();
+    // A live iterator: a client that leaves is skipped, one that arrives comes at the end.
+    this.round = this.clients[Symbol.iterator]();
+    this.perSlice = Math.ceil(this.clients.size / slices);
+    this.pingSlice();
+  }
+
+  private pingSlice(): void {
+    for (let k = 0; this.round && k < this.perSlice; k++) {
+      const next = this.round.next();
+      if (next.done) this.round = undefined;
+      else this.ping(next.value);
     }
+  }
+
+  /** Pings a WebSocket peer, or cuts it off if it never answered the last ping. */
+  private ping(c: T): void {
+    if (!c.sink.ping) return;
+    if (this.awaiting.has(c)) {
+      this.awaiting.delete(c);
+      c.sink.terminate();
+      return;
+    }
+    this.awaiting.add(c);
+    c.sink.ping();
   }
 
   /** The peer answered a ping. */

@@ -5,24 +5,29 @@ import { Heartbeat } from '../../src/transport/heartbeat.ts';
 import { FakeSink } from './fake-sink.ts';
 
 describe('the heartbeat', () => {
-  const setup = () => {
+  const setup = (
+    clients = [{ sink: new FakeSink() }, { sink: new FakeSink() }, { sink: new FakeSink(false) }],
+  ) => {
     const scheduler = new VirtualTimeScheduler();
-    const clients = [{ sink: new FakeSink() }, { sink: new FakeSink() }, { sink: new FakeSink(false) }];
     const sent: ServerMessage[] = [];
     const heartbeat = new Heartbeat(
-      clients,
+      new Set(clients),
       (m) => sent.push(m),
       () => 7,
       scheduler,
     );
-    return { scheduler, clients, sent, heartbeat };
+    const sub = heartbeat.start(1000);
+    /** Runs the heartbeat's clock up to `ms`. */
+    const until = (ms: number) => {
+      scheduler.maxFrames = ms;
+      scheduler.flush();
+    };
+    return { clients, sent, heartbeat, sub, until };
   };
 
   it('sends a heartbeat each period and pings each WebSocket peer, not SSE ones', () => {
-    const { scheduler, clients, sent, heartbeat } = setup();
-    const sub = heartbeat.start(1000);
-    scheduler.maxFrames = 2500;
-    scheduler.flush();
+    const { clients, sent, sub, until } = setup();
+    until(2500);
     expect(sent).toEqual([
       { type: 'heartbeat', seq: 7, ts: new Date(1000).toISOString() },
       { type: 'heartbeat', seq: 7, ts: new Date(2000).toISOString() },
@@ -32,21 +37,35 @@ describe('the heartbeat', () => {
     sub.unsubscribe();
   });
 
+  it('spreads the pings over the period, each peer pinged once a period', () => {
+    const { clients, sub, until } = setup(Array.from({ length: 30 }, () => ({ sink: new FakeSink() })));
+    const pinged = () => clients.filter((c) => c.sink.pings > 0).length;
+    until(1000);
+    expect(pinged()).toBe(3);
+    until(1500);
+    expect(pinged()).toBe(18);
+    until(1999);
+    expect(pinged()).toBe(30);
+    expect(clients.every((c) => c.sink.pings === 1)).toBe(true);
+    sub.unsubscribe();
+  });
+
   it('cuts off a peer that missed a ping and keeps one that answered', () => {
-    const { clients, heartbeat } = setup();
-    heartbeat.beat();
+    const { clients, heartbeat, sub, until } = setup();
+    until(1999);
     heartbeat.pong(clients[0]!);
-    heartbeat.beat();
+    until(2999);
     expect(clients.map((c) => c.sink.terminated)).toEqual([false, true, false]);
     expect(clients[0]!.sink.pings).toBe(2);
+    sub.unsubscribe();
   });
 
   it('forgets a client that went away', () => {
-    const { clients, heartbeat } = setup();
-    heartbeat.beat();
+    const { clients, heartbeat, sub, until } = setup();
+    until(1999);
     heartbeat.forget(clients[1]!);
-    heartbeat.pong(clients[0]!);
-    heartbeat.beat();
+    until(2999);
     expect(clients[1]!.sink.terminated).toBe(false);
+    sub.unsubscribe();
   });
 });
