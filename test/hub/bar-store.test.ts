@@ -20,13 +20,18 @@ const DAY3 = '2023-11-13T04:30:00.000Z';
 describe('BarStore', () => {
   it('answers every reader with the version the last put left, however often a bar was revised', () => {
     const store = new BarStore(5);
-    for (let k = 1; k <= 4; k++) store.put('AIRLINK', [bar('1m', DAY1, 80 + k, k), bar('5m', DAY1, 80 + k, k)], k);
+    for (let k = 1; k <= 4; k++)
+      store.put('AIRLINK', [bar('1m', DAY1, 80 + k, k), bar('5m', DAY1, 80 + k, k)], k);
     const latest = [bar('1m', DAY1, 84, 4), bar('5m', DAY1, 84, 4)];
     expect(store.latest()).toEqual(latest);
     expect(store.export()).toEqual({ bars: latest, seqs: [4, 4] });
     expect(store.query({ interval: '5m', from: DAY1 })).toEqual([latest[1]]);
     const changed: [Bar, number][] = [];
-    store.changedSince(3, () => true, (b, seq) => changed.push([b, seq]));
+    store.changedSince(
+      3,
+      () => true,
+      (b, seq) => changed.push([b, seq]),
+    );
     expect(changed).toEqual([
       [latest[0], 4],
       [latest[1], 4],
