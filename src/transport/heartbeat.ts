@@ -1,4 +1,4 @@
-import { interval, type SchedulerLike, type Subscription } from 'rxjs';
+import { interval, map, switchMap, takeWhile, tap, type SchedulerLike, type Subscription } from 'rxjs';
 import type { ServerMessage } from '../protocol/messages.ts';
 import type { Sink } from './sink.ts';
 
@@ -40,11 +40,19 @@ export class Heartbeat<T extends Beating> {
   /** Beats every `ms` until the subscription ends, pinging a slice of the peers every `SLICE_MS`. */
   start(ms: number): Subscription {
     const slices = Math.max(1, Math.round(ms / SLICE_MS));
-    // Tick n ends at (n + 1) × ms / slices: a period starts on every `slices`-th.
-    return interval(ms / slices, this.scheduler).subscribe((n) => {
-      if ((n + 1) % slices === 0) this.startPeriod(slices);
-      else this.pingSlice();
-    });
+    return interval(ms, this.scheduler)
+      .pipe(
+        tap(() => this.startPeriod(slices)),
+        // The period's other slices, only while peers are left to ping: a server with few
+        // clients (or a test that jumps days on a virtual clock) ticks little more than once a period.
+        switchMap(() =>
+          interval(ms / slices, this.scheduler).pipe(
+            map(() => this.pingSlice()),
+            takeWhile((more) => more),
+          ),
+        ),
+      )
+      .subscribe();
   }
 
   /** The heartbeat message, then the first slice of this period's pings. */
@@ -52,16 +60,19 @@ export class Heartbeat<T extends Beating> {
     this.broadcast({ type: 'heartbeat', seq: this.seq(), ts: new Date(this.scheduler.now()).toISOString() });
     // A live iterator: a client that leaves is skipped, one that arrives comes at the end.
     this.round = this.clients[Symbol.iterator]();
-    this.perSlice = Math.ceil(this.clients.size / slices);
+    // At least one, so that a period with no one to ping ends at its first slice.
+    this.perSlice = Math.max(1, Math.ceil(this.clients.size / slices));
     this.pingSlice();
   }
 
-  private pingSlice(): void {
+  /** Pings the next slice of this period's peers; says whether any may be left. */
+  private pingSlice(): boolean {
     for (let k = 0; this.round && k < this.perSlice; k++) {
       const next = this.round.next();
       if (next.done) this.round = undefined;
       else this.ping(next.value);
     }
+    return this.round !== undefined;
   }
 
   /** Pings a WebSocket peer, or cuts it off if it never answered the last ping. */

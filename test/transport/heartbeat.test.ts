@@ -6,7 +6,12 @@ import { FakeSink } from './fake-sink.ts';
 
 describe('the heartbeat', () => {
   const setup = (
-    clients = [{ sink: new FakeSink() }, { sink: new FakeSink() }, { sink: new FakeSink(false) }],
+    clients: { sink: FakeSink }[] = [
+      { sink: new FakeSink() },
+      { sink: new FakeSink() },
+      { sink: new FakeSink(false) },
+    ],
+    periodMs = 1000,
   ) => {
     const scheduler = new VirtualTimeScheduler();
     const sent: ServerMessage[] = [];
@@ -16,13 +21,13 @@ describe('the heartbeat', () => {
       () => 7,
       scheduler,
     );
-    const sub = heartbeat.start(1000);
+    const sub = heartbeat.start(periodMs);
     /** Runs the heartbeat's clock up to `ms`. */
     const until = (ms: number) => {
       scheduler.maxFrames = ms;
       scheduler.flush();
     };
-    return { clients, sent, heartbeat, sub, until };
+    return { scheduler, clients, sent, heartbeat, sub, until };
   };
 
   it('sends a heartbeat each period and pings each WebSocket peer, not SSE ones', () => {
@@ -48,6 +53,18 @@ describe('the heartbeat', () => {
     expect(pinged()).toBe(30);
     expect(clients.every((c) => c.sink.pings === 1)).toBe(true);
     sub.unsubscribe();
+  });
+
+  it('ticks about once a period when few peers are connected, however long the clock runs', () => {
+    for (const clients of [[], [{ sink: new FakeSink() }]]) {
+      const { scheduler, sent, sub, until } = setup(clients, 60_000);
+      // A day of one-minute periods: slices ticking all period long would be some 860,000
+      // actions; a period that has pinged everyone stops slicing.
+      until(86_400_000);
+      expect(sent).toHaveLength(1440);
+      expect(scheduler.index).toBeLessThan(1440 * 4);
+      sub.unsubscribe();
+    }
   });
 
   it('cuts off a peer that missed a ping and keeps one that answered', () => {
