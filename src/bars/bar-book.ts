@@ -1,5 +1,6 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
 import { barStart, INTERVAL_MS } from './intervals.ts';
+import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, OPEN, readBar, UPDATES, writeBar } from './bar-row.ts';
 import { Rows } from './rows.ts';
 
 /** Bars of one symbol that closed together. */
@@ -11,16 +12,10 @@ export interface ClosedBars {
 // A symbol's row: its last price (NaN before the first), then each interval's bar.
 const PRICE = 0;
 const BARS = 1;
-// A bar's numbers in the row: where each sits, and how many there are.
-const START = 0;
-const END = 1;
-const OPEN = 2;
-const HIGH = 3;
-const LOW = 4;
-const CLOSE = 5;
-const UPDATES = 6;
-const CLOSED = 7;
-const FIELDS = 8;
+// After each bar's numbers (see bar-row.ts): its start and end (ms); how many numbers a bar takes.
+const START = BAR_NUMBERS;
+const END = BAR_NUMBERS + 1;
+const FIELDS = BAR_NUMBERS + 2;
 
 /**
  * The current bar of every symbol and interval: what the bars stage folds quotes into. Only the
@@ -32,8 +27,6 @@ const FIELDS = 8;
 export class BarBook {
   /** Where each symbol's row starts. */
   private readonly rowOf = new Map<string, number>();
-  /** Each row's symbol, by row. */
-  private readonly symbols: string[] = [];
   private readonly rows: Rows;
   /** The earliest end of a bar still open: the clock needs to look only once it passes this. */
   private nextEnd = Infinity;
@@ -67,7 +60,6 @@ export class BarBook {
     if (offset === undefined) {
       // A start of NaN marks an interval with no bar yet: every comparison with it is false.
       this.rowOf.set(symbol, (offset = this.rows.add()));
-      this.symbols.push(symbol);
     }
     return offset;
   }
@@ -77,12 +69,7 @@ export class BarBook {
     const row = this.rows.data;
     row[o + START] = Date.parse(bar.start);
     row[o + END] = row[o + START]! + INTERVAL_MS[this.intervals[i]!];
-    row[o + OPEN] = bar.open;
-    row[o + HIGH] = bar.high;
-    row[o + LOW] = bar.low;
-    row[o + CLOSE] = bar.close;
-    row[o + UPDATES] = bar.updates;
-    row[o + CLOSED] = bar.closed ? 1 : 0;
+    writeBar(row, o, bar);
     if (!bar.closed) this.nextEnd = Math.min(this.nextEnd, row[o + END]!);
   }
 
@@ -127,9 +114,9 @@ export class BarBook {
     const closed: ClosedBars[] = [];
     const row = this.rows.data;
     let next = Infinity;
-    this.symbols.forEach((symbol, r) => {
+    for (const [symbol, offset] of this.rowOf) {
       let bars: Bar[] | undefined;
-      for (let i = 0, o = r * this.rows.width + BARS; i < this.intervals.length; i++, o += FIELDS) {
+      for (let i = 0, o = offset + BARS; i < this.intervals.length; i++, o += FIELDS) {
         // A missing bar's NaN end fails both tests.
         if (row[o + CLOSED] === 1) continue;
         if (row[o + END]! <= ms) {
@@ -138,7 +125,7 @@ export class BarBook {
         } else if (row[o + END]! < next) next = row[o + END]!;
       }
       if (bars) closed.push({ symbol, bars });
-    });
+    }
     this.nextEnd = next;
     return closed;
   }
@@ -154,17 +141,12 @@ export class BarBook {
 
   /** The bar of `symbol`'s interval `i`, whose numbers start at `o`, as a value of its own. */
   private bar(symbol: string, i: number, o: number): Bar {
-    const row = this.rows.data;
-    return {
+    return readBar(
+      this.rows.data,
+      o,
       symbol,
-      interval: this.intervals[i]!,
-      start: this.startOf(i, row[o + START]!),
-      open: row[o + OPEN]!,
-      high: row[o + HIGH]!,
-      low: row[o + LOW]!,
-      close: row[o + CLOSE]!,
-      updates: row[o + UPDATES]!,
-      closed: row[o + CLOSED] === 1,
-    };
+      this.intervals[i]!,
+      this.startOf(i, this.rows.data[o + START]!),
+    );
   }
 }

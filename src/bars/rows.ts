@@ -9,7 +9,7 @@ export class Rows {
   data = new Float64Array(0);
   private used = 0;
 
-  constructor(readonly width: number) {}
+  constructor(private readonly width: number) {}
 
   /** A new row, every number NaN; returns where it starts in `data`. */
   add(): number {

@@ -1,5 +1,6 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
 import { dayStart, tradingDay } from '../bars/karachi-time.ts';
+import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, OPEN, UPDATES, writeBar } from '../bars/bar-row.ts';
 import { Rows } from '../bars/rows.ts';
 
 /** Which bars a query wants. */
@@ -25,18 +26,13 @@ interface Latest {
   held: Held;
 }
 
-// A symbol's latest bar of an interval in its row: its start (ms; NaN for none), its numbers,
-// the seq that last changed it, and whether its held bar has yet to take them (1) or has (0).
-const START = 0;
-const OPEN = 1;
-const HIGH = 2;
-const LOW = 3;
-const CLOSE = 4;
-const UPDATES = 5;
-const CLOSED = 6;
-const SEQ = 7;
-const UNSETTLED = 8;
-const FIELDS = 9;
+// A symbol's latest bar of an interval in its row: its numbers (see bar-row.ts), then its start
+// (ms; NaN for none), the seq that last changed it, and whether its held bar has yet to take
+// them (1) or has (0).
+const START = BAR_NUMBERS;
+const SEQ = BAR_NUMBERS + 1;
+const UNSETTLED = BAR_NUMBERS + 2;
+const FIELDS = BAR_NUMBERS + 3;
 
 /** One trading day: each symbol's series, one slot per interval in `BAR_INTERVALS` order. */
 interface Day {
@@ -187,12 +183,7 @@ export class BarStore {
 
   private write(o: number, bar: Bar, seq: number, unsettled: 0 | 1): void {
     const row = this.rows.data;
-    row[o + OPEN] = bar.open;
-    row[o + HIGH] = bar.high;
-    row[o + LOW] = bar.low;
-    row[o + CLOSE] = bar.close;
-    row[o + UPDATES] = bar.updates;
-    row[o + CLOSED] = bar.closed ? 1 : 0;
+    writeBar(row, o, bar);
     row[o + SEQ] = seq;
     row[o + UNSETTLED] = unsettled;
   }
