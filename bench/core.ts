@@ -8,20 +8,20 @@
  * (old space left held, off-heap bytes held, major GCs and their pause time, minor GC pause
  * time), beside the hub alone taking 200 made-up quote changes a frame. Each run stops after
  * `--budget` seconds (default 45) and says how many frames it got through. Then, `--bars-repeat`
- * times (default 3), parse → diff → hub and parse → diff → bars → hub take the first
- * `--bars-frames` frames (default 400) in turn, frame by frame: what the bars stage and its bars
- * events cost per frame, as a share of the pipeline, each time and their mean, min and max.
+ * times (default 3), parse → diff → hub without bars and with them (the hub folding each
+ * quote into its bars and stamping their closes) take the first `--bars-frames` frames (default
+ * 400) in turn, frame by frame: what the bars cost per frame, as a share of the pipeline, each
+ * time and their mean, min and max.
  * Exits 1 if the core and naive runs disagree on the events.
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { defer, from, lastValueFrom, mergeMap, takeWhile, count, Subject, type OperatorFunction } from 'rxjs';
+import { defer, from, lastValueFrom, mergeMap, takeWhile, Subject, type OperatorFunction } from 'rxjs';
 import type { Change } from '../src/diff/changes.ts';
-import { Hub, publishTo } from '../src/hub/hub.ts';
+import { DEFAULT_BAR_DAYS, Hub, publishTo } from '../src/hub/hub.ts';
 import { num } from '../src/options.ts';
 import { feedChanges, frameEvents } from '../src/pipeline.ts';
-import { withBars } from '../src/bars/bars-stage.ts';
 import type { LineValues, QuoteValues } from '../src/protocol/messages.ts';
 import type { Frame } from '../src/source/frame.ts';
 import { formatQuoteLine } from './parse-feed.ts';
@@ -155,7 +155,15 @@ const gcEntriesIn = () => new Promise((resolve) => setTimeout(resolve, 100));
 const oldSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_used_size;
 
 const measure = async (frames: Frame[], changes: OperatorFunction<Frame, Change>): Promise<Result> => {
-  const hub = new Hub({ history: { size: 100_000, ageMs: 3_600_000 }, headlineCount: 50, epoch: 'bench' });
+  // Bars apart (`barDays: 0`): their share is measured on its own below.
+  const hub = new Hub({
+    history: { size: 100_000, ageMs: 3_600_000 },
+    headlineCount: 50,
+    epoch: 'bench',
+    barDays: 0,
+  });
+  let events = 0;
+  hub.messages$.subscribe(() => events++);
   gc?.();
   await gcEntriesIn();
   Object.assign(gcSeen, { majorGcs: 0, majorGcMs: 0, minorGcMs: 0 });
@@ -166,14 +174,14 @@ const measure = async (frames: Frame[], changes: OperatorFunction<Frame, Change>
   const start = performance.now();
   const deadline = start + budgetMs;
   let framesDone = 0;
-  const events = await lastValueFrom(
+  await lastValueFrom(
     from(frames).pipe(
       takeWhile(() => performance.now() < deadline),
       (f$) => f$.pipe(mergeMap((f) => (framesDone++, [f]))),
       changes,
       publishTo(hub),
-      count(),
     ),
+    { defaultValue: undefined },
   );
   const wallS = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
@@ -253,15 +261,17 @@ if (core.frames === naive.frames && core.events !== naive.events) {
 
 /** The CPU (ms) each of two pipelines took over the same frames, fed to them in turn. */
 const interleaved = (frameLimit: number): { plainMs: number; barredMs: number; bars: number } => {
-  const hub = () => new Hub({ history: { size: 100_000, ageMs: 3_600_000 }, headlineCount: 50, epoch: 'b' });
+  // The hub folds quotes into bars unless it keeps none (`--bar-days 0`).
+  const hub = (barDays: number) =>
+    new Hub({ history: { size: 100_000, ageMs: 3_600_000 }, headlineCount: 50, epoch: 'b', barDays });
   const plainIn = new Subject<Frame>();
   const barredIn = new Subject<Frame>();
+  const barred = hub(DEFAULT_BAR_DAYS);
   let bars = 0;
   const subscriptions = [
-    plainIn.pipe(feedChanges(), publishTo(hub())).subscribe(),
-    barredIn
-      .pipe(feedChanges(), withBars(), publishTo(hub()))
-      .subscribe((m) => void (m.type === 'bars' && bars++)),
+    plainIn.pipe(feedChanges(), publishTo(hub(0))).subscribe(),
+    barredIn.pipe(feedChanges(), publishTo(barred)).subscribe(),
+    barred.messages$.subscribe((m) => void (m.type === 'bars' && bars++)),
   ];
   const spent = { plain: 0, barred: 0 };
   const feed = (name: keyof typeof spent, input: Subject<Frame>, frame: Frame) => {

@@ -12,7 +12,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { feedChanges, frameTime, skipPublished, type TimedEvent } from './pipeline.ts';
 import { openSource, type OpenedSource, type SourceConfig } from './source/options.ts';
 import { trackState } from './source/source-state.ts';
-import { withBars } from './bars/bars-stage.ts';
+import { withBarClock } from './bars/bar-clock.ts';
 import { feedClock } from './bars/feed-clock.ts';
 import { startServer, type RunningServer } from './transport/server.ts';
 import type { HubConfig } from './hub/options.ts';
@@ -86,7 +86,11 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
     config.bus &&
     (await startBus(config.bus, {
       hubs,
-      limits: { history: config.hub.history, headlineCount: config.hub.headlineCount },
+      limits: {
+        history: config.hub.history,
+        headlineCount: config.hub.headlineCount,
+        barDays: config.hub.barDays,
+      },
       log,
       registry: metrics.registry,
     }).catch((err: unknown) => {
@@ -179,7 +183,7 @@ const feed = (
             onFrame();
             feedTime.next(frameTime(frame));
           },
-          // The bars stage runs on after the source ends: the feed's clock still closes bars.
+          // The bar clock runs on after the source ends: the feed's clock still closes bars.
           complete: () => log.info('source ended; serving the final state'),
         }),
         feedChanges({
@@ -188,12 +192,7 @@ const feed = (
           seenHeadlines: hub.seenHeadlineIds(),
           onEvent: reportEvent(log, metrics),
         }),
-        config.hub.barDays
-          ? withBars({
-              clock$: feedClock(feedTime, rate),
-              seed: { bars: hub.latestBars(), prices: hub.snapshot().map((q) => [q.symbol, q.price]) },
-            })
-          : identity,
+        config.hub.barDays ? withBarClock(feedClock(feedTime, rate)) : identity,
         publishTo(hub),
       )
       .subscribe({

@@ -123,8 +123,12 @@ const startEdge = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics: 
   const redis = await connect(config, 'edge', ctx.log);
   const keys = busKeys(config.prefix);
   // The stream holds at most maxLen events, so a loaded history holds no more.
-  const { history, headlineCount } = ctx.limits;
-  const limits = { history: { ...history, size: Math.min(history.size, config.maxLen) }, headlineCount };
+  const { history, headlineCount, barDays } = ctx.limits;
+  const limits = {
+    history: { ...history, size: Math.min(history.size, config.maxLen) },
+    headlineCount,
+    barDays,
+  };
   const loaded = await loadCluster(redis, keys, limits, badEntryReporter(ctx.log, metrics));
   return {
     redis,

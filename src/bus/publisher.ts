@@ -217,13 +217,15 @@ export class Publisher {
   /** The snapshot as Redis keeps it. */
   private clusterState(): ClusterState {
     const { hub, gen } = this.options;
+    const { bars, seqs } = hub.exportBars();
     return {
       gen,
       epoch: hub.epoch,
       seq: hub.seq,
       quotes: hub.snapshot(),
       headlines: hub.latestHeadlines(),
-      bars: hub.allBars(),
+      bars,
+      barSeqs: seqs,
     };
   }
 

@@ -48,6 +48,8 @@ export interface ClusterState {
   headlines: HubState['headlines'];
   /** The bars of the last trading days, so an edge that joins later answers the same bars. */
   bars?: HubState['bars'];
+  /** The seq that last changed each of `bars`, so a resume on that edge gets the same candles. */
+  barSeqs?: HubState['barSeqs'];
 }
 
 /**
@@ -86,7 +88,7 @@ export interface Loaded {
 }
 
 /** What a loaded hub keeps: its history bound and headline count. */
-export type LoadLimits = Pick<HubOptions, 'history' | 'headlineCount'>;
+export type LoadLimits = Pick<HubOptions, 'history' | 'headlineCount' | 'barDays'>;
 
 /**
  * How long a load waits for a newer snapshot when the stream was trimmed past the one it read

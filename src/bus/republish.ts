@@ -6,15 +6,16 @@ import type { Bar, BarsMessage, HubMessage } from '../protocol/messages.ts';
  * back as the hub can tell them: what an ingest sends again when Redis lacks it (Redis came
  * back empty, or this ingest restarted ahead of the stream).
  *
- * History holds every quote and headline from its first event on, but no bars events: those
- * seqs are filled from the bar store, which keeps each bar's latest version with the seq of
- * the event that made it. A seq's bars go out as a `bars` event at that seq, so an edge holds
- * each bar at the same seq as the ingest does and a resume on any edge (`changedSince`) answers
- * the same candles. A bars event whose every bar a later event changed again goes out with no
- * bars (and no symbol: none is known): the later event carries the bar, and an edge needs the
- * seq only so that the stream runs without a gap, which would make it reload the snapshot and
- * answer its clients' resumes with `recovered:false`. The intermediate versions of a bar are
- * gone either way: an edge that followed live holds the same latest versions at the same seqs.
+ * History holds every quote and headline from its first event on, but no bars events (closes):
+ * those seqs are filled from the bar store, which keeps each bar's latest version with the seq
+ * of the event that made it. A seq's bars go out as a `bars` event at that seq, so an edge holds
+ * each bar at the same seq as the ingest does (the bars a quote changed, it folds from the
+ * quote) and a resume on any edge (`changedSince`) answers the same candles. A bars event whose
+ * every bar a later event changed again goes out with no bars:
+ * the later event carries the bar, and an edge needs the seq only so that the stream runs
+ * without a gap, which would make it reload the snapshot and answer its clients' resumes with
+ * `recovered:false`. The intermediate versions of a bar are gone either way: an edge that
+ * followed live holds the same latest versions at the same seqs.
  */
 export const heldEvents = (hub: Hub, after: number, before: number): HubMessage[] => {
   const { history, bars = [], barSeqs = [] } = hub.exportState();
@@ -45,6 +46,5 @@ export const heldEvents = (hub: Hub, after: number, before: number): HubMessage[
 const barsEvent = (seq: number, bars: Bar[]): BarsMessage => ({
   type: 'bars',
   seq,
-  symbol: bars[0]?.symbol ?? '',
   bars,
 });

@@ -1,4 +1,4 @@
-import type { Bar, Headline, QuoteValues } from '../protocol/messages.ts';
+import type { Headline, QuoteValues } from '../protocol/messages.ts';
 import type { ParsedQuote } from '../parse/events.ts';
 
 /** The quote fields the diff compares, in wire order. A field added to QuoteValues goes here too. */
@@ -40,12 +40,11 @@ export interface HeadlineChange {
   headline: Headline;
 }
 
-/** The bars of one symbol that changed or closed together (the bars stage, after the diff). */
-export interface BarsChange {
-  type: 'bars';
-  symbol: string;
-  bars: Bar[];
+/** The feed's clock between frames (ms): bars close on it when no later frame comes. */
+export interface ClockChange {
+  type: 'clock';
+  ms: number;
 }
 
-/** What the diff and bars stages hand the hub. */
-export type Change = QuoteChange | HeadlineChange | BarsChange;
+/** What the diff and the feed's clock hand the hub. */
+export type Change = QuoteChange | HeadlineChange | ClockChange;

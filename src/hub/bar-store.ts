@@ -1,6 +1,7 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
 import { dayStart, tradingDay } from '../bars/karachi-time.ts';
-import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, OPEN, UPDATES, writeBar } from '../bars/bar-row.ts';
+import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, OPEN, readBar, UPDATES, writeBar } from '../bars/bar-row.ts';
+import { barStart, INTERVAL_MS } from '../bars/intervals.ts';
 import { Rows } from '../bars/rows.ts';
 
 /** Which bars a query wants. */
@@ -27,12 +28,26 @@ interface Latest {
 }
 
 // A symbol's latest bar of an interval in its row: its numbers (see bar-row.ts), then its start
-// (ms; NaN for none), the seq that last changed it, and whether its held bar has yet to take
-// them (1) or has (0).
+// and end (ms; NaN for none), the seq that last changed it, whether its held bar has yet to take
+// them (1) or has (0), and (read in the first slot, the 1m bar's, only) how many of its updates
+// the later slots hold (see `absorb`). A row holds every interval, one slot after another.
 const START = BAR_NUMBERS;
-const SEQ = BAR_NUMBERS + 1;
-const UNSETTLED = BAR_NUMBERS + 2;
-const FIELDS = BAR_NUMBERS + 3;
+const END = BAR_NUMBERS + 1;
+const SEQ = BAR_NUMBERS + 2;
+const UNSETTLED = BAR_NUMBERS + 3;
+const ABSORBED = BAR_NUMBERS + 4;
+const FIELDS = BAR_NUMBERS + 5;
+const ROW = BAR_INTERVALS.length * FIELDS;
+
+/** Revises the bar at `o` in `row` with a quote at `price` of the event `seq`. */
+const revise = (row: Float64Array, o: number, price: number, seq: number): void => {
+  if (price > row[o + HIGH]!) row[o + HIGH] = price;
+  if (price < row[o + LOW]!) row[o + LOW] = price;
+  row[o + CLOSE] = price;
+  row[o + UPDATES]!++;
+  row[o + SEQ] = seq;
+  row[o + UNSETTLED] = 1;
+};
 
 /** One trading day: each symbol's series, one slot per interval in `BAR_INTERVALS` order. */
 interface Day {
@@ -113,26 +128,34 @@ const noteSeq = (series: Series, held: Held, seq: number): void => {
   if (seq > series.day.lastSeq) series.day.lastSeq = seq;
 };
 
+const NONE: readonly Bar[] = [];
+
 /**
  * The bars of the last `days` trading days (Asia/Karachi dates the bars start on), by day,
- * then symbol and interval, each list in start order. A bar replaces the one with its start,
- * so only the latest version of each is held, with the seq of the event that made it: a resume
- * reads the bars changed after its position from here, not from history.
+ * then symbol and interval, each list in start order, and the fold that makes them: every
+ * quote event folds into its symbol's latest bar of each interval (`fold`), so every hub
+ * (ingest, edge, a restart reading its journal) makes the same bars from the same events, and
+ * a bar's seq is that of the last event that changed it. Closes are events of their own, which
+ * the hub that reads the feed's clock stamps (`closeDue`) and every hub puts. A bar replaces
+ * the one with its start, so only the latest version of each is held: a resume reads the bars
+ * changed after its position from here, not from history.
  */
 export class BarStore {
   private readonly byDay = new Map<string, Day>();
   /**
-   * Where each symbol's row starts: its latest bar of each interval, side by side. Nearly every
-   * put revises these, found here without working out the day or reading the series' list,
-   * and written into the row without touching the held bar, its series or its day (cold
-   * memory, one object each).
+   * Where each symbol's row starts: its latest bar of each interval, side by side. Every fold
+   * revises these, found here without working out the day or reading the series' list, and
+   * written into the row without touching the held bar, its series or its day (cold memory,
+   * one object each).
    */
   private readonly rowOf = new Map<string, number>();
   private readonly rows = new Rows(BAR_INTERVALS.length * FIELDS);
   /** The held bar and series of each latest bar, by its place in `rows` over `FIELDS`. */
   private heldOf: (Latest | undefined)[] = [];
-  /** Whether a put wrote a row since the held bars last took them up. */
+  /** Whether a put or fold wrote a row since the held bars last took them up. */
   private unsettled = false;
+  /** The earliest end of a latest bar still open: `closeDue` looks only once the clock passes it. */
+  private nextEnd = Infinity;
   /** Each interval's latest start as text and in ms: nearly every bar has it. */
   private readonly startText = BAR_INTERVALS.map(() => '');
   private readonly startMs = BAR_INTERVALS.map(() => NaN);
@@ -141,29 +164,119 @@ export class BarStore {
 
   constructor(private readonly days: number) {}
 
-  /** Holds the bars one event (`seq`) changed, all of `symbol`; a bar of a new day beyond the limit drops the oldest day. */
-  put(symbol: string, bars: readonly Bar[], seq: number): void {
-    const own = this.offsetOf(symbol);
+  /** Holds the bars one event (`seq`) changed; a bar of a new day beyond the limit drops the oldest day. */
+  put(bars: readonly Bar[], seq: number): void {
     for (let k = 0; k < bars.length; k++) {
       const bar = bars[k]!;
-      // The bars stage lists a symbol's bars in interval order: the slot is usually the index.
-      const slot = BAR_INTERVALS[k] === bar.interval ? k : INTERVAL_SLOT.get(bar.interval)!;
-      const o = (bar.symbol === symbol ? own : this.offsetOf(bar.symbol)) + slot * FIELDS;
+      const slot = INTERVAL_SLOT.get(bar.interval)!;
+      const offset = this.offsetOf(bar.symbol);
+      this.absorb(offset);
+      const o = offset + slot * FIELDS;
       const start = this.startOf(slot, bar.start);
-      const row = this.rows.data;
-      if (row[o + START] === start) {
+      if (this.rows.data[o + START] === start) {
         this.write(o, bar, seq, 1);
         this.unsettled = true;
+      } else this.placeLatest(o, bar, start, seq);
+    }
+  }
+
+  /**
+   * Folds a quote of `symbol` at `price`, observed at `ms` (feed time), made by the event `seq`,
+   * into its latest bar of every interval: a quote in a bar's span revises it, a later one opens
+   * the next bar. A quote older than a latest bar (out of order) leaves it alone. Prices are
+   * picked, never computed, so they stay exact.
+   */
+  fold(symbol: string, price: number, ms: number, seq: number): void {
+    // A quote with no time to place it in (none the parser makes) has no bar to go to.
+    if (Number.isNaN(ms)) return;
+    const offset = this.offsetOf(symbol);
+    this.unsettled = true;
+    const row = this.rows.data;
+    // Nearly every quote falls in its symbol's 1m bar, and so in the latest bar of every later
+    // interval (they nest: each length divides the next, all aligned alike). Only the 1m bar is
+    // revised; the later ones take its numbers when read or when it ends (`absorb`), so a quote
+    // touches one slot of the row, not five.
+    if (ms >= row[offset + START]! && ms < row[offset + END]!) {
+      revise(row, offset, price, seq);
+      return;
+    }
+    this.absorb(offset);
+    for (let slot = 0, o = offset; slot < BAR_INTERVALS.length; slot++, o += FIELDS) {
+      // A missing bar's NaN start and end fail both tests: the quote opens one.
+      if (ms < row[o + START]!) continue;
+      if (ms < row[o + END]!) {
+        revise(row, o, price, seq);
         continue;
       }
-      const placed = this.place(bar, seq);
-      if (placed && placed.series.bars.at(-1) === placed.held) {
-        this.settle(o);
-        this.heldOf[o / FIELDS] = placed;
-        row[o + START] = start;
-        this.write(o, bar, placed.held.seq, 0);
+      const interval = BAR_INTERVALS[slot]!;
+      const start = barStart(interval, ms);
+      const text = this.textOf(slot, start);
+      const bar = {
+        symbol,
+        interval,
+        start: text,
+        open: price,
+        high: price,
+        low: price,
+        close: price,
+        updates: 1,
+        closed: false,
+      };
+      this.placeLatest(o, bar, start, seq);
+    }
+  }
+
+  /**
+   * The latest bars still open whose end the feed's clock (`ms`) has reached, as closed: the
+   * close event the hub stamps. They are held closed once put.
+   */
+  closeDue(ms: number): readonly Bar[] {
+    if (!(ms >= this.nextEnd)) return NONE;
+    const closed: Bar[] = [];
+    const row = this.rows.data;
+    let next = Infinity;
+    for (const [symbol, offset] of this.rowOf) {
+      this.absorb(offset);
+      for (let slot = 0, o = offset; slot < BAR_INTERVALS.length; slot++, o += FIELDS) {
+        // A missing bar's NaN end fails both tests.
+        if (row[o + CLOSED] === 1) continue;
+        if (row[o + END]! <= ms) {
+          const bar = this.bar(symbol, slot, o);
+          bar.closed = true;
+          closed.push(bar);
+        } else if (row[o + END]! < next) next = row[o + END]!;
       }
     }
+    this.nextEnd = next;
+    return closed;
+  }
+
+  /** `symbol`'s latest bar of `interval` as it is now, if it has one. */
+  latestBar(symbol: string, interval: BarInterval): Bar | undefined {
+    const offset = this.rowOf.get(symbol);
+    if (offset === undefined) return undefined;
+    this.absorb(offset);
+    const slot = INTERVAL_SLOT.get(interval)!;
+    const o = offset + slot * FIELDS;
+    return Number.isNaN(this.rows.data[o + START]) ? undefined : this.bar(symbol, slot, o);
+  }
+
+  /** The bar whose numbers the row holds at `o`, as a value of its own. */
+  private bar(symbol: string, slot: number, o: number): Bar {
+    const row = this.rows.data;
+    return readBar(row, o, symbol, BAR_INTERVALS[slot]!, this.textOf(slot, row[o + START]!));
+  }
+
+  /** Holds `bar`, which starts at `start` (ms), and makes it the latest in its row at `o` unless a later one is. */
+  private placeLatest(o: number, bar: Bar, start: number, seq: number): void {
+    const placed = this.place(bar, seq);
+    if (!placed || placed.series.bars.at(-1) !== placed.held) return;
+    this.settle(o);
+    this.heldOf[o / FIELDS] = placed;
+    const row = this.rows.data;
+    row[o + START] = start;
+    row[o + END] = start + INTERVAL_MS[bar.interval];
+    this.write(o, bar, placed.held.seq, 0);
   }
 
   private offsetOf(symbol: string): number {
@@ -181,16 +294,48 @@ export class BarStore {
     return this.startMs[slot]!;
   }
 
+  /** `ms`, the start of a bar of interval `slot`, as an ISO instant. */
+  private textOf(slot: number, ms: number): string {
+    if (ms !== this.startMs[slot]) {
+      this.startMs[slot] = ms;
+      this.startText[slot] = new Date(ms).toISOString();
+    }
+    return this.startText[slot]!;
+  }
+
+  /** Brings the later slots of the row at `offset` up to its 1m bar's updates they lack. */
+  private absorb(offset: number): void {
+    const row = this.rows.data;
+    const added = row[offset + UPDATES]! - row[offset + ABSORBED]!;
+    // NaN (no 1m bar) or 0: nothing to take.
+    if (!(added > 0)) return;
+    const start = row[offset + START]!;
+    for (let o = offset + FIELDS; o < offset + ROW; o += FIELDS) {
+      if (!(start >= row[o + START]! && start < row[o + END]!)) continue;
+      if (row[offset + HIGH]! > row[o + HIGH]!) row[o + HIGH] = row[offset + HIGH]!;
+      if (row[offset + LOW]! < row[o + LOW]!) row[o + LOW] = row[offset + LOW]!;
+      row[o + CLOSE] = row[offset + CLOSE]!;
+      row[o + UPDATES]! += added;
+      row[o + SEQ] = row[offset + SEQ]!;
+      row[o + UNSETTLED] = 1;
+    }
+    row[offset + ABSORBED] = row[offset + UPDATES]!;
+  }
+
+  /** Writes `bar`, every update of it accounted for in the later slots, at `o`. */
   private write(o: number, bar: Bar, seq: number, unsettled: 0 | 1): void {
     const row = this.rows.data;
     writeBar(row, o, bar);
     row[o + SEQ] = seq;
     row[o + UNSETTLED] = unsettled;
+    row[o + ABSORBED] = bar.updates;
+    if (!bar.closed && row[o + END]! < this.nextEnd) this.nextEnd = row[o + END]!;
   }
 
   /** Brings the held bar of the latest bar at `o` in `rows` up to its row. */
   private settle(o: number): void {
     const latest = this.heldOf[o / FIELDS];
+    if (latest) this.absorb(o - (o % ROW));
     const row = this.rows.data;
     if (!latest || row[o + UNSETTLED] !== 1) return;
     latest.held.take(row, o);
@@ -219,6 +364,7 @@ export class BarStore {
     while (i >= 0 && series.bars[i]!.start > bar.start) i--;
     let held = series.bars[i];
     if (held?.start === bar.start) held.revise(bar);
+    else if (i === series.bars.length - 1) series.bars.push((held = new Held(bar, seq)));
     else series.bars.splice(i + 1, 0, (held = new Held(bar, seq)));
     noteSeq(series, held, seq);
     return { series, held };
@@ -263,7 +409,7 @@ export class BarStore {
     this.heldOf.forEach((latest, i) => {
       if (latest && gone.has(latest.series.day)) {
         this.heldOf[i] = undefined;
-        this.rows.data[i * FIELDS + START] = NaN;
+        this.rows.data.fill(NaN, i * FIELDS, (i + 1) * FIELDS);
       }
     });
   }
@@ -316,17 +462,6 @@ export class BarStore {
     }
   }
 
-  /** The latest bar of every symbol and interval: where a restarted bars stage continues. */
-  latest(): Bar[] {
-    this.settleAll();
-    const last = new Map<string, Held>();
-    for (const name of [...this.byDay.keys()].sort())
-      for (const slots of this.byDay.get(name)!.symbols.values())
-        for (const series of slots)
-          if (series) last.set(`${series.bars[0]!.symbol} ${series.bars[0]!.interval}`, series.bars.at(-1)!);
-    return [...last.values()].map((held) => held.snapshot());
-  }
-
   /**
    * Every bar held, oldest day first, with the seq that last changed each: what persistence and
    * the bus carry. Copies: the state file is written over several turns, while events go on.
@@ -357,5 +492,6 @@ export class BarStore {
     this.rows.clear();
     this.heldOf = [];
     this.unsettled = false;
+    this.nextEnd = Infinity;
   }
 }

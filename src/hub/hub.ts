@@ -2,7 +2,8 @@ import {
   asyncScheduler,
   BehaviorSubject,
   Subject,
-  map,
+  ignoreElements,
+  tap,
   type Observable,
   type OperatorFunction,
   type SchedulerLike,
@@ -62,7 +63,7 @@ export interface HubOptions {
   scheduler?: SchedulerLike;
   /** The journal writes here, so a client never sees an event that a restart would lose. */
   record?: Recorder;
-  /** How many trading days of bars to keep (default 5). */
+  /** How many trading days of bars to fold quotes into and keep; absent or 0: none. */
   barDays?: number;
 }
 
@@ -110,6 +111,10 @@ export class Hub {
   private readonly restoredSubject = new Subject<Position>();
   private readonly statusSubject: BehaviorSubject<StatusMessage>;
   private readonly scheduler: SchedulerLike;
+  /** Whether quotes fold into bars (`barDays` above 0). */
+  private readonly foldsBars: boolean;
+  private lastTs = '';
+  private lastMs = NaN;
 
   /** Every stamped event, in seq order. */
   readonly messages$: Observable<HubMessage> = this.messagesSubject.asObservable();
@@ -125,7 +130,8 @@ export class Hub {
     this.epoch = options.epoch ?? newEpoch();
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.history = new History(options.history);
-    this.bars = new BarStore(options.barDays ?? DEFAULT_BAR_DAYS);
+    this.bars = new BarStore(options.barDays ?? 0);
+    this.foldsBars = (options.barDays ?? 0) > 0;
     this.statusSubject = new BehaviorSubject<StatusMessage>({
       type: 'status',
       source: 'none',
@@ -136,16 +142,34 @@ export class Hub {
     this.status$ = this.statusSubject.asObservable();
   }
 
-  /** Stamps a change from the diff stage, records it and emits it. */
-  apply(change: Change): HubMessage {
+  /**
+   * Stamps a change from the diff stage, records it and emits it, after the bars the feed's
+   * clock closed by then (the quote's time, or the clock's own tick, which stamps nothing else).
+   */
+  apply(change: Change): HubMessage | undefined {
+    if (change.type === 'clock') {
+      this.closeBars(change.ms);
+      return undefined;
+    }
+    if (change.type === 'quote' && this.foldsBars) this.closeBars(this.feedMs(change.ts));
     const message: HubMessage =
       change.type === 'quote'
         ? this.quoteMessage(change)
-        : change.type === 'bars'
-          ? { type: 'bars', seq: this.seq + 1, symbol: change.symbol, bars: change.bars }
-          : { type: 'headline', seq: this.seq + 1, ...change.headline };
+        : { type: 'headline', seq: this.seq + 1, ...change.headline };
     this.accept(message);
     return message;
+  }
+
+  /** Stamps the bars whose end the feed's clock (`ms`) has reached as closed, in one event. */
+  private closeBars(ms: number): void {
+    const bars = this.bars.closeDue(ms);
+    if (bars.length > 0) this.accept({ type: 'bars', seq: this.seq + 1, bars: [...bars] });
+  }
+
+  /** A quote's feed time (`ts`) in ms: a frame's quotes share one `ts` string, parsed once. */
+  private feedMs(ts: string): number {
+    if (ts !== this.lastTs) this.lastMs = Date.parse((this.lastTs = ts));
+    return this.lastMs;
   }
 
   /**
@@ -158,11 +182,14 @@ export class Hub {
     if (message.seq !== this.seq + 1) this.history.clear(message.seq - 1);
     this.seq = message.seq;
     // Bars are held once, latest version only, in the bar store (resume reads them there);
-    // history holds what resume replays event by event.
-    if (message.type === 'bars') this.bars.put(message.symbol, message.bars, message.seq);
+    // history holds what resume replays event by event. A quote's bars are folded from it
+    // here, where every hub sees every quote, so none travels as an event of its own.
+    if (message.type === 'bars') this.bars.put(message.bars, message.seq);
     else {
-      if (message.type === 'quote') this.storeQuote(message);
-      else this.storeHeadline(message);
+      if (message.type === 'quote') {
+        const { price } = this.storeQuote(message);
+        if (this.foldsBars) this.bars.fold(message.symbol, price, this.feedMs(message.ts), message.seq);
+      } else this.storeHeadline(message);
       if (this.latest === undefined || message.ts > this.latest) this.latest = message.ts;
       this.history.add(message, at);
     }
@@ -193,15 +220,17 @@ export class Hub {
    * symbol's next change, long enough to be promoted to the old generation. Nothing outside the
    * hub holds one (`snapshot` hands out copies).
    */
-  private storeQuote(message: QuoteMessage): void {
-    const held = this.quotes.get(message.symbol) as Record<string, unknown> | undefined;
+  private storeQuote(message: QuoteMessage): Quote {
+    const held = this.quotes.get(message.symbol);
     if (!held) {
       const { type: _type, seq: _seq, ...quote } = message;
       this.quotes.set(message.symbol, quote as Quote);
-      return;
+      return quote as Quote;
     }
+    const fields = held as unknown as Record<string, unknown>;
     for (const key in message)
-      if (key !== 'type' && key !== 'seq') held[key] = message[key as keyof QuoteMessage];
+      if (key !== 'type' && key !== 'seq') fields[key] = message[key as keyof QuoteMessage];
+    return held;
   }
 
   private storeHeadline(message: HeadlineMessage): void {
@@ -252,9 +281,14 @@ export class Hub {
     return this.bars.all();
   }
 
-  /** The latest bar of every symbol and interval, to seed the bars stage after a restart. */
-  latestBars(): Bar[] {
-    return this.bars.latest();
+  /** Every bar held, oldest day first, with the seq of the event that last changed each. */
+  exportBars(): { bars: Bar[]; seqs: number[] } {
+    return this.bars.export();
+  }
+
+  /** `symbol`'s latest bar of `interval` as it is now, if it has one. */
+  latestBar(symbol: string, interval: BarInterval): Bar | undefined {
+    return this.bars.latestBar(symbol, interval);
   }
 
   /** The latest `ts` of any event held: the feed time a restarted replay continues from. */
@@ -279,8 +313,8 @@ export class Hub {
    */
   resume(since: Position, interest: Interest): ResumeResult {
     if (since.epoch !== this.epoch || since.seq > this.seq) return { recovered: false };
-    if (since.seq === this.seq) return { recovered: true, messages: [] };
-    // Every event since is merged at most once (bars events touch up to one bar per interval).
+    if (since.seq === this.seq && !interest.wantsCandle) return { recovered: true, messages: [] };
+    // Every event since is merged at most once (a quote or bars event touches up to one bar per interval).
     if (this.seq - since.seq > (this.options.resumeBudget ?? RESUME_BUDGET)) return { recovered: false };
     this.history.evict(this.scheduler.now());
     // History must hold every quote and headline after since.seq: the subscriber saw those up to it.
@@ -294,11 +328,13 @@ export class Hub {
         merged.set(m.symbol, prev ? mergeDeltas(prev, m) : m);
       }
     }
-    // A candle is the whole bar: its latest version stands for every change before it.
+    // A candle is the whole bar: its latest version stands for every change before it. The
+    // candles of a quote share its seq and follow it on the wire, so a client whose last event
+    // was the quote may lack them: those at `since` go again too (taking one twice changes nothing).
     const candles: CandleMessage[] = [];
     const { wantsCandle } = interest;
     if (wantsCandle)
-      this.bars.changedSince(since.seq, wantsCandle, (bar, seq) => candles.push(candleOf(seq, bar)));
+      this.bars.changedSince(since.seq - 1, wantsCandle, (bar, seq) => candles.push(candleOf(seq, bar)));
     return {
       recovered: true,
       messages: [...out, ...merged.values(), ...candles].sort((a, b) => a.seq - b.seq),
@@ -367,7 +403,7 @@ export class Hub {
     const { bars = [], barSeqs } = state;
     const known = barSeqs?.length === bars.length;
     this.bars.clear();
-    bars.forEach((bar, i) => this.bars.put(bar.symbol, [bar], known ? barSeqs[i]! : 0));
+    bars.forEach((bar, i) => this.bars.put([bar], known ? barSeqs[i]! : 0));
     if (known) return;
     for (const m of state.history)
       if (m.type === 'bars') for (const bar of m.bars) this.bars.touch(bar, m.seq);
@@ -381,11 +417,14 @@ export class Hub {
   }
 }
 
-/** Trading days of bars a hub keeps unless told otherwise (`--bar-days`). */
+/** Trading days of bars kept unless `--bar-days` says otherwise. */
 export const DEFAULT_BAR_DAYS = 5;
 
-/** Stamps each change through the hub, emitting the wire message. */
+/** Stamps each change through the hub; what they became goes out on `hub.messages$`. */
 export const publishTo =
-  (hub: Hub): OperatorFunction<Change, HubMessage> =>
+  (hub: Hub): OperatorFunction<Change, never> =>
   (changes) =>
-    changes.pipe(map((change) => hub.apply(change)));
+    changes.pipe(
+      tap((change) => hub.apply(change)),
+      ignoreElements(),
+    );

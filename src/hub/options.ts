@@ -37,7 +37,7 @@ export interface HubConfig {
   /** Where state persists; none means in memory only. */
   dataDir?: string;
   fsyncMs?: number;
-  /** Trading days of bars kept; absent or 0: the bars stage is off. */
+  /** Trading days of bars kept; absent or 0: no bars. */
   barDays?: number;
 }
 

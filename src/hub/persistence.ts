@@ -105,7 +105,11 @@ export const openHub = (
   log: Logger,
   onJournalError?: (err: Error) => void,
 ): { hub: Hub; journal?: Journal } => {
-  const options: HubOptions = { history: config.history, headlineCount: config.headlineCount };
+  const options: HubOptions = {
+    history: config.history,
+    headlineCount: config.headlineCount,
+    barDays: config.barDays,
+  };
   if (config.dataDir === undefined) return { hub: new Hub(options) };
   // Compacting once per history's worth of events writes each event about twice in all.
   const compactEvery = Math.max(10_000, config.history.size);

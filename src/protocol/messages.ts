@@ -9,15 +9,14 @@ import type { Bar, HeadlineMessage, QuoteMessage } from '../../client/protocol/i
 export * from '../../client/protocol/index.ts';
 
 /**
- * The bars of one symbol that one quote change (or the feed's clock) changed or closed, of
- * every interval, as one hub event: the hub stamps, holds and journals one event per symbol
- * change rather than one per bar. A subscriber gets a `candle` with this `seq` for each bar of
- * its interval.
+ * Bars as one hub event: those the feed's clock closed at once, of every symbol and interval
+ * (the bars a quote changes are folded from the quote by every hub, and take its seq). Journals
+ * written before then also hold one per quote change, with its symbol's bars of every interval.
+ * A subscriber gets a `candle` with this `seq` for each bar of its interval.
  */
 export interface BarsMessage {
   type: 'bars';
   seq: number;
-  symbol: string;
   bars: Bar[];
 }
 

@@ -32,7 +32,13 @@ export class CandleIndex<T> {
 
   /** Calls `visit` once for every subscriber of this bar's symbol and interval. */
   forBar(bar: Bar, visit: (member: T) => void): void {
-    this.byInterval.get(bar.interval)!.forQuote(bar.symbol, visit);
+    this.forSymbol(bar.symbol, bar.interval, visit);
+  }
+
+  /** Calls `visit` once for every subscriber of `symbol`'s bars of `interval`. */
+  forSymbol(symbol: string, interval: BarInterval, visit: (member: T) => void): void {
+    const index = this.byInterval.get(interval)!;
+    if (index.quoteSubscribers > 0) index.forQuote(symbol, visit);
   }
 }
 

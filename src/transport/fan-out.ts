@@ -1,6 +1,14 @@
 import { candleOf } from '../hub/candles.ts';
 import { eventJson } from '../hub/event-json.ts';
-import type { EventMessage, HubMessage, ServerMessage } from '../protocol/messages.ts';
+import {
+  BAR_INTERVALS,
+  type Bar,
+  type BarInterval,
+  type EventMessage,
+  type HubMessage,
+  type QuoteMessage,
+  type ServerMessage,
+} from '../protocol/messages.ts';
 import type { CandleIndex } from './candles-channel.ts';
 import type { Outgoing } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
@@ -24,6 +32,8 @@ export class FanOut<T extends Receiver> {
     private readonly candles: CandleIndex<T>,
     private readonly everyone: Iterable<T>,
     private readonly nextPosition: () => number,
+    /** A symbol's latest bar of an interval, as the hub holds it once it has folded a quote in. */
+    private readonly latestBar: (symbol: string, interval: BarInterval) => Bar | undefined,
   ) {}
 
   /** Hands one hub message to its subscribers. */
@@ -37,9 +47,28 @@ export class FanOut<T extends Receiver> {
       return;
     }
     const item = this.shared(message);
-    if (message.type === 'quote') this.index.forQuote(message.symbol, (c) => c.deliver(item));
-    else for (const c of this.index.headlines) c.deliver(item);
+    if (message.type === 'quote') {
+      this.index.forQuote(message.symbol, (c) => c.deliver(item));
+      this.routeBars(message);
+    } else for (const c of this.index.headlines) c.deliver(item);
   };
+
+  /** A quote changed its symbol's bar of every interval: each goes to its candle subscribers. */
+  private routeBars({ symbol, seq }: QuoteMessage): void {
+    for (const interval of BAR_INTERVALS) {
+      let item: Outgoing | undefined;
+      this.candles.forSymbol(symbol, interval, (c) => {
+        item ??= this.candleItem(seq, symbol, interval);
+        if (item) c.deliver(item);
+      });
+    }
+  }
+
+  /** The candle of `symbol`'s latest bar of `interval` as of the event `seq`, if it has one. */
+  private candleItem(seq: number, symbol: string, interval: BarInterval): Outgoing | undefined {
+    const bar = this.latestBar(symbol, interval);
+    return bar && this.shared(candleOf(seq, bar));
+  }
 
   /** Queues one message for every client, serialized once. */
   broadcast(message: ServerMessage): void {

@@ -101,7 +101,13 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       },
     },
   );
-  const fanOut = new FanOut(index, candles, registry, () => flushes.nextPosition());
+  const fanOut = new FanOut(
+    index,
+    candles,
+    registry,
+    () => flushes.nextPosition(),
+    (symbol, interval) => hub.latestBar(symbol, interval),
+  );
   const broadcast = (message: ServerMessage) => fanOut.broadcast(message);
   const heartbeat = new Heartbeat(registry, broadcast, () => hub.seq, scheduler);
   /** Counts and logs a refused client. */

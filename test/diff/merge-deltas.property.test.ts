@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { TimedQuote } from '../../src/diff/changes.ts';
 import { diffQuotes } from '../../src/diff/diff-quotes.ts';
@@ -32,10 +32,12 @@ const applyDelta = (state: State, m: QuoteMessage): State => {
 /** Every hub event for a run of quotes, with the client state after each (index = seq). */
 const run = async (quotes: TimedQuote[]) => {
   const hub = new Hub({ history: { size: 100_000, ageMs: 3_600_000 }, headlineCount: 50, epoch: 'E' });
-  const published = await lastValueFrom(
-    from(quotes).pipe(withDayFields(), diffQuotes(), publishTo(hub), toArray()),
-  );
-  const events = published.filter((m): m is QuoteMessage => m.type === 'quote');
+  const events: QuoteMessage[] = [];
+  const sub = hub.messages$.subscribe((m) => m.type === 'quote' && events.push(m));
+  await lastValueFrom(from(quotes).pipe(withDayFields(), diffQuotes(), publishTo(hub)), {
+    defaultValue: undefined,
+  });
+  sub.unsubscribe();
   const states: State[] = [new Map()];
   for (const e of events) states.push(applyDelta(states.at(-1)!, e));
   return { hub, events, states };

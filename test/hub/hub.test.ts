@@ -1,4 +1,4 @@
-import { map, type OperatorFunction } from 'rxjs';
+import { map, merge, take, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
@@ -43,7 +43,7 @@ describe('Hub', () => {
         h: story('s1'),
         c: quote('AIRLINK', { price: 2 }),
       });
-      expectObservable(changes.pipe(publishTo(hub))).toBe('a-b-h-c|', {
+      expectObservable(merge(changes.pipe(publishTo(hub)), hub.messages$).pipe(take(4))).toBe('a-b-h-(c|)', {
         a: { type: 'quote', seq: 1, symbol: 'AIRLINK', v: 1, ...full(1), ts: 't' },
         b: { type: 'quote', seq: 2, symbol: 'BOP', v: 1, ...full(5), ts: 't' },
         h: expect.objectContaining({ type: 'headline', seq: 3, id: 's1' }),
@@ -183,7 +183,7 @@ describe('Hub', () => {
 
   it('ignores a seq it already holds and does not resume across a gap', () => {
     const hub = hubWith();
-    const first = hub.apply(quote('AIRLINK', full(1)));
+    const first = hub.apply(quote('AIRLINK', full(1)))!;
     expect(hub.accept(first)).toBe(false);
     expect(hub.accept({ type: 'quote', seq: 5, symbol: 'AIRLINK', v: 2, price: 2, ts: 't' })).toBe(true);
     expect(hub.seq).toBe(5);
@@ -201,22 +201,24 @@ describe('Hub', () => {
   });
 
   it('restores into a hub that continues the same epoch, seq, snapshot, history and story ids', () => {
-    const hub = hubWith({ epoch: 'E1' });
+    const hub = hubWith({ epoch: 'E1', barDays: 5 });
     hub.apply(quote('AIRLINK', full(1), '2023-11-09T04:31:00.000Z'));
     hub.apply(story('s1'));
     hub.apply(quote('AIRLINK', { price: 2 }, '2023-11-09T04:32:00.000Z'));
-    const restored = hubWith({ epoch: 'E2' });
+    const restored = hubWith({ epoch: 'E2', barDays: 5 });
     restored.restore(JSON.parse(JSON.stringify(hub.exportState())));
 
-    expect(restored.position).toEqual({ epoch: 'E1', seq: 3 });
+    // Four events: the second quote's minute closed the first one's 1m bar.
+    expect(restored.position).toEqual({ epoch: 'E1', seq: 4 });
     expect(restored.snapshot()).toEqual(hub.snapshot());
+    expect(restored.allBars()).toEqual(hub.allBars());
     expect(restored.latestHeadlines()).toEqual(hub.latestHeadlines());
     expect(restored.seenHeadlineIds()).toEqual(['s1']);
     expect(restored.latestTs).toBe('2023-11-09T04:32:00.000Z');
     expect(restored.resume({ epoch: 'E1', seq: 1 }, everything)).toEqual(
       hub.resume({ epoch: 'E1', seq: 1 }, everything),
     );
-    expect(restored.apply(quote('AIRLINK', { price: 3 }))).toMatchObject({ seq: 4, v: 3 });
+    expect(restored.apply(quote('AIRLINK', { price: 3 }))).toMatchObject({ seq: 5, v: 3 });
   });
 
   it('completes its streams on close, and closing twice is safe', () => {

@@ -19,9 +19,12 @@ const manualClock = (start: number) => {
   return clock;
 };
 
+// Without bars (`barDays: 0`), so each quote is one event: the seqs below count them. The bars
+// a journal holds are the subject of one test of their own.
 const hubOptions = (extra: Partial<HubOptions> = {}): HubOptions => ({
   history: { size: 1000, ageMs: 60_000 },
   headlineCount: 50,
+  barDays: 0,
   ...extra,
 });
 const persist = (extra: Partial<PersistOptions> = {}): PersistOptions => ({
@@ -58,6 +61,27 @@ describe('a persistent hub', () => {
       hub.resume({ epoch: hub.epoch, seq: 1 }, all),
     );
     expect(again.apply(price('AIRLINK', 5))).toMatchObject({ seq: 6, v: 3 });
+  });
+
+  it("folds the journal's quotes into the same bars after a crash, across a compaction", () => {
+    const dir = newDir();
+    const withBars = hubOptions({ barDays: 5 });
+    const { hub } = openPersistentHub(withBars, dir, recordingLog().log, persist());
+    for (const c of [
+      price('AIRLINK', 1),
+      price('BOP', 2),
+      price('AIRLINK', 3),
+      price('BOP', 13),
+      price('AIRLINK', 4),
+    ])
+      hub.apply(c);
+    const again = openPersistentHub(withBars, dir, recordingLog().log, persist()).hub;
+
+    expect(again.allBars()).toEqual(hub.allBars());
+    expect(again.allBars().filter((b) => b.closed).length).toBeGreaterThan(0);
+    expect(again.resume({ epoch: hub.epoch, seq: 2 }, { ...all, wantsCandle: () => true })).toEqual(
+      hub.resume({ epoch: hub.epoch, seq: 2 }, { ...all, wantsCandle: () => true }),
+    );
   });
 
   it('starts a new epoch in a new directory, and a different one in another', () => {

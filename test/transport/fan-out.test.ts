@@ -24,7 +24,13 @@ describe('fan-out', () => {
     index.setQuoteKeys(one, ['=A']);
     index.setHeadlines(none, true);
     let position = 0;
-    const fanOut = new FanOut(index, new CandleIndex<Receiver>(), [all, one, none], () => position++);
+    const fanOut = new FanOut(
+      index,
+      new CandleIndex<Receiver>(),
+      [all, one, none],
+      () => position++,
+      () => undefined,
+    );
     return { fanOut, all, one, none };
   };
 
