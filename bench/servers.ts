@@ -11,7 +11,7 @@ import type { ClientProtocol } from './ipc.ts';
 export const SERVER_NAMES = ['tickstream', 'ws', 'sio-emit', 'sio-batch', 'mosquitto'] as const;
 /** tickstream as one ingest and two edges on a private Redis: only with `--bus redis`. */
 export const BUS_SERVER = 'tickstream-redis';
-/** tickstream with the bars stage off (`--bar-days 0`): only with `--bars-off`. */
+/** tickstream without bars (`--bar-days 0`): only with `--bars-off`. */
 export const BARS_OFF_SERVER = 'tickstream-nobars';
 export type ServerName = (typeof SERVER_NAMES)[number] | typeof BUS_SERVER | typeof BARS_OFF_SERVER;
 
