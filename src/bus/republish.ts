@@ -11,11 +11,11 @@ import type { Bar, BarsMessage, HubMessage } from '../protocol/messages.ts';
  * of the event that made it. A seq's bars go out as a `bars` event at that seq, so an edge holds
  * each bar at the same seq as the ingest does (the bars a quote changed, it folds from the
  * quote) and a resume on any edge (`changedSince`) answers the same candles. A bars event whose
- * every bar a later event changed again goes out with no bars:
- * the later event carries the bar, and an edge needs the seq only so that the stream runs
- * without a gap, which would make it reload the snapshot and answer its clients' resumes with
- * `recovered:false`. The intermediate versions of a bar are gone either way: an edge that
- * followed live holds the same latest versions at the same seqs.
+ * every bar a later event changed again goes out with no bars: the later event carries the
+ * bar, and an edge needs the seq only so that the stream runs without a gap, which would make
+ * it reload the snapshot and answer its clients' resumes with `recovered:false`. The
+ * intermediate versions of a bar are gone either way: an edge that followed live holds the
+ * same latest versions at the same seqs.
  */
 export const heldEvents = (hub: Hub, after: number, before: number): HubMessage[] => {
   const { history, bars = [], barSeqs = [] } = hub.exportState();

@@ -187,8 +187,11 @@ export class Hub {
     if (message.type === 'bars') this.bars.put(message.bars, message.seq);
     else {
       if (message.type === 'quote') {
+        // A quote that names no price is at the symbol's last one; before any (a delta of a
+        // symbol this hub never saw whole, after a gap) it has none to fold.
         const { price } = this.storeQuote(message);
-        if (this.foldsBars) this.bars.fold(message.symbol, price, this.feedMs(message.ts), message.seq);
+        if (this.foldsBars && price !== undefined)
+          this.bars.fold(message.symbol, price, this.feedMs(message.ts), message.seq);
       } else this.storeHeadline(message);
       if (this.latest === undefined || message.ts > this.latest) this.latest = message.ts;
       this.history.add(message, at);

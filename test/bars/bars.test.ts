@@ -273,5 +273,10 @@ describe('bars events', () => {
       [80.6, 81.1, 80.6, 81.1, 2],
       [80.6, 81.1, 80.6, 81.1, 3],
     ]);
+    // An edge that takes a delta of a symbol it never saw whole (after a gap) has no price to fold.
+    const edge = hubWith();
+    edge.accept({ type: 'quote', seq: 7, symbol: 'HBL', v: 3, change: 1.2, ts: '2023-11-09T04:31:20.000Z' });
+    expect(edge.allBars()).toEqual([]);
+    expect(edge.latestBar('HBL', '1m')).toBeUndefined();
   });
 });
