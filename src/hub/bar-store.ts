@@ -1,8 +1,9 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
 import { dayStart, tradingDay } from '../bars/karachi-time.ts';
-import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, OPEN, readBar, UPDATES, writeBar } from '../bars/bar-row.ts';
+import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, readBar, UPDATES, writeBar } from '../bars/bar-row.ts';
 import { barStart, INTERVAL_MS } from '../bars/intervals.ts';
 import { Rows } from '../bars/rows.ts';
+import { BarSeries, type Day } from './bar-series.ts';
 
 /** Which bars a query wants. */
 export interface BarQuery {
@@ -13,24 +14,10 @@ export interface BarQuery {
   to?: string;
 }
 
-/** The bars of one symbol and interval in start order. */
-interface Series {
-  day: Day;
-  bars: Held[];
-  /** The greatest of the bars' seqs: a resume skips the series when it is not after `since`. */
-  lastSeq: number;
-}
-
-/** A series' latest bar. */
-interface Latest {
-  series: Series;
-  held: Held;
-}
-
 // A symbol's latest bar of an interval in its row: its numbers (see bar-row.ts), then its start
-// and end (ms; NaN for none), the seq that last changed it, whether its held bar has yet to take
-// them (1) or has (0), and (read in the first slot, the 1m bar's, only) how many of its updates
-// the later slots hold (see `absorb`). A row holds every interval, one slot after another.
+// and end (ms; NaN for none), the seq that last changed it, whether its series' copy has yet to
+// take them (1) or has (0), and (read in the first slot, the 1m bar's, only) how many of its
+// updates the later slots hold (see `absorb`). A row holds every interval, one slot after another.
 const START = BAR_NUMBERS;
 const END = BAR_NUMBERS + 1;
 const SEQ = BAR_NUMBERS + 2;
@@ -49,84 +36,7 @@ const revise = (row: Float64Array, o: number, price: number, seq: number): void 
   row[o + UNSETTLED] = 1;
 };
 
-/** One trading day: each symbol's series, one slot per interval in `BAR_INTERVALS` order. */
-interface Day {
-  symbols: Map<string, (Series | undefined)[]>;
-  lastSeq: number;
-}
-
-/**
- * The store's own copy of a bar, revised in place when a later event changes the same bar (a
- * symbol's latest bars by way of its row): a new one per change would live until the next
- * change of the same bar, long enough to be promoted to V8's old generation, while the event's
- * `Bar`s die young. Nothing outside the store ever holds one of these (it hands out snapshots),
- * so a bar once emitted never changes under anyone. It keeps the seq of the event that last
- * changed it beside its values.
- */
-class Held {
-  readonly symbol: string;
-  readonly interval: BarInterval;
-  readonly start: string;
-  open = 0;
-  high = 0;
-  low = 0;
-  close = 0;
-  updates = 0;
-  closed = false;
-
-  constructor(
-    bar: Bar,
-    public seq: number,
-  ) {
-    this.symbol = bar.symbol;
-    this.interval = bar.interval;
-    this.start = bar.start;
-    this.revise(bar);
-  }
-
-  /** Takes the values a row holds at `o` (see `BarStore.rowOf`). */
-  take(row: Float64Array, o: number): void {
-    this.open = row[o + OPEN]!;
-    this.high = row[o + HIGH]!;
-    this.low = row[o + LOW]!;
-    this.close = row[o + CLOSE]!;
-    this.updates = row[o + UPDATES]!;
-    this.closed = row[o + CLOSED] === 1;
-  }
-
-  /** Takes `bar`'s values (a later version of the same bar). */
-  revise(bar: Bar): void {
-    this.open = bar.open;
-    this.high = bar.high;
-    this.low = bar.low;
-    this.close = bar.close;
-    this.updates = bar.updates;
-    this.closed = bar.closed;
-  }
-
-  /** The bar as it is now, as a value no later revision changes. */
-  snapshot(): Bar {
-    return {
-      symbol: this.symbol,
-      interval: this.interval,
-      start: this.start,
-      open: this.open,
-      high: this.high,
-      low: this.low,
-      close: this.close,
-      updates: this.updates,
-      closed: this.closed,
-    };
-  }
-}
-
 const INTERVAL_SLOT = new Map<BarInterval, number>(BAR_INTERVALS.map((interval, i) => [interval, i]));
-
-const noteSeq = (series: Series, held: Held, seq: number): void => {
-  held.seq = seq;
-  if (seq > series.lastSeq) series.lastSeq = seq;
-  if (seq > series.day.lastSeq) series.day.lastSeq = seq;
-};
 
 const NONE: readonly Bar[] = [];
 
@@ -144,23 +54,24 @@ export class BarStore {
   private readonly byDay = new Map<string, Day>();
   /**
    * Where each symbol's row starts: its latest bar of each interval, side by side. Every fold
-   * revises these, found here without working out the day or reading the series' list, and
-   * written into the row without touching the held bar, its series or its day (cold memory,
-   * one object each).
+   * revises these, found here without working out the day, and written into the row without
+   * touching its series or its day (cold memory).
    */
   private readonly rowOf = new Map<string, number>();
   private readonly rows = new Rows(BAR_INTERVALS.length * FIELDS);
-  /** The held bar and series of each latest bar, by its place in `rows` over `FIELDS`. */
-  private heldOf: (Latest | undefined)[] = [];
-  /** Whether a put or fold wrote a row since the held bars last took them up. */
+  /** The series each latest bar is the last of, by its place in `rows` over `FIELDS`. */
+  private seriesOf: (BarSeries | undefined)[] = [];
+  /** Whether a put or fold wrote a row since the series last took them up. */
   private unsettled = false;
   /** The earliest end of a latest bar still open: `closeDue` looks only once the clock passes it. */
   private nextEnd = Infinity;
   /** Each interval's latest start as text and in ms: nearly every bar has it. */
   private readonly startText = BAR_INTERVALS.map(() => '');
   private readonly startMs = BAR_INTERVALS.map(() => NaN);
-  // Every symbol's bars share a few starts: their day is worked out once per start.
+  // Every symbol's bars share a few starts: their day is worked out once per start, and their
+  // text is made once per start when read.
   private readonly dayOf = new Map<string, string>();
+  private readonly isoOf = new Map<number, string>();
 
   constructor(private readonly days: number) {}
 
@@ -269,15 +180,26 @@ export class BarStore {
 
   /** Holds `bar`, which starts at `start` (ms), and makes it the latest in its row at `o` unless a later one is. */
   private placeLatest(o: number, bar: Bar, start: number, seq: number): void {
-    const placed = this.place(bar, seq);
-    if (!placed || placed.series.bars.at(-1) !== placed.held) return;
+    // The latest bar so far takes its row's numbers while it is still its series' last.
     this.settle(o);
-    this.heldOf[o / FIELDS] = placed;
+    const series = this.place(bar, start, seq);
+    if (!series || series.startAt(series.count - 1) !== start) return;
+    this.seriesOf[o / FIELDS] = series;
     const row = this.rows.data;
     row[o + START] = start;
     row[o + END] = start + INTERVAL_MS[bar.interval];
-    this.write(o, bar, placed.held.seq, 0);
+    this.write(o, bar, seq, 0);
   }
+
+  /** `ms`, a bar's start, as an ISO instant. */
+  private readonly iso = (ms: number): string => {
+    let text = this.isoOf.get(ms);
+    if (text === undefined) {
+      if (this.isoOf.size > 10_000) this.isoOf.clear();
+      this.isoOf.set(ms, (text = new Date(ms).toISOString()));
+    }
+    return text;
+  };
 
   private offsetOf(symbol: string): number {
     let offset = this.rowOf.get(symbol);
@@ -332,42 +254,33 @@ export class BarStore {
     if (!bar.closed && row[o + END]! < this.nextEnd) this.nextEnd = row[o + END]!;
   }
 
-  /** Brings the held bar of the latest bar at `o` in `rows` up to its row. */
+  /** Brings the series' copy of the latest bar at `o` in `rows` (its last bar) up to its row. */
   private settle(o: number): void {
-    const latest = this.heldOf[o / FIELDS];
-    if (latest) this.absorb(o - (o % ROW));
+    const series = this.seriesOf[o / FIELDS];
+    if (series) this.absorb(o - (o % ROW));
     const row = this.rows.data;
-    if (!latest || row[o + UNSETTLED] !== 1) return;
-    latest.held.take(row, o);
-    noteSeq(latest.series, latest.held, row[o + SEQ]!);
+    if (!series || row[o + UNSETTLED] !== 1) return;
+    series.take(series.count - 1, row, o, row[o + SEQ]!);
     row[o + UNSETTLED] = 0;
   }
 
-  /** Brings every held latest bar up to its row: before anything reads the held bars. */
+  /** Brings every series' copy of a latest bar up to its row: before anything reads the series. */
   private settleAll(): void {
     if (!this.unsettled) return;
-    for (let i = 0; i < this.heldOf.length; i++) this.settle(i * FIELDS);
+    for (let i = 0; i < this.seriesOf.length; i++) this.settle(i * FIELDS);
     this.unsettled = false;
   }
 
-  /** Puts a bar that is not the latest of its series where its day and start say. */
-  private place(bar: Bar, seq: number): Latest | undefined {
+  /** Holds `bar`, starting at `start` (ms), in its day's series; returns the series. */
+  private place(bar: Bar, start: number, seq: number): BarSeries | undefined {
     const day = this.dayFor(bar.start, true);
     if (!day) return undefined;
     const slot = INTERVAL_SLOT.get(bar.interval)!;
     let slots = day.symbols.get(bar.symbol);
-    if (!slots) day.symbols.set(bar.symbol, (slots = new Array<Series | undefined>(BAR_INTERVALS.length)));
-    let series = slots[slot];
-    if (!series) slots[slot] = series = { day, bars: [], lastSeq: 0 };
-    // Bars come in start order: the new one is the last one or follows it.
-    let i = series.bars.length - 1;
-    while (i >= 0 && series.bars[i]!.start > bar.start) i--;
-    let held = series.bars[i];
-    if (held?.start === bar.start) held.revise(bar);
-    else if (i === series.bars.length - 1) series.bars.push((held = new Held(bar, seq)));
-    else series.bars.splice(i + 1, 0, (held = new Held(bar, seq)));
-    noteSeq(series, held, seq);
-    return { series, held };
+    if (!slots) day.symbols.set(bar.symbol, (slots = new Array<BarSeries | undefined>(BAR_INTERVALS.length)));
+    const series = (slots[slot] ??= new BarSeries(day, bar.symbol, bar.interval));
+    series.put(bar, start, seq);
+    return series;
   }
 
   /**
@@ -378,8 +291,10 @@ export class BarStore {
     this.settleAll();
     const day = this.dayFor(bar.start, false);
     const series = day?.symbols.get(bar.symbol)?.[INTERVAL_SLOT.get(bar.interval)!];
-    const held = series?.bars.find((b) => b.start === bar.start);
-    if (series && held && held.seq < seq) noteSeq(series, held, seq);
+    if (!series) return;
+    const start = Date.parse(bar.start);
+    const i = series.find(start);
+    if (i >= 0 && series.startAt(i) === start && series.seqAt(i) < seq) series.noteSeq(i, seq);
   }
 
   private dayFor(start: string, create: boolean): Day | undefined {
@@ -406,9 +321,9 @@ export class BarStore {
     }
     if (gone.size === 0) return;
     // A latest bar of a day dropped is no one's to revise.
-    this.heldOf.forEach((latest, i) => {
-      if (latest && gone.has(latest.series.day)) {
-        this.heldOf[i] = undefined;
+    this.seriesOf.forEach((series, i) => {
+      if (series && gone.has(series.day)) {
+        this.seriesOf[i] = undefined;
         this.rows.data.fill(NaN, i * FIELDS, (i + 1) * FIELDS);
       }
     });
@@ -426,15 +341,18 @@ export class BarStore {
     const latest = this.latestDay;
     if (latest === undefined) return [];
     this.settleAll();
-    const since = from ?? new Date(dayStart(Date.parse(`${latest}T12:00:00+05:00`))).toISOString();
+    const since = from === undefined ? dayStart(Date.parse(`${latest}T12:00:00+05:00`)) : Date.parse(from);
+    const until = to === undefined ? Infinity : Date.parse(to);
     const slot = INTERVAL_SLOT.get(interval)!;
     const out: Bar[] = [];
     for (const day of this.byDay.values())
       for (const [name, slots] of day.symbols) {
         const series = slots[slot];
         if (!series || !symbol(name)) continue;
-        for (const bar of series.bars)
-          if (bar.start >= since && (to === undefined || bar.start < to)) out.push(bar.snapshot());
+        for (let i = 0; i < series.count; i++) {
+          const start = series.startAt(i);
+          if (start >= since && start < until) out.push(series.bar(i, this.iso));
+        }
       }
     return out.sort((a, b) =>
       a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start < b.start ? -1 : 1,
@@ -457,7 +375,8 @@ export class BarStore {
       for (const [name, slots] of day.symbols)
         slots.forEach((series, slot) => {
           if (!series || series.lastSeq <= since || !wants(name, BAR_INTERVALS[slot]!)) return;
-          for (const held of series.bars) if (held.seq > since) visit(held.snapshot(), held.seq);
+          for (let i = 0; i < series.count; i++)
+            if (series.seqAt(i) > since) visit(series.bar(i, this.iso), series.seqAt(i));
         });
     }
   }
@@ -474,9 +393,9 @@ export class BarStore {
       for (const slots of this.byDay.get(name)!.symbols.values())
         for (const series of slots)
           if (series)
-            for (const held of series.bars) {
-              bars.push(held.snapshot());
-              seqs.push(held.seq);
+            for (let i = 0; i < series.count; i++) {
+              bars.push(series.bar(i, this.iso));
+              seqs.push(series.seqAt(i));
             }
     return { bars, seqs };
   }
@@ -490,7 +409,7 @@ export class BarStore {
     this.byDay.clear();
     this.rowOf.clear();
     this.rows.clear();
-    this.heldOf = [];
+    this.seriesOf = [];
     this.unsettled = false;
     this.nextEnd = Infinity;
   }

@@ -47,3 +47,28 @@ describe('BarStore', () => {
     expect(store.latestDay).toBe('2023-11-13');
   });
 });
+
+describe('BarStore series', () => {
+  const minute = (k: number) => new Date(Date.parse(DAY1) + k * 60_000).toISOString();
+
+  it('holds a day of bars in start order however they come, each with its own seq', () => {
+    const store = new BarStore(5);
+    // Twenty bars, the even minutes first, then the odd ones between them, then one revised.
+    const order = [
+      ...Array.from({ length: 10 }, (_, k) => 2 * k),
+      ...Array.from({ length: 10 }, (_, k) => 2 * k + 1),
+    ];
+    order.forEach((k, seq) => store.put([bar('1m', minute(k), 80 + k)], seq + 1));
+    store.put([bar('1m', minute(7), 99, 2)], 21);
+    const held = store.query({ interval: '1m', from: DAY1 });
+    expect(held.map((b) => b.start)).toEqual(Array.from({ length: 20 }, (_, k) => minute(k)));
+    expect(held.map((b) => b.close)).toEqual(Array.from({ length: 20 }, (_, k) => (k === 7 ? 99 : 80 + k)));
+    const seqs: number[] = [];
+    store.changedSince(
+      19,
+      () => true,
+      (b, seq) => seqs.push(Date.parse(b.start), seq),
+    );
+    expect(seqs).toEqual([Date.parse(minute(7)), 21, Date.parse(minute(19)), 20]);
+  });
+});
