@@ -8,7 +8,7 @@
  * (old space left held, off-heap bytes held, major GCs and their pause time, minor GC pause
  * time), beside the hub alone taking 200 made-up quote changes a frame. Each run stops after
  * `--budget` seconds (default 45) and says how many frames it got through. Then, `--bars-repeat`
- * times (default 3), parse → diff → hub without bars and with them (the hub folding each
+ * times (default 8), parse → diff → hub without bars and with them (the hub folding each
  * quote into its bars and stamping their closes) take the first `--bars-frames` frames (default
  * 400) in turn, frame by frame: what the bars cost per frame, as a share of the pipeline, each
  * time and their mean, min and max.
@@ -40,7 +40,7 @@ const symbolCount = num(values, 'symbols', 1000, { min: 1, max: 100_000 });
 const frameCount = num(values, 'frames', 1000, { min: 1, max: 100_000 });
 const budgetMs = num(values, 'budget', 45, { min: 1, max: 600 }) * 1000;
 const barsFrames = num(values, 'bars-frames', 400, { min: 1, max: 100_000 });
-const barsRepeat = num(values, 'bars-repeat', 3, { min: 1, max: 20 });
+const barsRepeat = num(values, 'bars-repeat', 8, { min: 1, max: 20 });
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc)
