@@ -82,7 +82,10 @@ describe.concurrent('fan-out bench run', () => {
     // Every sample timed from the feed's table of send times, not the millisecond `ts`.
     expect(r.latencyMs.samples).toBeGreaterThan(0);
     expect(r.latencyMs.hiRes).toBe(1);
-    expect(r.notes.filter((n) => !n.includes('noisy'))).toEqual([]);
+    // Nothing refused, closed or cut off. Notes on the machine's load (the feed behind its
+    // schedule, other processes busy) depend on what runs beside the test, not on the server.
+    const loadNotes = /^feed fell behind|noisy$/;
+    expect(r.notes.filter((n) => !loadNotes.test(n))).toEqual([]);
   }, 120_000);
 
   it('counts the same with the C data plane, stalled clients among them', async (ctx) => {
