@@ -1,7 +1,7 @@
 import type { Bar, BarInterval } from '../protocol/messages.ts';
 
-// A bar's numbers in a row of `Rows`, from where its bar begins. Closed is 1 or 0. The bar store
-// keeps its own numbers after these.
+// A bar's numbers in a row of numbers (the bar store's rows, a day's log), from where its bar
+// begins. Closed is 1 or 0. Each keeps its own numbers after these.
 export const OPEN = 0;
 export const HIGH = 1;
 export const LOW = 2;

@@ -1,6 +1,6 @@
 import { KARACHI_OFFSET_MS } from '../source/time-window.ts';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** The start (ms) of the Asia/Karachi day that holds `ms`: the trading day's boundary. */
 export const dayStart = (ms: number): number =>

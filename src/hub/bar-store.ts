@@ -1,9 +1,9 @@
 import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
-import { dayStart, tradingDay } from '../bars/karachi-time.ts';
-import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, readBar, UPDATES, writeBar } from '../bars/bar-row.ts';
+import { DAY_MS, dayStart, tradingDay } from '../bars/karachi-time.ts';
+import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, OPEN, readBar, UPDATES, writeBar } from '../bars/bar-row.ts';
 import { barStart, INTERVAL_MS } from '../bars/intervals.ts';
 import { Rows } from '../bars/rows.ts';
-import { BarSeries, type Day } from './bar-series.ts';
+import { BarDay } from './bar-day.ts';
 
 /** Which bars a query wants. */
 export interface BarQuery {
@@ -15,15 +15,14 @@ export interface BarQuery {
 }
 
 // A symbol's latest bar of an interval in its row: its numbers (see bar-row.ts), then its start
-// and end (ms; NaN for none), the seq that last changed it, whether its series' copy has yet to
-// take them (1) or has (0), and (read in the first slot, the 1m bar's, only) how many of its
-// updates the later slots hold (see `absorb`). A row holds every interval, one slot after another.
+// and end (ms; NaN for none), the seq that last changed it and (read in the first slot, the 1m
+// bar's, only) how many of its updates the later slots hold (see `absorb`). A row holds every
+// interval, one slot after another; a slot's place over `FIELDS` numbers its series in a day.
 const START = BAR_NUMBERS;
 const END = BAR_NUMBERS + 1;
 const SEQ = BAR_NUMBERS + 2;
-const UNSETTLED = BAR_NUMBERS + 3;
-const ABSORBED = BAR_NUMBERS + 4;
-const FIELDS = BAR_NUMBERS + 5;
+const ABSORBED = BAR_NUMBERS + 3;
+const FIELDS = BAR_NUMBERS + 4;
 const ROW = BAR_INTERVALS.length * FIELDS;
 
 /** Revises the bar at `o` in `row` with a quote at `price` of the event `seq`. */
@@ -33,44 +32,47 @@ const revise = (row: Float64Array, o: number, price: number, seq: number): void 
   row[o + CLOSE] = price;
   row[o + UPDATES]!++;
   row[o + SEQ] = seq;
-  row[o + UNSETTLED] = 1;
+};
+
+/** Opens a bar at `o` in `row` with a quote at `price` of the event `seq`. */
+const open = (row: Float64Array, o: number, price: number, seq: number): void => {
+  row[o + OPEN] = row[o + HIGH] = row[o + LOW] = row[o + CLOSE] = price;
+  row[o + UPDATES] = 1;
+  row[o + CLOSED] = 0;
+  row[o + SEQ] = seq;
+  row[o + ABSORBED] = 1;
 };
 
 const INTERVAL_SLOT = new Map<BarInterval, number>(BAR_INTERVALS.map((interval, i) => [interval, i]));
 
 const NONE: readonly Bar[] = [];
+const NO_CHANGE = { places: new Int32Array(0), first: new Int32Array(0) };
 
 /**
- * The bars of the last `days` trading days (Asia/Karachi dates the bars start on), by day,
- * then symbol and interval, each list in start order, and the fold that makes them: every
- * quote event folds into its symbol's latest bar of each interval (`fold`), so every hub
- * (ingest, edge, a restart reading its journal) makes the same bars from the same events, and
- * a bar's seq is that of the last event that changed it. Closes are events of their own, which
- * the hub that reads the feed's clock stamps (`closeDue`) and every hub puts. A bar replaces
- * the one with its start, so only the latest version of each is held: a resume reads the bars
- * changed after its position from here, not from history.
+ * The bars of the last `days` trading days (Asia/Karachi dates the bars start on), and the fold
+ * that makes them: every quote event folds into its symbol's latest bar of each interval
+ * (`fold`), so every hub (ingest, edge, a restart reading its journal) makes the same bars from
+ * the same events, and a bar's seq is that of the last event that changed it. Closes are events
+ * of their own, which the hub that reads the feed's clock stamps (`closeDue`) and every hub puts.
+ * A bar replaces the one with its start, so only the latest version of each is held: a resume
+ * reads the bars changed after its position from here, not from history.
+ *
+ * Each symbol's latest bar of every interval is in its row, which every quote revises; a later
+ * bar sends it to its day's log (`BarDay`), where nothing revises it but a put.
  */
 export class BarStore {
-  private readonly byDay = new Map<string, Day>();
-  /**
-   * Where each symbol's row starts: its latest bar of each interval, side by side. Every fold
-   * revises these, found here without working out the day, and written into the row without
-   * touching its series or its day (cold memory).
-   */
+  private readonly byDay = new Map<string, BarDay>();
+  /** Where each symbol's row starts, and the symbol of each row. */
   private readonly rowOf = new Map<string, number>();
-  private readonly rows = new Rows(BAR_INTERVALS.length * FIELDS);
-  /** The series each latest bar is the last of, by its place in `rows` over `FIELDS`. */
-  private seriesOf: (BarSeries | undefined)[] = [];
-  /** Whether a put or fold wrote a row since the series last took them up. */
-  private unsettled = false;
+  private readonly symbols: string[] = [];
+  private readonly rows = new Rows(ROW);
   /** The earliest end of a latest bar still open: `closeDue` looks only once the clock passes it. */
   private nextEnd = Infinity;
   /** Each interval's latest start as text and in ms: nearly every bar has it. */
   private readonly startText = BAR_INTERVALS.map(() => '');
   private readonly startMs = BAR_INTERVALS.map(() => NaN);
-  // Every symbol's bars share a few starts: their day is worked out once per start, and their
-  // text is made once per start when read.
-  private readonly dayOf = new Map<string, string>();
+  /** The day last looked up: nearly every bar's. */
+  private recent: BarDay | undefined;
   private readonly isoOf = new Map<number, string>();
 
   constructor(private readonly days: number) {}
@@ -84,10 +86,16 @@ export class BarStore {
       this.absorb(offset);
       const o = offset + slot * FIELDS;
       const start = this.startOf(slot, bar.start);
-      if (this.rows.data[o + START] === start) {
-        this.write(o, bar, seq, 1);
-        this.unsettled = true;
-      } else this.placeLatest(o, bar, start, seq);
+      const row = this.rows.data;
+      const latest = row[o + START]!;
+      // A bar before its series' latest (a restored or replayed one) is in its day's log.
+      if (start < latest) this.dayAt(start, true)?.put(o / FIELDS, bar, start, seq);
+      else if (start === latest || this.replaceLatest(o, start)) {
+        writeBar(row, o, bar);
+        row[o + SEQ] = seq;
+        row[o + ABSORBED] = bar.updates;
+        if (!bar.closed && row[o + END]! < this.nextEnd) this.nextEnd = row[o + END]!;
+      }
     }
   }
 
@@ -101,7 +109,6 @@ export class BarStore {
     // A quote with no time to place it in (none the parser makes) has no bar to go to.
     if (Number.isNaN(ms)) return;
     const offset = this.offsetOf(symbol);
-    this.unsettled = true;
     const row = this.rows.data;
     // Nearly every quote falls in its symbol's 1m bar, and so in the latest bar of every later
     // interval (they nest: each length divides the next, all aligned alike). Only the 1m bar is
@@ -115,26 +122,29 @@ export class BarStore {
     for (let slot = 0, o = offset; slot < BAR_INTERVALS.length; slot++, o += FIELDS) {
       // A missing bar's NaN start and end fail both tests: the quote opens one.
       if (ms < row[o + START]!) continue;
-      if (ms < row[o + END]!) {
-        revise(row, o, price, seq);
-        continue;
+      if (ms < row[o + END]!) revise(row, o, price, seq);
+      else if (this.replaceLatest(o, barStart(BAR_INTERVALS[slot]!, ms))) {
+        open(row, o, price, seq);
+        if (row[o + END]! < this.nextEnd) this.nextEnd = row[o + END]!;
       }
-      const interval = BAR_INTERVALS[slot]!;
-      const start = barStart(interval, ms);
-      const text = this.textOf(slot, start);
-      const bar = {
-        symbol,
-        interval,
-        start: text,
-        open: price,
-        high: price,
-        low: price,
-        close: price,
-        updates: 1,
-        closed: false,
-      };
-      this.placeLatest(o, bar, start, seq);
     }
+  }
+
+  /**
+   * Sends the latest bar at `o` in `rows` (if any) to its day's log, to make room for a later
+   * one that starts at `start` (ms), whose span it sets: unless `start`'s day is not held (one
+   * before the last `days`), when it returns false and leaves the row as it was.
+   */
+  private replaceLatest(o: number, start: number): boolean {
+    const day = this.dayAt(start, true);
+    if (!day) return false;
+    const row = this.rows.data;
+    const latest = row[o + START]!;
+    // The latest bar's day is nearly always the new one's; a day already dropped left no bar.
+    if (!Number.isNaN(latest)) this.dayAt(latest, false)?.append(o / FIELDS, row, o, latest, row[o + SEQ]!);
+    row[o + START] = start;
+    row[o + END] = start + INTERVAL_MS[BAR_INTERVALS[(o % ROW) / FIELDS]!];
+    return true;
   }
 
   /**
@@ -178,19 +188,6 @@ export class BarStore {
     return readBar(row, o, symbol, BAR_INTERVALS[slot]!, this.textOf(slot, row[o + START]!));
   }
 
-  /** Holds `bar`, which starts at `start` (ms), and makes it the latest in its row at `o` unless a later one is. */
-  private placeLatest(o: number, bar: Bar, start: number, seq: number): void {
-    // The latest bar so far takes its row's numbers while it is still its series' last.
-    this.settle(o);
-    const series = this.place(bar, start, seq);
-    if (!series || series.startAt(series.count - 1) !== start) return;
-    this.seriesOf[o / FIELDS] = series;
-    const row = this.rows.data;
-    row[o + START] = start;
-    row[o + END] = start + INTERVAL_MS[bar.interval];
-    this.write(o, bar, seq, 0);
-  }
-
   /** `ms`, a bar's start, as an ISO instant. */
   private readonly iso = (ms: number): string => {
     let text = this.isoOf.get(ms);
@@ -203,7 +200,10 @@ export class BarStore {
 
   private offsetOf(symbol: string): number {
     let offset = this.rowOf.get(symbol);
-    if (offset === undefined) this.rowOf.set(symbol, (offset = this.rows.add()));
+    if (offset === undefined) {
+      this.rowOf.set(symbol, (offset = this.rows.add()));
+      this.symbols.push(symbol);
+    }
     return offset;
   }
 
@@ -239,48 +239,8 @@ export class BarStore {
       row[o + CLOSE] = row[offset + CLOSE]!;
       row[o + UPDATES]! += added;
       row[o + SEQ] = row[offset + SEQ]!;
-      row[o + UNSETTLED] = 1;
     }
     row[offset + ABSORBED] = row[offset + UPDATES]!;
-  }
-
-  /** Writes `bar`, every update of it accounted for in the later slots, at `o`. */
-  private write(o: number, bar: Bar, seq: number, unsettled: 0 | 1): void {
-    const row = this.rows.data;
-    writeBar(row, o, bar);
-    row[o + SEQ] = seq;
-    row[o + UNSETTLED] = unsettled;
-    row[o + ABSORBED] = bar.updates;
-    if (!bar.closed && row[o + END]! < this.nextEnd) this.nextEnd = row[o + END]!;
-  }
-
-  /** Brings the series' copy of the latest bar at `o` in `rows` (its last bar) up to its row. */
-  private settle(o: number): void {
-    const series = this.seriesOf[o / FIELDS];
-    if (series) this.absorb(o - (o % ROW));
-    const row = this.rows.data;
-    if (!series || row[o + UNSETTLED] !== 1) return;
-    series.take(series.count - 1, row, o, row[o + SEQ]!);
-    row[o + UNSETTLED] = 0;
-  }
-
-  /** Brings every series' copy of a latest bar up to its row: before anything reads the series. */
-  private settleAll(): void {
-    if (!this.unsettled) return;
-    for (let i = 0; i < this.seriesOf.length; i++) this.settle(i * FIELDS);
-    this.unsettled = false;
-  }
-
-  /** Holds `bar`, starting at `start` (ms), in its day's series; returns the series. */
-  private place(bar: Bar, start: number, seq: number): BarSeries | undefined {
-    const day = this.dayFor(bar.start, true);
-    if (!day) return undefined;
-    const slot = INTERVAL_SLOT.get(bar.interval)!;
-    let slots = day.symbols.get(bar.symbol);
-    if (!slots) day.symbols.set(bar.symbol, (slots = new Array<BarSeries | undefined>(BAR_INTERVALS.length)));
-    const series = (slots[slot] ??= new BarSeries(day, bar.symbol, bar.interval));
-    series.put(bar, start, seq);
-    return series;
   }
 
   /**
@@ -288,45 +248,48 @@ export class BarStore {
    * without replacing it (a restored state's history names which events changed which bars).
    */
   touch(bar: Bar, seq: number): void {
-    this.settleAll();
-    const day = this.dayFor(bar.start, false);
-    const series = day?.symbols.get(bar.symbol)?.[INTERVAL_SLOT.get(bar.interval)!];
-    if (!series) return;
+    const offset = this.rowOf.get(bar.symbol);
+    if (offset === undefined) return;
+    const o = offset + INTERVAL_SLOT.get(bar.interval)! * FIELDS;
     const start = Date.parse(bar.start);
-    const i = series.find(start);
-    if (i >= 0 && series.startAt(i) === start && series.seqAt(i) < seq) series.noteSeq(i, seq);
+    const row = this.rows.data;
+    if (row[o + START] === start) {
+      if (row[o + SEQ]! < seq) row[o + SEQ] = seq;
+      return;
+    }
+    const day = this.dayAt(start, false);
+    const i = day ? day.find(o / FIELDS, start) : -1;
+    if (i >= 0 && day!.seqAt(i) < seq) day!.noteSeq(i, seq);
   }
 
-  private dayFor(start: string, create: boolean): Day | undefined {
-    let name = this.dayOf.get(start);
-    if (name === undefined) {
-      if (this.dayOf.size > 10_000) this.dayOf.clear();
-      this.dayOf.set(start, (name = tradingDay(Date.parse(start))));
-    }
+  /** The day that holds bars starting at `ms`; made when `create` says, unless beyond the limit. */
+  private dayAt(ms: number, create: boolean): BarDay | undefined {
+    const recent = this.recent;
+    if (recent && ms >= recent.startMs && ms < recent.startMs + DAY_MS) return recent;
+    const name = tradingDay(ms);
     let day = this.byDay.get(name);
     if (!day && create) {
-      this.byDay.set(name, (day = { symbols: new Map(), lastSeq: 0 }));
+      this.byDay.set(name, (day = new BarDay(dayStart(ms))));
       this.prune();
       if (!this.byDay.has(name)) return undefined;
     }
+    if (day) this.recent = day;
     return day;
   }
 
   private prune(): void {
     const held = [...this.byDay.keys()].sort();
-    const gone = new Set<Day>();
+    const gone = new Set<number>();
     for (const name of held.slice(0, Math.max(0, held.length - this.days))) {
-      gone.add(this.byDay.get(name)!);
+      gone.add(this.byDay.get(name)!.startMs);
       this.byDay.delete(name);
     }
     if (gone.size === 0) return;
+    this.recent = undefined;
     // A latest bar of a day dropped is no one's to revise.
-    this.seriesOf.forEach((series, i) => {
-      if (series && gone.has(series.day)) {
-        this.seriesOf[i] = undefined;
-        this.rows.data.fill(NaN, i * FIELDS, (i + 1) * FIELDS);
-      }
-    });
+    const row = this.rows.data;
+    for (let o = 0; o < this.symbols.length * ROW; o += FIELDS)
+      if (gone.has(dayStart(row[o + START]!))) row.fill(NaN, o, o + FIELDS);
   }
 
   /** The latest trading day held, if any. */
@@ -340,45 +303,54 @@ export class BarStore {
   query({ interval, symbol = () => true, from, to }: BarQuery): Bar[] {
     const latest = this.latestDay;
     if (latest === undefined) return [];
-    this.settleAll();
     const since = from === undefined ? dayStart(Date.parse(`${latest}T12:00:00+05:00`)) : Date.parse(from);
     const until = to === undefined ? Infinity : Date.parse(to);
     const slot = INTERVAL_SLOT.get(interval)!;
+    const row = this.rows.data;
+    // The days that may hold a bar in range (a day's bars start within it), oldest first.
+    const days = this.daysInOrder().filter((day) => day.startMs + DAY_MS > since && day.startMs < until);
     const out: Bar[] = [];
-    for (const day of this.byDay.values())
-      for (const [name, slots] of day.symbols) {
-        const series = slots[slot];
-        if (!series || !symbol(name)) continue;
-        for (let i = 0; i < series.count; i++) {
-          const start = series.startAt(i);
-          if (start >= since && start < until) out.push(series.bar(i, this.iso));
+    // A series' logged bars start before its latest: in symbol order, each series is in order.
+    for (const name of [...this.rowOf.keys()].sort()) {
+      if (!symbol(name)) continue;
+      const offset = this.rowOf.get(name)!;
+      const o = offset + slot * FIELDS;
+      const series = o / FIELDS;
+      for (const day of days)
+        for (const i of day.ofSeries(series)) {
+          const start = day.startAt(i);
+          if (start >= since && start < until) out.push(day.bar(i, name, interval, this.iso));
         }
-      }
-    return out.sort((a, b) =>
-      a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.start < b.start ? -1 : 1,
-    );
+      this.absorb(offset);
+      const start = row[o + START]!;
+      if (start >= since && start < until) out.push(this.bar(name, slot, o));
+    }
+    return out;
+  }
+
+  /** The days held, oldest first. */
+  private daysInOrder(): BarDay[] {
+    return [...this.byDay.values()].sort((a, b) => a.startMs - b.startMs);
   }
 
   /**
    * Calls `visit` with each bar changed by an event after `since` that `wants` accepts, and the
    * seq of the event that last changed it. Bars one event changed share its seq, so a subscriber
-   * at `since` gets every bar it has not seen the latest version of, in no particular order.
+   * at `since` gets every bar it has not seen the latest version of.
    */
   changedSince(
     since: number,
     wants: (symbol: string, interval: BarInterval) => boolean,
     visit: (bar: Bar, seq: number) => void,
   ): void {
-    this.settleAll();
-    for (const day of this.byDay.values()) {
-      if (day.lastSeq <= since) continue;
-      for (const [name, slots] of day.symbols)
-        slots.forEach((series, slot) => {
-          if (!series || series.lastSeq <= since || !wants(name, BAR_INTERVALS[slot]!)) return;
-          for (let i = 0; i < series.count; i++)
-            if (series.seqAt(i) > since) visit(series.bar(i, this.iso), series.seqAt(i));
-        });
-    }
+    // Each series is asked about once (0: not yet, 1: wanted, 2: not).
+    const wanted = new Uint8Array(this.symbols.length * BAR_INTERVALS.length);
+    const wantsSeries = (series: number): boolean => {
+      if (wanted[series] === 0)
+        wanted[series] = wants(seriesSymbol(this.symbols, series), seriesInterval(series)) ? 1 : 2;
+      return wanted[series] === 1;
+    };
+    this.walk(since, wantsSeries, visit);
   }
 
   /**
@@ -386,18 +358,48 @@ export class BarStore {
    * the bus carry. Copies: the state file is written over several turns, while events go on.
    */
   export(): { bars: Bar[]; seqs: number[] } {
-    this.settleAll();
     const bars: Bar[] = [];
     const seqs: number[] = [];
-    for (const name of [...this.byDay.keys()].sort())
-      for (const slots of this.byDay.get(name)!.symbols.values())
-        for (const series of slots)
-          if (series)
-            for (let i = 0; i < series.count; i++) {
-              bars.push(series.bar(i, this.iso));
-              seqs.push(series.seqAt(i));
-            }
+    this.walk(
+      -1,
+      () => true,
+      (bar, seq) => {
+        bars.push(bar);
+        seqs.push(seq);
+      },
+    );
     return { bars, seqs };
+  }
+
+  /**
+   * Calls `visit` with each bar changed after `since` of the series `wants` accepts: day by day,
+   * oldest first, then by symbol (as the store first saw them), interval and start, so two
+   * stores that hold the same bars list them alike, and a store that puts them back in this
+   * order finds each the latest so far.
+   */
+  private walk(
+    since: number,
+    wants: (series: number) => boolean,
+    visit: (bar: Bar, seq: number) => void,
+  ): void {
+    const row = this.rows.data;
+    const seriesCount = this.symbols.length * BAR_INTERVALS.length;
+    for (const day of this.daysInOrder()) {
+      // A day with no bar changed after `since` in its log may still hold a latest bar that was.
+      const { places, first } = day.lastSeq > since ? day.changedAfter(since, seriesCount) : NO_CHANGE;
+      for (let series = 0, o = 0; series < seriesCount; series++, o += FIELDS) {
+        if (o % ROW === 0) this.absorb(o);
+        const end = first[series + 1] ?? 0;
+        const latest = row[o + SEQ]! > since && dayStart(row[o + START]!) === day.startMs;
+        if ((end === (first[series] ?? 0) && !latest) || !wants(series)) continue;
+        const symbol = seriesSymbol(this.symbols, series);
+        for (let k = first[series] ?? 0; k < end; k++) {
+          const i = places[k]!;
+          visit(day.bar(i, symbol, seriesInterval(series), this.iso), day.seqAt(i));
+        }
+        if (latest) visit(this.bar(symbol, series % BAR_INTERVALS.length, o), row[o + SEQ]!);
+      }
+    }
   }
 
   /** Every bar held, oldest day first. */
@@ -408,9 +410,16 @@ export class BarStore {
   clear(): void {
     this.byDay.clear();
     this.rowOf.clear();
+    this.symbols.length = 0;
     this.rows.clear();
-    this.seriesOf = [];
-    this.unsettled = false;
+    this.recent = undefined;
     this.nextEnd = Infinity;
   }
 }
+
+/** The symbol of a series, by its number (see `FIELDS`). */
+const seriesSymbol = (symbols: readonly string[], series: number): string =>
+  symbols[Math.floor(series / BAR_INTERVALS.length)]!;
+
+/** The interval of a series, by its number (see `FIELDS`). */
+const seriesInterval = (series: number): BarInterval => BAR_INTERVALS[series % BAR_INTERVALS.length]!;
