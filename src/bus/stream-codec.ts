@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
+import { hubMessageProblem, type HubMessage, type StatusMessage } from '../protocol/messages.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import type { ClusterState } from './redis-store.ts';
 
@@ -58,7 +58,10 @@ export const decodeEvent = ([id, fields]: StreamEntry): Decoded<{ gen: number; m
   const message = parsed.value;
   if (!isObject(message) || message.seq !== at.seq)
     return bad(`entry ${id} holds seq ${isObject(message) ? String(message.seq) : 'none'}`);
-  return { ok: true, value: { gen: at.gen, message: message as unknown as HubMessage } };
+  // The hub folds a quote's price into bars and holds a bars event's bars: checked whole.
+  const problem = hubMessageProblem(message);
+  if (problem !== undefined) return bad(`entry ${id} is not a hub event: ${problem}`);
+  return { ok: true, value: { gen: at.gen, message: message as HubMessage } };
 };
 
 /** A status entry's message. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { HubMessage } from '../protocol/messages.ts';
+import { hubMessageProblem, type HubMessage } from '../protocol/messages.ts';
 import { eventJson } from './event-json.ts';
 
 /** A file's text, or undefined when there is no such file (other errors throw). */
@@ -29,6 +29,11 @@ export interface JournalRecord {
 export interface JournalContents {
   header: JournalHeader;
   records: JournalRecord[];
+  /**
+   * Set when a bad line had whole records after it (damage, not a write cut short): events
+   * after it were written, so they may have been sent, and are lost.
+   */
+  damaged?: string;
 }
 
 /** One journal line for an event. */
@@ -44,17 +49,13 @@ const isHeader = (x: unknown): x is JournalHeader =>
   typeof (x as JournalHeader).epoch === 'string' &&
   typeof (x as JournalHeader).seq === 'number';
 
-const isRecord = (x: unknown): x is JournalRecord => {
+/** What keeps `x` from being the record that continues the journal at `seq`, if anything. */
+const recordProblem = (x: unknown, seq: number): string | undefined => {
   const r = x as JournalRecord;
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof r.at === 'number' &&
-    typeof r.m === 'object' &&
-    r.m !== null &&
-    Number.isInteger(r.m.seq) &&
-    (r.m.type === 'quote' || r.m.type === 'headline' || r.m.type === 'bars')
-  );
+  if (typeof x !== 'object' || x === null || typeof r.at !== 'number' || typeof r.m !== 'object')
+    return 'not a journal record';
+  if (r.m?.seq !== seq) return `seq ${String(r.m?.seq)} where ${seq} was next`;
+  return hubMessageProblem(r.m);
 };
 
 const parse = (line: string): unknown => {
@@ -66,9 +67,11 @@ const parse = (line: string): unknown => {
 };
 
 /**
- * Reads a journal. The first line that is cut short (no newline), does not parse or breaks
- * the seq chain ends it: that line and the rest are a torn tail, logged and skipped, since
- * an event is written whole before anyone sees it and so nothing after a cut was ever sent.
+ * Reads a journal. The first line that is cut short (no newline), does not parse, is not a
+ * valid event or breaks the seq chain ends it: that line and the rest are skipped, with a log
+ * line. At the end of the file, that is a torn tail: an event is written whole before anyone
+ * sees it, so nothing after a cut was ever sent. With whole lines after it, the journal is
+ * damaged (`damaged` says how), and what follows may have been sent.
  */
 export const readJournal = (file: string, log: Logger): JournalContents | undefined => {
   const text = readTextIfExists(file);
@@ -85,15 +88,18 @@ export const readJournal = (file: string, log: Logger): JournalContents | undefi
   let expected = header.seq + 1;
   for (let i = 1; i < lines.length; i++) {
     const record = parse(lines[i]!);
-    if (!isRecord(record) || record.m.seq !== expected) {
+    const problem = record === undefined ? 'not JSON' : recordProblem(record, expected);
+    if (problem !== undefined) {
       const skipped = lines.slice(i).join('\n').length + cut.length;
-      log.warn(
-        { file, line: i + 1, bytesSkipped: skipped, lastSeq: expected - 1 },
-        'journal tail is torn; skipping it and continuing from the last whole event',
-      );
-      return { header, records };
+      const at = { file, line: i + 1, problem, bytesSkipped: skipped, lastSeq: expected - 1 };
+      if (i === lines.length - 1 && cut === '') {
+        log.warn(at, 'journal tail is torn; skipping it and continuing from the last whole event');
+        return { header, records };
+      }
+      log.error(at, 'journal is damaged; skipping the rest and continuing from the last good event');
+      return { header, records, damaged: `line ${i + 1}: ${problem}` };
     }
-    records.push(record);
+    records.push(record as JournalRecord);
     expected++;
   }
   if (cut !== '')

@@ -53,7 +53,8 @@ export const loadState = (
     for (const { at, m } of journal.records) scratch.accept(m, at);
   }
   const loaded = scratch.exportState();
-  const reason = lossReason(dir, boot);
+  const reason =
+    journal?.damaged !== undefined ? `journal damaged at ${journal.damaged}` : lossReason(dir, boot);
   if (reason === undefined) return loaded;
   const epoch = newEpoch();
   log.warn(

@@ -17,6 +17,12 @@ import { quietLog, recordingLog } from '../helpers.ts';
 import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
 
 const quote = { type: 'quote', seq: 5, symbol: 'HBL', v: 1, ts: '2023-11-09T04:30:00.000Z', price: 1 };
+const bar = {
+  symbol: 'HBL',
+  interval: '1m',
+  start: '2023-11-09T04:30:00.000Z',
+  ...{ open: 1, high: 2, low: 1, close: 2, updates: 3, closed: true },
+};
 const status: StatusMessage = {
   type: 'status',
   source: 'replay',
@@ -47,6 +53,17 @@ describe('the Redis stream codec', () => {
     ],
     ['another seq', ['7-6', ['m', JSON.stringify(quote)]], { ok: false, problem: 'entry 7-6 holds seq 5' }],
     ['JSON null', ['7-5', ['m', 'null']], { ok: false, problem: 'entry 7-5 holds seq none' }],
+    [
+      'a quote whose price is text',
+      ['7-5', ['m', JSON.stringify({ ...quote, price: '1x' })]],
+      { ok: false, problem: expect.stringMatching(/^entry 7-5 is not a hub event: price: /) },
+    ],
+    [
+      'a bars event with an unreadable start',
+      ['7-5', ['m', JSON.stringify({ type: 'bars', seq: 5, bars: [{ ...bar, start: 'soon' }] })]],
+      { ok: false, problem: expect.stringMatching(/^entry 7-5 is not a hub event: bars\.0\.start: /) },
+    ],
+    ['a bars event', ['7-5', ['m', JSON.stringify({ type: 'bars', seq: 5, bars: [bar] })]], { ok: true }],
   ] as const)('decodes an event entry: %s', (_, entry, expected) => {
     expect(decodeEvent([entry[0], [...entry[1]]])).toMatchObject(expected);
   });

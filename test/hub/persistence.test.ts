@@ -170,7 +170,7 @@ describe('a persistent hub', () => {
     expect(again.apply(price('AIRLINK', 3))).toMatchObject({ seq: 3, v: 3 });
   });
 
-  it('stops at a garbled line in the middle and ignores what follows it', () => {
+  it('stops at a garbled line in the middle, and goes on in a new epoch: what follows may have been sent', () => {
     const dir = newDir();
     const { hub } = openPersistentHub(hubOptions(), dir, recordingLog().log, persist({ compactEvery: 100 }));
     hub.apply(price('AIRLINK', 1));
@@ -183,10 +183,42 @@ describe('a persistent hub', () => {
 
     const { log, records } = recordingLog();
     const again = openPersistentHub(hubOptions(), dir, log, persist()).hub;
-    expect(again.position).toEqual({ epoch: hub.epoch, seq: 1 });
+    expect(again.position.seq).toBe(1);
+    expect(again.position.epoch).not.toBe(hub.epoch);
     expect(again.snapshot().map((q) => q.symbol)).toEqual(['AIRLINK']);
     expect(records).toContainEqual(
-      expect.objectContaining({ msg: expect.stringContaining('torn'), line: 3 }),
+      expect.objectContaining({ level: 50, msg: expect.stringContaining('damaged'), line: 3 }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({ reason: 'journal damaged at line 3: not JSON', lostEpoch: hub.epoch }),
+    );
+  });
+
+  it('skips a last line that is JSON but no valid event, and never folds its numbers into bars', () => {
+    const dir = newDir();
+    const withBars = hubOptions({ barDays: 5 });
+    const { hub } = openPersistentHub(withBars, dir, recordingLog().log, persist({ compactEvery: 100 }));
+    hub.apply(price('AIRLINK', 1));
+    hub.apply(price('AIRLINK', 2));
+    const garbled = {
+      type: 'quote',
+      seq: hub.seq + 1,
+      symbol: 'AIRLINK',
+      v: 3,
+      ts: hub.snapshot()[0]!.ts,
+      price: '9x',
+    };
+    appendFileSync(join(dir, 'journal.ndjson'), `${JSON.stringify({ at: 1, m: garbled })}\n`);
+
+    const { log, records } = recordingLog();
+    const again = openPersistentHub(withBars, dir, log, persist()).hub;
+    expect(again.position).toEqual(hub.position);
+    expect(again.allBars()).toEqual(hub.allBars());
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        msg: expect.stringContaining('torn'),
+        problem: expect.stringContaining('price'),
+      }),
     );
   });
 
