@@ -7,17 +7,11 @@ const DAY = Date.parse('2023-11-08T19:00:00.000Z');
 const OPEN = Date.parse('2023-11-09T04:30:00.000Z');
 const minute = (k: number) => OPEN + k * 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
-const bar = (symbol: string, k: number, close: number): Bar => ({
-  symbol,
-  interval: '1m',
-  start: iso(minute(k)),
-  open: close,
-  high: close,
-  low: close,
-  close,
-  updates: 1,
-  closed: true,
-});
+/** A closed 1m bar of one quote at `close`, at minute `k` of the session. */
+const bar = (symbol: string, k: number, close: number): Bar => {
+  const numbers = { open: close, high: close, low: close, close, updates: 1 };
+  return { symbol, interval: '1m', start: iso(minute(k)), ...numbers, closed: true };
+};
 
 /** Appends `b` to `day` as the bar store does: its numbers from a row. */
 const append = (day: BarDay, series: number, b: Bar, seq: number) => {
