@@ -6,7 +6,6 @@ import {
   type BarInterval,
   type CandleMessage,
   type EventMessage,
-  type ServerMessage,
   type SubscribeRequest,
   type UnsubscribeRequest,
 } from '../protocol/messages.ts';
@@ -48,7 +47,8 @@ export interface CandleHost<T> {
   readonly hub: Hub;
   readonly scheduler: SchedulerLike;
   readonly index: CandleIndex<T>;
-  send(message: ServerMessage): void;
+  /** Queues the snapshot of `symbols` (all when absent) at `interval` for this client. */
+  sendSnapshot(interval: BarInterval, symbols: readonly string[] | undefined): void;
   /** Queues a hub event (a candle) for this client. */
   enqueueEvent(message: EventMessage): void;
   /** Told each time a held candle is replaced by a later one of the same bar. */
@@ -86,14 +86,7 @@ export class CandleSubscriptions<T> {
     const resumed = request.since ? hub.resume(request.since, wants) : { recovered: false as const };
     answer(resumed.recovered);
     if (resumed.recovered) for (const m of resumed.messages) this.host.enqueueEvent(m);
-    else
-      this.host.send({
-        type: 'snapshot',
-        channel: 'candles',
-        interval,
-        seq: hub.seq,
-        candles: hub.queryBars({ interval, symbol: (s) => requested.wantsQuote(s) }),
-      });
+    else this.host.sendSnapshot(interval, request.symbols);
   }
 
   /** Removes symbols (or everything) from one interval, or from every interval when none is named. */

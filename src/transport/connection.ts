@@ -4,6 +4,7 @@ import type { Hub } from '../hub/hub.ts';
 import type { Metrics } from '../metrics.ts';
 import {
   CloseCode,
+  type BarInterval,
   type ClientRequest,
   type ErrorCode,
   type RequestId,
@@ -36,6 +37,8 @@ export interface ConnectionContext {
   markDirty: (connection: Connection) => void;
   /** The snapshot of every quote, serialized once per hub seq and shared by every subscriber. */
   fullSnapshot: () => Outgoing;
+  /** A candle snapshot, serialized once per hub seq and request and shared. */
+  candleSnapshot: (interval: BarInterval, symbols: readonly string[] | undefined) => Outgoing;
   /** Forgets a client whose socket closed. */
   released: (connection: Connection, code: number | undefined) => void;
 }

@@ -1,5 +1,6 @@
 import type { Hub } from '../hub/hub.ts';
-import { PROTOCOL_VERSION, type ServerMessage } from '../protocol/messages.ts';
+import { PROTOCOL_VERSION, type BarInterval, type ServerMessage } from '../protocol/messages.ts';
+import { ConnectionInterest } from './interest.ts';
 import { FULL_SNAPSHOT } from './send-queue.ts';
 import type { Outgoing } from './sink.ts';
 
@@ -60,5 +61,47 @@ export class SnapshotCache {
       this.cached = { epoch: hub.epoch, seq: hub.seq, item: { json: JSON.stringify(message), alone } };
     }
     return this.cached.item;
+  }
+}
+
+/** Candle snapshots held at once: a few pages' charts; a request beyond them is built anew. */
+const CANDLE_SNAPSHOTS_HELD = 8;
+
+/**
+ * Candle snapshots, each built once per hub seq and request (interval and symbols as sent):
+ * a day of bars is a large query and a large message, and a reconnect storm of one page's
+ * charts, or a client asking again and again, would otherwise build it each time.
+ */
+export class CandleSnapshotCache {
+  private at = '';
+  private readonly held = new Map<string, Outgoing>();
+
+  constructor(private readonly hub: Hub) {}
+
+  /** The snapshot for a subscription to `symbols` (all when absent) at `interval`, shared as is. */
+  snapshot(interval: BarInterval, symbols: readonly string[] | undefined): Outgoing {
+    const { hub } = this;
+    const at = `${hub.epoch}:${hub.seq}`;
+    if (at !== this.at) {
+      this.at = at;
+      this.held.clear();
+    }
+    const key = `${interval} ${JSON.stringify(symbols ?? null)}`;
+    let item = this.held.get(key);
+    if (item === undefined) {
+      const requested = new ConnectionInterest();
+      requested.addQuotes(symbols);
+      const message: ServerMessage = {
+        type: 'snapshot',
+        channel: 'candles',
+        interval,
+        seq: hub.seq,
+        candles: hub.queryBars({ interval, symbol: (s) => requested.wantsQuote(s) }),
+      };
+      item = { json: JSON.stringify(message), alone: `candles:${at}:${key}` };
+      if (this.held.size >= CANDLE_SNAPSHOTS_HELD) this.held.delete(this.held.keys().next().value!);
+      this.held.set(key, item);
+    }
+    return item;
   }
 }

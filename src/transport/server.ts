@@ -11,7 +11,7 @@ import type { Connection } from './connection.ts';
 import { ConnectionRegistry } from './connection-registry.ts';
 import { FanOut } from './fan-out.ts';
 import { FlushScheduler } from './flush-scheduler.ts';
-import { GreetingCache, SnapshotCache } from './greetings.ts';
+import { CandleSnapshotCache, GreetingCache, SnapshotCache } from './greetings.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { createHttpServer } from './http-server.ts';
 import { closeClients, listen } from './listen.ts';
@@ -73,6 +73,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const candles = new CandleIndex<Connection>();
   const flushes = new FlushScheduler<Connection>(options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, metrics);
   const snapshots = new SnapshotCache(hub);
+  const candleSnapshots = new CandleSnapshotCache(hub);
   const greetings = new GreetingCache(hub, options.heartbeatMs);
   const auth = createAuthenticator(options.security, { now: () => scheduler.now(), log });
   const admission = new Admission(limits, auth, trustedProxies(options.trustProxy ?? []), {
@@ -91,6 +92,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       candles,
       markDirty: (c) => flushes.markDirty(c),
       fullSnapshot: () => snapshots.fullSnapshot(),
+      candleSnapshot: (interval, symbols) => candleSnapshots.snapshot(interval, symbols),
     },
     {
       admission,

@@ -2,6 +2,7 @@ import type { Hub } from '../hub/hub.ts';
 import { eventJson } from '../hub/event-json.ts';
 import type { Metrics } from '../metrics.ts';
 import type {
+  BarInterval,
   ErrorCode,
   RequestId,
   ServerMessage,
@@ -27,6 +28,8 @@ export interface SubscriptionContext<T> {
   readonly candles: CandleIndex<T>;
   /** The snapshot of every quote, shared by every subscriber at one seq. */
   fullSnapshot(): Outgoing;
+  /** A candle snapshot, shared by every subscriber with the same request at one seq. */
+  candleSnapshot(interval: BarInterval, symbols: readonly string[] | undefined): Outgoing;
 }
 
 /** The client the subscriptions belong to; it is also what the indexes hold. */
@@ -78,7 +81,7 @@ export class Subscriptions<T extends SubscriptionClient> {
       hub: ctx.hub,
       scheduler: ctx.scheduler,
       index: ctx.candles,
-      send: (m) => client.enqueue({ json: JSON.stringify(m) }),
+      sendSnapshot: (interval, symbols) => client.enqueue(ctx.candleSnapshot(interval, symbols)),
       enqueueEvent: (m) => client.enqueue(toOutgoing(m)),
       onConflate: () => ctx.metrics.conflatedDeltas.inc({ reason: 'max_rate' }),
     }));

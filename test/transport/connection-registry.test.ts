@@ -27,6 +27,7 @@ describe('the connection registry', () => {
         candles: new CandleIndex(),
         markDirty: (c) => dirty.push(c),
         fullSnapshot: () => ({ json: '{}' }),
+        candleSnapshot: () => ({ json: '{}' }),
       },
       {
         admission: {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
 import { Hub } from '../../src/hub/hub.ts';
-import { GreetingCache, SnapshotCache } from '../../src/transport/greetings.ts';
+import { CandleSnapshotCache, GreetingCache, SnapshotCache } from '../../src/transport/greetings.ts';
 import { FULL_SNAPSHOT } from '../../src/transport/send-queue.ts';
 
 const hub = () => new Hub({ history: { size: 10, ageMs: 60_000 }, headlineCount: 5, epoch: 'E' });
@@ -43,5 +43,36 @@ describe('the greeting and snapshot caches', () => {
     });
     h.setStatus({ state: 'ended' } as never);
     expect(greetings.greeting('ws')[0]).not.toBe(g2);
+  });
+
+  it('builds a candle snapshot once per seq and request, and anew when either changes', () => {
+    const h = new Hub({ history: { size: 10, ageMs: 60_000 }, headlineCount: 5, epoch: 'E', barDays: 5 });
+    const quote = (symbol: string, price: number): Change => ({
+      type: 'quote',
+      symbol,
+      ts: '2023-11-09T04:31:00.000Z',
+      fields: { kind: 'stock', price, change: 0, changePercent: 0, direction: 'unchanged' },
+    });
+    h.apply(quote('AIRLINK', 8060));
+    h.apply(quote('HBL', 9000));
+    const cache = new CandleSnapshotCache(h);
+    const all = cache.snapshot('1m', undefined);
+    const one = cache.snapshot('1m', ['HBL']);
+    expect(cache.snapshot('1m', undefined)).toBe(all);
+    expect(cache.snapshot('1m', ['HBL'])).toBe(one);
+    expect(cache.snapshot('5m', ['HBL'])).not.toBe(one);
+    expect(JSON.parse(one.json)).toEqual({
+      type: 'snapshot',
+      channel: 'candles',
+      interval: '1m',
+      seq: 2,
+      candles: [expect.objectContaining({ symbol: 'HBL', close: 9000 })],
+    });
+    expect(JSON.parse(all.json).candles.map((c: { symbol: string }) => c.symbol)).toEqual(['AIRLINK', 'HBL']);
+    h.apply(quote('HBL', 9010));
+    const later = cache.snapshot('1m', ['HBL']);
+    expect(later).not.toBe(one);
+    expect(later.alone).not.toBe(one.alone);
+    expect(JSON.parse(later.json)).toMatchObject({ seq: 3, candles: [{ close: 9010, updates: 2 }] });
   });
 });

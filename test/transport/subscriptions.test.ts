@@ -35,6 +35,7 @@ const setup = (maxSymbols = 1000) => {
     index,
     candles: new CandleIndex<Client>(),
     fullSnapshot: () => ({ json: '{"type":"snapshot"}' }),
+    candleSnapshot: () => ({ json: '{"type":"snapshot","channel":"candles"}' }),
   };
   const client = new Client();
   return { subs: new Subscriptions(ctx, client), client, index, scheduler, metrics };
