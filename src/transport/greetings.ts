@@ -64,8 +64,12 @@ export class SnapshotCache {
   }
 }
 
-/** Candle snapshots held at once: a few pages' charts; a request beyond them is built anew. */
+/**
+ * Candle snapshots held at once, and their text at most (beyond one snapshot): a few pages'
+ * charts. A request beyond them is built anew, and the oldest make room.
+ */
 const CANDLE_SNAPSHOTS_HELD = 8;
+const CANDLE_SNAPSHOT_CHARS = 32 * 1024 * 1024;
 
 /**
  * Candle snapshots, each built once per hub seq and request (interval and symbols as sent):
@@ -75,6 +79,7 @@ const CANDLE_SNAPSHOTS_HELD = 8;
 export class CandleSnapshotCache {
   private at = '';
   private readonly held = new Map<string, Outgoing>();
+  private chars = 0;
 
   constructor(private readonly hub: Hub) {}
 
@@ -85,6 +90,7 @@ export class CandleSnapshotCache {
     if (at !== this.at) {
       this.at = at;
       this.held.clear();
+      this.chars = 0;
     }
     const key = `${interval} ${JSON.stringify(symbols ?? null)}`;
     let item = this.held.get(key);
@@ -99,8 +105,14 @@ export class CandleSnapshotCache {
         candles: hub.queryBars({ interval, symbol: (s) => requested.wantsQuote(s) }),
       };
       item = { json: JSON.stringify(message), alone: `candles:${at}:${key}` };
-      if (this.held.size >= CANDLE_SNAPSHOTS_HELD) this.held.delete(this.held.keys().next().value!);
+      for (const [oldest, held] of this.held) {
+        if (this.held.size < CANDLE_SNAPSHOTS_HELD && this.chars + item.json.length <= CANDLE_SNAPSHOT_CHARS)
+          break;
+        this.held.delete(oldest);
+        this.chars -= held.json.length;
+      }
       this.held.set(key, item);
+      this.chars += item.json.length;
     }
     return item;
   }

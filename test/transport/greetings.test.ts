@@ -74,5 +74,12 @@ describe('the greeting and snapshot caches', () => {
     expect(later).not.toBe(one);
     expect(later.alone).not.toBe(one.alone);
     expect(JSON.parse(later.json)).toMatchObject({ seq: 3, candles: [{ close: 9010, updates: 2 }] });
+    // Eight requests held at once: a ninth makes room by dropping the oldest.
+    const first = cache.snapshot('1m', ['X0']);
+    for (let k = 1; k < 8; k++) cache.snapshot('1m', [`X${k}`]);
+    expect(cache.snapshot('1m', ['X0'])).toBe(first);
+    cache.snapshot('1m', ['X8']);
+    cache.snapshot('1m', ['X9']);
+    expect(cache.snapshot('1m', ['X0'])).not.toBe(first);
   });
 });
