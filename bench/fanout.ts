@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { duration, num, str, type FlagValues } from '../src/options.ts';
 import { evaluateGoals17 } from './goals-17.ts';
 import { evaluateGoals, type GoalResult } from './goals.ts';
-import { DEFAULT_GC_RUNS, GC_CELL, isDefaultMatrix, plan, type Cell } from './matrix.ts';
+import { DEFAULT_GC_RUNS, GC_CELL, isDefaultMatrix, plan, roundOrder, type Cell } from './matrix.ts';
 import { MEMORY_STEPS, measureMemory, type MemoryResult } from './memory.ts';
 import { LOAD_SATURATED, runOnce, type RunOptions, type RunResult } from './run.ts';
 import { buildNativeLoadgen } from './native-load.ts';
@@ -190,7 +190,7 @@ const main = async () => {
   const rounds = Math.max(0, ...cells.map((c) => c.runs));
   // Repeats go round the whole matrix, so a noisy minute smears over every server alike.
   for (let r = 0; r < rounds; r++) {
-    for (const cell of cells.filter((c) => r < c.runs)) {
+    for (const cell of roundOrder(cells, r)) {
       const w = cell.workload;
       const label = `[${r + 1}/${cell.runs}] ${cell.server} ${w.subscribers}×${w.symbols}@${w.rate}/s${w.stalled ? ` stalled ${w.stalled}` : ''}`;
       runs.push(...(await runCell(cell, label, options, reruns)));

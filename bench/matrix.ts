@@ -113,3 +113,24 @@ export const plan = (
       runs: isGcCell(cell.server, cell.workload) ? Math.max(repeat, gcRuns) : repeat,
     }));
 };
+
+/**
+ * The cells of round `r` (0-based) in the order they run: a tickstream cell and its variants
+ * (the cells after it on the same workload) swap order every other round, so neither always
+ * runs first, right after another workload, or second, on a machine the first just warmed.
+ */
+export const roundOrder = (cells: readonly Cell[], r: number): Cell[] => {
+  const groups: Cell[][] = [];
+  for (const cell of cells) {
+    const last = groups.at(-1);
+    if (
+      last &&
+      cell.server !== 'tickstream' &&
+      last[0]!.server === 'tickstream' &&
+      last[0]!.workload === cell.workload
+    )
+      last.push(cell);
+    else groups.push([cell]);
+  }
+  return groups.flatMap((group) => (r % 2 === 1 ? group.reverse() : group)).filter((c) => r < c.runs);
+};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGoals17 } from '../../bench/goals-17.ts';
-import { plan } from '../../bench/matrix.ts';
+import { plan, roundOrder } from '../../bench/matrix.ts';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { marginalKB, type MemoryResult } from '../../bench/memory.ts';
@@ -93,6 +93,14 @@ describe('bench plan', () => {
     expect(runsOf('sio-batch', 5000)).toBe(3);
     expect(runsOf('tickstream-nobars', 5000)).toBe(3);
     expect(cells.filter((c) => c.server === 'tickstream-nobars')).toHaveLength(3);
+  });
+
+  it('swaps tickstream and its variant every other round, other servers in place', () => {
+    const cells = plan({ subs: '1000', symbols: 'all', rates: '1000', repeat: '2', 'bars-off': true }, base);
+    const order = (r: number) => roundOrder(cells, r).map((c) => c.server);
+    expect(order(0)).toEqual(['tickstream', 'tickstream-nobars', 'ws', 'sio-emit', 'sio-batch', 'mosquitto']);
+    expect(order(1)).toEqual(['tickstream-nobars', 'tickstream', 'ws', 'sio-emit', 'sio-batch', 'mosquitto']);
+    expect(order(2)).toEqual([]);
   });
 
   it('adds no extra GC runs to a custom matrix unless asked', () => {
