@@ -48,6 +48,8 @@ export const feedClock = (
 
     const inputs = feedTimes$.subscribe({
       next: (t) => {
+        // A time that is no number (an invalid capture date) would stop the clock for good.
+        if (!Number.isFinite(t)) return;
         base = { t, at: scheduler.now() };
         const minute = Math.floor(t / MINUTE) * MINUTE;
         // A feed that went back (a new replay) starts over; the input's own minute needs no tick.

@@ -32,4 +32,11 @@ describe('the feed clock', () => {
       expectObservable(feedClock(jitter, 1), '^ 45s !').toBe('40s a', { a: at('04:32:00') });
     });
   });
+
+  it('passes over an input that is no time, and goes on from the next one', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const inputs = cold('t 9999ms n 9999ms u', { t: at('04:31:20'), n: NaN, u: at('04:31:40') });
+      expectObservable(feedClock(inputs, 1), '^ 45s !').toBe('40s a', { a: at('04:32:00') });
+    });
+  });
 });
