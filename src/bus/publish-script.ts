@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LOG_ID_FIELD, type BarLogWrite } from './bar-log.ts';
 import type { BusKeys } from './redis-store.ts';
 import { EVENT_FIELD, STATUS_FIELD } from './stream-codec.ts';
 
@@ -28,7 +29,11 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
     end
   end
 end
-local n = #ARGV - 9
+local barMode = ARGV[10]
+local nset = tonumber(ARGV[12])
+local ndel = tonumber(ARGV[13])
+local n = #ARGV - 13 - nset - ndel
+local firstEvent = 14 + nset + ndel
 local first = tonumber(ARGV[8])
 local gap = ARGV[9] == '1'
 local last = top
@@ -37,9 +42,16 @@ local snapshot = ARGV[5] ~= ''
 if snapshot and tonumber(ARGV[6]) ~= last then return {'at', tostring(top)} end
 if n > 0 and (first <= top or (first > top + 1 and not (snapshot and gap))) then return {'at', tostring(top)} end
 if not snapshot and redis.call('EXISTS', KEYS[3]) == 0 then return {'nostate', tostring(top)} end
+if barMode == 'add' and redis.call('HGET', KEYS[5], '${LOG_ID_FIELD}') ~= ARGV[11] then return {'nostate', tostring(top)} end
 for i = 1, n do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[3] .. '-' .. (first + i - 1), '${EVENT_FIELD}', ARGV[9 + i])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[3] .. '-' .. (first + i - 1), '${EVENT_FIELD}', ARGV[firstEvent + i - 1])
 end
+if barMode == 'reset' then
+  redis.call('DEL', KEYS[5])
+  redis.call('HSET', KEYS[5], '${LOG_ID_FIELD}', ARGV[11])
+end
+for i = 14, 13 + nset, 2 do redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) end
+for i = 14 + nset, 13 + nset + ndel do redis.call('HDEL', KEYS[5], ARGV[i]) end
 if snapshot then redis.call('SET', KEYS[3], ARGV[5]) end
 if ARGV[7] ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ${STATUS_MAXLEN}, '*', '${STATUS_FIELD}', ARGV[7]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -54,6 +66,8 @@ export interface PublishCall {
   maxLen: number;
   /** The snapshot as JSON, as of `snapshotSeq`, which must be the last event sent (or the stream head). */
   snapshot?: { json: string; seq: number };
+  /** What the snapshot's bar log gained (with a snapshot only): refused as `nostate` unless Redis holds the copy it extends. */
+  bars?: Pick<BarLogWrite, 'reset' | 'id' | 'set' | 'del'>;
   status?: string;
   firstSeq: number;
   /** Whether the stream may end before `firstSeq - 1` (the snapshot covers what is missing). */
@@ -80,12 +94,14 @@ type Scripted = Redis & {
 export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): Promise<PublishReply> => {
   const scripted = redis as Scripted;
   if (typeof scripted.tickstreamPublish !== 'function')
-    redis.defineCommand('tickstreamPublish', { numberOfKeys: 4, lua: PUBLISH });
+    redis.defineCommand('tickstreamPublish', { numberOfKeys: 5, lua: PUBLISH });
+  const bars = call.snapshot && call.bars;
   const [kind, value] = await scripted.tickstreamPublish(
     keys.ingest,
     keys.events,
     keys.state,
     keys.status,
+    keys.bars,
     call.holder,
     call.leaseMs,
     String(call.gen),
@@ -95,6 +111,12 @@ export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): P
     call.status ?? '',
     call.firstSeq,
     call.gap ? '1' : '0',
+    bars ? (bars.reset ? 'reset' : 'add') : '',
+    bars?.id ?? '',
+    bars?.set.length ?? 0,
+    bars?.del.length ?? 0,
+    ...(bars?.set ?? []),
+    ...(bars?.del ?? []),
     ...call.events,
   );
   return kind === 'fenced' || kind === 'superseded'

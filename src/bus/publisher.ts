@@ -5,6 +5,7 @@ import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
+import { BarLogCopy, type BarLogWrite } from './bar-log.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import type { IngestLease } from './lease.ts';
 import { publish, type PublishCall, type PublishReply } from './publish-script.ts';
@@ -50,6 +51,7 @@ export class Publisher {
   /** The queue no longer continues what Redis holds (dropped, or gone from history): the snapshot covers the gap. */
   private gap = false;
   private readonly snapshots: SnapshotThrottle;
+  private readonly barLog = new BarLogCopy();
   /** The publish under way: since when, and how many events it carries. */
   private inFlight: { since: number; done: Promise<void>; events: number } | undefined;
   private scheduled = false;
@@ -173,6 +175,7 @@ export class Publisher {
     this.pending = [];
     this.status = undefined;
     const seq = hub.seq;
+    const snapshot = withSnapshot ? this.snapshot() : undefined;
     const call: PublishCall = {
       holder: lease.holder,
       leaseMs: lease.ms,
@@ -182,7 +185,7 @@ export class Publisher {
       gap: this.gap,
       events: batch.map(eventJson),
       ...(status && { status: encodeStatus(status) }),
-      ...(withSnapshot && { snapshot: { json: encodeClusterState(this.clusterState()), seq } }),
+      ...(snapshot && { snapshot: { json: snapshot.json, seq }, bars: snapshot.bars }),
     };
     let reply: PublishReply;
     try {
@@ -204,7 +207,10 @@ export class Publisher {
     }
     if (reply.kind === 'ok') {
       metrics.events.inc({ direction: 'published' }, batch.length);
-      if (withSnapshot) this.snapshots.written(seq);
+      if (snapshot) {
+        this.snapshots.written(seq);
+        this.barLog.taken(snapshot.bars);
+      }
       this.dropping = false;
       this.gap = false;
       this.mismatches = 0;
@@ -214,19 +220,25 @@ export class Publisher {
     this.mismatch(reply.kind, reply.seq);
   }
 
-  /** The snapshot as Redis keeps it. */
-  private clusterState(): ClusterState {
+  /**
+   * The snapshot as Redis keeps it, with what its bar log gained since the last one Redis took:
+   * the snapshot carries each series' latest bar, the log the bars before.
+   */
+  private snapshot(): { json: string; bars: BarLogWrite } {
     const { hub, gen } = this.options;
-    const { bars, seqs } = hub.exportBars();
-    return {
+    const bars = this.barLog.write(hub.barCopy);
+    const latest = hub.barCopy.latestBars();
+    const state: ClusterState = {
       gen,
       epoch: hub.epoch,
       seq: hub.seq,
       quotes: hub.snapshot(),
       headlines: hub.latestHeadlines(),
-      bars,
-      barSeqs: seqs,
+      bars: latest.bars,
+      barSeqs: latest.seqs,
+      barLog: bars.ref,
     };
+    return { json: encodeClusterState(state), bars };
   }
 
   private requeue(batch: HubMessage[], status: StatusMessage | undefined): void {
@@ -245,6 +257,8 @@ export class Publisher {
       return;
     }
     this.snapshots.force();
+    // Redis lacks the state, or the bar log this ingest wrote: the next snapshot writes it whole.
+    if (kind === 'nostate') this.barLog.lost();
     if (kind === 'at') {
       this.seed(at);
       this.gap = (this.pending[0]?.seq ?? hub.seq + 1) > at + 1;

@@ -2,14 +2,17 @@ import { Redis } from 'ioredis';
 import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
 import { Hub, type HubOptions, type HubState } from '../hub/hub.ts';
-import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
+import type { Bar, HubMessage, StatusMessage } from '../protocol/messages.ts';
+import { LOG_ID_FIELD, pieceField } from './bar-log.ts';
 import {
+  decodeBarLogPiece,
   decodeClusterState,
   decodeEvent,
   decodeStatus,
   entryId,
   parseEntryId,
   type BadEntryReport,
+  type BarLogRef,
   type StreamEntry,
 } from './stream-codec.ts';
 
@@ -21,6 +24,11 @@ export interface BusKeys {
   status: string;
   /** The snapshot at the stream head: {@link ClusterState} as JSON. */
   state: string;
+  /**
+   * The bars of the snapshot's days before each series' latest (a hash: pieces of each day's
+   * log, `<day>:<k>`, and the copy's `id`), written bit by bit with the snapshots (bar-log.ts).
+   */
+  bars: string;
   /** The ingest's lease: set with a TTL and renewed while an ingest runs, so edges can tell a quiet feed from a dead ingest. */
   ingest: string;
 }
@@ -30,6 +38,7 @@ export const busKeys = (prefix: string): BusKeys => ({
   events: `${prefix}:events`,
   status: `${prefix}:status`,
   state: `${prefix}:state`,
+  bars: `${prefix}:bars`,
   ingest: `${prefix}:ingest`,
 });
 
@@ -46,10 +55,15 @@ export interface ClusterState {
   seq: number;
   quotes: HubState['quotes'];
   headlines: HubState['headlines'];
-  /** The bars of the last trading days, so an edge that joins later answers the same bars. */
+  /**
+   * The bars of the last trading days, so an edge that joins later answers the same bars: with
+   * `barLog`, each series' latest bar only, the earlier ones being in the bar log's pieces.
+   */
   bars?: HubState['bars'];
   /** The seq that last changed each of `bars`, so a resume on that edge gets the same candles. */
   barSeqs?: HubState['barSeqs'];
+  /** Which pieces of the bar log (`BusKeys.bars`) hold this snapshot's earlier bars. */
+  barLog?: BarLogRef;
 }
 
 /**
@@ -134,15 +148,31 @@ export const loadCluster = async (
       report(decoded.problem);
       return base;
     }
-    const cluster = decoded.value;
+    const snapshot = decoded.value;
+    const fields = snapshot.barLog ? logFields(snapshot.barLog) : [];
     // Ids are immutable and only trimmed from the old end, so reading on after the snapshot in a
-    // second step is safe, unless the trim passed the snapshot meanwhile (then read again).
-    const [afterReply, newestReply] = await execAll(
+    // second step is safe, unless the trim passed the snapshot meanwhile (then read again). Under
+    // one id a bar log piece never changes once written: a piece gone or a new id means a newer
+    // snapshot replaced this one's log (then read again).
+    const [afterReply, newestReply, logReply] = await execAll(
       redis
         .multi()
-        .xrange(keys.events, entryId(cluster.gen, cluster.seq + 1), '+')
-        .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, limits.history.size)),
+        .xrange(keys.events, entryId(snapshot.gen, snapshot.seq + 1), '+')
+        .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, limits.history.size))
+        .hmget(keys.bars, LOG_ID_FIELD, ...fields),
     );
+    const cluster = snapshot.barLog
+      ? withLog(snapshot, snapshot.barLog.id, fields, logReply as (string | null)[], report)
+      : snapshot;
+    if (!cluster) {
+      if (Date.now() - started > TRIMMED_WAIT_MS)
+        throw new TickstreamError(
+          'bus_bars',
+          `the bar log ${keys.bars} does not hold the pieces the snapshot names, and no newer snapshot came: is an ingest running?`,
+        );
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** tries)));
+      continue;
+    }
     const after = (afterReply ?? []) as StreamEntry[];
     const run = consecutive(after, cluster.gen, cluster.seq + 1, 1, report);
     if (run.length === 0 && after[0] && parseEntryId(after[0][0])?.gen === cluster.gen) {
@@ -161,6 +191,46 @@ export const loadCluster = async (
         : [];
     return { ...base, state: { ...rollForward(cluster, history, run, limits), gen: cluster.gen } };
   }
+};
+
+/** The hash fields of the pieces `log` names, oldest day first. */
+const logFields = (log: BarLogRef): string[] =>
+  Object.entries(log.days)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([day, pieces]) => Array.from({ length: pieces }, (_, k) => pieceField(day, k)));
+
+/**
+ * The snapshot with the bar log's pieces (`values`, the id's then the `fields`') before its own
+ * latest bars; undefined when Redis no longer holds that log (a newer one replaced it) or a
+ * piece is unreadable (reported).
+ */
+const withLog = (
+  snapshot: ClusterState,
+  id: string,
+  fields: string[],
+  values: (string | null)[],
+  report: BadEntryReport,
+): ClusterState | undefined => {
+  if (values[0] !== id) return undefined;
+  const bars: Bar[] = [];
+  const seqs: number[] = [];
+  for (let k = 0; k < fields.length; k++) {
+    const text = values[k + 1];
+    if (typeof text !== 'string') return undefined;
+    const piece = decodeBarLogPiece(fields[k]!, text);
+    if (!piece.ok) {
+      report(piece.problem);
+      return undefined;
+    }
+    bars.push(...piece.value.bars);
+    seqs.push(...piece.value.seqs);
+  }
+  const latest = snapshot.bars ?? [];
+  return {
+    ...snapshot,
+    bars: [...bars, ...latest],
+    barSeqs: [...seqs, ...(snapshot.barSeqs ?? latest.map(() => 0))],
+  };
 };
 
 /** The snapshot with `run` (the events right after it) applied, through a hub, so the rules are the hub's own. */

@@ -26,6 +26,11 @@ export class BarDay {
   lastSeq = 0;
   /** How many bars the log holds. */
   count = 0;
+  /**
+   * How many times a bar already in the log changed (a put or a restamp): what was copied of the
+   * log before then (the bus's copy in Redis) is no longer the log. Appends do not count.
+   */
+  revisions = 0;
   private readonly chunks: Float64Array[] = [];
   /** Each series' newest bar in the log and how many it has, by series number; none: undefined. */
   private readonly heads: number[] = [];
@@ -65,7 +70,7 @@ export class BarDay {
   /** Holds `bar` of `series`, starting at `start` (ms): in place of the one with its start, if held. */
   put(series: number, bar: Bar, start: number, seq: number): void {
     let i = this.find(series, start);
-    if (i >= 0) this.noteSeq(i, seq);
+    if (i >= 0) this.restamp(i, seq);
     else {
       const head = this.heads[series] ?? -1;
       if (head >= 0 && this.startAt(head) > start) this.late = true;
@@ -135,8 +140,13 @@ export class BarDay {
     return this.at(i, SERIES);
   }
 
-  /** Notes that the event `seq` changed the bar at `i`. */
-  noteSeq(i: number, seq: number): void {
+  /** Notes that the event `seq` changed the bar already held at `i`. */
+  restamp(i: number, seq: number): void {
+    this.revisions++;
+    this.noteSeq(i, seq);
+  }
+
+  private noteSeq(i: number, seq: number): void {
     this.chunks[i >>> CHUNK_BITS]![(i & (CHUNK - 1)) * WIDTH + SEQ] = seq;
     if (seq > this.lastSeq) this.lastSeq = seq;
   }

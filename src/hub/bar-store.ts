@@ -5,6 +5,17 @@ import { barStart, INTERVAL_MS } from '../bars/intervals.ts';
 import { Rows } from '../bars/rows.ts';
 import { BarDay } from './bar-day.ts';
 
+/** A day's log, as `BarStore.logs` describes it. */
+export interface BarLogMark {
+  /** The trading day (`YYYY-MM-DD`, Asia/Karachi). */
+  day: string;
+  count: number;
+  revisions: number;
+}
+
+/** What a copy of the bars elsewhere reads them by (see `Hub.barCopy`). */
+export type BarCopySource = Pick<BarStore, 'logs' | 'logBars' | 'latestBars'>;
+
 /** Which bars a query wants. */
 export interface BarQuery {
   interval: BarInterval;
@@ -259,7 +270,7 @@ export class BarStore {
     }
     const day = this.dayAt(start, false);
     const i = day ? day.find(o / FIELDS, start) : -1;
-    if (i >= 0 && day!.seqAt(i) < seq) day!.noteSeq(i, seq);
+    if (i >= 0 && day!.seqAt(i) < seq) day!.restamp(i, seq);
   }
 
   /** The day that holds bars starting at `ms`; made when `create` says, unless beyond the limit. */
@@ -368,6 +379,47 @@ export class BarStore {
         seqs.push(seq);
       },
     );
+    return { bars, seqs };
+  }
+
+  /**
+   * Each held day's log as a copy of it needs to know it: how many bars it holds (a copy of the
+   * first `count` stays true while `revisions` stays the same), oldest day first.
+   */
+  logs(): BarLogMark[] {
+    return this.daysInOrder().map((day) => ({
+      day: tradingDay(day.startMs),
+      count: day.count,
+      revisions: day.revisions,
+    }));
+  }
+
+  /** The bars at places [`from`, `to`) of `day`'s log, in log order, with their seqs. */
+  logBars(day: string, from: number, to: number): { bars: Bar[]; seqs: number[] } {
+    const held = this.byDay.get(day);
+    const bars: Bar[] = [];
+    const seqs: number[] = [];
+    for (let i = from; held && i < Math.min(to, held.count); i++) {
+      const series = held.seriesAt(i);
+      bars.push(held.bar(i, seriesSymbol(this.symbols, series), seriesInterval(series), this.iso));
+      seqs.push(held.seqAt(i));
+    }
+    return { bars, seqs };
+  }
+
+  /** Each series' latest bar (the one no log holds yet), with its seq. */
+  latestBars(): { bars: Bar[]; seqs: number[] } {
+    const bars: Bar[] = [];
+    const seqs: number[] = [];
+    const row = this.rows.data;
+    for (const [symbol, offset] of this.rowOf) {
+      this.absorb(offset);
+      for (let slot = 0, o = offset; slot < BAR_INTERVALS.length; slot++, o += FIELDS) {
+        if (Number.isNaN(row[o + START])) continue;
+        bars.push(this.bar(symbol, slot, o));
+        seqs.push(row[o + SEQ]!);
+      }
+    }
     return { bars, seqs };
   }
 

@@ -27,7 +27,7 @@ import { mergeDeltas } from '../diff/merge-deltas.ts';
 import { HEADLINE_ID_CAPACITY, RecentIds } from '../diff/recent-ids.ts';
 import { History, type HeldTexts, type HistoryLimits } from './history.ts';
 import { newEpoch } from './epoch.ts';
-import { BarStore, type BarQuery } from './bar-store.ts';
+import { BarStore, type BarCopySource, type BarQuery } from './bar-store.ts';
 import { candleOf } from './candles.ts';
 
 /** Which events a subscriber wants; resume filters history through it. */
@@ -284,9 +284,12 @@ export class Hub {
     return this.bars.all();
   }
 
-  /** Every bar held, oldest day first, with the seq of the event that last changed each. */
-  exportBars(): { bars: Bar[]; seqs: number[] } {
-    return this.bars.export();
+  /**
+   * The bars as a copy elsewhere (the bus's, in Redis) takes them bit by bit: each day's log,
+   * where bars only arrive, and each series' latest bar, which every quote may change.
+   */
+  get barCopy(): BarCopySource {
+    return this.bars;
   }
 
   /** `symbol`'s latest bar of `interval` as it is now, if it has one. */

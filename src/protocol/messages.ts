@@ -31,8 +31,11 @@ export type HubMessage = QuoteMessage | HeadlineMessage | BarsMessage;
  * when nothing is: the hub folds a quote's price into bars and puts a bars event's bars, so a
  * garbled one would make wrong numbers (or throw) where nobody sees why.
  */
-export const hubMessageProblem = (x: unknown): string | undefined => {
-  const parsed = z.safeParse(HubMessage, x);
+export const hubMessageProblem = (x: unknown): string | undefined => schemaProblem(HubMessage, x);
+
+/** What is wrong with `x` as `schema` would have it (its first issue, where), or undefined. */
+export const schemaProblem = (schema: z.ZodMiniType, x: unknown): string | undefined => {
+  const parsed = z.safeParse(schema, x);
   if (parsed.success) return undefined;
   const issue = parsed.error.issues[0]!;
   return `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`;

@@ -96,4 +96,43 @@ describe('the publish script: one atomic, fenced write per batch', () => {
     });
     r.disconnect();
   });
+
+  it('extends the bar log only where Redis holds the copy it extends; a reset replaces it', async () => {
+    const keys = busKeys(uniquePrefix());
+    const r = link();
+    await whenReady(r);
+    const admin = redis.admin();
+    const bars = (reset: boolean, id: string, set: string[], del: string[] = []) => ({ reset, id, set, del });
+    expect(
+      await publish(
+        r,
+        keys,
+        call({ events: events(1, 1), snapshot: snapshot(1), bars: bars(true, 'a', ['d:0', 'x']) }),
+      ),
+    ).toEqual({ kind: 'ok', seq: 1 });
+    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'd:0': 'x' });
+    // Another copy's id (this ingest lost track, or another wrote it): nothing written, not even events.
+    const foreign = call({
+      firstSeq: 2,
+      events: events(2, 1),
+      snapshot: snapshot(2),
+      bars: bars(false, 'b', ['d:1', 'y']),
+    });
+    expect(await publish(r, keys, foreign)).toEqual({ kind: 'nostate', seq: 1 });
+    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'd:0': 'x' });
+    expect(await admin.xlen(keys.events)).toBe(1);
+    expect(JSON.parse((await admin.get(keys.state))!)).toEqual({ gen: 7, seq: 1 });
+    const extend = { ...foreign, bars: bars(false, 'a', ['d:1', 'y'], ['d:0']) };
+    expect(await publish(r, keys, extend)).toEqual({ kind: 'ok', seq: 2 });
+    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'd:1': 'y' });
+    const reset = call({
+      firstSeq: 3,
+      events: events(3, 1),
+      snapshot: snapshot(3),
+      bars: bars(true, 'c', ['e:0', 'z']),
+    });
+    expect(await publish(r, keys, reset)).toEqual({ kind: 'ok', seq: 3 });
+    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'c', 'e:0': 'z' });
+    r.disconnect();
+  });
 });

@@ -1,0 +1,87 @@
+/**
+ * `npx tsx bench/bus-snapshot.ts [--symbols N --days N --writes N]`: what the ingest's snapshot
+ * write (every `--bus-snapshot`, 1 s by default) costs its event loop once the hub holds days of
+ * bars. A hub folds a full session of quotes a minute (375 minutes) for `--symbols` symbols
+ * (default 1,000) over `--days` trading days (default 5); then, beside each other in this run:
+ * the snapshot as it was, every bar inside it (the peer), and the snapshot with the bar log
+ * (`src/bus/bar-log.ts`): its first, whole write, then `--writes` (default 5) writes a second of
+ * quotes apart, one of them across a minute's end. Prints wall ms and the bytes each sends.
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { BarLogCopy } from '../src/bus/bar-log.ts';
+import { encodeClusterState } from '../src/bus/stream-codec.ts';
+import { Hub } from '../src/hub/hub.ts';
+
+const { values } = parseArgs({
+  options: {
+    symbols: { type: 'string', default: '1000' },
+    days: { type: 'string', default: '5' },
+    writes: { type: 'string', default: '5' },
+  },
+});
+const symbols = Number(values.symbols);
+const days = Number(values.days);
+const writes = Number(values.writes);
+if (!(symbols >= 1 && days >= 1 && days <= 5 && writes >= 1 && writes <= 100))
+  throw new Error('--symbols (≥ 1), --days (1-5) and --writes (1-100) take positive numbers');
+
+const SESSION_MINUTES = 375;
+const hub = new Hub({
+  history: { size: 1000, ageMs: 3_600_000 },
+  headlineCount: 50,
+  epoch: 'bench',
+  barDays: 5,
+});
+const quote = (day: number, minute: number, s: number, second = 0) => {
+  const price = 100 + ((minute * 7 + s + second) % 977) / 100;
+  hub.apply({
+    type: 'quote',
+    symbol: `SYM${s}`,
+    ts: new Date(Date.UTC(2023, 10, 6 + day, 4, 30 + minute, second)).toISOString(),
+    fields: { kind: 'stock', price, change: 1, changePercent: 1, direction: 'up' },
+  });
+};
+const filling = performance.now();
+for (let day = 0; day < days; day++) {
+  for (let minute = 0; minute < SESSION_MINUTES - 1; minute++)
+    for (let s = 0; s < symbols; s++) quote(day, minute, s);
+  console.log(`day ${day + 1} of ${days} folded (${((performance.now() - filling) / 1000).toFixed(1)} s)`);
+}
+
+const state = () => ({ gen: 1, epoch: hub.epoch, seq: hub.seq, quotes: hub.snapshot(), headlines: [] });
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+const line = (label: string, figures: string) => console.log(`${label.padEnd(38)}${figures}`);
+
+/** The snapshot as it was: every bar held, inside it. */
+const whole = () => {
+  const t = performance.now();
+  const { bars, barSeqs } = hub.exportState();
+  const json = encodeClusterState({ ...state(), bars, barSeqs });
+  return `${(performance.now() - t).toFixed(1)} ms, ${mb(json.length)}`;
+};
+
+const copy = new BarLogCopy();
+/** The snapshot with the bar log: each series' latest bar inside it, what the log gained beside. */
+const logged = () => {
+  const t = performance.now();
+  const write = copy.write(hub.barCopy);
+  const latest = hub.barCopy.latestBars();
+  const json = encodeClusterState({ ...state(), bars: latest.bars, barSeqs: latest.seqs, barLog: write.ref });
+  const ms = performance.now() - t;
+  copy.taken(write);
+  const pieces = write.set.reduce((n, text, i) => n + (i % 2 ? text.length : 0), 0);
+  return `${ms.toFixed(1)} ms, ${mb(json.length)} + ${mb(pieces)} of log pieces`;
+};
+
+console.log(`${symbols} symbols, ${days} day(s) of bars: ${hub.allBars().length} bars`);
+line('every bar in the snapshot (before):', whole());
+line('bar log, first write (whole):', logged());
+const last = days - 1;
+for (let w = 1; w <= writes; w++) {
+  // A second of quotes: every symbol once, in the session's last minute, the last write after it.
+  const minute = w === writes ? SESSION_MINUTES - 1 : SESSION_MINUTES - 2;
+  for (let s = 0; s < symbols; s++) quote(last, minute, s, w);
+  line(`bar log, write ${w}${w === writes ? ' (a new minute)' : ''}:`, logged());
+}
+line('every bar in the snapshot (after):', whole());
