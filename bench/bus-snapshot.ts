@@ -4,12 +4,12 @@
  * bars. A hub folds a full session of quotes a minute (375 minutes) for `--symbols` symbols
  * (default 1,000) over `--days` trading days (default 5); then, beside each other in this run:
  * the snapshot as it was, every bar inside it (the peer), and the snapshot with the bar log
- * (`src/bus/bar-log.ts`): its first, whole write, then `--writes` (default 5) writes a second of
+ * (`src/hub/bar-log-copy.ts`): its first, whole write, then `--writes` (default 5) writes a second of
  * quotes apart, one of them across a minute's end. Prints wall ms and the bytes each sends.
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { BarLogCopy } from '../src/bus/bar-log.ts';
+import { BarLogCopy } from '../src/hub/bar-log-copy.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
 import { Hub } from '../src/hub/hub.ts';
 
@@ -70,7 +70,7 @@ const logged = () => {
   const json = encodeClusterState({ ...state(), bars: latest.bars, barSeqs: latest.seqs, barLog: write.ref });
   const ms = performance.now() - t;
   copy.taken(write);
-  const pieces = write.set.reduce((n, text, i) => n + (i % 2 ? text.length : 0), 0);
+  const pieces = write.pieces.reduce((n, { text }) => n + text.length, 0);
   return `${ms.toFixed(1)} ms, ${mb(json.length)} + ${mb(pieces)} of log pieces`;
 };
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { LOG_ID_FIELD, type BarLogWrite } from './bar-log.ts';
-import type { BusKeys } from './redis-store.ts';
+import type { BarLogWrite } from '../hub/bar-log-copy.ts';
+import { LOG_ID_FIELD, pieceField, type BusKeys } from './redis-store.ts';
 import { EVENT_FIELD, STATUS_FIELD } from './stream-codec.ts';
 
 /** How many status changes the status stream keeps: edges only ever need the latest. */
@@ -67,7 +67,7 @@ export interface PublishCall {
   /** The snapshot as JSON, as of `snapshotSeq`, which must be the last event sent (or the stream head). */
   snapshot?: { json: string; seq: number };
   /** What the snapshot's bar log gained (with a snapshot only): refused as `nostate` unless Redis holds the copy it extends. */
-  bars?: Pick<BarLogWrite, 'reset' | 'id' | 'set' | 'del'>;
+  bars?: Pick<BarLogWrite, 'reset' | 'id' | 'pieces' | 'dropped'>;
   status?: string;
   firstSeq: number;
   /** Whether the stream may end before `firstSeq - 1` (the snapshot covers what is missing). */
@@ -96,6 +96,11 @@ export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): P
   if (typeof scripted.tickstreamPublish !== 'function')
     redis.defineCommand('tickstreamPublish', { numberOfKeys: 5, lua: PUBLISH });
   const bars = call.snapshot && call.bars;
+  const set = bars?.pieces.flatMap(({ day, k, text }) => [pieceField(day, k), text]) ?? [];
+  const del =
+    bars?.dropped.flatMap(({ day, pieces }) =>
+      Array.from({ length: pieces }, (_, k) => pieceField(day, k)),
+    ) ?? [];
   const [kind, value] = await scripted.tickstreamPublish(
     keys.ingest,
     keys.events,
@@ -113,10 +118,10 @@ export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): P
     call.gap ? '1' : '0',
     bars ? (bars.reset ? 'reset' : 'add') : '',
     bars?.id ?? '',
-    bars?.set.length ?? 0,
-    bars?.del.length ?? 0,
-    ...(bars?.set ?? []),
-    ...(bars?.del ?? []),
+    set.length,
+    del.length,
+    ...set,
+    ...del,
     ...call.events,
   );
   return kind === 'fenced' || kind === 'superseded'

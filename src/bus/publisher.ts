@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Subscription } from 'rxjs';
+import { BarLogCopy, type BarLogWrite } from '../hub/bar-log-copy.ts';
 import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
-import { BarLogCopy, type BarLogWrite } from './bar-log.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import type { IngestLease } from './lease.ts';
 import { publish, type PublishCall, type PublishReply } from './publish-script.ts';

@@ -2,17 +2,15 @@ import { Redis } from 'ioredis';
 import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
 import { Hub, type HubOptions, type HubState } from '../hub/hub.ts';
-import type { Bar, HubMessage, StatusMessage } from '../protocol/messages.ts';
-import { LOG_ID_FIELD, pieceField } from './bar-log.ts';
+import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
+import { readBarLog, type BarLogRef } from '../hub/bar-log-copy.ts';
 import {
-  decodeBarLogPiece,
   decodeClusterState,
   decodeEvent,
   decodeStatus,
   entryId,
   parseEntryId,
   type BadEntryReport,
-  type BarLogRef,
   type StreamEntry,
 } from './stream-codec.ts';
 
@@ -26,12 +24,18 @@ export interface BusKeys {
   state: string;
   /**
    * The bars of the snapshot's days before each series' latest (a hash: pieces of each day's
-   * log, `<day>:<k>`, and the copy's `id`), written bit by bit with the snapshots (bar-log.ts).
+   * log, `<day>:<k>`, and the copy's `id`), written bit by bit with the snapshots (BarLogCopy).
    */
   bars: string;
   /** The ingest's lease: set with a TTL and renewed while an ingest runs, so edges can tell a quiet feed from a dead ingest. */
   ingest: string;
 }
+
+/** The field of the bar log's hash that names its copy, so a writer knows the copy it extends is its own. */
+export const LOG_ID_FIELD = 'id';
+
+/** The bar log hash's field of piece `k` of `day`. */
+export const pieceField = (day: string, k: number): string => `${day}:${k}`;
 
 /** The keys under `prefix`. */
 export const busKeys = (prefix: string): BusKeys => ({
@@ -162,7 +166,7 @@ export const loadCluster = async (
         .hmget(keys.bars, LOG_ID_FIELD, ...fields),
     );
     const cluster = snapshot.barLog
-      ? withLog(snapshot, snapshot.barLog.id, fields, logReply as (string | null)[], report)
+      ? withLog(snapshot, snapshot.barLog, logReply as (string | null)[], report)
       : snapshot;
     if (!cluster) {
       if (Date.now() - started > TRIMMED_WAIT_MS)
@@ -193,43 +197,38 @@ export const loadCluster = async (
   }
 };
 
-/** The hash fields of the pieces `log` names, oldest day first. */
+/** The hash fields of the pieces `log` names. */
 const logFields = (log: BarLogRef): string[] =>
-  Object.entries(log.days)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .flatMap(([day, pieces]) => Array.from({ length: pieces }, (_, k) => pieceField(day, k)));
+  Object.entries(log.days).flatMap(([day, pieces]) =>
+    Array.from({ length: pieces }, (_, k) => pieceField(day, k)),
+  );
 
 /**
- * The snapshot with the bar log's pieces (`values`, the id's then the `fields`') before its own
- * latest bars; undefined when Redis no longer holds that log (a newer one replaced it) or a
- * piece is unreadable (reported).
+ * The snapshot with the bar log's pieces before its own latest bars, from `values` (the id's,
+ * then those of `logFields`); undefined when Redis no longer holds that log (a newer snapshot
+ * replaced it) or a piece is unreadable (reported).
  */
 const withLog = (
   snapshot: ClusterState,
-  id: string,
-  fields: string[],
+  log: BarLogRef,
   values: (string | null)[],
   report: BadEntryReport,
 ): ClusterState | undefined => {
-  if (values[0] !== id) return undefined;
-  const bars: Bar[] = [];
-  const seqs: number[] = [];
-  for (let k = 0; k < fields.length; k++) {
-    const text = values[k + 1];
-    if (typeof text !== 'string') return undefined;
-    const piece = decodeBarLogPiece(fields[k]!, text);
-    if (!piece.ok) {
-      report(piece.problem);
-      return undefined;
-    }
-    bars.push(...piece.value.bars);
-    seqs.push(...piece.value.seqs);
+  if (values[0] !== log.id) return undefined;
+  const texts = new Map(logFields(log).map((field, i) => [field, values[i + 1] ?? undefined]));
+  const read = readBarLog(log, (day, pieces) =>
+    Array.from({ length: pieces }, (_, k) => texts.get(pieceField(day, k))),
+  );
+  if (!read.ok) {
+    // A piece gone is a newer snapshot's doing; one that is there but unreadable is damage.
+    if (!read.missing) report(read.problem);
+    return undefined;
   }
   const latest = snapshot.bars ?? [];
   return {
     ...snapshot,
-    bars: [...bars, ...latest],
-    barSeqs: [...seqs, ...(snapshot.barSeqs ?? latest.map(() => 0))],
+    bars: [...read.bars, ...latest],
+    barSeqs: [...read.seqs, ...(snapshot.barSeqs ?? latest.map(() => 0))],
   };
 };
 

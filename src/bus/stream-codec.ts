@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import * as z from 'zod/mini';
+import { BarLogRef } from '../hub/bar-log-copy.ts';
 import {
-  Bar,
   hubMessageProblem,
   schemaProblem,
   type HubMessage,
@@ -13,7 +12,7 @@ import type { ClusterState } from './redis-store.ts';
 /**
  * What the bus writes to Redis and reads back, in one place: stream entry ids (`<gen>-<seq>`,
  * which the publish script in publish-script.ts also builds), the event and status entries and
- * the state key and the bar log's pieces. Every reader decodes through here, and a malformed value is a `problem`, never
+ * the state key. Every reader decodes through here, and a malformed value is a `problem`, never
  * a throw, reported by {@link badEntryReporter}.
  */
 
@@ -99,31 +98,6 @@ export const decodeClusterState = (json: string): Decoded<ClusterState> => {
   const logProblem = s.barLog === undefined ? undefined : schemaProblem(BarLogRef, s.barLog);
   if (logProblem !== undefined) return bad(`the cluster state's bar log reference is wrong: ${logProblem}`);
   return { ok: true, value: s as unknown as ClusterState };
-};
-
-/** Where the snapshot's earlier bars are: the bar log's id and how many pieces of each day it had. */
-const BarLogRef = z.object({
-  id: z.string(),
-  days: z.record(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)), z.int().check(z.nonnegative())),
-});
-export type BarLogRef = z.infer<typeof BarLogRef>;
-
-/** One piece of a day's bar log: bars as the hub holds them, each with the seq that last changed it. */
-const BarLogPiece = z
-  .object({ bars: z.array(Bar), seqs: z.array(z.int().check(z.nonnegative())) })
-  .check(z.refine((p) => p.bars.length === p.seqs.length, 'as many seqs as bars'));
-export type BarLogPiece = z.infer<typeof BarLogPiece>;
-
-/** A piece of the bar log, as {@link decodeBarLogPiece} reads it. */
-export const encodeBarLogPiece = (piece: BarLogPiece): string => JSON.stringify(piece);
-
-/** A piece of the bar log; `name` says which in a problem. */
-export const decodeBarLogPiece = (name: string, json: string): Decoded<BarLogPiece> => {
-  const parsed = parseJson(json);
-  if (!parsed.ok) return bad(`bar log piece ${name} is ${parsed.problem}`);
-  const problem = schemaProblem(BarLogPiece, parsed.value);
-  if (problem !== undefined) return bad(`bar log piece ${name} is not bars with seqs: ${problem}`);
-  return { ok: true, value: parsed.value as BarLogPiece };
 };
 
 /** The state key's value, as {@link decodeClusterState} reads it. */

@@ -102,12 +102,23 @@ describe('the publish script: one atomic, fenced write per batch', () => {
     const r = link();
     await whenReady(r);
     const admin = redis.admin();
-    const bars = (reset: boolean, id: string, set: string[], del: string[] = []) => ({ reset, id, set, del });
+    // Pieces "<day>:<k>" hold text; a day dropped goes with all its pieces.
+    const bars = (
+      reset: boolean,
+      id: string,
+      add: [string, number, string][],
+      drop: [string, number][] = [],
+    ) => ({
+      reset,
+      id,
+      pieces: add.map(([day, k, text]) => ({ day, k, text })),
+      dropped: drop.map(([day, pieces]) => ({ day, pieces })),
+    });
     expect(
       await publish(
         r,
         keys,
-        call({ events: events(1, 1), snapshot: snapshot(1), bars: bars(true, 'a', ['d:0', 'x']) }),
+        call({ events: events(1, 1), snapshot: snapshot(1), bars: bars(true, 'a', [['d', 0, 'x']]) }),
       ),
     ).toEqual({ kind: 'ok', seq: 1 });
     expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'd:0': 'x' });
@@ -116,23 +127,23 @@ describe('the publish script: one atomic, fenced write per batch', () => {
       firstSeq: 2,
       events: events(2, 1),
       snapshot: snapshot(2),
-      bars: bars(false, 'b', ['d:1', 'y']),
+      bars: bars(false, 'b', [['d', 1, 'y']]),
     });
     expect(await publish(r, keys, foreign)).toEqual({ kind: 'nostate', seq: 1 });
     expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'd:0': 'x' });
     expect(await admin.xlen(keys.events)).toBe(1);
     expect(JSON.parse((await admin.get(keys.state))!)).toEqual({ gen: 7, seq: 1 });
-    const extend = { ...foreign, bars: bars(false, 'a', ['d:1', 'y'], ['d:0']) };
+    const extend = { ...foreign, bars: bars(false, 'a', [['e', 0, 'y']], [['d', 1]]) };
     expect(await publish(r, keys, extend)).toEqual({ kind: 'ok', seq: 2 });
-    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'd:1': 'y' });
+    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'e:0': 'y' });
     const reset = call({
       firstSeq: 3,
       events: events(3, 1),
       snapshot: snapshot(3),
-      bars: bars(true, 'c', ['e:0', 'z']),
+      bars: bars(true, 'c', [['f', 0, 'z']]),
     });
     expect(await publish(r, keys, reset)).toEqual({ kind: 'ok', seq: 3 });
-    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'c', 'e:0': 'z' });
+    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'c', 'f:0': 'z' });
     r.disconnect();
   });
 });

@@ -4,17 +4,15 @@ import { createBusMetrics } from '../../src/bus/bus-metrics.ts';
 import { busKeys, connectRedis, loadCluster, whenReady } from '../../src/bus/redis-store.ts';
 import {
   badEntryReporter,
-  decodeBarLogPiece,
   decodeClusterState,
   decodeEvent,
   decodeStatus,
-  encodeBarLogPiece,
   encodeClusterState,
   encodeStatus,
   entryId,
   parseEntryId,
 } from '../../src/bus/stream-codec.ts';
-import type { Bar, StatusMessage } from '../../src/protocol/messages.ts';
+import type { StatusMessage } from '../../src/protocol/messages.ts';
 import { quietLog, recordingLog } from '../helpers.ts';
 import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
 
@@ -83,34 +81,16 @@ describe('the Redis stream codec', () => {
     expect(decodeClusterState('oops')).toMatchObject({ ok: false });
   });
 
-  it('reads bar log pieces and the snapshot’s reference to them, and names what is wrong', () => {
-    const bar: Bar = {
-      symbol: 'HBL',
-      interval: '1m',
-      start: '2023-11-09T04:31:00.000Z',
-      open: 1,
-      high: 2,
-      low: 1,
-      close: 2,
-      updates: 3,
-      closed: true,
-    };
-    const piece = { bars: [bar], seqs: [9] };
-    expect(decodeBarLogPiece('d:0', encodeBarLogPiece(piece))).toEqual({ ok: true, value: piece });
-    expect(
-      decodeBarLogPiece('d:0', JSON.stringify({ bars: [{ ...bar, high: '2' }], seqs: [9] })),
-    ).toMatchObject({
-      ok: false,
-      problem: expect.stringMatching(/^bar log piece d:0 is not bars with seqs: bars\.0\.high: /),
-    });
-    expect(decodeBarLogPiece('d:0', JSON.stringify({ bars: [bar], seqs: [] }))).toMatchObject({ ok: false });
-    expect(decodeBarLogPiece('d:0', '{"bars":')).toMatchObject({ ok: false });
+  it('refuses a snapshot whose bar log reference is malformed', () => {
     const state = { gen: 1, epoch: 'E', seq: 2, quotes: [], headlines: [] };
     const named = { ...state, barLog: { id: 'a', days: { '2023-11-09': 2 } } };
     expect(decodeClusterState(JSON.stringify(named))).toEqual({ ok: true, value: named });
     expect(
       decodeClusterState(JSON.stringify({ ...state, barLog: { id: 'a', days: { yesterday: 2 } } })),
     ).toMatchObject({ ok: false, problem: expect.stringContaining('bar log') });
+    expect(decodeClusterState(JSON.stringify({ ...state, barLog: { id: '../x', days: {} } }))).toMatchObject({
+      ok: false,
+    });
   });
 
   it('reports a bad entry one way: an error log line and the metric', async () => {

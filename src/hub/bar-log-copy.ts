@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import * as z from 'zod/mini';
+import { Bar, schemaProblem } from '../protocol/messages.ts';
+import type { BarCopySource, BarLogMark } from './bar-store.ts';
+
+/** Most bars in one piece of a copied log: a piece is written and read whole. */
+export const PIECE_BARS = 5000;
+
+/** Which pieces hold a state's bars before each series' latest: the copy's id, and how many pieces of each day. */
+export const BarLogRef = z.object({
+  id: z.string().check(z.regex(/^[\w-]{1,64}$/)),
+  days: z.record(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)), z.int().check(z.nonnegative())),
+});
+export type BarLogRef = z.infer<typeof BarLogRef>;
+
+/** One piece of a day's log: bars as the hub holds them, each with the seq that last changed it. */
+const BarLogPiece = z
+  .object({ bars: z.array(Bar), seqs: z.array(z.int().check(z.nonnegative())) })
+  .check(z.refine((p) => p.bars.length === p.seqs.length, 'as many seqs as bars'));
+export type BarLogPiece = z.infer<typeof BarLogPiece>;
+
+/** A piece as text (one line: JSON holds no newline), as {@link decodeBarLogPiece} reads it. */
+export const encodeBarLogPiece = (piece: BarLogPiece): string => JSON.stringify(piece);
+
+/** A piece read back; `name` says which in a problem. */
+export const decodeBarLogPiece = (
+  name: string,
+  text: string,
+): { ok: true; value: BarLogPiece } | { ok: false; problem: string } => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, problem: `bar log piece ${name} is not JSON: ${(err as Error).message}` };
+  }
+  const problem = schemaProblem(BarLogPiece, parsed);
+  if (problem !== undefined)
+    return { ok: false, problem: `bar log piece ${name} is not bars with seqs: ${problem}` };
+  return { ok: true, value: parsed as BarLogPiece };
+};
+
+/** Piece `k` of `day`'s log, to add to a copy. */
+export interface NewPiece {
+  day: string;
+  k: number;
+  text: string;
+}
+
+/** What one write does to the copy. */
+export interface BarLogWrite {
+  /** Start over: drop whatever the copy held (this writer knows of none, or it cannot go on). */
+  reset: boolean;
+  /** The copy's id: kept while the copy goes on, new on a reset. */
+  id: string;
+  /** The pieces to add, each day's in order. */
+  pieces: NewPiece[];
+  /** The days to drop, with how many pieces each held (none on a reset: all go). */
+  dropped: { day: string; pieces: number }[];
+  /** What the state written with it names. */
+  ref: BarLogRef;
+  /** What the copy holds once it took this write. */
+  after: ReadonlyMap<string, Copied>;
+}
+
+interface Copied {
+  count: number;
+  revisions: number;
+  pieces: number;
+}
+
+/**
+ * Whether each day's log now goes on from what was copied of it: none of the copied bars
+ * changed, and no day is new but the ones after every day copied.
+ */
+const continuesCopy = (copied: ReadonlyMap<string, Copied>, logs: readonly BarLogMark[]): boolean => {
+  const newest = [...copied.keys()].sort().at(-1) ?? '';
+  return logs.every(({ day, count, revisions }) => {
+    const was = copied.get(day);
+    return was ? was.revisions === revisions && was.count <= count : day > newest;
+  });
+};
+
+/**
+ * A copy of the bar store's day logs elsewhere (the bus's in Redis, a data directory's files),
+ * kept up to date bit by bit. A bar that a later one of its series replaced sits in its day's
+ * log and never changes again, so each write adds only what the logs gained since the last as
+ * new pieces, and the state written with it carries each series' latest bar and a reference to
+ * the pieces: a write costs what changed, not the days of bars held (at a thousand symbols,
+ * five days are 2.4 million bars and seconds of the loop). A day no longer held is dropped.
+ * Under one id a piece never changes once written, so a reader that finds every piece a state
+ * names under its id reads exactly that state's bars: when a log changed otherwise (bars put
+ * back over copied ones by a restore, a day back after it was dropped), the copy starts over
+ * under a new id.
+ */
+export class BarLogCopy {
+  /** What the copy holds under `id`, as of the last write it took; undefined: unknown. */
+  private copied: { id: string; days: ReadonlyMap<string, Copied> } | undefined;
+
+  constructor(private readonly newId: () => string = randomUUID) {}
+
+  /** The write that brings the copy up to `bars`; `taken` once it is made. */
+  write(bars: BarCopySource): BarLogWrite {
+    const logs = bars.logs();
+    const kept = this.copied && continuesCopy(this.copied.days, logs) ? this.copied : undefined;
+    const before = kept?.days ?? new Map<string, Copied>();
+    const pieces: NewPiece[] = [];
+    const days = new Map<string, Copied>();
+    for (const { day, count, revisions } of logs) {
+      const copied = before.get(day);
+      let k = copied?.pieces ?? 0;
+      for (let from = copied?.count ?? 0; from < count; from += PIECE_BARS)
+        pieces.push({ day, k: k++, text: encodeBarLogPiece(bars.logBars(day, from, from + PIECE_BARS)) });
+      days.set(day, { count, revisions, pieces: k });
+    }
+    const dropped = [...before]
+      .filter(([day]) => !days.has(day))
+      .map(([day, { pieces: n }]) => ({ day, pieces: n }));
+    const id = kept?.id ?? this.newId();
+    const ref = { id, days: Object.fromEntries([...days].map(([day, c]) => [day, c.pieces])) };
+    return { reset: !kept, id, pieces, dropped, ref, after: days };
+  }
+
+  /** The copy took `write`: the next one goes on from it. */
+  taken(write: BarLogWrite): void {
+    this.copied = { id: write.id, days: write.after };
+  }
+
+  /** The copy is not as the last write left it (lost, failed, another writer's): the next write starts over. */
+  lost(): void {
+    this.copied = undefined;
+  }
+}
+
+/**
+ * The bars a copy holds, oldest day first, from the pieces `read` finds for `ref`; else why not:
+ * a piece `missing` (a newer write replaced the copy, or it was lost) or unreadable.
+ */
+export const readBarLog = (
+  ref: BarLogRef,
+  read: (day: string, pieces: number) => (string | undefined)[],
+): { ok: true; bars: Bar[]; seqs: number[] } | { ok: false; problem: string; missing: boolean } => {
+  const bars: Bar[] = [];
+  const seqs: number[] = [];
+  for (const [day, count] of Object.entries(ref.days).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const texts = read(day, count);
+    for (let k = 0; k < count; k++) {
+      const text = texts[k];
+      if (text === undefined)
+        return { ok: false, problem: `bar log ${ref.id} lacks piece ${k} of ${day}`, missing: true };
+      const piece = decodeBarLogPiece(`${k} of ${day}`, text);
+      if (!piece.ok) return { ...piece, missing: false };
+      for (let i = 0; i < piece.value.bars.length; i++) {
+        bars.push(piece.value.bars[i]!);
+        seqs.push(piece.value.seqs[i]!);
+      }
+    }
+  }
+  return { ok: true, bars, seqs };
+};
