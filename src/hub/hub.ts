@@ -27,6 +27,7 @@ import { mergeDeltas } from '../diff/merge-deltas.ts';
 import { HEADLINE_ID_CAPACITY, RecentIds } from '../diff/recent-ids.ts';
 import { History, type HeldTexts, type HistoryLimits } from './history.ts';
 import { newEpoch } from './epoch.ts';
+import type { BarLogRef } from './bar-log-copy.ts';
 import { BarStore, type BarCopySource, type BarQuery } from './bar-store.ts';
 import { candleOf } from './candles.ts';
 
@@ -85,6 +86,8 @@ export interface HubState {
    * the bars changed after its position. Without it, the bars events in `history` say.
    */
   barSeqs?: number[];
+  /** Where the bars before each series' latest are, when `bars` holds only the latest (see `BarLogCopy`). */
+  barLog?: BarLogRef;
 }
 
 /** A `HubState` whose history is the JSON it is held as (see `History.texts`). */
@@ -358,14 +361,18 @@ export class Hub {
     };
   }
 
-  /** `exportState` with history as the JSON it is held as, undecoded: what the state file copies out. */
-  exportStateTexts(): HubStateTexts {
+  /**
+   * `exportState` with history as the JSON it is held as, undecoded: what the state file copies
+   * out. `bars: 'latest'` leaves out the bars before each series' latest, for a caller that
+   * keeps a copy of the day logs (`BarLogCopy`).
+   */
+  exportStateTexts(bars: 'all' | 'latest' = 'all'): HubStateTexts {
     this.history.evict(this.scheduler.now());
-    return { ...this.exportUnheld(), history: this.history.texts() };
+    return { ...this.exportUnheld(bars), history: this.history.texts() };
   }
 
-  private exportUnheld(): Omit<HubState, 'history' | 'historyAt'> {
-    const bars = this.bars.export();
+  private exportUnheld(which: 'all' | 'latest' = 'all'): Omit<HubState, 'history' | 'historyAt'> {
+    const bars = which === 'all' ? this.bars.export() : this.bars.latestBars();
     return {
       epoch: this.epoch,
       seq: this.seq,

@@ -1,5 +1,7 @@
-import { closeSync, fdatasyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, promises as fsp, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BarLogWrite } from './bar-log-copy.ts';
+import { removeUnnamed, writePieces, type PieceDisk } from './bar-log-files.ts';
 import type { HubStateTexts } from './hub.ts';
 import { headerLine } from './journal-file.ts';
 import { writeWhole, type JournalIo } from './journal-io.ts';
@@ -11,10 +13,9 @@ export const JOURNAL_FILE = 'journal.ndjson';
 let stateFiles = 0;
 
 /** How a compaction waits for the disk: blocking the loop, or beside it. */
-export interface CompactionDisk {
+export interface CompactionDisk extends PieceDisk {
   writeState(path: string, chunks: Iterable<string | Uint8Array>): void | Promise<void>;
   syncFile(fd: number): void | Promise<void>;
-  syncDir(dir: string): void | Promise<void>;
 }
 
 /** At start, close and recovery: nothing is served meanwhile, and the caller needs it done. */
@@ -30,6 +31,15 @@ export const blockingDisk = (io: JournalIo): CompactionDisk => ({
   },
   syncFile: (fd) => fdatasyncSync(fd),
   syncDir,
+  appendSynced: (path, text) => {
+    const fd = openSync(path, 'a');
+    try {
+      writeWhole(io, fd, text);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
 });
 
 /** While serving: the state is written a piece per turn and synced off the loop. */
@@ -37,6 +47,15 @@ export const backgroundDisk: CompactionDisk = {
   writeState: writeSynced,
   syncFile: fdatasyncAsync,
   syncDir: syncDirAsync,
+  appendSynced: async (path, text) => {
+    const file = await fsp.open(path, 'a');
+    try {
+      await file.write(text);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  },
 };
 
 /** The new journal a finished compaction hands over, not yet renamed into place. */
@@ -52,8 +71,10 @@ export interface CompactedJournal {
  * One compaction of `state` into `dir`, as steps: each yield is a wait for the disk, after
  * which the driver may drop it (the generator's `return` cleans up); the rename of the state
  * file and the last lines of the new journal run in the same turn as the driver's check.
- * `held` is the journal lines appended since `state`, still growing while it runs. The
- * returned journal is `journal.ndjson.tmp`, synced up to its last lines; the caller swaps it in.
+ * `held` is the journal lines appended since `state`, still growing while it runs. `bars`, when
+ * the state names a copy of the bar logs (`state.barLog`), is what that copy gains: written and
+ * synced before the state. The returned journal is `journal.ndjson.tmp`, synced up to its last
+ * lines; the caller swaps it in.
  */
 export function* compaction(
   dir: string,
@@ -61,13 +82,16 @@ export function* compaction(
   held: readonly string[],
   disk: CompactionDisk,
   io: JournalIo,
+  bars?: BarLogWrite,
 ): Generator<void | Promise<void>, CompactedJournal> {
   const tmp = join(dir, `${STATE_FILE}.${process.pid}-${++stateFiles}.tmp`);
   let journal: number | undefined;
   try {
+    if (bars) yield* writePieces(dir, bars, disk);
     yield disk.writeState(tmp, stateChunks(state));
     renameSync(tmp, join(dir, STATE_FILE));
     yield disk.syncDir(dir);
+    removeUnnamed(dir, state.barLog, bars);
     const written = held.length;
     journal = openJournal(dir, state, held.slice(0, written), io);
     yield disk.syncFile(journal);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { asyncScheduler, interval, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HubMessage } from '../protocol/messages.ts';
-import type { Hub } from './hub.ts';
+import { BarLogCopy, type BarLogWrite } from './bar-log-copy.ts';
+import type { Hub, HubStateTexts } from './hub.ts';
 import { currentBoot, markIntact, markLost } from './intact-mark.ts';
 import {
   backgroundDisk,
@@ -80,6 +81,10 @@ export class Journal {
   /** Bumped by every compaction and failure, so a background one overtaken by either is dropped. */
   private generation = 0;
   private compacting: Promise<void> | undefined;
+  /** The state file's copy of the bar logs, which compactions extend. */
+  private readonly barLog = new BarLogCopy();
+  /** Writes made of the copy, so a compaction that did not finish knows whether one came after it. */
+  private barWrites = 0;
   /** Journal lines written since the state being compacted in the background. */
   private held: string[] | undefined;
   private failure: { error: string; since: string } | undefined;
@@ -139,10 +144,25 @@ export class Journal {
   compact(): void {
     if (!this.hub) return;
     ++this.generation;
-    // Whatever a background compaction held is in this state too.
+    // Whatever a background compaction held is in this state too; what it wrote of the bar
+    // logs may lie past what the copy knows of, so the copy starts over.
     this.held = undefined;
-    const steps = compaction(this.dir, this.hub.exportStateTexts(), [], blockingDisk(this.io), this.io);
-    this.swapJournal(runBlocking(steps));
+    if (this.compacting) this.barLog.lost();
+    const { state, bars } = this.compactedState(this.hub);
+    try {
+      this.swapJournal(runBlocking(compaction(this.dir, state, [], blockingDisk(this.io), this.io, bars)));
+    } catch (err) {
+      this.barLog.lost();
+      throw err;
+    }
+    this.barLog.taken(bars);
+  }
+
+  /** The state a compaction writes: each series' latest bar in it, the bars before in the copy. */
+  private compactedState(hub: Hub): { state: HubStateTexts; bars: BarLogWrite } {
+    this.barWrites++;
+    const bars = this.barLog.write(hub.barCopy);
+    return { state: { ...hub.exportStateTexts('latest'), barLog: bars.ref }, bars };
   }
 
   /** Resolves once no background compaction is in flight. */
@@ -160,11 +180,21 @@ export class Journal {
     const held: string[] = [];
     this.held = held;
     const current = () => generation === this.generation && this.fd !== undefined;
-    const steps = compaction(this.dir, this.hub.exportStateTexts(), held, backgroundDisk, this.io);
+    const { state, bars } = this.compactedState(this.hub);
+    const steps = compaction(this.dir, state, held, backgroundDisk, this.io, bars);
+    const write = this.barWrites;
+    let done = false;
     this.compacting = runInBackground(steps, current, (journal) => {
       this.held = undefined;
       this.swapJournal(journal);
+      this.barLog.taken(bars);
+      done = true;
     })
+      .finally(() => {
+        // Dropped or failed after writing some of the copy: unless a compaction since started
+        // the copy over (it saw this one in flight), the next one must.
+        if (!done && write === this.barWrites) this.barLog.lost();
+      })
       .catch((err: unknown) => {
         if (generation === this.generation) this.held = undefined;
         this.options.onError?.(err as Error);

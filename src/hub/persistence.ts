@@ -9,6 +9,7 @@ import { currentBoot, lossReason } from './intact-mark.ts';
 import { JOURNAL_FILE, Journal, type PersistOptions } from './journal.ts';
 import { readJournal } from './journal-file.ts';
 import type { HubConfig } from './options.ts';
+import { readPieces } from './bar-log-files.ts';
 import { readState } from './state-file.ts';
 
 /** What a compaction (or the intact mark) writes before renaming it into place. */
@@ -28,7 +29,8 @@ export const loadState = (
   log: Logger,
   boot = currentBoot(),
 ): HubState | undefined => {
-  const state = readState(dir, log);
+  const saved = readState(dir, log);
+  const { state, barsLost } = saved ? withBarLog(dir, saved) : { state: undefined, barsLost: undefined };
   const journal = readJournal(join(dir, JOURNAL_FILE), log);
   if (!state && !journal) return undefined;
   if (!state && journal!.header.seq !== 0) {
@@ -54,7 +56,11 @@ export const loadState = (
   }
   const loaded = scratch.exportState();
   const reason =
-    journal?.damaged !== undefined ? `journal damaged at ${journal.damaged}` : lossReason(dir, boot);
+    journal?.damaged !== undefined
+      ? `journal damaged at ${journal.damaged}`
+      : barsLost !== undefined
+        ? `bars unreadable: ${barsLost}`
+        : lossReason(dir, boot);
   if (reason === undefined) return loaded;
   const epoch = newEpoch();
   log.warn(
@@ -63,6 +69,26 @@ export const loadState = (
       'so clients get a fresh snapshot',
   );
   return { ...loaded, epoch, history: [], historyAt: [] };
+};
+
+/**
+ * The state with the bars of the copy it names (`barLog`) before its own latest ones. Bars that
+ * cannot be read (a piece gone or garbled) are reported in `barsLost`: the state then goes on
+ * without them in a new epoch, since a client resuming across it would miss their changes.
+ */
+const withBarLog = (dir: string, state: HubState): { state: HubState; barsLost?: string } => {
+  const { barLog, ...rest } = state;
+  if (!barLog) return { state };
+  const read = readPieces(dir, barLog);
+  if (!read.ok) return { state: rest, barsLost: read.problem };
+  const latest = state.bars ?? [];
+  return {
+    state: {
+      ...rest,
+      bars: [...read.bars, ...latest],
+      barSeqs: [...read.seqs, ...(state.barSeqs ?? latest.map(() => 0))],
+    },
+  };
 };
 
 /**

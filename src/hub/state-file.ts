@@ -1,6 +1,8 @@
 import { closeSync, fdatasync, fsyncSync, openSync, promises as fsp, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { schemaProblem } from '../protocol/messages.ts';
+import { BarLogRef } from './bar-log-copy.ts';
 import type { HeldTexts } from './history.ts';
 import type { HubState, HubStateTexts } from './hub.ts';
 import { readTextIfExists } from './journal-file.ts';
@@ -85,7 +87,13 @@ export const readState = (dir: string, log: Logger): HubState | undefined => {
   if (text === undefined) return undefined;
   try {
     const state = JSON.parse(text) as HubState;
-    if (typeof state.epoch === 'string' && Number.isInteger(state.seq) && Array.isArray(state.quotes))
+    if (
+      typeof state.epoch === 'string' &&
+      Number.isInteger(state.seq) &&
+      Array.isArray(state.quotes) &&
+      // The copy's id names a directory: read only as the schema has it.
+      (state.barLog === undefined || schemaProblem(BarLogRef, state.barLog) === undefined)
+    )
       return state;
   } catch {
     // Reported below, with the file kept for inspection.

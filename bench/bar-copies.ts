@@ -1,17 +1,25 @@
 /**
- * `npx tsx bench/bus-snapshot.ts [--symbols N --days N --writes N]`: what the ingest's snapshot
- * write (every `--bus-snapshot`, 1 s by default) costs its event loop once the hub holds days of
- * bars. A hub folds a full session of quotes a minute (375 minutes) for `--symbols` symbols
- * (default 1,000) over `--days` trading days (default 5); then, beside each other in this run:
- * the snapshot as it was, every bar inside it (the peer), and the snapshot with the bar log
- * (`src/hub/bar-log-copy.ts`): its first, whole write, then `--writes` (default 5) writes a second of
- * quotes apart, one of them across a minute's end. Prints wall ms and the bytes each sends.
+ * `npx tsx bench/bar-copies.ts [--symbols N --days N --writes N]`: what copying the bars costs
+ * the event loop once the hub holds days of them: the ingest's snapshot write to Redis (every
+ * `--bus-snapshot`, 1 s by default) and a data directory's compaction (every 10,000 events). A
+ * hub folds a full session of quotes a minute (375 minutes) for `--symbols` symbols (default
+ * 1,000) over `--days` trading days (default 5); then, beside each other in this run: the
+ * snapshot as it was, every bar inside it (the peer), and the snapshot with the bar log
+ * (`src/hub/bar-log-copy.ts`): its first, whole write, then `--writes` (default 5) writes a
+ * second of quotes apart, one of them across a minute's end; then the same for compactions of
+ * a data directory in the system's temp dir (blocking, so the figure holds the disk's writes
+ * and syncs too), beside the state export a compaction used to take in one turn. Prints wall ms
+ * and the bytes each writes.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BarLogCopy } from '../src/hub/bar-log-copy.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
-import { Hub } from '../src/hub/hub.ts';
+import { openPersistentHub } from '../src/hub/persistence.ts';
+import { createLogger } from '../src/log.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,12 +35,15 @@ if (!(symbols >= 1 && days >= 1 && days <= 5 && writes >= 1 && writes <= 100))
   throw new Error('--symbols (≥ 1), --days (1-5) and --writes (1-100) take positive numbers');
 
 const SESSION_MINUTES = 375;
-const hub = new Hub({
-  history: { size: 1000, ageMs: 3_600_000 },
-  headlineCount: 50,
-  epoch: 'bench',
-  barDays: 5,
-});
+const dir = mkdtempSync(join(tmpdir(), 'tickstream-bar-copies-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+// A data directory compacted only when asked: the journal's appends are the only other cost.
+const { hub, journal } = openPersistentHub(
+  { history: { size: 1000, ageMs: 3_600_000 }, headlineCount: 50, barDays: 5 },
+  dir,
+  createLogger('warn'),
+  { fsyncMs: 1000, compactEvery: Number.MAX_SAFE_INTEGER },
+);
 const quote = (day: number, minute: number, s: number, second = 0) => {
   const price = 100 + ((minute * 7 + s + second) % 977) / 100;
   hub.apply({
@@ -51,7 +62,7 @@ for (let day = 0; day < days; day++) {
 
 const state = () => ({ gen: 1, epoch: hub.epoch, seq: hub.seq, quotes: hub.snapshot(), headlines: [] });
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
-const line = (label: string, figures: string) => console.log(`${label.padEnd(38)}${figures}`);
+const line = (label: string, figures: string) => console.log(`${label.padEnd(44)}${figures}`);
 
 /** The snapshot as it was: every bar held, inside it. */
 const whole = () => {
@@ -85,3 +96,24 @@ for (let w = 1; w <= writes; w++) {
   line(`bar log, write ${w}${w === writes ? ' (a new minute)' : ''}:`, logged());
 }
 line('every bar in the snapshot (after):', whole());
+
+/** A blocking compaction of the data directory: state, bars files, journal, syncs. */
+const compact = () => {
+  const t = performance.now();
+  journal.compact();
+  return `${(performance.now() - t).toFixed(1)} ms`;
+};
+/** What a compaction took in one turn before the bar log: the whole state, every bar in it. */
+const oldTurn = () => {
+  const t = performance.now();
+  hub.exportStateTexts('all');
+  return `${(performance.now() - t).toFixed(1)} ms`;
+};
+line('state export, every bar (one turn before):', oldTurn());
+line('compaction, first (whole):', compact());
+for (let w = 1; w <= writes; w++) {
+  const minute = w === writes ? SESSION_MINUTES : SESSION_MINUTES - 1;
+  for (let s = 0; s < symbols; s++) quote(last, minute, s, w + writes);
+  line(`compaction ${w}${w === writes ? ' (a new minute)' : ''}:`, compact());
+}
+journal.close();

@@ -1,0 +1,61 @@
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { readBarLog, type BarLogRef, type BarLogWrite } from './bar-log-copy.ts';
+import { readTextIfExists } from './journal-file.ts';
+
+/**
+ * A data directory's copy of the bar logs (see `BarLogCopy`): `bars/<id>/<day>.ndjson`, one
+ * piece a line. The state file names the copy's id and how many lines of each day are its own;
+ * lines past that (a compaction that died before its state was renamed into place) are not
+ * read, and a copy that cannot go on from the state on disk starts over under a new id.
+ */
+export const BARS_DIR = 'bars';
+
+const dayFile = (dir: string, id: string, day: string): string => join(dir, BARS_DIR, id, `${day}.ndjson`);
+
+/** How a compaction waits for the disk (see `CompactionDisk`). */
+export interface PieceDisk {
+  appendSynced(path: string, text: string): void | Promise<void>;
+  syncDir(dir: string): void | Promise<void>;
+}
+
+/**
+ * Appends `write`'s pieces to their days' files and makes them durable, before the state that
+ * names them is written: each yield is a wait for the disk.
+ */
+export function* writePieces(
+  dir: string,
+  write: BarLogWrite,
+  disk: PieceDisk,
+): Generator<void | Promise<void>> {
+  if (write.pieces.length === 0) return;
+  const copy = join(dir, BARS_DIR, write.id);
+  mkdirSync(copy, { recursive: true });
+  const byDay = new Map<string, string[]>();
+  for (const { day, text } of write.pieces) byDay.set(day, [...(byDay.get(day) ?? []), text]);
+  for (const [day, texts] of byDay)
+    yield disk.appendSynced(dayFile(dir, write.id, day), `${texts.join('\n')}\n`);
+  yield disk.syncDir(copy);
+  yield disk.syncDir(join(dir, BARS_DIR));
+}
+
+/**
+ * Once the state naming `ref` is in place: removes the days `write` dropped and every other
+ * copy (an older id, or one a dropped compaction began).
+ */
+export const removeUnnamed = (dir: string, ref: BarLogRef | undefined, write?: BarLogWrite): void => {
+  const root = join(dir, BARS_DIR);
+  if (!existsSync(root)) return;
+  for (const id of readdirSync(root))
+    if (id !== ref?.id) rmSync(join(root, id), { recursive: true, force: true });
+  for (const { day } of write?.dropped ?? []) if (ref) rmSync(dayFile(dir, ref.id, day), { force: true });
+};
+
+/** The bars of the copy `ref` names, oldest day first; or why they cannot be read. */
+export const readPieces = (dir: string, ref: BarLogRef): ReturnType<typeof readBarLog> =>
+  readBarLog(ref, (day, pieces) =>
+    (readTextIfExists(dayFile(dir, ref.id, day)) ?? '')
+      .split('\n')
+      .slice(0, pieces)
+      .map((line) => line || undefined),
+  );

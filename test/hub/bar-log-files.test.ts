@@ -1,0 +1,142 @@
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Hub, HubState } from '../../src/hub/hub.ts';
+import type { PersistOptions } from '../../src/hub/journal.ts';
+import { openPersistentHub } from '../../src/hub/persistence.ts';
+import type { Bar } from '../../src/protocol/messages.ts';
+import { recordingLog, waitFor } from '../helpers.ts';
+import { tempDirs } from '../temp-dirs.ts';
+
+const newDir = tempDirs('tickstream-bar-log-');
+const SYMBOLS = ['AIRLINK', 'HBL', 'OGDC'];
+
+const open = (dir: string, barDays = 5, persist: Partial<PersistOptions> = {}) =>
+  openPersistentHub(
+    { history: { size: 1000, ageMs: 600_000 }, headlineCount: 5, barDays },
+    dir,
+    recordingLog().log,
+    { fsyncMs: 0, compactEvery: 1_000_000, ...persist },
+  );
+
+/** Every symbol once a minute for `minutes` minutes of 2023-11-`date`. */
+const trade = (hub: Hub, date: number, minutes: number, from = 0) => {
+  for (let m = from; m < from + minutes; m++)
+    SYMBOLS.forEach((symbol, i) =>
+      hub.apply({
+        type: 'quote',
+        symbol,
+        ts: new Date(Date.UTC(2023, 10, date, 4, 31 + m)).toISOString(),
+        fields: {
+          kind: 'stock',
+          price: 10 * (i + 1) + m / 100,
+          change: 1,
+          changePercent: 1,
+          direction: 'up',
+        },
+      }),
+    );
+};
+
+/** Bars as comparable keys, each with its seq. */
+const keyed = ({ bars = [], barSeqs = [] }: Pick<HubState, 'bars' | 'barSeqs'>) =>
+  bars
+    .map((b: Bar, i) => `${b.symbol} ${b.interval} ${b.start} ${b.close} ${b.updates} ${barSeqs[i]}`)
+    .sort();
+
+const stateFile = (dir: string): HubState =>
+  JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as HubState;
+const dayFile = (dir: string, day: string) => join(dir, 'bars', stateFile(dir).barLog!.id, `${day}.ndjson`);
+
+describe('the bars of a data directory', () => {
+  it('a compaction appends what the day logs gained; the state file holds each latest bar; a restart holds every bar', () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir);
+    trade(hub, 8, 20);
+    trade(hub, 9, 10);
+    journal.compact();
+    // Three symbols, five intervals: the state file no longer grows with the days of bars.
+    expect(stateFile(dir).bars!.length).toBeLessThanOrEqual(15);
+    expect(hub.exportState().bars!.length).toBeGreaterThan(80);
+    const eighth = readFileSync(dayFile(dir, '2023-11-08'), 'utf8');
+    const ninth = readFileSync(dayFile(dir, '2023-11-09'), 'utf8');
+
+    trade(hub, 9, 10, 10);
+    journal.compact();
+    // Only appended to: what a compaction wrote stays as it was.
+    expect(readFileSync(dayFile(dir, '2023-11-08'), 'utf8')).toBe(eighth);
+    const grown = readFileSync(dayFile(dir, '2023-11-09'), 'utf8');
+    expect(grown.startsWith(ninth)).toBe(true);
+    expect(grown.length).toBeGreaterThan(ninth.length);
+
+    // No close(): as after kill -9.
+    const again = open(dir).hub;
+    expect(again.position).toEqual(hub.position);
+    expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
+  });
+
+  it('compacts beside the journal the same way', async () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir, 5, { compactEvery: 40 });
+    for (let m = 0; m < 30; m += 5) {
+      trade(hub, 8, 5, m);
+      await journal.settled();
+    }
+    await waitFor(() => existsSync(join(dir, 'bars')), 'a compaction in the background');
+    await journal.settled();
+    const again = open(dir).hub;
+    expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
+  });
+
+  it('reads only the lines the state names: a compaction that died after appending leaves the rest', () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir);
+    trade(hub, 8, 10);
+    journal.compact();
+    appendFileSync(dayFile(dir, '2023-11-08'), '{"bars":[{"symbol":"AIRLINK"');
+    const again = open(dir).hub;
+    expect(again.position).toEqual(hub.position);
+    expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
+  });
+
+  it('drops the files of a day no longer held, and of copies the state no longer names', () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir, 2);
+    trade(hub, 8, 3);
+    trade(hub, 9, 3);
+    journal.compact();
+    const first = stateFile(dir).barLog!.id;
+    expect(readdirSync(join(dir, 'bars', first)).sort()).toEqual(['2023-11-08.ndjson', '2023-11-09.ndjson']);
+    trade(hub, 10, 3);
+    journal.compact();
+    expect(readdirSync(join(dir, 'bars', first)).sort()).toEqual(['2023-11-09.ndjson', '2023-11-10.ndjson']);
+    journal.close();
+    // A start writes the copy afresh under a new id; the old one goes.
+    open(dir, 2).journal.close();
+    expect(readdirSync(join(dir, 'bars'))).toEqual([stateFile(dir).barLog!.id]);
+    expect(stateFile(dir).barLog!.id).not.toBe(first);
+  });
+
+  it('goes on without bars it cannot read, in a new epoch, and says why', () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir);
+    trade(hub, 8, 10);
+    journal.compact();
+    rmSync(dayFile(dir, '2023-11-08'));
+    const { log, records } = recordingLog();
+    const again = openPersistentHub(
+      { history: { size: 1000, ageMs: 600_000 }, headlineCount: 5, barDays: 5 },
+      dir,
+      log,
+      { fsyncMs: 0, compactEvery: 1_000_000 },
+    ).hub;
+    expect(again.epoch).not.toBe(hub.epoch);
+    expect(again.snapshot()).toEqual(hub.snapshot());
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        reason: expect.stringMatching(/^bars unreadable: .*lacks piece 0 of 2023-11-08/),
+      }),
+    );
+  });
+});
