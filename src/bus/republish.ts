@@ -18,19 +18,23 @@ import type { Bar, BarsMessage, HubMessage } from '../protocol/messages.ts';
  * same latest versions at the same seqs.
  */
 export const heldEvents = (hub: Hub, after: number, before: number): HubMessage[] => {
-  const { history, bars = [], barSeqs = [] } = hub.exportState();
+  const { history } = hub.exportState('latest');
   // Before the first event history holds, a missing seq may be a quote it evicted.
   const first = Math.max(after + 1, history[0]?.seq ?? Infinity);
   const last = Math.min(before - 1, hub.seq);
   if (first > last) return [];
+  // Only the bars changed since `first`: days of older bars are not looked at.
   const barsAt = new Map<number, Bar[]>();
-  bars.forEach((bar, i) => {
-    const seq = barSeqs[i];
-    if (seq === undefined || seq < first || seq > last) return;
-    const at = barsAt.get(seq);
-    if (at) at.push(bar);
-    else barsAt.set(seq, [bar]);
-  });
+  hub.barCopy.changedSince(
+    first - 1,
+    () => true,
+    (bar, seq) => {
+      if (seq > last) return;
+      const at = barsAt.get(seq);
+      if (at) at.push(bar);
+      else barsAt.set(seq, [bar]);
+    },
+  );
   const out: HubMessage[] = [];
   let k = history.findIndex((m) => m.seq >= first);
   for (let seq = first; seq <= last; seq++) {

@@ -14,7 +14,7 @@ export interface BarLogMark {
 }
 
 /** What a copy of the bars elsewhere reads them by (see `Hub.barCopy`). */
-export type BarCopySource = Pick<BarStore, 'logs' | 'logBars' | 'latestBars'>;
+export type BarCopySource = Pick<BarStore, 'logs' | 'logBars' | 'latestBars' | 'changedSince'>;
 
 /** Which bars a query wants. */
 export interface BarQuery {

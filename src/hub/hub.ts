@@ -350,12 +350,15 @@ export class Hub {
     };
   }
 
-  /** Everything needed to continue this hub elsewhere or after a restart. */
-  exportState(): HubState {
+  /**
+   * Everything needed to continue this hub elsewhere or after a restart; `bars: 'latest'` leaves
+   * out the bars before each series' latest (see `exportStateTexts`).
+   */
+  exportState(bars: 'all' | 'latest' = 'all'): HubState {
     this.history.evict(this.scheduler.now());
     const held = this.history.all();
     return {
-      ...this.exportUnheld(),
+      ...this.exportUnheld(bars),
       history: held.map((e) => e.message),
       historyAt: held.map((e) => e.at),
     };
@@ -371,7 +374,7 @@ export class Hub {
     return { ...this.exportUnheld(bars), history: this.history.texts() };
   }
 
-  private exportUnheld(which: 'all' | 'latest' = 'all'): Omit<HubState, 'history' | 'historyAt'> {
+  private exportUnheld(which: 'all' | 'latest'): Omit<HubState, 'history' | 'historyAt'> {
     const bars = which === 'all' ? this.bars.export() : this.bars.latestBars();
     return {
       epoch: this.epoch,

@@ -196,7 +196,10 @@ export class Journal {
         if (!done && write === this.barWrites) this.barLog.lost();
       })
       .catch((err: unknown) => {
-        if (generation === this.generation) this.held = undefined;
+        // One overtaken meanwhile (by a compaction at close, or a failure) is moot, and may
+        // have failed only because the one that overtook it removed its copy of the bars.
+        if (generation !== this.generation) return;
+        this.held = undefined;
         this.options.onError?.(err as Error);
         // The journal still holds every event; the next compaction tries again.
         this.log.error({ err, dir: this.dir }, 'compaction failed; the journal keeps every event');

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Hub, HubState } from '../../src/hub/hub.ts';
@@ -83,6 +83,25 @@ describe('the bars of a data directory', () => {
       await journal.settled();
     }
     await waitFor(() => existsSync(join(dir, 'bars')), 'a compaction in the background');
+    await journal.settled();
+    const again = open(dir).hub;
+    expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
+  });
+
+  it('a compaction at close, while one beside the journal has begun its copy: the restart holds every bar', async () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir, 5, { compactEvery: 60 });
+    trade(hub, 8, 19);
+    // The start's compaction made no copy (no bars yet): the first lines are this compaction's.
+    const written = () =>
+      existsSync(join(dir, 'bars')) &&
+      readdirSync(join(dir, 'bars'), { recursive: true }).some(
+        (f) => String(f).endsWith('.ndjson') && statSync(join(dir, 'bars', String(f))).size > 0,
+      );
+    const deadline = Date.now() + 10_000;
+    while (!written() && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(written()).toBe(true);
+    journal.close();
     await journal.settled();
     const again = open(dir).hub;
     expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
