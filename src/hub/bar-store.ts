@@ -23,6 +23,8 @@ export interface BarQuery {
   /** ISO instants: bars starting in [from, to); `from` defaults to the latest trading day's start. */
   from?: string;
   to?: string;
+  /** At most this many bars (the first ones in the answer's order), so the work a query does is bounded. */
+  limit?: number;
 }
 
 // A symbol's latest bar of an interval in its row: its numbers (see bar-row.ts), then its start
@@ -311,7 +313,7 @@ export class BarStore {
   }
 
   /** The bars a query asks for, ordered by symbol, then start. */
-  query({ interval, symbol = () => true, from, to }: BarQuery): Bar[] {
+  query({ interval, symbol = () => true, from, to, limit = Infinity }: BarQuery): Bar[] {
     const latest = this.latestDay;
     if (latest === undefined) return [];
     const since = from === undefined ? dayStart(Date.parse(`${latest}T12:00:00+05:00`)) : Date.parse(from);
@@ -330,11 +332,15 @@ export class BarStore {
       for (const day of days)
         for (const i of day.ofSeries(series)) {
           const start = day.startAt(i);
-          if (start >= since && start < until) out.push(day.bar(i, name, interval, this.iso));
+          if (start < since || start >= until) continue;
+          if (out.length === limit) return out;
+          out.push(day.bar(i, name, interval, this.iso));
         }
       this.absorb(offset);
       const start = row[o + START]!;
-      if (start >= since && start < until) out.push(this.bar(name, slot, o));
+      if (start < since || start >= until) continue;
+      if (out.length === limit) return out;
+      out.push(this.bar(name, slot, o));
     }
     return out;
   }

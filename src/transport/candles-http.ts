@@ -7,6 +7,11 @@ import { ConnectionInterest } from './interest.ts';
 export type CandlesAnswer = { status: 200; body: CandlesResponse } | { status: 400; message: string };
 
 const MAX_SYMBOLS = 100;
+/**
+ * The most candles one answer holds (about 8 MB of JSON): a day of every symbol's 1m bars, or
+ * days of them, would hold the loop for seconds per request, which anyone could repeat.
+ */
+export const MAX_CANDLES = 50_000;
 
 const instant = (name: string, raw: string | null): string | { error: string } | undefined => {
   if (raw === null) return undefined;
@@ -61,6 +66,12 @@ export const candlesAnswer = (url: URL, hub: Hub): CandlesAnswer => {
     ...(interest && { symbol: (s: string) => interest.wantsQuote(s) }),
     ...(since !== undefined && { from: since }),
     ...(until !== undefined && { to: until }),
+    limit: MAX_CANDLES + 1,
   });
+  if (candles.length > MAX_CANDLES)
+    return {
+      status: 400,
+      message: `more than ${MAX_CANDLES} candles asked for: name fewer symbols, or a shorter from-to, in each request (or subscribe to the candles channel)`,
+    };
   return { status: 200, body: { epoch: hub.epoch, seq: hub.seq, interval, candles } };
 };

@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Running } from '../../src/serve.ts';
 import type { Bar, CandleMessage, CandlesResponse, ServerMessage } from '../../src/protocol/messages.ts';
 import type { Frame } from '../../src/source/frame.ts';
+import { Hub } from '../../src/hub/hub.ts';
+import { candlesAnswer, MAX_CANDLES } from '../../src/transport/candles-http.ts';
 import { CandleThrottle } from '../../src/transport/candles-throttle.ts';
 import { fixtureFrames, startWithFrames, TestClient, waitFor } from '../helpers.ts';
 
@@ -278,6 +280,31 @@ describe('the candles channel', () => {
       error: 'refused',
       message: 'interval: unknown interval "3m": expected 1m, 5m, 15m, 1h or 1d',
     });
+  });
+});
+
+describe('GET /api/candles, bounded', () => {
+  it('refuses an answer of more than MAX_CANDLES candles and says how to narrow it; a narrower one is answered', () => {
+    const hub = new Hub({ history: { size: 10, ageMs: 60_000 }, headlineCount: 5, barDays: 5 });
+    const symbols = 140;
+    // 360 minutes of every symbol: 50,400 1m bars in one trading day.
+    for (let m = 0; m < 360; m++)
+      for (let s = 0; s < symbols; s++)
+        hub.apply({
+          type: 'quote',
+          symbol: `S${s}`,
+          ts: new Date(Date.UTC(2023, 10, 9, 4, 30 + m)).toISOString(),
+          fields: { kind: 'stock', price: 10 + m / 100, change: 1, changePercent: 1, direction: 'up' },
+        });
+    const ask = (query: string) => candlesAnswer(new URL(`http://host/api/candles?${query}`), hub);
+    expect(ask('interval=1m')).toEqual({
+      status: 400,
+      message: `more than ${MAX_CANDLES} candles asked for: name fewer symbols, or a shorter from-to, in each request (or subscribe to the candles channel)`,
+    });
+    const one = ask('interval=1m&symbols=S7');
+    expect(one.status === 200 && one.body.candles.length).toBe(360);
+    const hour = ask('interval=1m&from=2023-11-09T05:00:00Z&to=2023-11-09T06:00:00Z');
+    expect(hour.status === 200 && hour.body.candles.length).toBe(60 * symbols);
   });
 });
 
