@@ -12,6 +12,8 @@ import {
 import { CandleThrottle } from './candles-throttle.ts';
 import { ConnectionInterest } from './interest.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
+import type { HeldCandleSnapshot } from './greetings.ts';
+import type { Outgoing } from './sink.ts';
 
 /** Who receives the candles of each interval: one symbol index per interval. */
 export class CandleIndex<T> {
@@ -47,8 +49,10 @@ export interface CandleHost<T> {
   readonly hub: Hub;
   readonly scheduler: SchedulerLike;
   readonly index: CandleIndex<T>;
-  /** Queues the snapshot of `symbols` (all when absent) at `interval` for this client. */
-  sendSnapshot(interval: BarInterval, symbols: readonly string[] | undefined): void;
+  /** The shared snapshot of `symbols` (all when absent) at `interval`: one held, or with `fresh` one built now. */
+  snapshot(interval: BarInterval, symbols: readonly string[] | undefined, fresh: boolean): HeldCandleSnapshot;
+  /** Queues an item (a snapshot) for this client. */
+  enqueue(item: Outgoing): void;
   /** Queues a hub event (a candle) for this client. */
   enqueueEvent(message: EventMessage): void;
   /** Told each time a held candle is replaced by a later one of the same bar. */
@@ -86,7 +90,22 @@ export class CandleSubscriptions<T> {
     const resumed = request.since ? hub.resume(request.since, wants) : { recovered: false as const };
     answer(resumed.recovered);
     if (resumed.recovered) for (const m of resumed.messages) this.host.enqueueEvent(m);
-    else this.host.sendSnapshot(interval, request.symbols);
+    else this.sendSnapshot(interval, request.symbols, wants);
+  }
+
+  /**
+   * Queues the day's bars: the snapshot other subscribers share, a little behind the hub, with
+   * the candles changed since after it (a candle is the whole bar: one sent twice changes
+   * nothing); or a new one when those can no longer be told.
+   */
+  private sendSnapshot(interval: BarInterval, symbols: readonly string[] | undefined, wants: Interest): void {
+    const { hub } = this.host;
+    const held = this.host.snapshot(interval, symbols, false);
+    const since = held.seq === hub.seq ? undefined : hub.resume({ epoch: hub.epoch, seq: held.seq }, wants);
+    this.host.enqueue(
+      since?.recovered === false ? this.host.snapshot(interval, symbols, true).item : held.item,
+    );
+    if (since?.recovered) for (const m of since.messages) this.host.enqueueEvent(m);
   }
 
   /** Removes symbols (or everything) from one interval, or from every interval when none is named. */

@@ -19,6 +19,7 @@ import type { FrameCache, Outgoing, Sink } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Subscriptions, withId } from './subscriptions.ts';
 import type { CandleIndex } from './candles-channel.ts';
+import type { HeldCandleSnapshot } from './greetings.ts';
 
 /** A client that stops answering for this long after a slow-consumer close is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
@@ -38,7 +39,11 @@ export interface ConnectionContext {
   /** The snapshot of every quote, serialized once per hub seq and shared by every subscriber. */
   fullSnapshot: () => Outgoing;
   /** A candle snapshot, serialized once per hub seq and request and shared. */
-  candleSnapshot: (interval: BarInterval, symbols: readonly string[] | undefined) => Outgoing;
+  candleSnapshot: (
+    interval: BarInterval,
+    symbols: readonly string[] | undefined,
+    fresh: boolean,
+  ) => HeldCandleSnapshot;
   /** Forgets a client whose socket closed. */
   released: (connection: Connection, code: number | undefined) => void;
 }

@@ -72,48 +72,62 @@ const CANDLE_SNAPSHOTS_HELD = 8;
 const CANDLE_SNAPSHOT_CHARS = 32 * 1024 * 1024;
 
 /**
- * Candle snapshots, each built once per hub seq and request (interval and symbols as sent):
- * a day of bars is a large query and a large message, and a reconnect storm of one page's
- * charts, or a client asking again and again, would otherwise build it each time.
+ * How many events a held candle snapshot may lag the hub by and still be sent, the candles
+ * changed since following it: about two seconds of a busy feed.
+ */
+export const CANDLE_SNAPSHOT_LAG = 2000;
+
+/** A candle snapshot as held: shared as is, at `seq`. */
+export interface HeldCandleSnapshot {
+  item: Outgoing;
+  seq: number;
+}
+
+/**
+ * Candle snapshots, each built once per request (interval and symbols as sent) and shared while
+ * it lags the hub by at most CANDLE_SNAPSHOT_LAG events: a day of bars of every symbol is a query
+ * and a message of hundreds of ms, and as every quote moves the seq, a snapshot per seq would be
+ * built anew for each subscriber, a reconnect storm or a client asking again and again.
  */
 export class CandleSnapshotCache {
-  private at = '';
-  private readonly held = new Map<string, Outgoing>();
+  private readonly held = new Map<string, HeldCandleSnapshot & { epoch: string }>();
   private chars = 0;
 
   constructor(private readonly hub: Hub) {}
 
-  /** The snapshot for a subscription to `symbols` (all when absent) at `interval`, shared as is. */
-  snapshot(interval: BarInterval, symbols: readonly string[] | undefined): Outgoing {
+  /**
+   * The snapshot for a subscription to `symbols` (all when absent) at `interval`: one held that
+   * lags the hub a little (the caller sends the candles changed since after it), or, when none
+   * is or `fresh` asks, one built now.
+   */
+  snapshot(interval: BarInterval, symbols: readonly string[] | undefined, fresh = false): HeldCandleSnapshot {
     const { hub } = this;
-    const at = `${hub.epoch}:${hub.seq}`;
-    if (at !== this.at) {
-      this.at = at;
-      this.held.clear();
-      this.chars = 0;
-    }
     const key = `${interval} ${JSON.stringify(symbols ?? null)}`;
-    let item = this.held.get(key);
-    if (item === undefined) {
-      const requested = new ConnectionInterest();
-      requested.addQuotes(symbols);
-      const message: ServerMessage = {
-        type: 'snapshot',
-        channel: 'candles',
-        interval,
-        seq: hub.seq,
-        candles: hub.queryBars({ interval, symbol: (s) => requested.wantsQuote(s) }),
-      };
-      item = { json: JSON.stringify(message), alone: `candles:${at}:${key}` };
-      for (const [oldest, held] of this.held) {
-        if (this.held.size < CANDLE_SNAPSHOTS_HELD && this.chars + item.json.length <= CANDLE_SNAPSHOT_CHARS)
-          break;
-        this.held.delete(oldest);
-        this.chars -= held.json.length;
-      }
-      this.held.set(key, item);
-      this.chars += item.json.length;
+    const kept = this.held.get(key);
+    if (kept && !fresh && kept.epoch === hub.epoch && hub.seq - kept.seq <= CANDLE_SNAPSHOT_LAG) return kept;
+    if (kept) {
+      this.held.delete(key);
+      this.chars -= kept.item.json.length;
     }
-    return item;
+    const requested = new ConnectionInterest();
+    requested.addQuotes(symbols);
+    const message: ServerMessage = {
+      type: 'snapshot',
+      channel: 'candles',
+      interval,
+      seq: hub.seq,
+      candles: hub.queryBars({ interval, symbol: (s) => requested.wantsQuote(s) }),
+    };
+    const item = { json: JSON.stringify(message), alone: `candles:${hub.epoch}:${hub.seq}:${key}` };
+    for (const [oldest, held] of this.held) {
+      if (this.held.size < CANDLE_SNAPSHOTS_HELD && this.chars + item.json.length <= CANDLE_SNAPSHOT_CHARS)
+        break;
+      this.held.delete(oldest);
+      this.chars -= held.item.json.length;
+    }
+    const built = { item, seq: hub.seq, epoch: hub.epoch };
+    this.held.set(key, built);
+    this.chars += item.json.length;
+    return built;
   }
 }

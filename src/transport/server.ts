@@ -92,7 +92,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       candles,
       markDirty: (c) => flushes.markDirty(c),
       fullSnapshot: () => snapshots.fullSnapshot(),
-      candleSnapshot: (interval, symbols) => candleSnapshots.snapshot(interval, symbols),
+      candleSnapshot: (interval, symbols, fresh) => candleSnapshots.snapshot(interval, symbols, fresh),
     },
     {
       admission,

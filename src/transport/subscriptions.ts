@@ -17,6 +17,7 @@ import type { Outgoing } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Throttle } from './throttle.ts';
 import type { SchedulerLike } from 'rxjs';
+import type { HeldCandleSnapshot } from './greetings.ts';
 
 /** What subscriptions need from the server: one object shared by every client. */
 export interface SubscriptionContext<T> {
@@ -28,8 +29,12 @@ export interface SubscriptionContext<T> {
   readonly candles: CandleIndex<T>;
   /** The snapshot of every quote, shared by every subscriber at one seq. */
   fullSnapshot(): Outgoing;
-  /** A candle snapshot, shared by every subscriber with the same request at one seq. */
-  candleSnapshot(interval: BarInterval, symbols: readonly string[] | undefined): Outgoing;
+  /** A candle snapshot, shared by every subscriber with the same request (see `CandleSnapshotCache`). */
+  candleSnapshot(
+    interval: BarInterval,
+    symbols: readonly string[] | undefined,
+    fresh: boolean,
+  ): HeldCandleSnapshot;
 }
 
 /** The client the subscriptions belong to; it is also what the indexes hold. */
@@ -81,7 +86,8 @@ export class Subscriptions<T extends SubscriptionClient> {
       hub: ctx.hub,
       scheduler: ctx.scheduler,
       index: ctx.candles,
-      sendSnapshot: (interval, symbols) => client.enqueue(ctx.candleSnapshot(interval, symbols)),
+      snapshot: (interval, symbols, fresh) => ctx.candleSnapshot(interval, symbols, fresh),
+      enqueue: (item) => client.enqueue(item),
       enqueueEvent: (m) => client.enqueue(toOutgoing(m)),
       onConflate: () => ctx.metrics.conflatedDeltas.inc({ reason: 'max_rate' }),
     }));

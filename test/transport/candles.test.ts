@@ -197,6 +197,33 @@ describe('the candles channel', () => {
     expect(heldBars([snapshot, ...after.messages])).toEqual(hubBars('5m', all));
   });
 
+  it('shares one snapshot among subscribers at different seqs: a later one gets the candles since after it', async () => {
+    const frames$ = await start();
+    frames$.next(first!);
+    await waitFor(() => running!.hub.queryBars({ interval: '1m' }).length === 34, 'the first bars');
+    const early = await connect();
+    early.send({ op: 'subscribe', id: 1, channel: 'candles', interval: '1m' });
+    const shared = await early.next('snapshot');
+    for (const f of [second!, third]) frames$.next(f);
+    await waitFor(
+      () => running!.hub.queryBars({ interval: '1m' }).some((b) => b.start.startsWith('2023-11-09T04:33')),
+      'the later bars',
+    );
+    const late = await connect();
+    late.send({ op: 'subscribe', id: 1, channel: 'candles', interval: '1m' });
+    const snapshot = await late.next('snapshot');
+    // The same snapshot, not one built for this seq…
+    expect(snapshot).toEqual(shared);
+    expect(snapshot.seq).toBeLessThan(running!.hub.seq);
+    // …and after it the candles changed since: the client holds the server's bars.
+    const all = running!.hub.queryBars({ interval: '1m' });
+    await waitFor(
+      () => JSON.stringify(heldBars(late.messages)) === JSON.stringify(all),
+      'the server bars on the late client',
+    );
+    expect(late.ofType('candle').every((c) => c.seq >= snapshot.seq)).toBe(true);
+  });
+
   it('conflates candles over maxRate and still ends with the server bars', async () => {
     const frames$ = await start();
     const client = await connect();

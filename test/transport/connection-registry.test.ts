@@ -27,7 +27,7 @@ describe('the connection registry', () => {
         candles: new CandleIndex(),
         markDirty: (c) => dirty.push(c),
         fullSnapshot: () => ({ json: '{}' }),
-        candleSnapshot: () => ({ json: '{}' }),
+        candleSnapshot: () => ({ item: { json: '{}' }, seq: 0 }),
       },
       {
         admission: {

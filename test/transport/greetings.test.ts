@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
 import { Hub } from '../../src/hub/hub.ts';
-import { CandleSnapshotCache, GreetingCache, SnapshotCache } from '../../src/transport/greetings.ts';
+import {
+  CANDLE_SNAPSHOT_LAG,
+  CandleSnapshotCache,
+  GreetingCache,
+  SnapshotCache,
+} from '../../src/transport/greetings.ts';
 import { FULL_SNAPSHOT } from '../../src/transport/send-queue.ts';
 
 const hub = () => new Hub({ history: { size: 10, ageMs: 60_000 }, headlineCount: 5, epoch: 'E' });
@@ -45,7 +50,7 @@ describe('the greeting and snapshot caches', () => {
     expect(greetings.greeting('ws')[0]).not.toBe(g2);
   });
 
-  it('builds a candle snapshot once per seq and request, and anew when either changes', () => {
+  it('builds a candle snapshot once per request, shared while it lags the hub by little, anew after', () => {
     const h = new Hub({ history: { size: 10, ageMs: 60_000 }, headlineCount: 5, epoch: 'E', barDays: 5 });
     const quote = (symbol: string, price: number): Change => ({
       type: 'quote',
@@ -61,19 +66,27 @@ describe('the greeting and snapshot caches', () => {
     expect(cache.snapshot('1m', undefined)).toBe(all);
     expect(cache.snapshot('1m', ['HBL'])).toBe(one);
     expect(cache.snapshot('5m', ['HBL'])).not.toBe(one);
-    expect(JSON.parse(one.json)).toEqual({
+    expect(one.seq).toBe(2);
+    expect(JSON.parse(one.item.json)).toEqual({
       type: 'snapshot',
       channel: 'candles',
       interval: '1m',
       seq: 2,
       candles: [expect.objectContaining({ symbol: 'HBL', close: 9000 })],
     });
-    expect(JSON.parse(all.json).candles.map((c: { symbol: string }) => c.symbol)).toEqual(['AIRLINK', 'HBL']);
+    expect(JSON.parse(all.item.json).candles.map((c: { symbol: string }) => c.symbol)).toEqual([
+      'AIRLINK',
+      'HBL',
+    ]);
+    // A few events on, the held one is still shared (its subscriber gets the candles since after it)…
     h.apply(quote('HBL', 9010));
-    const later = cache.snapshot('1m', ['HBL']);
-    expect(later).not.toBe(one);
-    expect(later.alone).not.toBe(one.alone);
-    expect(JSON.parse(later.json)).toMatchObject({ seq: 3, candles: [{ close: 9010, updates: 2 }] });
+    expect(cache.snapshot('1m', ['HBL'])).toBe(one);
+    // …unless a new one is asked for, or it lags by more than CANDLE_SNAPSHOT_LAG events.
+    const fresh = cache.snapshot('1m', ['HBL'], true);
+    expect(fresh.item.alone).not.toBe(one.item.alone);
+    expect(JSON.parse(fresh.item.json)).toMatchObject({ seq: 3, candles: [{ close: 9010, updates: 2 }] });
+    for (let k = 0; k <= CANDLE_SNAPSHOT_LAG; k++) h.apply(quote('OGDC', 100 + k));
+    expect(cache.snapshot('1m', ['HBL'])).toMatchObject({ seq: h.seq });
     // Eight requests held at once: a ninth makes room by dropping the oldest.
     const first = cache.snapshot('1m', ['X0']);
     for (let k = 1; k < 8; k++) cache.snapshot('1m', [`X${k}`]);
