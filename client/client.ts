@@ -529,7 +529,10 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       if (mode !== 'merge') this.candles.clear(message.interval);
       for (const bar of message.candles) this.candles.apply(bar);
     }
-    if (this.epoch !== undefined) this.lastPosition = { epoch: this.epoch, seq: message.seq };
+    // A candle snapshot may be one the server shared from a moment before (the candles since
+    // follow it): it never takes the position back past events already taken.
+    if (message.channel === 'candles') this.advance(message.seq);
+    else if (this.epoch !== undefined) this.lastPosition = { epoch: this.epoch, seq: message.seq };
     this.emit('snapshot', { channel: message.channel, replaced: mode !== 'merge' });
     if (mode === 'resync' && message.channel === 'quotes' && this.epoch !== undefined)
       this.emit('resync', { epoch: this.epoch, quotes: this.quotes.all() });

@@ -65,6 +65,32 @@ describe('client library against a real server', () => {
     expect(client.candles.bars('5m', 'AIRLINK')[0]).toMatchObject({ open: 80.6, close: 81.1, updates: 2 });
   });
 
+  it('takes a candle snapshot shared from a moment before without moving its position back', async () => {
+    const { running, frames$ } = await start({ hub: { barDays: 5 } });
+    frames$.next(first!);
+    await waitFor(() => running.hub.queryBars({ interval: '5m' }).length === 34, 'the first bars');
+    // Another subscriber has the server build the AIRLINK 5m snapshot at this seq.
+    const other = open(running.server.url);
+    const otherSeen = record(other);
+    other.subscribe('candles', ['AIRLINK'], { interval: '5m' });
+    await waitFor(() => otherSeen.snapshot.some((s) => s.channel === 'candles'), 'the first snapshot');
+    frames$.next(second!);
+    await waitFor(() => running.hub.seq === 38, 'the second frame in the hub');
+
+    const client = open(running.server.url);
+    const seen = record(client);
+    client.subscribe('quotes');
+    await waitFor(() => client.position?.seq === 38, 'the quotes snapshot at the head');
+    client.subscribe('candles', ['AIRLINK'], { interval: '5m' });
+    await waitFor(() => seen.candle.length > 0, 'the candles since the shared snapshot');
+    expect(client.candles.bars('5m', 'AIRLINK')).toEqual(
+      running.hub.queryBars({ interval: '5m', symbol: (s) => s === 'AIRLINK' }),
+    );
+    // AIRLINK's last change came before the head (seq 38, another symbol's): the shared
+    // snapshot and the candles since, older still, left the position where the quotes took it.
+    expect(client.position).toEqual({ epoch: running.hub.epoch, seq: 38 });
+  });
+
   it('holds whole quotes: the snapshot, then each delta applied', async () => {
     const { running, frames$ } = await start();
     frames$.next(first!);
