@@ -4,7 +4,7 @@ import pino from 'pino';
 import { onTestFailed } from 'vitest';
 import WebSocket from 'ws';
 import { Subject } from 'rxjs';
-import type { ServerMessage } from '../src/protocol/messages.ts';
+import type { Bar, ServerMessage } from '../src/protocol/messages.ts';
 import { serve, type ServeConfig } from '../src/serve.ts';
 import { splitFrames } from '../src/source/feed-file.ts';
 import type { Frame } from '../src/source/frame.ts';
@@ -53,6 +53,10 @@ export const failureLog = () => {
  * a deadline for a hang, not a bound on speed. The default leaves room for a loaded machine
  * (the whole suite on two cores), where a step that takes milliseconds alone has taken seconds.
  */
+/** Bars as comparable text, each with the seq that last changed it, in one order whatever the source's. */
+export const barKeys = (bars: readonly Bar[] = [], seqs: readonly number[] = []): string[] =>
+  bars.map((b, i) => `${b.symbol} ${b.interval} ${b.start} ${b.close} ${b.updates} ${seqs[i]}`).sort();
+
 export const waitFor = async <T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,

@@ -4,8 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Hub, HubState } from '../../src/hub/hub.ts';
 import type { PersistOptions } from '../../src/hub/journal.ts';
 import { openPersistentHub } from '../../src/hub/persistence.ts';
-import type { Bar } from '../../src/protocol/messages.ts';
-import { recordingLog, waitFor } from '../helpers.ts';
+import { barKeys, recordingLog, waitFor } from '../helpers.ts';
 import { tempDirs } from '../temp-dirs.ts';
 
 const newDir = tempDirs('tickstream-bar-log-');
@@ -38,11 +37,8 @@ const trade = (hub: Hub, date: number, minutes: number, from = 0) => {
     );
 };
 
-/** Bars as comparable keys, each with its seq. */
-const keyed = ({ bars = [], barSeqs = [] }: Pick<HubState, 'bars' | 'barSeqs'>) =>
-  bars
-    .map((b: Bar, i) => `${b.symbol} ${b.interval} ${b.start} ${b.close} ${b.updates} ${barSeqs[i]}`)
-    .sort();
+/** A state's bars as comparable text. */
+const keyed = ({ bars, barSeqs }: Pick<HubState, 'bars' | 'barSeqs'>) => barKeys(bars, barSeqs);
 
 const stateFile = (dir: string): HubState =>
   JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as HubState;
