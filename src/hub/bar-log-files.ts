@@ -9,7 +9,7 @@ import { readTextIfExists } from './journal-file.ts';
  * lines past that (a compaction that died before its state was renamed into place) are not
  * read, and a copy that cannot go on from the state on disk starts over under a new id.
  */
-export const BARS_DIR = 'bars';
+const BARS_DIR = 'bars';
 
 const dayFile = (dir: string, id: string, day: string): string => join(dir, BARS_DIR, id, `${day}.ndjson`);
 
@@ -32,7 +32,11 @@ export function* writePieces(
   const copy = join(dir, BARS_DIR, write.id);
   mkdirSync(copy, { recursive: true });
   const byDay = new Map<string, string[]>();
-  for (const { day, text } of write.pieces) byDay.set(day, [...(byDay.get(day) ?? []), text]);
+  for (const { day, text } of write.pieces) {
+    const texts = byDay.get(day);
+    if (texts) texts.push(text);
+    else byDay.set(day, [text]);
+  }
   for (const [day, texts] of byDay)
     yield disk.appendSynced(dayFile(dir, write.id, day), `${texts.join('\n')}\n`);
   yield disk.syncDir(copy);
