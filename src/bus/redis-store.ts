@@ -3,7 +3,7 @@ import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
 import { Hub, type HubOptions, type HubState } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
-import { readBarLog, type BarLogRef } from '../hub/bar-log-copy.ts';
+import { readBarLog, withLogged, type BarLogRef } from '../hub/bar-log-copy.ts';
 import {
   decodeClusterState,
   decodeEvent,
@@ -166,7 +166,7 @@ export const loadCluster = async (
         .hmget(keys.bars, LOG_ID_FIELD, ...fields),
     );
     const cluster = snapshot.barLog
-      ? withLog(snapshot, snapshot.barLog, logReply as (string | null)[], report)
+      ? withLog(snapshot, snapshot.barLog, fields, logReply as (string | null)[], report)
       : snapshot;
     if (!cluster) {
       if (Date.now() - started > TRIMMED_WAIT_MS)
@@ -205,31 +205,24 @@ const logFields = (log: BarLogRef): string[] =>
 
 /**
  * The snapshot with the bar log's pieces before its own latest bars, from `values` (the id's,
- * then those of `logFields`); undefined when Redis no longer holds that log (a newer snapshot
- * replaced it) or a piece is unreadable (reported).
+ * then those of `fields`, the pieces `log` names); undefined when Redis no longer holds that log
+ * (a newer snapshot replaced it) or a piece is unreadable (reported).
  */
 const withLog = (
   snapshot: ClusterState,
   log: BarLogRef,
+  fields: readonly string[],
   values: (string | null)[],
   report: BadEntryReport,
 ): ClusterState | undefined => {
   if (values[0] !== log.id) return undefined;
-  const texts = new Map(logFields(log).map((field, i) => [field, values[i + 1] ?? undefined]));
+  const texts = new Map(fields.map((field, i) => [field, values[i + 1] ?? undefined]));
   const read = readBarLog(log, (day, pieces) =>
     Array.from({ length: pieces }, (_, k) => texts.get(pieceField(day, k))),
   );
-  if (!read.ok) {
-    // A piece gone is a newer snapshot's doing; one that is there but unreadable is damage.
-    if (!read.missing) report(read.problem);
-    return undefined;
-  }
-  const latest = snapshot.bars ?? [];
-  return {
-    ...snapshot,
-    bars: [...read.bars, ...latest],
-    barSeqs: [...read.seqs, ...(snapshot.barSeqs ?? latest.map(() => 0))],
-  };
+  // A piece gone is a newer snapshot's doing; one that is there but unreadable is damage.
+  if (!read.ok && !read.missing) report(read.problem);
+  return read.ok ? withLogged(snapshot, read) : undefined;
 };
 
 /** The snapshot with `run` (the events right after it) applied, through a hub, so the rules are the hub's own. */

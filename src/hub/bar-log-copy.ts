@@ -157,3 +157,19 @@ export const readBarLog = (
   }
   return { ok: true, bars, seqs };
 };
+
+/**
+ * `state`'s bars with those a copy held (`logged`, read by {@link readBarLog}) before its own,
+ * each series' latest: every bar held, each with its seq, as the hub restores them.
+ */
+export const withLogged = <S extends { bars?: Bar[]; barSeqs?: number[] }>(
+  state: S,
+  logged: { bars: Bar[]; seqs: number[] },
+): S => {
+  const latest = state.bars ?? [];
+  return {
+    ...state,
+    bars: [...logged.bars, ...latest],
+    barSeqs: [...logged.seqs, ...(state.barSeqs ?? latest.map(() => 0))],
+  };
+};

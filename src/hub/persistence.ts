@@ -9,6 +9,7 @@ import { currentBoot, lossReason } from './intact-mark.ts';
 import { JOURNAL_FILE, Journal, type PersistOptions } from './journal.ts';
 import { readJournal } from './journal-file.ts';
 import type { HubConfig } from './options.ts';
+import { withLogged } from './bar-log-copy.ts';
 import { readPieces } from './bar-log-files.ts';
 import { readState } from './state-file.ts';
 
@@ -80,15 +81,7 @@ const withBarLog = (dir: string, state: HubState): { state: HubState; barsLost?:
   const { barLog, ...rest } = state;
   if (!barLog) return { state };
   const read = readPieces(dir, barLog);
-  if (!read.ok) return { state: rest, barsLost: read.problem };
-  const latest = state.bars ?? [];
-  return {
-    state: {
-      ...rest,
-      bars: [...read.bars, ...latest],
-      barSeqs: [...read.seqs, ...(state.barSeqs ?? latest.map(() => 0))],
-    },
-  };
+  return read.ok ? { state: withLogged(rest, read) } : { state: rest, barsLost: read.problem };
 };
 
 /**
