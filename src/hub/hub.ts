@@ -288,7 +288,7 @@ export class Hub {
   }
 
   /**
-   * The bars as a copy elsewhere (the bus's, in Redis) takes them bit by bit: each day's log,
+   * The bars as a copy elsewhere (the bus's in Redis, a data directory's) takes them bit by bit: each day's log,
    * where bars only arrive, and each series' latest bar, which every quote may change.
    */
   get barCopy(): BarCopySource {
