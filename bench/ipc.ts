@@ -73,6 +73,8 @@ export type LoadReport =
       /** Healthy (not stalled) subscribers per symbol index. */
       subscribers: number[];
     }
+  /** `start` took effect: counts start from zero now, so the feed may begin. */
+  | { type: 'started' }
   | { type: 'count'; deliveries: number }
   | ({ type: 'result' } & LoadResult)
   | { type: 'failed'; message: string };

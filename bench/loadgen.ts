@@ -262,12 +262,13 @@ process.on('message', (command: LoadCommand) => {
       connectAll(command).catch(failed);
       return;
     case 'start':
-      native?.start();
       measureFrom = command.measureFrom;
       deliveries = frames = wireBytes = 0;
       samples = new StampSamples();
       cpuAtStart = process.cpuUsage();
       wallAtStart = performance.now();
+      if (native) void native.start().then(() => report({ type: 'started' }), failed);
+      else report({ type: 'started' });
       return;
     case 'count':
       if (native) void native.count().then((n) => report({ type: 'count', deliveries: n }), failed);

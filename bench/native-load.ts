@@ -101,8 +101,10 @@ export class NativeLoad {
     if (answer !== 'subscribed') throw new Error(`unexpected answer: ${answer}`);
   }
 
-  start(): void {
+  /** Zeroes the counts; resolves once the data plane has. */
+  async start(): Promise<void> {
     this.send('start\n');
+    await this.line();
   }
 
   async count(): Promise<number> {

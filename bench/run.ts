@@ -143,7 +143,11 @@ export const runOnce = async (
     const machineBefore = machineBusySeconds();
     // Latency is timed on the high-resolution clock the feed stamps with (see stamps.ts).
     const startCommand: LoadCommand = { type: 'start', measureFrom: hiResNow() + options.warmupMs };
+    // Each generator zeroes its counts on `start`: the feed begins only once every one has, or
+    // a generator slow to take it (the C data plane is two hops away) zeroes deliveries already made.
+    const started = loads.map((child) => fromLoad(child, 'started', 10_000));
     loads.forEach((child) => child.send(startCommand));
+    await Promise.all(started);
     let rssPeak = rssIdle;
     sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss())), 200);
     const offered = Math.round((workload.rate * workload.durationMs) / 1000);

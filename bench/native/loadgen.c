@@ -511,6 +511,8 @@ static void command(char *line) {
     polling_cpu = 0;
     getrusage(RUSAGE_SELF, &start_usage);
     start_wall = mono_ms();
+    printf("started\n");
+    fflush(stdout);
   } else if (strcmp(line, "count") == 0) {
     printf("count %lld\n", deliveries);
     fflush(stdout);
