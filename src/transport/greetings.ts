@@ -104,7 +104,10 @@ export class CandleSnapshotCache {
     const { hub } = this;
     const key = `${interval} ${JSON.stringify(symbols ?? null)}`;
     const kept = this.held.get(key);
-    if (kept && !fresh && kept.epoch === hub.epoch && hub.seq - kept.seq <= CANDLE_SNAPSHOT_LAG) return kept;
+    // Only one from at or before the hub's seq: a hub restored to an earlier one (a reload) has
+    // no candles "since" a snapshot ahead of it.
+    const lag = kept && kept.epoch === hub.epoch ? hub.seq - kept.seq : -1;
+    if (kept && !fresh && lag >= 0 && lag <= CANDLE_SNAPSHOT_LAG) return kept;
     if (kept) {
       this.held.delete(key);
       this.chars -= kept.item.json.length;

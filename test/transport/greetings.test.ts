@@ -87,6 +87,10 @@ describe('the greeting and snapshot caches', () => {
     expect(JSON.parse(fresh.item.json)).toMatchObject({ seq: 3, candles: [{ close: 9010, updates: 2 }] });
     for (let k = 0; k <= CANDLE_SNAPSHOT_LAG; k++) h.apply(quote('OGDC', 100 + k));
     expect(cache.snapshot('1m', ['HBL'])).toMatchObject({ seq: h.seq });
+    // A hub taken back to an earlier seq of its epoch (a reload) gets a snapshot of its own.
+    const ahead = cache.snapshot('1m', ['HBL']);
+    h.restore({ ...h.exportState(), seq: ahead.seq - 1 });
+    expect(cache.snapshot('1m', ['HBL'])).toMatchObject({ seq: ahead.seq - 1 });
     // Eight requests held at once: a ninth makes room by dropping the oldest.
     const first = cache.snapshot('1m', ['X0']);
     for (let k = 1; k < 8; k++) cache.snapshot('1m', [`X${k}`]);
