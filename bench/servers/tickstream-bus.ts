@@ -25,6 +25,7 @@ const TRANSPORT = {
   heartbeat: '10m',
   'max-connections': '100000',
   'max-connections-per-ip': '100000',
+  'max-items-per-ip': '1000000000',
 };
 
 const redis = await startRedis();

@@ -126,8 +126,17 @@ export const ErrorCode = z.enum([
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
-/** A request the server could not carry out; the connection stays open. */
-export const ErrorMessage = z.object({ type: z.literal('error'), id, code: ErrorCode, message: z.string() });
+/**
+ * A request the server could not carry out; the connection stays open. A `rate_limited` one
+ * says when the same request would be answered (`retryAfterMs`).
+ */
+export const ErrorMessage = z.object({
+  type: z.literal('error'),
+  id,
+  code: ErrorCode,
+  message: z.string(),
+  retryAfterMs: z.optional(z.int().check(z.nonnegative())),
+});
 export type ErrorMessage = z.infer<typeof ErrorMessage>;
 
 /**

@@ -259,6 +259,11 @@ export class Hub {
     return this.statusSubject.value;
   }
 
+  /** How many symbols have a quote: the size of the snapshot of every quote. */
+  get quoteCount(): number {
+    return this.quotes.size;
+  }
+
   /** Current quotes, in symbol order; all of them, or those `wants` accepts. */
   snapshot(wants: (symbol: string) => boolean = () => true): Quote[] {
     const out: Quote[] = [];

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { BlockList } from 'node:net';
 import type { Authenticator } from './auth.ts';
 import { clientAddress } from './client-address.ts';
-import { ConnectRate } from './connect-rate.ts';
+import { AddressBuckets } from './address-buckets.ts';
 import type { Limits } from './options.ts';
 
 /** Why a client was turned away: the reason it is told and the `refused_total` label. */
@@ -25,7 +25,11 @@ export interface Verdict {
  */
 export class Admission {
   private readonly perAddress = new Map<string, number>();
-  private readonly rate: ConnectRate;
+  /**
+   * New connections per address: opening one costs a greeting and a snapshot, so one address
+   * opening and closing them in a loop would cost the server without ever holding many at once.
+   */
+  private readonly connects: AddressBuckets;
 
   constructor(
     private readonly limits: Limits,
@@ -36,7 +40,7 @@ export class Admission {
     // A burst as large as the connections one address may hold: a page of tabs reconnecting
     // at once after a network blip all get in.
     const burst = Math.max(limits.connectsPerSecond, limits.maxConnectionsPerIp);
-    this.rate = new ConnectRate(limits.connectsPerSecond, burst, state.now);
+    this.connects = new AddressBuckets(limits.connectsPerSecond, burst, state.now);
   }
 
   /** The client's address, without deciding anything (log lines, plain HTTP requests). */
@@ -54,11 +58,12 @@ export class Admission {
     const refused = (reason: string, metric: string) => ({ address, refused: { reason, metric } });
     const { maxConnections, maxConnectionsPerIp, connectsPerSecond } = this.limits;
     // Before the token: a flood of connections with bad tokens must not cost a check each.
-    if (!this.rate.take(address))
+    if (this.connects.level(address) < 1)
       return refused(
         `more than ${connectsPerSecond} new connections per second from one address`,
         'connect_rate',
       );
+    this.connects.spend(address, 1);
     const verdict = await this.auth.check(req, url);
     if (!verdict.ok) return refused(verdict.reason, 'auth');
     if (this.state.closing()) return refused('server shutting down', 'shutdown');

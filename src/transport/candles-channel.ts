@@ -13,6 +13,7 @@ import { CandleThrottle } from './candles-throttle.ts';
 import { ConnectionInterest } from './interest.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
 import type { HeldCandleSnapshot } from './greetings.ts';
+import { resumeCost } from './item-budget.ts';
 import type { Outgoing } from './sink.ts';
 
 /** Who receives the candles of each interval: one symbol index per interval. */
@@ -70,11 +71,11 @@ export class CandleSubscriptions<T> {
 
   constructor(private readonly host: CandleHost<T>) {}
 
-  /** Adds a subscription (its `interval` validated by the request schema) and answers it. */
+  /** Adds a subscription (its `interval` validated by the request schema), answers it and returns the items that cost. */
   subscribe(
     request: SubscribeRequest & { interval: BarInterval },
     answer: (recovered: boolean) => void,
-  ): void {
+  ): number {
     const { hub } = this.host;
     const { interval } = request;
     const interest = this.interestFor(interval);
@@ -89,23 +90,29 @@ export class CandleSubscriptions<T> {
     };
     const resumed = request.since ? hub.resume(request.since, wants) : { recovered: false as const };
     answer(resumed.recovered);
-    if (resumed.recovered) for (const m of resumed.messages) this.host.enqueueEvent(m);
-    else this.sendSnapshot(interval, request.symbols, wants);
+    if (!resumed.recovered) return this.sendSnapshot(interval, request.symbols, wants);
+    for (const m of resumed.messages) this.host.enqueueEvent(m);
+    return resumeCost(hub.seq, request.since!.seq, resumed.messages.length);
   }
 
   /**
    * Queues the day's bars: the snapshot other subscribers share, a little behind the hub, with
    * the candles changed since after it (a candle is the whole bar: one sent twice changes
-   * nothing); or a new one when those can no longer be told.
+   * nothing); or a new one when those can no longer be told. Returns the candles sent.
    */
-  private sendSnapshot(interval: BarInterval, symbols: readonly string[] | undefined, wants: Interest): void {
+  private sendSnapshot(
+    interval: BarInterval,
+    symbols: readonly string[] | undefined,
+    wants: Interest,
+  ): number {
     const { hub } = this.host;
     const held = this.host.snapshot(interval, symbols, false);
     const since = held.seq === hub.seq ? undefined : hub.resume({ epoch: hub.epoch, seq: held.seq }, wants);
-    this.host.enqueue(
-      since?.recovered === false ? this.host.snapshot(interval, symbols, true).item : held.item,
-    );
-    if (since?.recovered) for (const m of since.messages) this.host.enqueueEvent(m);
+    const sent = since?.recovered === false ? this.host.snapshot(interval, symbols, true) : held;
+    this.host.enqueue(sent.item);
+    if (!since?.recovered) return sent.candles;
+    for (const m of since.messages) this.host.enqueueEvent(m);
+    return sent.candles + since.messages.length;
   }
 
   /** Removes symbols (or everything) from one interval, or from every interval when none is named. */

@@ -3,8 +3,12 @@ import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
 import { SYMBOL_PATTERN as SYMBOL, type CandlesResponse } from '../protocol/messages.ts';
 import { ConnectionInterest } from './interest.ts';
 
-/** An answer to `GET /api/candles`: the body, or a 400 that says what to fix. */
-export type CandlesAnswer = { status: 200; body: CandlesResponse } | { status: 400; message: string };
+/**
+ * An answer to `GET /api/candles`: the body, or a 400 that says what to fix; `items` is how
+ * many candles it took (see `ItemBudget`), those gone through for a refused one too.
+ */
+export type CandlesAnswer =
+  { status: 200; body: CandlesResponse; items: number } | { status: 400; message: string; items?: number };
 
 const MAX_SYMBOLS = 100;
 /**
@@ -72,6 +76,11 @@ export const candlesAnswer = (url: URL, hub: Hub): CandlesAnswer => {
     return {
       status: 400,
       message: `more than ${MAX_CANDLES} candles asked for: name fewer symbols, or a shorter from-to, in each request (or subscribe to the candles channel)`,
+      items: candles.length,
     };
-  return { status: 200, body: { epoch: hub.epoch, seq: hub.seq, interval, candles } };
+  return {
+    status: 200,
+    body: { epoch: hub.epoch, seq: hub.seq, interval, candles },
+    items: candles.length,
+  };
 };

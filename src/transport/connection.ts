@@ -9,6 +9,7 @@ import {
   type ErrorCode,
   type RequestId,
   type ServerMessage,
+  type SubscribeRequest,
 } from '../protocol/messages.ts';
 import type { Limits } from './options.ts';
 import { Conflator } from './conflator.ts';
@@ -20,6 +21,7 @@ import type { SubscriberIndex } from './subscriber-index.ts';
 import { Subscriptions, withId } from './subscriptions.ts';
 import type { CandleIndex } from './candles-channel.ts';
 import type { HeldCandleSnapshot } from './greetings.ts';
+import type { ItemBudget } from './item-budget.ts';
 
 /** A client that stops answering for this long after a slow-consumer close is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
@@ -44,6 +46,8 @@ export interface ConnectionContext {
     symbols: readonly string[] | undefined,
     fresh: boolean,
   ) => HeldCandleSnapshot;
+  /** What the answers to each client address may hold, shared with the HTTP routes. */
+  items: ItemBudget;
   /** Forgets a client whose socket closed. */
   released: (connection: Connection, code: number | undefined) => void;
 }
@@ -209,26 +213,46 @@ export class Connection {
     if (screened.ok) return this.handle(screened.request);
     if (screened.quiet) return this.strike();
     this.log.debug({ code: screened.code, reason: screened.message }, 'rejected client request');
-    this.fail(screened.code, screened.message, screened.id);
+    this.fail(screened.code, screened.message, screened.id, screened.retryAfterMs);
   }
 
-  /** Carries out a validated request. */
-  handle(request: ClientRequest): void {
+  /**
+   * Carries out a validated request. `admitted`: its address's item budget was checked for it
+   * already (an SSE stream's subscribes, let in together when the stream opened).
+   */
+  handle(request: ClientRequest, admitted = false): void {
     this.ctx.metrics.requests.inc({ op: request.op });
     switch (request.op) {
       case 'ping':
         return this.send({ type: 'pong', ...withId(request.id) });
       case 'subscribe':
-        return this.subscriptions().subscribe(request);
+        return this.subscribe(request, admitted);
       case 'unsubscribe':
         return this.subs?.unsubscribe(request);
     }
   }
 
+  /** Answers a subscribe while this client's address has items left, and charges it the answer's. */
+  private subscribe(request: SubscribeRequest, admitted: boolean): void {
+    const { items } = this.ctx;
+    const { ip } = this.bindings;
+    if (!admitted && items.retryAfterMs(ip) > 0) {
+      const { message, retryAfterMs } = items.refusal(ip);
+      return this.fail('rate_limited', message, request.id, retryAfterMs);
+    }
+    items.charge(ip, this.subscriptions().subscribe(request));
+  }
+
   /** Answers a request with an error and counts it toward the abuse bound. */
-  fail(code: ErrorCode, message: string, id?: RequestId): void {
+  fail(code: ErrorCode, message: string, id?: RequestId, retryAfterMs?: number): void {
     this.ctx.metrics.requestErrors.inc({ code });
-    this.send({ type: 'error', ...withId(id), code, message });
+    this.send({
+      type: 'error',
+      ...withId(id),
+      code,
+      message,
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+    });
     this.strike();
   }
 

@@ -81,6 +81,8 @@ export const CANDLE_SNAPSHOT_LAG = 2000;
 export interface HeldCandleSnapshot {
   item: Outgoing;
   seq: number;
+  /** How many candles it holds. */
+  candles: number;
 }
 
 /**
@@ -114,13 +116,8 @@ export class CandleSnapshotCache {
     }
     const requested = new ConnectionInterest();
     requested.addQuotes(symbols);
-    const message: ServerMessage = {
-      type: 'snapshot',
-      channel: 'candles',
-      interval,
-      seq: hub.seq,
-      candles: hub.queryBars({ interval, symbol: (s) => requested.wantsQuote(s) }),
-    };
+    const candles = hub.queryBars({ interval, symbol: (s) => requested.wantsQuote(s) });
+    const message: ServerMessage = { type: 'snapshot', channel: 'candles', interval, seq: hub.seq, candles };
     const item = { json: JSON.stringify(message), alone: `candles:${hub.epoch}:${hub.seq}:${key}` };
     for (const [oldest, held] of this.held) {
       if (this.held.size < CANDLE_SNAPSHOTS_HELD && this.chars + item.json.length <= CANDLE_SNAPSHOT_CHARS)
@@ -128,7 +125,7 @@ export class CandleSnapshotCache {
       this.held.delete(oldest);
       this.chars -= held.item.json.length;
     }
-    const built = { item, seq: hub.seq, epoch: hub.epoch };
+    const built = { item, seq: hub.seq, epoch: hub.epoch, candles: candles.length };
     this.held.set(key, built);
     this.chars += item.json.length;
     return built;

@@ -7,6 +7,7 @@ import { serveMetrics } from './metrics-endpoint.ts';
 import { applySecurityHeaders, DEMO_PAGE_CSP } from './security-headers.ts';
 import type { StreamRefusal } from './sse.ts';
 import { candlesAnswer } from './candles-http.ts';
+import type { ItemBudget } from './item-budget.ts';
 import { sendAsset, type Assets } from './static-assets.ts';
 
 /** What the HTTP routes read from the server. */
@@ -31,7 +32,14 @@ export interface HttpContext {
   allowOrigins: readonly string[];
   /** `/metrics` here: off when it has a port of its own; the token check it requires, if any. */
   metricsAccess: { served: boolean; guard: Authenticator | undefined };
+  /** What the answers to each client address may hold, shared with the WebSocket side. */
+  items: ItemBudget;
+  /** The address of this request's client (`--trust-proxy`). */
+  address: () => string;
 }
+
+/** Routes for probes and scrapes: never refused for an address's budget, which a proxy may share with clients. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
   const text = JSON.stringify(body);
@@ -39,7 +47,8 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
   res.end(text);
 };
 
-const snapshot = (res: ServerResponse, url: URL, hub: Hub): void => {
+/** Answers a data route; each returns how many items its answer held. */
+const snapshot = (res: ServerResponse, url: URL, hub: Hub): number => {
   const filter = url.searchParams.get('symbols');
   const wanted = filter
     ? new Set(
@@ -49,30 +58,40 @@ const snapshot = (res: ServerResponse, url: URL, hub: Hub): void => {
           .filter(Boolean),
       )
     : undefined;
-  return json(res, 200, {
-    epoch: hub.epoch,
-    seq: hub.seq,
-    quotes: hub.snapshot(wanted && ((s) => wanted.has(s))),
-  });
+  const quotes = hub.snapshot(wanted && ((s) => wanted.has(s)));
+  json(res, 200, { epoch: hub.epoch, seq: hub.seq, quotes });
+  return quotes.length;
 };
 
-const candles = (res: ServerResponse, url: URL, hub: Hub): void => {
+const candles = (res: ServerResponse, url: URL, hub: Hub): number => {
   const answer = candlesAnswer(url, hub);
-  return answer.status === 200
-    ? json(res, 200, answer.body)
-    : json(res, 400, { error: 'bad_request', message: answer.message });
+  if (answer.status === 200) json(res, 200, answer.body);
+  else json(res, 400, { error: 'bad_request', message: answer.message });
+  return answer.items ?? 0;
 };
 
-const headlines = (res: ServerResponse, url: URL, hub: Hub): void => {
+const headlines = (res: ServerResponse, url: URL, hub: Hub): number => {
   const raw = url.searchParams.get('limit');
   const limit = raw === null ? undefined : Number(raw);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
-    return json(res, 400, {
-      error: 'bad_request',
-      message: 'limit must be a whole number from 1 to 1000',
-    });
+    json(res, 400, { error: 'bad_request', message: 'limit must be a whole number from 1 to 1000' });
+    return 0;
   }
-  return json(res, 200, { epoch: hub.epoch, seq: hub.seq, headlines: hub.latestHeadlines(limit) });
+  const latest = hub.latestHeadlines(limit);
+  json(res, 200, { epoch: hub.epoch, seq: hub.seq, headlines: latest });
+  return latest.length;
+};
+
+/**
+ * A 429 for a client whose address has no items left; its connection is not kept alive, so
+ * a client that does not wait pays a new connection for each refusal.
+ */
+const tooMany = (res: ServerResponse, ctx: HttpContext, address: string): void => {
+  const { message, retryAfterMs } = ctx.items.refusal(address);
+  ctx.metrics.requestErrors.inc({ code: 'rate_limited' });
+  res.setHeader('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+  res.setHeader('connection', 'close');
+  json(res, 429, { error: 'rate_limited', message, retryAfterMs });
 };
 
 /** Answers the HTTP side of the port: health, metrics, snapshot, headlines, SSE and the demo assets. */
@@ -96,6 +115,24 @@ export const handleHttp = async (
     res.setHeader('allow', 'GET, HEAD');
     return json(res, 405, { error: 'method_not_allowed', message: 'only GET and HEAD are served' });
   }
+  // Every request but the probes is charged to its address: an answer's items, and the request.
+  const address = PROBES.has(url.pathname) ? undefined : ctx.address();
+  if (address !== undefined && ctx.items.retryAfterMs(address) > 0) return tooMany(res, ctx, address);
+  let items = 0;
+  try {
+    items = (await route(req, res, url, ctx)) ?? 0;
+  } finally {
+    if (address !== undefined) ctx.items.charge(address, items);
+  }
+};
+
+/** Answers one request by its path; a data route returns how many items its answer held. */
+const route = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  ctx: HttpContext,
+): Promise<number | void> => {
   const { hub } = ctx;
   switch (url.pathname) {
     case '/healthz':

@@ -10,7 +10,7 @@ import type { Sink } from './sink.ts';
 import { openEventStream } from './sse.ts';
 
 /** What the HTTP side needs beyond the routes' own context. */
-export interface HttpDeps extends Omit<HttpContext, 'stream' | 'refusal'> {
+export interface HttpDeps extends Omit<HttpContext, 'stream' | 'refusal' | 'address'> {
   auth: Authenticator;
   admission: Pick<Admission, 'decide' | 'addressOf'>;
   refuse: (address: string, refused: Refusal) => void;
@@ -25,6 +25,7 @@ export const createHttpServer = (options: TransportConfig, deps: HttpDeps): Serv
   const onHttp = (req: IncomingMessage, res: ServerResponse) => {
     handleHttp(req, res, {
       ...routes,
+      address: () => admission.addressOf(req),
       refusal: async (url) => {
         const verdict = await auth.check(req, url);
         if (verdict.ok) return undefined;

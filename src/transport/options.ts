@@ -18,6 +18,7 @@ export const transportFlags = {
   'max-connections': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
   'connect-rate': { type: 'string' },
+  'max-items-per-ip': { type: 'string' },
   'trust-proxy': { type: 'string', multiple: true },
   'metrics-token': { type: 'string' },
   'metrics-token-file': { type: 'string' },
@@ -52,6 +53,10 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
   --max-connections-per-ip N  connections from one address (default 100)
   --connect-rate N   new connections (WebSocket or SSE) per second from one address (default 20,
                      bursts up to --max-connections-per-ip)
+  --max-items-per-ip N  items (quotes, candles, headlines, events) the answers to one address
+                     may hold per second, over all its connections and HTTP requests (default
+                     20000, bursts up to 2x); past it data requests get rate_limited (HTTP 429)
+                     with when to retry
   --trust-proxy LIST addresses or CIDRs of your reverse proxies (repeat or comma-separate): for
                      connections from them the client address is read from X-Forwarded-For
                      (the right-most entry not in LIST) or Forwarded
@@ -82,6 +87,8 @@ export interface Limits {
   maxConnectionsPerIp: number;
   /** New connections per second from one address (bursts up to `maxConnectionsPerIp`). */
   connectsPerSecond: number;
+  /** Items the answers to one address may hold per second (see `ItemBudget`). */
+  maxItemsPerIp: number;
   /** Bytes waiting for a client (socket buffer plus our queue) above which deltas are conflated. */
   slowBytes: number;
   /** Bytes waiting above which the client is closed with 4008. */
@@ -135,6 +142,7 @@ export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
   maxConnections: 10_000,
   maxConnectionsPerIp: 100,
   connectsPerSecond: 20,
+  maxItemsPerIp: 20_000,
   slowBytes: 1 << 20,
   slowCloseBytes: 8 << 20,
   slowCloseMs: 30_000,
@@ -174,6 +182,7 @@ export const transportConfig = (
       min: 1,
     }),
     connectsPerSecond: num(values, 'connect-rate', DEFAULT_LIMITS.connectsPerSecond, { min: 1 }),
+    maxItemsPerIp: num(values, 'max-items-per-ip', DEFAULT_LIMITS.maxItemsPerIp, { min: 1 }),
     slowBytes: num(values, 'slow-bytes', DEFAULT_LIMITS.slowBytes, { min: 16_384 }),
     slowCloseBytes: num(values, 'slow-close-bytes', DEFAULT_LIMITS.slowCloseBytes, { min: 16_384 }),
     slowCloseMs: duration(values, 'slow-close-after', DEFAULT_LIMITS.slowCloseMs),

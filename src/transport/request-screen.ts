@@ -16,7 +16,7 @@ export interface RawRequest {
  */
 export type Screened =
   | { ok: true; request: ClientRequest }
-  | { ok: false; code: ErrorCode; message: string; id?: RequestId; quiet?: false }
+  | { ok: false; code: ErrorCode; message: string; id?: RequestId; retryAfterMs?: number; quiet?: false }
   | { ok: false; quiet: true };
 
 /** The id of a request not yet validated, when it has a usable one, so even its refusal is matched. */
@@ -25,11 +25,12 @@ const requestIdOf = (json: unknown): RequestId | undefined => {
   return typeof id === 'number' || (typeof id === 'string' && id.length <= 128) ? id : undefined;
 };
 
-const refuse = (code: ErrorCode, message: string, id?: RequestId): Screened => ({
+const refuse = (code: ErrorCode, message: string, id?: RequestId, retryAfterMs?: number): Screened => ({
   ok: false,
   code,
   message,
   ...(id !== undefined && { id }),
+  ...(retryAfterMs !== undefined && { retryAfterMs }),
 });
 
 /**
@@ -50,6 +51,8 @@ export const screenRequest = (
     return refuse(
       'rate_limited',
       `more than ${limits.maxRequestsPerSecond} requests in one second: this and further requests this second are refused`,
+      undefined,
+      window.msLeft(now),
     );
   if (admitted === 'still_over') return { ok: false, quiet: true };
   if (raw.bytes > limits.maxPayload)
@@ -72,6 +75,7 @@ export const screenRequest = (
       'rate_limited',
       `more than ${window.symbolBudget} symbols named in one second: this request is refused`,
       requestIdOf(json.json),
+      window.msLeft(now),
     );
   const result = validateRequest(json.json);
   if (!result.ok) return refuse(result.error.code, result.error.message, result.error.id);

@@ -38,6 +38,11 @@ export class RequestWindow {
     return this.requests === max + 1 ? 'over' : 'still_over';
   }
 
+  /** Milliseconds until this second's window ends and its counts start again. */
+  msLeft(now: number): number {
+    return Math.max(0, Math.ceil(this.windowStart + 1000 - now));
+  }
+
   /** The most symbols all requests of one second may name together. */
   get symbolBudget(): number {
     return this.budget.maxSymbols * SYMBOL_BUDGET_PER_SECOND;

@@ -13,6 +13,7 @@ import { FanOut } from './fan-out.ts';
 import { FlushScheduler } from './flush-scheduler.ts';
 import { CandleSnapshotCache, GreetingCache, SnapshotCache } from './greetings.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { ItemBudget } from './item-budget.ts';
 import { createHttpServer } from './http-server.ts';
 import { closeClients, listen } from './listen.ts';
 import { MemoryCeiling } from './memory-ceiling.ts';
@@ -81,6 +82,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     connections: () => registry.size,
     now: () => scheduler.now(),
   });
+  const items = new ItemBudget(limits.maxItemsPerIp, () => scheduler.now());
   const registry: ConnectionRegistry = new ConnectionRegistry(
     {
       hub,
@@ -88,6 +90,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       limits,
       metrics,
       scheduler,
+      items,
       index,
       candles,
       markDirty: (c) => flushes.markDirty(c),
@@ -133,6 +136,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       served: options.metricsAccess?.port === undefined,
       guard: metricsGuard(options.metricsAccess?.token, log),
     },
+    items,
     auth,
     admission,
     refuse,

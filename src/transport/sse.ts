@@ -83,6 +83,7 @@ export const openEventStream = (
   res.flushHeaders();
   const conn = add(new SseSink(res, () => hub.epoch));
   res.once('close', () => conn.release());
-  for (const request of requests) conn.handle(request);
+  // Let in as a whole: the address's budget was checked once for the stream.
+  for (const request of requests) conn.handle(request, true);
   return undefined;
 };

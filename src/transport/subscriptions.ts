@@ -16,6 +16,7 @@ import type { Limits } from './options.ts';
 import type { Outgoing } from './sink.ts';
 import type { SubscriberIndex } from './subscriber-index.ts';
 import { Throttle } from './throttle.ts';
+import { resumeCost } from './item-budget.ts';
 import type { SchedulerLike } from 'rxjs';
 import type { HeldCandleSnapshot } from './greetings.ts';
 
@@ -109,18 +110,23 @@ export class Subscriptions<T extends SubscriptionClient> {
     this.client.enqueue(item);
   }
 
-  /** Adds a subscription and sends `subscribed`, then what was missed or a snapshot. */
-  subscribe(request: SubscribeRequest): void {
+  /**
+   * Adds a subscription and sends `subscribed`, then what was missed or a snapshot; returns how
+   * many items the answer cost (see `ItemBudget`), 0 when it was refused.
+   */
+  subscribe(request: SubscribeRequest): number {
     const { hub, limits } = this.ctx;
     if (request.channel === 'quotes' && request.symbols) {
       const count = this.interest.countAfterAdding(request.symbols);
-      if (count > limits.maxSymbols)
-        return this.client.fail(
+      if (count > limits.maxSymbols) {
+        this.client.fail(
           'too_many_symbols',
           `this would hold ${count} symbols; a connection may name at most ${limits.maxSymbols}: ` +
             'subscribe to all (omit symbols) or a prefix pattern like OGDC* instead',
           request.id,
         );
+        return 0;
+      }
     }
     if (request.slow) this.slowPolicy = request.slow;
     if (request.channel === 'candles' && request.interval)
@@ -144,20 +150,22 @@ export class Subscriptions<T extends SubscriptionClient> {
       ...(request.symbols && { symbols: request.symbols }),
       recovered: resumed.recovered,
     });
-    if (resumed.recovered) for (const m of resumed.messages) this.client.enqueue(toOutgoing(m));
-    else if (request.channel === 'quotes')
-      this.client.enqueue(
-        request.symbols
-          ? toOutgoing({
-              type: 'snapshot',
-              channel: 'quotes',
-              seq: hub.seq,
-              quotes: hub.snapshot((s) => requested.wantsQuote(s)),
-            })
-          : this.ctx.fullSnapshot(),
-      );
-    else
-      this.send({ type: 'snapshot', channel: 'headlines', seq: hub.seq, headlines: hub.latestHeadlines() });
+    if (resumed.recovered) {
+      for (const m of resumed.messages) this.client.enqueue(toOutgoing(m));
+      return resumeCost(hub.seq, request.since!.seq, resumed.messages.length);
+    }
+    if (request.channel === 'headlines') {
+      const headlines = hub.latestHeadlines();
+      this.send({ type: 'snapshot', channel: 'headlines', seq: hub.seq, headlines });
+      return headlines.length;
+    }
+    if (!request.symbols) {
+      this.client.enqueue(this.ctx.fullSnapshot());
+      return hub.quoteCount;
+    }
+    const quotes = hub.snapshot((s) => requested.wantsQuote(s));
+    this.client.enqueue(toOutgoing({ type: 'snapshot', channel: 'quotes', seq: hub.seq, quotes }));
+    return quotes.length;
   }
 
   /** Removes a subscription, and any delta its gates still hold. */

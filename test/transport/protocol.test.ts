@@ -313,8 +313,10 @@ describe('the WebSocket protocol', () => {
         type: 'error',
         code: 'rate_limited',
         message: 'more than 5 requests in one second: this and further requests this second are refused',
+        retryAfterMs: expect.any(Number),
       },
     ]);
+    expect(client.ofType('error')[0]!.retryAfterMs).toBeLessThanOrEqual(1000);
     for (let i = 0; i < 40; i++) client.send('not json');
     expect(await waitFor(() => client.closeCode, 'the close')).toBe(1008);
     bystander.send({ op: 'ping', id: 'ok' });

@@ -35,7 +35,7 @@ const setup = (maxSymbols = 1000) => {
     index,
     candles: new CandleIndex<Client>(),
     fullSnapshot: () => ({ json: '{"type":"snapshot"}' }),
-    candleSnapshot: () => ({ item: { json: '{"type":"snapshot","channel":"candles"}' }, seq: 0 }),
+    candleSnapshot: () => ({ item: { json: '{"type":"snapshot","channel":"candles"}' }, seq: 0, candles: 0 }),
   };
   const client = new Client();
   return { subs: new Subscriptions(ctx, client), client, index, scheduler, metrics };
