@@ -48,6 +48,8 @@ export interface ClientError {
   code: string;
   message: string;
   id?: RequestId;
+  /** With `rate_limited`: when the server would answer; the client sends a refused subscribe again by itself. */
+  retryAfterMs?: number;
 }
 
 /** Events a client emits; `on(type, listener)` returns the function that removes the listener. */
@@ -114,6 +116,8 @@ export interface ClientOptions {
   getToken?: TokenSource;
 }
 
+/** How much later than the server's `retryAfterMs` a refused subscribe goes again, at most (a fraction of it). */
+const RETRY_SPREAD = 0.2;
 /** The policy close: the server refused the client (origin, token, limits, abuse) or its token expired. */
 const POLICY_CLOSE = 1008;
 /**
@@ -131,6 +135,8 @@ const withToken = (url: string, token: string | undefined): string => {
 
 /** How the next snapshot of a channel is applied, decided by the `subscribed` before it. */
 type SnapshotMode = 'merge' | 'replace' | 'resync';
+/** Why a subscribe was sent: a call of `subscribe`, a resume after `hello`, or a resync. */
+type SubscribeKind = 'add' | 'resume' | 'resync';
 
 interface Interest {
   allQuotes: boolean;
@@ -174,7 +180,10 @@ export class TickstreamClient extends Emitter<ClientEvents> {
   private watchdog: Subscription | undefined;
   private lastMessageAt = 0;
   private nextId = 1;
-  private readonly pending = new Map<RequestId, 'add' | 'resume' | 'resync'>();
+  /** Subscribes sent and not yet answered (or refused for now and waiting to go again). */
+  private readonly pending = new Map<RequestId, { kind: SubscribeKind; request: SubscribeRequest }>();
+  /** Refused subscribes waiting for the time the server named. */
+  private readonly retries = new Set<Subscription>();
   private readonly snapshotMode: Partial<Record<Channel, SnapshotMode>> = {};
   private readonly interest: Interest = {
     allQuotes: false,
@@ -357,6 +366,9 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     this.socket = undefined;
     this.watchdog?.unsubscribe();
     this.watchdog = undefined;
+    // A reconnect subscribes to everything again: nothing sent on this socket goes again.
+    for (const retry of this.retries) retry.unsubscribe();
+    this.retries.clear();
     this.pending.clear();
     delete this.snapshotMode.quotes;
     delete this.snapshotMode.headlines;
@@ -405,39 +417,61 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     }
   }
 
-  private sendSubscribe(request: SubscribeRequest, kind: 'add' | 'resume' | 'resync'): void {
+  private sendSubscribe(request: SubscribeRequest, kind: SubscribeKind): void {
     const id = this.nextId++;
-    this.pending.set(id, kind);
+    this.pending.set(id, { kind, request });
     this.send({ ...request, id });
   }
 
   /** After `hello`: subscribe again to everything, resuming from the last event applied. */
   private resubscribe(): void {
     const since = this.lastPosition && { since: this.lastPosition };
-    const { allQuotes, symbols, quoteOptions, headlines } = this.interest;
-    if (allQuotes || symbols.size > 0)
-      this.sendSubscribe(
-        {
+    const requests = [
+      this.channelRequest('quotes'),
+      this.channelRequest('headlines'),
+      ...[...this.interest.candles.keys()].map((interval) => this.channelRequest('candles', interval)),
+    ];
+    for (const request of requests) if (request) this.sendSubscribe({ ...request, ...since }, 'resume');
+  }
+
+  /** The subscribe for one channel (and interval) as the interest stands; undefined when none is wanted. */
+  private channelRequest(channel: Channel, interval?: BarInterval): SubscribeRequest | undefined {
+    const { allQuotes, symbols, quoteOptions, headlines, candles } = this.interest;
+    if (channel === 'quotes')
+      return allQuotes || symbols.size > 0
+        ? { op: 'subscribe', channel, ...(!allQuotes && { symbols: [...symbols] }), ...quoteOptions }
+        : undefined;
+    if (channel === 'headlines') return headlines ? { op: 'subscribe', channel } : undefined;
+    const wanted = interval && candles.get(interval);
+    return wanted
+      ? {
           op: 'subscribe',
-          channel: 'quotes',
-          ...(!allQuotes && { symbols: [...symbols] }),
-          ...quoteOptions,
-          ...since,
-        },
-        'resume',
-      );
-    if (headlines) this.sendSubscribe({ op: 'subscribe', channel: 'headlines', ...since }, 'resume');
-    for (const { symbols: candleSymbols, options } of this.interest.candles.values())
-      this.sendSubscribe(
-        {
-          op: 'subscribe',
-          channel: 'candles',
-          ...(candleSymbols && { symbols: [...candleSymbols] }),
-          ...options,
-          ...since,
-        },
-        'resume',
-      );
+          channel,
+          ...(wanted.symbols && { symbols: [...wanted.symbols] }),
+          ...wanted.options,
+        }
+      : undefined;
+  }
+
+  /**
+   * A subscribe refused for now (`rate_limited` with `retryAfterMs`) goes again once the server
+   * said it would be answered, a little later at random so that many clients refused together
+   * do not all come back at once: as the interest then stands, from the same position.
+   */
+  private retryRefused(error: ClientError): void {
+    const sent = error.id === undefined ? undefined : this.pending.get(error.id);
+    if (error.code !== 'rate_limited' || error.retryAfterMs === undefined || !sent) return;
+    const { kind, request } = sent;
+    const timer = this.scheduler.schedule(
+      () => {
+        this.retries.delete(timer);
+        this.pending.delete(error.id!);
+        const again = this.channelRequest(request.channel, request.interval);
+        if (again) this.sendSubscribe({ ...again, ...(request.since && { since: request.since }) }, kind);
+      },
+      error.retryAfterMs * (1 + RETRY_SPREAD * this.random()),
+    );
+    this.retries.add(timer);
   }
 
   private receive(data: unknown): void {
@@ -499,13 +533,14 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         return this.emit('notice', message);
       case 'error': {
         const { type: _type, ...error } = message;
+        this.retryRefused(error);
         return this.emit('error', error);
       }
     }
   }
 
   private subscribed(message: SubscribedMessage): void {
-    const kind = message.id === undefined ? undefined : this.pending.get(message.id);
+    const kind = message.id === undefined ? undefined : this.pending.get(message.id)?.kind;
     if (message.id !== undefined) this.pending.delete(message.id);
     if (message.recovered) return;
     // A resume that did not recover means our state may be missing events: start over.
@@ -555,16 +590,9 @@ export class TickstreamClient extends Emitter<ClientEvents> {
   /** Asks for a fresh quotes snapshot that replaces the store. */
   private resync(): void {
     // One resync at a time: more gaps before its snapshot arrives are covered by it.
-    if ([...this.pending.values()].includes('resync')) return;
-    this.sendSubscribe(
-      {
-        op: 'subscribe',
-        channel: 'quotes',
-        ...(!this.interest.allQuotes && { symbols: [...this.interest.symbols] }),
-        ...this.interest.quoteOptions,
-      },
-      'resync',
-    );
+    if ([...this.pending.values()].some((p) => p.kind === 'resync')) return;
+    const request = this.channelRequest('quotes');
+    if (request) this.sendSubscribe(request, 'resync');
   }
 
   private advance(seq: number): void {

@@ -81,10 +81,21 @@ export class IntradayChart {
     const ticket = ++this.loading;
     const url = `/api/candles?symbols=${encodeURIComponent(symbol)}&interval=${interval}`;
     void fetch(url)
-      .then((res) => res.json() as Promise<CandlesResponse>)
-      .then(({ candles }) => {
+      .then(async (res) => {
+        // The address asked for too much at once (many charts, many tabs): ask again when told.
+        if (res.status === 429) {
+          const seconds = Number(res.headers.get('retry-after')) || 1;
+          setTimeout(() => ticket === this.loading && this.load(), seconds * 1000);
+          return undefined;
+        }
+        const body = (await res.json()) as CandlesResponse & { message?: string };
+        if (!res.ok) throw new Error(`${url}: ${res.status} ${body.message ?? ''}`);
+        return body;
+      })
+      .then((body) => {
         // A later open() or load() owns the chart now.
-        if (ticket !== this.loading || !this.series) return;
+        if (!body || ticket !== this.loading || !this.series) return;
+        const { candles } = body;
         // Candles that came while the request was out are in the client's store.
         const merged = new Map<string, Bar>();
         for (const b of [...candles, ...this.client.candles.bars(interval, symbol)]) merged.set(b.start, b);

@@ -91,6 +91,31 @@ describe('client library against a real server', () => {
     expect(client.position).toEqual({ epoch: running.hub.epoch, seq: 38 });
   });
 
+  it('sends a subscribe the server refused for now again when it says, and gets its answer', async () => {
+    // 25 items a second, a burst of fifty: on open the quotes snapshot (34 quotes and the
+    // request's 10) and the headlines one (1 and 10) take the address into debt, so the
+    // candles subscribe behind them is refused for about 0.24 s.
+    const { running, frames$ } = await start({
+      hub: { barDays: 5 },
+      transport: { limits: { maxItemsPerIp: 25 } },
+    });
+    frames$.next(first!);
+    await waitFor(() => running.hub.queryBars({ interval: '5m' }).length === 34, 'the first bars');
+    const client = open(running.server.url);
+    const seen = record(client);
+    client.subscribe('quotes');
+    client.subscribe('headlines');
+    client.subscribe('candles', undefined, { interval: '5m' });
+    await waitFor(() => seen.snapshot.some((s) => s.channel === 'candles'), 'the candles snapshot');
+    expect(seen.error).toEqual([
+      expect.objectContaining({ code: 'rate_limited', retryAfterMs: expect.any(Number) }),
+    ]);
+    expect(client.candles.bars('5m', 'AIRLINK')).toEqual(
+      running.hub.queryBars({ interval: '5m', symbol: (s) => s === 'AIRLINK' }),
+    );
+    expect(seen.snapshot.map((s) => s.channel)).toEqual(['quotes', 'headlines', 'candles']);
+  });
+
   it('holds whole quotes: the snapshot, then each delta applied', async () => {
     const { running, frames$ } = await start();
     frames$.next(first!);
