@@ -116,7 +116,10 @@ export interface ClientOptions {
   getToken?: TokenSource;
 }
 
-/** How much later than the server's `retryAfterMs` a refused subscribe goes again, at most (a fraction of it). */
+/**
+ * How much later than the server's `retryAfterMs` a refused subscribe goes again, at most, as a
+ * fraction of it.
+ */
 const RETRY_SPREAD = 0.2;
 /** The policy close: the server refused the client (origin, token, limits, abuse) or its token expired. */
 const POLICY_CLOSE = 1008;

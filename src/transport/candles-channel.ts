@@ -71,7 +71,10 @@ export class CandleSubscriptions<T> {
 
   constructor(private readonly host: CandleHost<T>) {}
 
-  /** Adds a subscription (its `interval` validated by the request schema), answers it and returns the items that cost. */
+  /**
+   * Adds a subscription (its `interval` validated by the request schema) and answers it;
+   * returns how many items the answer cost (see `ItemBudget`).
+   */
   subscribe(
     request: SubscribeRequest & { interval: BarInterval },
     answer: (recovered: boolean) => void,

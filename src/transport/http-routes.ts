@@ -38,7 +38,10 @@ export interface HttpContext {
   address: () => string;
 }
 
-/** Routes for probes and scrapes: never refused for an address's budget, which a proxy may share with clients. */
+/**
+ * Probes and scrapes: never refused for an address's items, since a proxy in front may share
+ * its address with the clients.
+ */
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
