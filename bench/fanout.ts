@@ -15,7 +15,7 @@ import { DEFAULT_GC_RUNS, GC_CELL, isDefaultMatrix, plan, roundOrder, type Cell 
 import { MEMORY_STEPS, measureMemory, type MemoryResult } from './memory.ts';
 import { LOAD_SATURATED, runOnce, type RunOptions, type RunResult } from './run.ts';
 import { buildNativeLoadgen } from './native-load.ts';
-import { BARS_OFF_SERVER, BUS_SERVER, SERVER_NAMES, type ServerName } from './servers.ts';
+import { BARS_OFF_SERVER, BUS_SERVER, CONTROL_SERVER, SERVER_NAMES, type ServerName } from './servers.ts';
 import { formatTable, summarize } from './summary.ts';
 
 const HELP = `npm run bench -- [flags]
@@ -35,6 +35,8 @@ cost for tickstream, sio-batch and ws.
   --stalled LIST     fractions of clients that stop reading, e.g. 0,0.01
   --bars-off         beside each tickstream run, the same workload on ${BARS_OFF_SERVER}
                      (tickstream with --bar-days 0), for issue 16's "not slower with bars on"
+  --control          beside each tickstream run, the same server again (${CONTROL_SERVER}): how
+                     far two runs of one server differ here, to read the ratios between servers
   --full             subs 100,1000,5000 × symbols all,5 × rates 10,100,1000
   --big              adds 10,000 subscribers to the matrix
   --duration D       feed time per run (default 5s)
@@ -131,6 +133,7 @@ const main = async () => {
       rates: { type: 'string' },
       stalled: { type: 'string' },
       'bars-off': { type: 'boolean' },
+      control: { type: 'boolean' },
       full: { type: 'boolean' },
       big: { type: 'boolean' },
       duration: { type: 'string' },

@@ -5,7 +5,7 @@
 import { f, finder, judge, ratio, x, type GoalResult } from './goals.ts';
 import { GC_CELL } from './matrix.ts';
 import type { MemoryResult } from './memory.ts';
-import { BARS_OFF_SERVER, type ServerName } from './servers.ts';
+import { BARS_OFF_SERVER, CONTROL_SERVER, type ServerName } from './servers.ts';
 import type { SummaryRow } from './summary.ts';
 
 /** Runs of the GC cell the spread is judged over. */
@@ -147,5 +147,12 @@ export const evaluateGoals17 = (
       BARS_TOLERANCE,
     ),
   );
+  const control = atOrBelow(rows, 'tickstream', CONTROL_SERVER, '', BARS_TOLERANCE);
+  if (pairs(rows, 'tickstream', CONTROL_SERVER).length > 0)
+    goals.push({
+      goal: `no goal: the bench's own noise, tickstream against itself (${CONTROL_SERVER}); read the ratios above against it`,
+      met: undefined,
+      measured: control.measured,
+    });
   return goals;
 };

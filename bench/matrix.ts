@@ -3,7 +3,7 @@
  * custom one, the extra variants (`--bus`, `--bars-off`) and the extra runs of the GC cell.
  */
 import { num, str, type FlagValues } from '../src/options.ts';
-import { BARS_OFF_SERVER, BUS_SERVER, SERVER_NAMES, type ServerName } from './servers.ts';
+import { BARS_OFF_SERVER, BUS_SERVER, CONTROL_SERVER, SERVER_NAMES, type ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
 
 /** The cell whose p99 spread over several runs shows the garbage collector's tail (issue 17). */
@@ -98,6 +98,7 @@ export const plan = (
   const bus = str(values, 'bus');
   if (bus !== undefined && bus !== 'redis') throw new Error(`--bus: only "redis" is known, got "${bus}"`);
   const barsOff = values['bars-off'] === true;
+  const control = values.control === true;
   return matrix(values, base)
     .flatMap((cell): Omit<Cell, 'runs'>[] =>
       cell.server === 'tickstream'
@@ -105,6 +106,7 @@ export const plan = (
             cell,
             ...(bus ? [{ ...cell, server: BUS_SERVER as ServerName }] : []),
             ...(barsOff ? [{ ...cell, server: BARS_OFF_SERVER as ServerName }] : []),
+            ...(control ? [{ ...cell, server: CONTROL_SERVER as ServerName }] : []),
           ]
         : [cell],
     )

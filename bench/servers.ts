@@ -13,7 +13,10 @@ export const SERVER_NAMES = ['tickstream', 'ws', 'sio-emit', 'sio-batch', 'mosqu
 export const BUS_SERVER = 'tickstream-redis';
 /** tickstream without bars (`--bar-days 0`): only with `--bars-off`. */
 export const BARS_OFF_SERVER = 'tickstream-nobars';
-export type ServerName = (typeof SERVER_NAMES)[number] | typeof BUS_SERVER | typeof BARS_OFF_SERVER;
+/** tickstream again, the same server: only with `--control`, to show the bench's own noise. */
+export const CONTROL_SERVER = 'tickstream-again';
+export type ServerName =
+  (typeof SERVER_NAMES)[number] | typeof BUS_SERVER | typeof BARS_OFF_SERVER | typeof CONTROL_SERVER;
 
 /** A started server under test. */
 export interface StartedServer {
@@ -141,7 +144,7 @@ export const startServerUnderTest = async (
 ): Promise<StartedServer> => {
   if (name === 'mosquitto') return startMosquitto(cpus);
   const [file, args, protocol, path]: [string, string[], ClientProtocol, string] =
-    name === 'tickstream' || name === BARS_OFF_SERVER
+    name === 'tickstream' || name === BARS_OFF_SERVER || name === CONTROL_SERVER
       ? ['./servers/tickstream.ts', name === BARS_OFF_SERVER ? ['no-bars'] : [], 'json', '/ws']
       : name === BUS_SERVER
         ? ['./servers/tickstream-bus.ts', [], 'json', '/ws']

@@ -81,6 +81,15 @@ describe('issue 17 goals', () => {
     expect(goal(evaluateGoals17([on(1.2), off], []), 'bars on').met).toBe(false);
     expect(goal(evaluateGoals17([on(1)], []), 'bars on').met).toBeUndefined();
   });
+
+  it('reports tickstream against itself beside the goals, judging nothing by it', () => {
+    const again = summaryRow('tickstream-again', { p50: 10, p99: 50, cpuSecPerMillion: 1 });
+    const rows = [summaryRow('tickstream', { p50: 10, p99: 40, cpuSecPerMillion: 1 }), again];
+    const noise = goal(evaluateGoals17(rows, []), 'no goal');
+    expect(noise.met).toBeUndefined();
+    expect(noise.measured).toBe('1000 × all × 1000/s: p50 1.00×, p99 0.80×, CPU 1.00×');
+    expect(evaluateGoals17(rows.slice(0, 1), []).some((g) => g.goal.startsWith('no goal'))).toBe(false);
+  });
 });
 
 describe('bench plan', () => {
@@ -101,6 +110,11 @@ describe('bench plan', () => {
     expect(order(0)).toEqual(['tickstream', 'tickstream-nobars', 'ws', 'sio-emit', 'sio-batch', 'mosquitto']);
     expect(order(1)).toEqual(['tickstream-nobars', 'tickstream', 'ws', 'sio-emit', 'sio-batch', 'mosquitto']);
     expect(order(2)).toEqual([]);
+    const control = plan(
+      { subs: '1000', symbols: 'all', rates: '1000', servers: 'tickstream', control: true },
+      base,
+    );
+    expect(roundOrder(control, 0).map((c) => c.server)).toEqual(['tickstream', 'tickstream-again']);
   });
 
   it('adds no extra GC runs to a custom matrix unless asked', () => {
