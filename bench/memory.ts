@@ -7,7 +7,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { fromLoad, fromServer, sleep } from './children.ts';
 import type { LoadCommand, ServerCommand } from './ipc.ts';
-import { ensureOpenFiles, FD_SPARE, rssBytes } from './proc.ts';
+import { ensureOpenFiles, FD_SPARE } from '../src/transport/open-files.ts';
+import { rssBytes } from './proc.ts';
 import { spawnNodeScript, startServerUnderTest, stopChild, type ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
 

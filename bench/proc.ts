@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux everywhere). */
@@ -43,36 +42,3 @@ export const cpuListSize = (list: string | undefined): number | undefined =>
         const [from, to = from] = part.split('-').map(Number);
         return sum + (to! - from! + 1);
       }, 0);
-
-/** Descriptors a process needs besides its sockets (stdio, IPC, epoll, libuv, files). */
-export const FD_SPARE = 200;
-
-/** A process's soft and hard limit on open files, from /proc (undefined if unreadable). */
-export const openFileLimits = (limitsText: string): { soft: number; hard: number } | undefined => {
-  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limitsText);
-  if (!m) return undefined;
-  const value = (s: string) => (s === 'unlimited' ? Infinity : Number(s));
-  return { soft: value(m[1]!), hard: value(m[2]!) };
-};
-
-/**
- * Makes sure `pid` may hold `needed` descriptors: raises its soft limit up to the hard one with
- * `prlimit` if needed. Returns why it cannot, or undefined when the limit is enough.
- */
-export const ensureOpenFiles = (pid: number, needed: number): string | undefined => {
-  let limits;
-  try {
-    limits = openFileLimits(readFileSync(`/proc/${pid}/limits`, 'utf8'));
-  } catch {
-    return `cannot read the open-file limit of process ${pid}`;
-  }
-  if (!limits || limits.soft >= needed) return undefined;
-  if (limits.hard < needed)
-    return `open-file limit of process ${pid} is ${limits.soft} (hard ${limits.hard}), needs ${needed}: raise ulimit -n`;
-  try {
-    execFileSync('prlimit', [`--pid=${pid}`, `--nofile=${limits.hard}:${limits.hard}`]);
-    return undefined;
-  } catch (err) {
-    return `cannot raise the open-file limit of process ${pid} to ${needed}: ${(err as Error).message}`;
-  }
-};

@@ -22,9 +22,19 @@ export const spawnTickstream = async (
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  { listenTimeoutMs = 20_000 }: { listenTimeoutMs?: number } = {},
+  { listenTimeoutMs = 20_000, prefix = [] }: { listenTimeoutMs?: number; prefix?: string[] } = {},
 ): Promise<ServerChild> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('src/cli.ts'), command, ...args], {
+  // `prefix`: a command that execs node in its place (prlimit), so the pid is still the server's.
+  const [file, ...rest] = [
+    ...prefix,
+    process.execPath,
+    '--import',
+    'tsx',
+    repoPath('src/cli.ts'),
+    command,
+    ...args,
+  ];
+  const child = spawn(file!, rest, {
     cwd: repoPath(''),
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'ignore', 'pipe'],

@@ -17,6 +17,7 @@ import { ItemBudget } from './item-budget.ts';
 import { createHttpServer } from './http-server.ts';
 import { closeClients, listen } from './listen.ts';
 import { MemoryCeiling } from './memory-ceiling.ts';
+import { connectionsWithinOpenFiles } from './open-files.ts';
 import { metricsGuard, openMetricsListener } from './metrics-endpoint.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_DELAY_MS, type Limits, type TransportConfig } from './options.ts';
 import { WsSink } from './sink.ts';
@@ -66,7 +67,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const { hub, log } = options;
   const metrics = options.metrics ?? createMetrics();
   const scheduler = options.scheduler ?? asyncScheduler;
-  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, maxPayload: options.maxPayload };
+  const asked: Limits = { ...DEFAULT_LIMITS, ...options.limits, maxPayload: options.maxPayload };
+  const limits = { ...asked, maxConnections: connectionsWithinOpenFiles(asked.maxConnections, log) };
   const assets = await loadAssets(options.assets ?? new Map());
   let closing: Promise<void> | undefined;
 

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGoals17 } from '../../bench/goals-17.ts';
 import { plan, roundOrder } from '../../bench/matrix.ts';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { marginalKB, type MemoryResult } from '../../bench/memory.ts';
-import { cpuListSize, ensureOpenFiles, openFileLimits } from '../../bench/proc.ts';
+import { cpuListSize } from '../../bench/proc.ts';
 import { summaryRow } from './summary-row.ts';
 
 const memory = (server: MemoryResult['server'], marginalKBPerConn: number): MemoryResult => ({
@@ -128,35 +126,6 @@ describe('bench plan', () => {
 describe('memory and process figures', () => {
   it('computes KB per connection between two readings', () => {
     expect(marginalKB(100 * 2 ** 20, 130 * 2 ** 20, 5000)).toBeCloseTo(6.144, 3);
-  });
-
-  it('reads the open-file limits from /proc/<pid>/limits', () => {
-    const text = [
-      'Limit                     Soft Limit           Hard Limit           Units',
-      'Max open files            1024                 524288               files',
-    ].join('\n');
-    expect(openFileLimits(text)).toEqual({ soft: 1024, hard: 524288 });
-    expect(openFileLimits('Max open files  unlimited  unlimited  files')).toEqual({
-      soft: Infinity,
-      hard: Infinity,
-    });
-  });
-
-  it("raises a process's soft open-file limit to its hard one, and says when that is not enough", async () => {
-    const child = spawn('prlimit', ['--nofile=256:4096', 'sleep', '30'], { stdio: 'ignore' });
-    try {
-      const limits = () => openFileLimits(readFileSync(`/proc/${child.pid}/limits`, 'utf8'));
-      const deadline = Date.now() + 10_000;
-      while (limits()?.soft !== 256) {
-        if (Date.now() > deadline) throw new Error('prlimit did not apply');
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(ensureOpenFiles(child.pid!, 1000)).toBeUndefined();
-      expect(limits()).toEqual({ soft: 4096, hard: 4096 });
-      expect(ensureOpenFiles(child.pid!, 10_000)).toContain('raise ulimit -n');
-    } finally {
-      child.kill();
-    }
   });
 
   it('counts the CPUs of a taskset list', () => {
