@@ -23,7 +23,7 @@ const READY_TIMEOUT_MS = 60_000;
 const TRANSPORT = {
   host: '127.0.0.1',
   heartbeat: '10m',
-  'max-connections': '100000',
+  'max-connections': '15000',
   'max-connections-per-ip': '100000',
   'max-items-per-ip': '1000000000',
 };
