@@ -3,10 +3,14 @@ import { BlockList, isIP } from 'node:net';
 import { TickstreamError } from '../errors.ts';
 
 /** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is `10.0.0.1`. */
-const plain = (address: string): string =>
+export const plain = (address: string): string =>
   address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 
 const family = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
+
+/** Whether `address` (plain) is one of the trusted proxies. */
+export const isTrustedProxy = (address: string, trusted: BlockList | undefined): boolean =>
+  trusted?.check(address, family(address)) === true;
 
 /**
  * The proxies whose word about the client is taken: addresses and CIDRs (`10.0.0.0/8`,
@@ -56,7 +60,7 @@ const headerText = (value: string | string[] | undefined): string | undefined =>
  */
 export const clientAddress = (req: IncomingMessage, trusted: BlockList | undefined): string => {
   const peer = plain(req.socket.remoteAddress ?? '');
-  const isTrusted = (address: string) => trusted?.check(address, family(address)) === true;
+  const isTrusted = (address: string) => isTrustedProxy(address, trusted);
   if (!trusted || peer === '' || !isTrusted(peer)) return peer;
   const xff = headerText(req.headers['x-forwarded-for']);
   const forwarded = headerText(req.headers.forwarded);

@@ -10,6 +10,7 @@ import { trustedProxies } from './client-address.ts';
 import type { Connection } from './connection.ts';
 import { ConnectionRegistry } from './connection-registry.ts';
 import { FanOut } from './fan-out.ts';
+import { capSocketsPerPeer, SOCKETS_PER_CONNECTION } from './socket-cap.ts';
 import { FlushScheduler } from './flush-scheduler.ts';
 import { CandleSnapshotCache, GreetingCache, SnapshotCache } from './greetings.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -79,7 +80,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const candleSnapshots = new CandleSnapshotCache(hub);
   const greetings = new GreetingCache(hub, options.heartbeatMs);
   const auth = createAuthenticator(options.security, { now: () => scheduler.now(), log });
-  const admission = new Admission(limits, auth, trustedProxies(options.trustProxy ?? []), {
+  const trusted = trustedProxies(options.trustProxy ?? []);
+  const admission = new Admission(limits, auth, trusted, {
     closing: () => closing !== undefined,
     connections: () => registry.size,
     now: () => scheduler.now(),
@@ -144,6 +146,10 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     refuse,
     openSse: (sink, address, expiresAt) => registry.add(sink, address, 'sse', expiresAt),
     log,
+  });
+  capSocketsPerPeer(http, SOCKETS_PER_CONNECTION * limits.maxConnectionsPerIp, trusted, (address) => {
+    metrics.refused.inc({ reason: 'sockets_per_ip' });
+    log.debug({ ip: address }, 'closed a socket over the per-address cap');
   });
   const wss = handleUpgrades(http, {
     maxPayload: limits.maxPayload,

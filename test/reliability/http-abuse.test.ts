@@ -83,16 +83,19 @@ describe('HTTP abuse against a real server', () => {
     expect(statusOf(noKey.text)).toBe(400);
   });
 
-  it('keeps answering /healthz while 300 slowloris requests hold connections', async () => {
+  it('keeps answering /healthz while 300 slowloris requests from one address hold connections', async () => {
     const sockets: Socket[] = [];
     for (let i = 0; i < 300; i++) {
-      const s = connect(port, '127.0.0.1');
+      // From another loopback address than the /healthz requests: another client.
+      const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
       s.on('error', () => {});
       // A request that never ends its headers.
       s.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow-${i}: `);
       sockets.push(s);
     }
     await waitFor(() => sockets.every((s) => !s.connecting), 'the slow sockets to connect');
+    // One address holds at most 2 × --max-connections-per-ip (100) sockets: the rest are closed.
+    await waitFor(() => sockets.filter((s) => s.destroyed).length === 100, 'the sockets past the cap closed');
     const latencies: number[] = [];
     for (let i = 0; i < 20; i++) {
       const r = await httpGet(port, '/healthz');

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clientAddress, trustedProxies } from '../../src/transport/client-address.ts';
 import type { Running } from '../../src/serve.ts';
-import { startWithFrames, TestClient } from '../helpers.ts';
+import { startWithFrames, TestClient, waitFor } from '../helpers.ts';
 
 const req = (peer: string, headers: Record<string, string> = {}) =>
   ({ socket: { remoteAddress: peer }, headers }) as unknown as IncomingMessage;
@@ -103,5 +104,52 @@ describe('per-address limits behind a proxy', () => {
     const refused = await running.server.metrics.refused.get();
     expect(refused.values.find((v) => v.labels.reason === 'connect_rate')?.value).toBe(2);
     for (const c of held) await c.close();
+  });
+
+  it("closes sockets past twice --max-connections-per-ip from one address, idle ones included, but not a trusted proxy's", async () => {
+    const sockets: Socket[] = [];
+    const open = async (port: number) => {
+      const socket = connect(port, '127.0.0.1');
+      sockets.push(socket);
+      const closed = { at: false };
+      socket.on('close', () => (closed.at = true));
+      socket.on('error', () => {});
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return { socket, closed };
+    };
+    /** An HTTP request on a socket held open: answered only if the server kept it. */
+    const answered = (socket: Socket) =>
+      new Promise<boolean>((resolve) => {
+        socket.once('data', (data) => resolve(data.toString().startsWith('HTTP/1.1 200')));
+        socket.once('close', () => resolve(false));
+        socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+    try {
+      ({ running } = await startWithFrames({ transport: { limits: { maxConnectionsPerIp: 2 } } }));
+      const port = running.server.port;
+      const idle = [];
+      for (let i = 0; i < 4; i++) idle.push(await open(port));
+      const fifth = await open(port);
+      await waitFor(() => fifth.closed.at, 'the fifth socket closed');
+      expect(await Promise.all(idle.map((s) => answered(s.socket)))).toEqual([true, true, true, true]);
+      const refused = await running.server.metrics.refused.get();
+      expect(refused.values.find((v) => v.labels.reason === 'sockets_per_ip')?.value).toBe(1);
+      // One goes, and the address may open another.
+      idle[0]!.socket.destroy();
+      await waitFor(async () => {
+        const again = await open(port);
+        return (await answered(again.socket)) || undefined;
+      }, 'a socket in the freed place');
+      await running.close();
+
+      ({ running } = await startWithFrames({
+        transport: { trustProxy: ['127.0.0.1'], limits: { maxConnectionsPerIp: 2 } },
+      }));
+      const proxied = [];
+      for (let i = 0; i < 6; i++) proxied.push(await open(running.server.port));
+      expect(await Promise.all(proxied.map((s) => answered(s.socket)))).toEqual(Array(6).fill(true));
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
   });
 });
