@@ -48,7 +48,10 @@ export interface ClientError {
   code: string;
   message: string;
   id?: RequestId;
-  /** With `rate_limited`: when the server would answer; the client sends a refused subscribe again by itself. */
+  /**
+   * With `rate_limited`: in how many ms the server would answer the request; the client sends a
+   * refused subscribe again by itself then.
+   */
   retryAfterMs?: number;
 }
 

@@ -2,10 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 
-/** Descriptors a process needs besides its clients' sockets (stdio, IPC, epoll, files, Redis, plain HTTP). */
+/**
+ * Descriptors a process needs besides its clients' sockets (stdio, IPC, epoll, files, Redis,
+ * plain HTTP).
+ */
 export const FD_SPARE = 200;
 
-/** A process's soft and hard limit on open files, from /proc/<pid>/limits text (undefined if not there). */
+/** A process's soft and hard limit on open files, from /proc/<pid>/limits text (undefined if absent). */
 export const openFileLimits = (limitsText: string): { soft: number; hard: number } | undefined => {
   const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limitsText);
   if (!m) return undefined;

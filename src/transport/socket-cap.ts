@@ -1,7 +1,10 @@
 import type { BlockList, Server, Socket } from 'node:net';
 import { isTrustedProxy, plain } from './client-address.ts';
 
-/** Sockets one address may hold, per WebSocket or SSE connection it may hold: as many again for plain HTTP. */
+/**
+ * Sockets one address may hold, per WebSocket or SSE connection it may hold: as many again for
+ * plain HTTP.
+ */
 export const SOCKETS_PER_CONNECTION = 2;
 
 /**
