@@ -5,8 +5,9 @@ import {
   type ISeriesApi,
   type UTCTimestamp,
 } from 'lightweight-charts';
+import * as z from 'zod/mini';
 import type { TickstreamClient } from '../client.ts';
-import type { Bar, BarInterval, CandlesResponse } from '../protocol/index.ts';
+import { CandlesResponse, type Bar, type BarInterval } from '../protocol/index.ts';
 
 /** Karachi is UTC+5 all year: the chart draws UTC, so times are shifted to read as PKT. */
 const PKT_SECONDS = 5 * 3600;
@@ -88,9 +89,13 @@ export class IntradayChart {
           setTimeout(() => ticket === this.loading && this.load(), seconds * 1000);
           return undefined;
         }
-        const body = (await res.json()) as CandlesResponse & { message?: string };
-        if (!res.ok) throw new Error(`${url}: ${res.status} ${body.message ?? ''}`);
-        return body;
+        const body = (await res.json()) as unknown;
+        if (!res.ok) throw new Error(`${url}: ${res.status} ${(body as { message?: string }).message ?? ''}`);
+        // Checked like every message from the server: a chart of garbled bars is worse than none.
+        const parsed = z.safeParse(CandlesResponse, body);
+        if (!parsed.success)
+          throw new Error(`${url}: not a candles answer: ${parsed.error.issues[0]?.message}`);
+        return parsed.data;
       })
       .then((body) => {
         // A later open() or load() owns the chart now.

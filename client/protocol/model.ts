@@ -127,10 +127,11 @@ export const Bar = z.object({
 });
 export type Bar = z.infer<typeof Bar>;
 
-/** `GET /api/candles`: bars ordered by symbol, then start. */
-export interface CandlesResponse {
-  epoch: string;
-  seq: number;
-  interval: BarInterval;
-  candles: Bar[];
-}
+/** `GET /api/candles`: bars ordered by symbol, then start. A page checks it like a message. */
+export const CandlesResponse = z.object({
+  epoch: z.string(),
+  seq: z.int().check(z.nonnegative()),
+  interval: BarInterval,
+  candles: z.array(Bar),
+});
+export type CandlesResponse = z.infer<typeof CandlesResponse>;
