@@ -47,11 +47,18 @@ describe('client library against a real server', () => {
     cleanup.push(() => client.close());
     return client;
   };
+  /** A server holding bars, after the first frame: the day's 34 first 5m bars. */
+  const startWithBars = async (
+    transport: NonNullable<Parameters<typeof startWithFrames>[0]>['transport'] = {},
+  ) => {
+    const started = await start({ hub: { barDays: 5 }, transport });
+    started.frames$.next(first!);
+    await waitFor(() => started.running.hub.queryBars({ interval: '5m' }).length === 34, 'the first bars');
+    return started;
+  };
 
   it('holds the bars of a candles subscription: the snapshot, then each candle applied', async () => {
-    const { running, frames$ } = await start({ hub: { barDays: 5 } });
-    frames$.next(first!);
-    await waitFor(() => running.hub.queryBars({ interval: '5m' }).length === 34, 'the first bars');
+    const { running, frames$ } = await startWithBars();
     const client = open(running.server.url);
     const seen = record(client);
     client.subscribe('candles', ['AIRLINK', 'HBL'], { interval: '5m' });
@@ -66,9 +73,7 @@ describe('client library against a real server', () => {
   });
 
   it('takes a candle snapshot shared from a moment before without moving its position back', async () => {
-    const { running, frames$ } = await start({ hub: { barDays: 5 } });
-    frames$.next(first!);
-    await waitFor(() => running.hub.queryBars({ interval: '5m' }).length === 34, 'the first bars');
+    const { running, frames$ } = await startWithBars();
     // Another subscriber has the server build the AIRLINK 5m snapshot at this seq.
     const other = open(running.server.url);
     const otherSeen = record(other);
@@ -95,12 +100,7 @@ describe('client library against a real server', () => {
     // 25 items a second, a burst of fifty: on open the quotes snapshot (34 quotes and the
     // request's 10) and the headlines one (1 and 10) take the address into debt, so the
     // candles subscribe behind them is refused for about 0.24 s.
-    const { running, frames$ } = await start({
-      hub: { barDays: 5 },
-      transport: { limits: { maxItemsPerIp: 25 } },
-    });
-    frames$.next(first!);
-    await waitFor(() => running.hub.queryBars({ interval: '5m' }).length === 34, 'the first bars');
+    const { running } = await startWithBars({ limits: { maxItemsPerIp: 25 } });
     const client = open(running.server.url);
     const seen = record(client);
     client.subscribe('quotes');
