@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
  * plain HTTP).
  */
 export const FD_SPARE = 200;
+/** Of those, the ones no socket may take: the journal, Redis, stdio and the runtime's own. */
+const FILES_SPARE = 100;
 
 /** A process's soft and hard limit on open files, from /proc/<pid>/limits text (undefined if absent). */
 export const openFileLimits = (limitsText: string): { soft: number; hard: number } | undefined => {
@@ -22,6 +24,15 @@ const limitsOf = (pid: number) => {
   } catch {
     return undefined;
   }
+};
+
+/**
+ * The sockets of every kind (WebSocket, SSE, plain HTTP) this process may hold at once, so that
+ * however many clients come, its own files still open; Infinity where the limit cannot be read.
+ */
+export const socketRoom = (pid = process.pid): number => {
+  const soft = limitsOf(pid)?.soft;
+  return soft === undefined || soft === Infinity ? Infinity : Math.max(1, soft - FILES_SPARE);
 };
 
 /**

@@ -18,7 +18,7 @@ import { ItemBudget } from './item-budget.ts';
 import { createHttpServer } from './http-server.ts';
 import { closeClients, listen } from './listen.ts';
 import { MemoryCeiling } from './memory-ceiling.ts';
-import { connectionsWithinOpenFiles } from './open-files.ts';
+import { connectionsWithinOpenFiles, socketRoom } from './open-files.ts';
 import { metricsGuard, openMetricsListener } from './metrics-endpoint.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_DELAY_MS, type Limits, type TransportConfig } from './options.ts';
 import { WsSink } from './sink.ts';
@@ -147,6 +147,9 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     openSse: (sink, address, expiresAt) => registry.add(sink, address, 'sse', expiresAt),
     log,
   });
+  // Past this Node closes new sockets at once: plain HTTP ones from many addresses cannot take
+  // the descriptors the journal and Redis need (WebSocket clients stop at --max-connections first).
+  http.maxConnections = socketRoom();
   capSocketsPerPeer(http, SOCKETS_PER_CONNECTION * limits.maxConnectionsPerIp, trusted, (address) => {
     metrics.refused.inc({ reason: 'sockets_per_ip' });
     log.debug({ ip: address }, 'closed a socket over the per-address cap');

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ensureOpenFiles, openFileLimits } from '../../src/transport/open-files.ts';
-import { attempt } from '../helpers.ts';
+import { attempt, waitFor } from '../helpers.ts';
 import { spawnTickstream, type ServerChild } from '../server-child.ts';
 
 const limitsOf = (pid: number) => openFileLimits(readFileSync(`/proc/${pid}/limits`, 'utf8'));
@@ -44,7 +45,7 @@ describe('open files', () => {
     }
   });
 
-  it('raises its own limit for --max-connections at start, or lowers the connections to fit and says so', async () => {
+  it('raises its own limit for --max-connections at start, or lowers the connections to fit and says so, and keeps room for files', async () => {
     server = await spawnTickstream(
       'serve',
       ['--port', '0', '--max-connections', '1000'],
@@ -76,6 +77,28 @@ describe('open files', () => {
     const held = Array.from({ length: 60 }, () => new WebSocket(url));
     await Promise.all(held.map((ws) => new Promise((resolve) => ws.once('open', resolve))));
     expect(await attempt(url)).toMatchObject({ code: 1008, reason: 'server full: 60 connections' });
+    // Sockets of any kind stop 100 short of the limit (160 here), whichever addresses hold them:
+    // the journal and Redis keep room for their own files.
+    const others = [];
+    for (let i = 0; i < 100; i++) {
+      const socket = connect({
+        port: server.port,
+        host: '127.0.0.1',
+        localAddress: `127.0.0.${2 + (i % 50)}`,
+      });
+      socket.on('error', () => {});
+      others.push(socket);
+    }
+    await Promise.all(others.map((s) => new Promise((resolve) => s.once('connect', resolve))));
+    await waitFor(async () => {
+      const extra = connect({ port: server!.port, host: '127.0.0.1', localAddress: '127.0.0.99' });
+      extra.on('error', () => {});
+      others.push(extra);
+      return new Promise<boolean>((resolve) =>
+        extra.once('close', () => resolve(true)).setTimeout(200, () => resolve(false)),
+      ).then((closed) => closed || undefined);
+    }, 'a socket past the room closed at once');
     for (const ws of held) ws.close();
+    for (const s of others) s.destroy();
   });
 });
