@@ -124,6 +124,11 @@ export interface ClientOptions {
  * fraction of it.
  */
 const RETRY_SPREAD = 0.2;
+/**
+ * The longest a refused subscribe waits, whatever the server says: timers past 2^31 ms fire at
+ * once, so a huge `retryAfterMs` would otherwise resend in a loop.
+ */
+const MAX_RETRY_MS = 5 * 60_000;
 /** The policy close: the server refused the client (origin, token, limits, abuse) or its token expired. */
 const POLICY_CLOSE = 1008;
 /**
@@ -475,7 +480,7 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         const again = this.channelRequest(request.channel, request.interval);
         if (again) this.sendSubscribe({ ...again, ...(request.since && { since: request.since }) }, kind);
       },
-      error.retryAfterMs * (1 + RETRY_SPREAD * this.random()),
+      Math.min(error.retryAfterMs, MAX_RETRY_MS) * (1 + RETRY_SPREAD * this.random()),
     );
     this.retries.add(timer);
   }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
@@ -287,6 +288,37 @@ describe('client library against a real server', () => {
 
   it.skipIf('WebSocket' in globalThis)('asks for a WebSocket class where the runtime has none', () => {
     expect(() => connect('ws://127.0.0.1:1/ws')).toThrow(/pass options.WebSocket/);
+  });
+
+  it('waits at most five minutes to resend a refused subscribe, however long the server says', async () => {
+    // A scripted server refusing every subscribe for 2^40 ms: a timer that long fires at once.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    const requests: { id?: number }[] = [];
+    wss.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 3_600_000 }));
+      ws.on('message', (data) => {
+        const request = JSON.parse(String(data)) as { id?: number };
+        requests.push(request);
+        const refusal = { type: 'error', id: request.id, code: 'rate_limited', message: 'later' };
+        ws.send(JSON.stringify({ ...refusal, retryAfterMs: 2 ** 40 }));
+      });
+    });
+    const scheduler = new VirtualTimeScheduler();
+    const until = (ms: number) => {
+      scheduler.maxFrames = ms;
+      scheduler.flush();
+    };
+    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`, { scheduler });
+    const seen = record(client);
+    client.subscribe('quotes', ['HBL']);
+    await waitFor(() => seen.error.length === 1, 'the refusal');
+    until(4 * 60_000);
+    expect(requests).toHaveLength(1);
+    until(7 * 60_000);
+    await waitFor(() => requests.length === 2, 'the subscribe sent again');
+    expect(requests[1]!.id).not.toBe(requests[0]!.id);
   });
 
   it('validates what it receives: skips unknown types, refuses a bad quote and resyncs', async () => {
