@@ -115,7 +115,7 @@ export class CandleSubscriptions<T> {
     this.host.enqueue(sent.item);
     if (!since?.recovered) return sent.candles;
     for (const m of since.messages) this.host.enqueueEvent(m);
-    return sent.candles + since.messages.length;
+    return sent.candles + resumeCost(hub.seq, held.seq, since.messages.length);
   }
 
   /** Removes symbols (or everything) from one interval, or from every interval when none is named. */
