@@ -29,6 +29,7 @@ export interface Metrics {
   /** Client requests answered with an error, by code. */
   readonly requestErrors: Counter<'code'>;
   /** Feed frames read from the source. */
+  readonly readHolds: Counter;
   readonly framesIn: Counter;
   /** Events parsed from the feed, by type (quote, headline, rejected); its rate is the parse rate. */
   readonly parsedEvents: Counter<'type'>;
@@ -150,6 +151,11 @@ export const createMetrics = (): Metrics => {
       name: 'tickstream_request_errors_total',
       help: 'Client requests answered with an error, by code.',
       labelNames: ['code'],
+      registers,
+    }),
+    readHolds: new Counter({
+      name: 'tickstream_read_holds_total',
+      help: 'Times a connection was not read for a while: its address sent more than --max-request-bytes-per-ip.',
       registers,
     }),
     framesIn: new Counter({

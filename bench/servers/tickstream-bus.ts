@@ -26,6 +26,7 @@ const TRANSPORT = {
   'max-connections': '15000',
   'max-connections-per-ip': '100000',
   'max-items-per-ip': '1000000000',
+  'max-request-bytes-per-ip': '1000000000',
 };
 
 const redis = await startRedis();

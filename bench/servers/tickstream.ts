@@ -29,6 +29,7 @@ const running = await serve(
       'max-connections': '15000',
       'max-connections-per-ip': '100000',
       'max-items-per-ip': '1000000000',
+      'max-request-bytes-per-ip': '1000000000',
     }),
   },
   createLogger(process.env.LOG_LEVEL ?? 'warn'),

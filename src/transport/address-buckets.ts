@@ -1,3 +1,9 @@
+/**
+ * How many seconds of its rate one address may take at once, for the budgets that are rates:
+ * what it may take of the loop in one go is this and one answer past it.
+ */
+export const BURST_SECONDS = 2;
+
 /** Buckets held before full ones are swept: one per address that asked recently. */
 const SWEEP_AT = 10_000;
 

@@ -22,6 +22,7 @@ import { Subscriptions, withId } from './subscriptions.ts';
 import type { CandleIndex } from './candles-channel.ts';
 import type { HeldCandleSnapshot } from './greetings.ts';
 import type { ItemBudget } from './item-budget.ts';
+import type { ReadBudget } from './read-budget.ts';
 
 /** A client that stops answering for this long after a slow-consumer close is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
@@ -48,6 +49,8 @@ export interface ConnectionContext {
   ) => HeldCandleSnapshot;
   /** What the answers to each client address may hold, shared with the HTTP routes. */
   items: ItemBudget;
+  /** What each client address may send. */
+  reads: ReadBudget;
   /** Forgets a client whose socket closed. */
   released: (connection: Connection, code: number | undefined) => void;
 }
@@ -202,14 +205,10 @@ export class Connection {
   }
 
   /** Handles one frame from the client; a bad one is answered with an error, never thrown. */
-  receive(text: string, bytes = Buffer.byteLength(text), binary = false): void {
+  receive(data: Buffer, binary = false): void {
+    this.ctx.reads.charge(this.bindings.ip, data.length, this.sink);
     const window = (this.window ??= new RequestWindow(this.ctx.limits));
-    const screened = screenRequest(
-      { text, bytes, binary },
-      window,
-      this.ctx.limits,
-      this.ctx.scheduler.now(),
-    );
+    const screened = screenRequest({ data, binary }, window, this.ctx.limits, this.ctx.scheduler.now());
     if (screened.ok) return this.handle(screened.request);
     if (screened.quiet) return this.strike();
     this.log.debug({ code: screened.code, reason: screened.message }, 'rejected client request');

@@ -1,10 +1,4 @@
-import { AddressBuckets } from './address-buckets.ts';
-
-/**
- * How many seconds of its rate one address may ask for at once: what it may take of the loop in
- * one go is this and one answer past it.
- */
-const BURST_SECONDS = 2;
+import { AddressBuckets, BURST_SECONDS } from './address-buckets.ts';
 
 /**
  * What a request costs beyond its answer's items: reading, routing and answering an HTTP request

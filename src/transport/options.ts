@@ -19,6 +19,7 @@ export const transportFlags = {
   'max-connections-per-ip': { type: 'string' },
   'connect-rate': { type: 'string' },
   'max-items-per-ip': { type: 'string' },
+  'max-request-bytes-per-ip': { type: 'string' },
   'trust-proxy': { type: 'string', multiple: true },
   'metrics-token': { type: 'string' },
   'metrics-token-file': { type: 'string' },
@@ -57,6 +58,9 @@ export const transportHelp = `  --port N           listen port (env PORT, defaul
                      may hold per second, over all its connections and HTTP requests (default
                      20000, bursts up to 2x); past it data requests get rate_limited (HTTP 429)
                      with when to retry
+  --max-request-bytes-per-ip N  bytes of WebSocket frames one address may send per second, over
+                     all its connections (default 1MiB, bursts up to 2x); past it its
+                     connections are read no faster
   --trust-proxy LIST addresses or CIDRs of your reverse proxies (repeat or comma-separate): for
                      connections from them the client address is read from X-Forwarded-For
                      (the right-most entry not in LIST) or Forwarded
@@ -89,6 +93,8 @@ export interface Limits {
   connectsPerSecond: number;
   /** Items the answers to one address may hold per second (see `ItemBudget`). */
   maxItemsPerIp: number;
+  /** Bytes of frames one address may send per second (see `ReadBudget`). */
+  maxRequestBytesPerIp: number;
   /** Bytes waiting for a client (socket buffer plus our queue) above which deltas are conflated. */
   slowBytes: number;
   /** Bytes waiting above which the client is closed with 4008. */
@@ -143,6 +149,7 @@ export const DEFAULT_LIMITS: Omit<Limits, 'maxPayload'> = {
   maxConnectionsPerIp: 100,
   connectsPerSecond: 20,
   maxItemsPerIp: 20_000,
+  maxRequestBytesPerIp: 1 << 20,
   slowBytes: 1 << 20,
   slowCloseBytes: 8 << 20,
   slowCloseMs: 30_000,
@@ -183,6 +190,9 @@ export const transportConfig = (
     }),
     connectsPerSecond: num(values, 'connect-rate', DEFAULT_LIMITS.connectsPerSecond, { min: 1 }),
     maxItemsPerIp: num(values, 'max-items-per-ip', DEFAULT_LIMITS.maxItemsPerIp, { min: 1 }),
+    maxRequestBytesPerIp: num(values, 'max-request-bytes-per-ip', DEFAULT_LIMITS.maxRequestBytesPerIp, {
+      min: 1024,
+    }),
     slowBytes: num(values, 'slow-bytes', DEFAULT_LIMITS.slowBytes, { min: 16_384 }),
     slowCloseBytes: num(values, 'slow-close-bytes', DEFAULT_LIMITS.slowCloseBytes, { min: 16_384 }),
     slowCloseMs: duration(values, 'slow-close-after', DEFAULT_LIMITS.slowCloseMs),

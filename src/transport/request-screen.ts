@@ -1,12 +1,12 @@
 import type { ClientRequest, ErrorCode, RequestId } from '../protocol/messages.ts';
 import type { Limits } from './options.ts';
+import { MAX_REQUEST_DEPTH, MAX_REQUEST_MEMBERS, requestShapeFault } from './json-shape.ts';
 import { parseJson, symbolsNamed, validateRequest } from './requests.ts';
 import type { RequestWindow } from './request-window.ts';
 
-/** One client frame as it arrived. */
+/** One client frame as it arrived, its text not yet decoded. */
 export interface RawRequest {
-  text: string;
-  bytes: number;
+  data: Buffer;
   binary: boolean;
 }
 
@@ -34,8 +34,9 @@ const refuse = (code: ErrorCode, message: string, id?: RequestId, retryAfterMs?:
 });
 
 /**
- * Checks one frame in order of cost, cheapest first, so a flood is refused before it is parsed:
- * the request rate, the size, text or binary, JSON, then the symbols it names (charged to the
+ * Checks one frame in order of cost, cheapest first, so a flood is refused before it is decoded
+ * or parsed: the request rate, the size, text or binary, how deep it nests and how many members
+ * its objects hold (what parsing it would cost), JSON, then the symbols it names (charged to the
  * second's budget before validation, since validating, matching and indexing them is what a
  * request costs), and last the protocol's schema.
  */
@@ -55,13 +56,16 @@ export const screenRequest = (
       window.msLeft(now),
     );
   if (admitted === 'still_over') return { ok: false, quiet: true };
-  if (raw.bytes > limits.maxPayload)
+  const { data } = raw;
+  if (data.length > limits.maxPayload)
     return refuse(
       'payload_too_large',
-      `a request may hold at most ${limits.maxPayload} bytes; this one has ${raw.bytes}`,
+      `a request may hold at most ${limits.maxPayload} bytes; this one has ${data.length}`,
     );
   if (raw.binary) return refuse('bad_request', 'binary frames are not accepted; send JSON text');
-  const json = parseJson(raw.text);
+  const fault = requestShapeFault(data, MAX_REQUEST_DEPTH, MAX_REQUEST_MEMBERS);
+  if (fault) return refuse('bad_request', fault);
+  const json = parseJson(data.toString());
   if (!json.ok) return refuse(json.error.code, json.error.message);
   const named = symbolsNamed(json.json);
   if (named > limits.maxSymbols)

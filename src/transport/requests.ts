@@ -50,6 +50,15 @@ export const parseRequest = (raw: string): RequestResult => {
   return parsed.ok ? validateRequest(parsed.json) : parsed;
 };
 
+/** What is wrong, as zod says it, except for fields a request does not have, which it calls "Invalid input". */
+const issueMessage = (issue: z.core.$ZodIssue, op: keyof typeof clientRequests): string => {
+  if (issue.code !== 'unrecognized_keys') return issue.message;
+  const fields = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  return issue.path.length > 0
+    ? fields
+    : `${fields}: ${op} takes ${Object.keys(clientRequests[op].shape).join(', ')}`;
+};
+
 /** Validates a request object (from a frame, or built from an SSE query string). */
 export const validateRequest = (json: unknown): RequestResult => {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
@@ -70,7 +79,7 @@ export const validateRequest = (json: unknown): RequestResult => {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-    return fail('bad_request', `${where}${issue.message}`, requestId);
+    return fail('bad_request', `${where}${issueMessage(issue, obj.op)}`, requestId);
   }
   const request = parsed.data as ClientRequest;
   if (request.op === 'subscribe' && request.channel === 'candles' && request.interval === undefined)

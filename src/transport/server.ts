@@ -15,6 +15,7 @@ import { FlushScheduler } from './flush-scheduler.ts';
 import { CandleSnapshotCache, GreetingCache, SnapshotCache } from './greetings.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { ItemBudget } from './item-budget.ts';
+import { ReadBudget } from './read-budget.ts';
 import { createHttpServer } from './http-server.ts';
 import { closeClients, listen } from './listen.ts';
 import { MemoryCeiling } from './memory-ceiling.ts';
@@ -87,6 +88,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     now: () => scheduler.now(),
   });
   const items = new ItemBudget(limits.maxItemsPerIp, () => scheduler.now());
+  const reads = new ReadBudget(limits.maxRequestBytesPerIp, scheduler, () => metrics.readHolds.inc());
   const registry: ConnectionRegistry = new ConnectionRegistry(
     {
       hub,
@@ -95,6 +97,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       metrics,
       scheduler,
       items,
+      reads,
       index,
       candles,
       markDirty: (c) => flushes.markDirty(c),

@@ -85,6 +85,9 @@ export interface Sink {
   onClosed(listener: () => void): void;
   /** Sends a protocol-level ping whose pong proves the peer alive; WebSocket only. */
   ping?(): void;
+  /** Stops reading what the client sends, until `resume` (an SSE stream sends nothing). */
+  pause(): void;
+  resume(): void;
   readonly open: boolean;
 }
 
@@ -131,6 +134,8 @@ export class WsSink implements Sink {
   }
 
   close(code: number, reason: string): void {
+    // A connection held back for its address's bytes still reads the peer's close frame.
+    this.ws.resume();
     this.ws.close(code, closeReason(reason));
   }
 
@@ -146,6 +151,14 @@ export class WsSink implements Sink {
   /** Sends a WebSocket ping; the peer's pong proves it is alive. */
   ping(): void {
     if (this.open) this.ws.ping();
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
   }
 }
 
@@ -201,4 +214,8 @@ export class SseSink implements Sink {
     if (this.res.closed) listener();
     else this.res.once('close', listener);
   }
+
+  pause(): void {}
+
+  resume(): void {}
 }

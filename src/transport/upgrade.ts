@@ -8,7 +8,7 @@ import { closeReason } from './close-reason.ts';
 
 /** What a WebSocket client turns into once accepted, and the events the server routes to it. */
 export interface WsClient {
-  receive(raw: string, bytes: number, binary: boolean): void;
+  receive(data: Buffer, binary: boolean): void;
   release(code?: number): void;
 }
 
@@ -40,7 +40,7 @@ export const handleUpgrades = <T extends WsClient>(http: Server, deps: UpgradeDe
   // client: idle memory per connection counts.
   const clientOf = new WeakMap<WebSocket, T>();
   function onMessage(this: WebSocket, data: Buffer, isBinary: boolean) {
-    clientOf.get(this)?.receive(isBinary ? '' : data.toString(), data.length, isBinary);
+    clientOf.get(this)?.receive(data, isBinary);
   }
   function onPong(this: WebSocket) {
     const client = clientOf.get(this);

@@ -12,7 +12,12 @@ const CROWD = 2000;
 const MB = 1024 * 1024;
 // A variable, not a literal, so the limits apply where the transport has them. Every client of
 // the crowd comes from 127.0.0.1: the per-address limits are lifted like the total.
-const roomy = { maxConnections: 20_000, maxConnectionsPerIp: 20_000, maxItemsPerIp: 1e9 };
+const roomy = {
+  maxConnections: 20_000,
+  maxConnectionsPerIp: 20_000,
+  maxItemsPerIp: 1e9,
+  maxRequestBytesPerIp: 1e9,
+};
 const [first, second] = fixtureFrames('two-frames.txt');
 
 // Short enough for a quick test, long enough that a busy but live crowd is never cut off.

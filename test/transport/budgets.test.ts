@@ -77,4 +77,31 @@ describe('work budgets per request', () => {
     await over.close();
     await other.close();
   });
+
+  it('stops reading an address that sends more bytes than its budget, and reads the others', async () => {
+    // 1 KiB a second, a burst of 2: one frame of 60 KB puts the address about a minute in debt.
+    ({ running } = await startWithFrames({
+      transport: { trustProxy: ['127.0.0.1'], limits: { maxRequestBytesPerIp: 1024 } },
+    }));
+    const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
+    const flooder = await TestClient.connect(running.server.url, from('198.51.100.1'));
+    const other = await TestClient.connect(running.server.url, from('198.51.100.2'));
+    // The frame that goes past the budget is still answered (refused: a ping has no such field),
+    // since it was read already.
+    flooder.send({ op: 'ping', id: 1, pad: 'x'.repeat(60_000) });
+    expect(await flooder.next('error')).toMatchObject({ id: 1, code: 'bad_request' });
+    flooder.send({ op: 'ping', id: 2 });
+    other.send({ op: 'ping', id: 3 });
+    expect(await other.next('pong')).toMatchObject({ id: 3 });
+    // The other address's answer went out; the flooder's next request waits unread.
+    other.send({ op: 'ping', id: 4 });
+    await waitFor(() => other.ofType('pong').length === 2, 'the second pong');
+    expect(flooder.ofType('pong')).toEqual([]);
+    expect((await running.server.metrics.readHolds.get()).values[0]?.value).toBe(1);
+    // A connection held back still reads the close handshake: a shutdown says goodbye to it.
+    await running.close();
+    running = undefined;
+    await waitFor(() => flooder.closeCode, 'the close');
+    expect([flooder.closeCode, other.closeCode]).toEqual([1001, 1001]);
+  });
 });

@@ -4,6 +4,7 @@ import { Hub } from '../../src/hub/hub.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { CandleIndex } from '../../src/transport/candles-channel.ts';
 import type { Connection } from '../../src/transport/connection.ts';
+import { ReadBudget } from '../../src/transport/read-budget.ts';
 import { ItemBudget } from '../../src/transport/item-budget.ts';
 import { ConnectionRegistry } from '../../src/transport/connection-registry.ts';
 import { DEFAULT_LIMITS } from '../../src/transport/options.ts';
@@ -30,6 +31,7 @@ describe('the connection registry', () => {
         fullSnapshot: () => ({ json: '{}' }),
         candleSnapshot: () => ({ item: { json: '{}' }, seq: 0, candles: 0 }),
         items: new ItemBudget(DEFAULT_LIMITS.maxItemsPerIp, () => 0),
+        reads: new ReadBudget(DEFAULT_LIMITS.maxRequestBytesPerIp, asyncScheduler, () => undefined),
       },
       {
         admission: {

@@ -38,4 +38,6 @@ export class FakeSink implements Sink {
     if (!this.open) listener();
     else this.closedListeners.push(listener);
   }
+  pause(): void {}
+  resume(): void {}
 }

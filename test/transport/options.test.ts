@@ -75,12 +75,18 @@ describe('transport flags', () => {
       '--trust-proxy=192.0.2.7',
       '--connect-rate=5',
       '--max-items-per-ip=500',
+      '--max-request-bytes-per-ip=65536',
       '--max-waiting-bytes=1048576',
       '--metrics-token=M',
       '--metrics-port=9100',
     );
     expect(c.trustProxy).toEqual(['10.0.0.0/8', '::1', '192.0.2.7']);
-    expect(c.limits).toMatchObject({ connectsPerSecond: 5, maxItemsPerIp: 500, maxWaitingBytes: 1_048_576 });
+    expect(c.limits).toMatchObject({
+      connectsPerSecond: 5,
+      maxItemsPerIp: 500,
+      maxRequestBytesPerIp: 65_536,
+      maxWaitingBytes: 1_048_576,
+    });
     expect(c.metricsAccess).toEqual({ token: 'M', port: 9100 });
     expect(DEFAULT_LIMITS.maxWaitingBytes).toBeGreaterThan(0);
   });
@@ -111,5 +117,6 @@ describe('transport flags', () => {
     expect(() => config('--metrics-host=0.0.0.0')).toThrow('--metrics-host needs --metrics-port');
     expect(() => config('--connect-rate=0')).toThrow('--connect-rate');
     expect(() => config('--max-items-per-ip=0')).toThrow('--max-items-per-ip');
+    expect(() => config('--max-request-bytes-per-ip=1000')).toThrow('--max-request-bytes-per-ip');
   });
 });

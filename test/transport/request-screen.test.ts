@@ -6,7 +6,7 @@ import { RequestWindow } from '../../src/transport/request-window.ts';
 const limits: Limits = { ...DEFAULT_LIMITS, maxPayload: 256, maxSymbols: 3, maxRequestsPerSecond: 4 };
 const frame = (request: unknown) => {
   const text = typeof request === 'string' ? request : JSON.stringify(request);
-  return { text, bytes: Buffer.byteLength(text), binary: false };
+  return { data: Buffer.from(text), binary: false };
 };
 const screen = (request: unknown, window = new RequestWindow(limits), now = 0) =>
   screenRequest(frame(request), window, limits, now);
@@ -29,15 +29,41 @@ describe('screenRequest', () => {
       id: 7,
     },
     { what: 'an unknown op', request: { op: 'dance', id: 'x' }, code: 'unknown_op', id: 'x' },
-  ])('refuses $what with $code, echoing a usable id', ({ request, code, id }) => {
+    {
+      what: 'a field the request does not have',
+      request: { op: 'ping', id: 2, pad: 'x' },
+      code: 'bad_request',
+      id: 2,
+      message: /^unknown field "pad": ping takes op, id$/,
+    },
+    {
+      what: 'a field a nested object does not have',
+      request: { op: 'subscribe', channel: 'quotes', since: { epoch: 'e', seq: 1, at: 2 } },
+      code: 'bad_request',
+      message: /^since: unknown field "at"$/,
+    },
+    {
+      what: 'arrays nested deeper than a request',
+      request: '['.repeat(100) + ']'.repeat(100),
+      code: 'bad_request',
+      message: /nest at most 8/,
+    },
+    {
+      what: 'an object of more members than a request has',
+      // Forty one-letter keys, within the 256 bytes this test allows.
+      request: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [String.fromCharCode(65 + i), 0])),
+      code: 'bad_request',
+      message: /at most 32 members/,
+    },
+  ])('refuses $what with $code, echoing a usable id', ({ request, code, id, message }) => {
     const screened = screen(request);
-    expect(screened).toMatchObject({ ok: false, code });
+    expect(screened).toMatchObject({ ok: false, code, ...(message && { message }) });
     expect(screened.ok === false && !screened.quiet ? screened.id : 'accepted').toBe(id);
   });
 
   it('refuses binary frames before parsing them', () => {
     const screened = screenRequest(
-      { text: '', bytes: 4, binary: true },
+      { data: Buffer.alloc(4), binary: true },
       new RequestWindow(limits),
       limits,
       0,

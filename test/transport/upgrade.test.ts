@@ -10,8 +10,8 @@ import { quietLog, waitFor } from '../helpers.ts';
 class Client {
   received: string[] = [];
   released: (number | undefined)[] = [];
-  receive(raw: string) {
-    this.received.push(raw);
+  receive(data: Buffer) {
+    this.received.push(data.toString());
   }
   release(code?: number) {
     this.released.push(code);
