@@ -8,16 +8,18 @@
  * (`src/hub/bar-log-copy.ts`): its first, whole write, then `--writes` (default 5) writes a
  * second of quotes apart, one of them across a minute's end; then the same for compactions of
  * a data directory in the system's temp dir (blocking, so the figure holds the disk's writes
- * and syncs too), beside the state export a compaction used to take in one turn. Prints wall ms
- * and the bytes each writes.
+ * and syncs too), beside the state export a compaction used to take in one turn; then a start on
+ * the directory (restore and the start's compaction) that goes on from its copy, beside one that
+ * writes the copy afresh as every start did before. Prints wall ms and the bytes each writes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BarLogCopy } from '../src/hub/bar-log-copy.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
+import type { HubState } from '../src/hub/hub.ts';
 import { openPersistentHub } from '../src/hub/persistence.ts';
 import { createLogger } from '../src/log.ts';
 
@@ -38,12 +40,12 @@ const SESSION_MINUTES = 375;
 const dir = mkdtempSync(join(tmpdir(), 'tickstream-bar-copies-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 // A data directory compacted only when asked: the journal's appends are the only other cost.
-const { hub, journal } = openPersistentHub(
-  { history: { size: 1000, ageMs: 3_600_000 }, headlineCount: 50, barDays: 5 },
-  dir,
-  createLogger('warn'),
-  { fsyncMs: 1000, compactEvery: Number.MAX_SAFE_INTEGER },
-);
+const OPTIONS = { history: { size: 1000, ageMs: 3_600_000 }, headlineCount: 50, barDays: 5 };
+const log = createLogger('warn');
+const { hub, journal } = openPersistentHub(OPTIONS, dir, log, {
+  fsyncMs: 1000,
+  compactEvery: Number.MAX_SAFE_INTEGER,
+});
 const quote = (day: number, minute: number, s: number, second = 0) => {
   const price = 100 + ((minute * 7 + s + second) % 977) / 100;
   hub.apply({
@@ -117,3 +119,22 @@ for (let w = 1; w <= writes; w++) {
   line(`compaction ${w}${w === writes ? ' (a new minute)' : ''}:`, compact());
 }
 journal.close();
+
+/** A start on the data directory, as after kill -9: restore, then the start's compaction. */
+const start = () => {
+  const t = performance.now();
+  const again = openPersistentHub(OPTIONS, dir, log, {
+    fsyncMs: 1000,
+    compactEvery: Number.MAX_SAFE_INTEGER,
+  });
+  const ms = performance.now() - t;
+  again.journal.close();
+  return `${ms.toFixed(0)} ms, ${again.hub.allBars().length} bars`;
+};
+line('start, going on from the copy:', start());
+// The copy's files holding a line past what the state names (a compaction that died) make the
+// start write the copy afresh, as every start did before: the peer, in the same run.
+const { barLog } = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as HubState;
+const [day] = Object.keys(barLog!.days);
+appendFileSync(join(dir, 'bars', barLog!.id, `${day}.ndjson`), '{}\n');
+line('start, writing the copy afresh (before):', start());

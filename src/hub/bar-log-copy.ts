@@ -125,24 +125,48 @@ export class BarLogCopy {
     this.copied = { id: write.id, days: write.after };
   }
 
+  /**
+   * The bar store was restored from the copy `read` (see {@link withLogged}): each day's log
+   * then begins with the copy's bars (each leaves its series' row for the log as the next is
+   * put, so in another order, which a copy does not keep) and holds only what came since after
+   * them. The next write goes on from the copy instead of writing every bar again; a log
+   * changed since in any other way than by appends (its `revisions`) still starts it over.
+   */
+  adopt(read: LoggedBars): void {
+    const days = new Map<string, Copied>();
+    for (const [day, pieces] of Object.entries(read.ref.days))
+      days.set(day, { count: read.counts.get(day) ?? 0, revisions: 0, pieces });
+    this.copied = { id: read.ref.id, days };
+  }
+
   /** The copy is not as the last write left it (lost, failed, another writer's): the next write starts over. */
   lost(): void {
     this.copied = undefined;
   }
 }
 
+/** The bars a copy holds, oldest day first, with their seqs, and how many of each day: what `ref` named. */
+export interface LoggedBars {
+  ref: BarLogRef;
+  bars: Bar[];
+  seqs: number[];
+  counts: ReadonlyMap<string, number>;
+}
+
 /**
- * The bars a copy holds, oldest day first, from the pieces `read` finds for `ref`; else why not:
- * a piece `missing` (a newer write replaced the copy, or it was lost) or unreadable.
+ * The bars a copy holds, from the pieces `read` finds for `ref`; else why not: a piece `missing`
+ * (a newer write replaced the copy, or it was lost) or unreadable.
  */
 export const readBarLog = (
   ref: BarLogRef,
   read: (day: string, pieces: number) => (string | undefined)[],
-): { ok: true; bars: Bar[]; seqs: number[] } | { ok: false; problem: string; missing: boolean } => {
+): ({ ok: true } & LoggedBars) | { ok: false; problem: string; missing: boolean } => {
   const bars: Bar[] = [];
   const seqs: number[] = [];
+  const counts = new Map<string, number>();
   for (const [day, count] of Object.entries(ref.days).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const texts = read(day, count);
+    const before = bars.length;
     for (let k = 0; k < count; k++) {
       const text = texts[k];
       if (text === undefined)
@@ -154,8 +178,9 @@ export const readBarLog = (
         seqs.push(piece.value.seqs[i]!);
       }
     }
+    counts.set(day, bars.length - before);
   }
-  return { ok: true, bars, seqs };
+  return { ok: true, ref, bars, seqs, counts };
 };
 
 /**

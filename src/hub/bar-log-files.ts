@@ -55,11 +55,25 @@ export const removeUnnamed = (dir: string, ref: BarLogRef | undefined, write?: B
   for (const { day } of write?.dropped ?? []) if (ref) rmSync(dayFile(dir, ref.id, day), { force: true });
 };
 
-/** The bars of the copy `ref` names, oldest day first; or why they cannot be read. */
-export const readPieces = (dir: string, ref: BarLogRef): ReturnType<typeof readBarLog> =>
-  readBarLog(ref, (day, pieces) =>
-    (readTextIfExists(dayFile(dir, ref.id, day)) ?? '')
-      .split('\n')
-      .slice(0, pieces)
-      .map((line) => line || undefined),
-  );
+/**
+ * The bars of the copy `ref` names, oldest day first; or why they cannot be read. `exact`: the
+ * copy's files hold those pieces and nothing else (no day or line a compaction that died left
+ * past them), so that pieces added under its id from now on are read as written.
+ */
+export const readPieces = (
+  dir: string,
+  ref: BarLogRef,
+):
+  | (Extract<ReturnType<typeof readBarLog>, { ok: true }> & { exact: boolean })
+  | Extract<ReturnType<typeof readBarLog>, { ok: false }> => {
+  const named = Object.entries(ref.days).filter(([, pieces]) => pieces > 0);
+  const files = existsSync(join(dir, BARS_DIR, ref.id)) ? readdirSync(join(dir, BARS_DIR, ref.id)) : [];
+  let exact = files.length === named.length;
+  const read = readBarLog(ref, (day, pieces) => {
+    const lines = (readTextIfExists(dayFile(dir, ref.id, day)) ?? '').split('\n');
+    // A file of whole lines ends with a newline: splitting leaves an empty last one.
+    if (pieces > 0 && (lines.length !== pieces + 1 || lines[pieces] !== '')) exact = false;
+    return lines.slice(0, pieces).map((line) => line || undefined);
+  });
+  return read.ok ? { ...read, exact } : read;
+};

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { asyncScheduler, interval, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HubMessage } from '../protocol/messages.ts';
-import { BarLogCopy, type BarLogWrite } from './bar-log-copy.ts';
+import { BarLogCopy, type BarLogWrite, type LoggedBars } from './bar-log-copy.ts';
 import type { Hub, HubStateTexts } from './hub.ts';
 import { currentBoot, markIntact, markLost } from './intact-mark.ts';
 import {
@@ -126,9 +126,14 @@ export class Journal {
     }
   };
 
-  /** Starts journaling `hub`: writes its current state, then a fresh journal. */
-  start(hub: Hub): void {
+  /**
+   * Starts journaling `hub`: writes its current state, then a fresh journal. `copy`: the bars of
+   * the directory's copy that `hub` was restored from, which the state then goes on from instead
+   * of writing every bar again.
+   */
+  start(hub: Hub, copy?: LoggedBars): void {
     this.hub = hub;
+    if (copy) this.barLog.adopt(copy);
     this.compact();
     this.markIntact();
     if (this.options.fsyncMs > 0)

@@ -9,7 +9,7 @@ import { currentBoot, lossReason } from './intact-mark.ts';
 import { JOURNAL_FILE, Journal, type PersistOptions } from './journal.ts';
 import { readJournal } from './journal-file.ts';
 import type { HubConfig } from './options.ts';
-import { withLogged } from './bar-log-copy.ts';
+import { withLogged, type LoggedBars } from './bar-log-copy.ts';
 import { readPieces } from './bar-log-files.ts';
 import { readState } from './state-file.ts';
 
@@ -17,21 +17,22 @@ import { readState } from './state-file.ts';
 const LEFTOVER = /^(state\.json|journal\.ndjson|intact)(\..+)?\.tmp$/;
 
 /**
- * What a data directory holds: the compacted state with the journal's later events applied
- * (through a scratch hub, so replay is the same code as live). Undefined for a new directory.
- * When it may lack events that were sent (no intact mark: a journal write failed and the
- * directory was not whole again before the stop; or the machine rebooted while events waited
- * for fsync) the same state comes back under a new epoch: resuming a client that saw the lost
- * events onto it would say `recovered:true` about a state it never had, so it gets a snapshot.
+ * Restores into `hub` what a data directory holds: the compacted state, then the journal's later
+ * events applied as live ones are. Returns the bar copy the hub's day logs now begin with, for
+ * the journal to go on from; undefined for a new directory. When the directory may lack events
+ * that were sent (no intact mark: a journal write failed and the directory was not whole again
+ * before the stop; or the machine rebooted while events waited for fsync) the same state comes
+ * back under a new epoch: resuming a client that saw the lost events onto it would say
+ * `recovered:true` about a state it never had, so it gets a snapshot.
  */
-export const loadState = (
+const loadInto = (
   dir: string,
-  options: HubOptions,
+  hub: Hub,
   log: Logger,
-  boot = currentBoot(),
-): HubState | undefined => {
+  boot: string | undefined,
+): { copy?: LoggedBars } | undefined => {
   const saved = readState(dir, log);
-  const { state, barsLost } = saved ? withBarLog(dir, saved) : { state: undefined, barsLost: undefined };
+  const { state, barsLost, copy } = saved ? withBarLog(dir, saved) : {};
   const journal = readJournal(join(dir, JOURNAL_FILE), log);
   if (!state && !journal) return undefined;
   if (!state && journal!.header.seq !== 0) {
@@ -43,45 +44,49 @@ export const loadState = (
     );
     return undefined;
   }
-  const scratch = new Hub({ ...options, record: undefined });
-  if (state) scratch.restore(state);
-  else scratch.restore({ epoch: journal!.header.epoch, seq: 0, quotes: [], headlines: [], history: [] });
-  if (journal && journal.header.epoch !== scratch.epoch) {
+  if (state) hub.restore(state);
+  else hub.restore({ epoch: journal!.header.epoch, seq: 0, quotes: [], headlines: [], history: [] });
+  if (journal && journal.header.epoch !== hub.epoch) {
     log.warn(
-      { journal: journal.header.epoch, state: scratch.epoch },
+      { journal: journal.header.epoch, state: hub.epoch },
       'journal is from another epoch; ignoring it',
     );
   } else if (journal) {
     // Records at or below the state's seq were compacted just before a crash: skipped by accept.
-    for (const { at, m } of journal.records) scratch.accept(m, at);
+    for (const { at, m } of journal.records) hub.accept(m, at);
   }
-  const loaded = scratch.exportState();
   const reason =
     journal?.damaged !== undefined
       ? `journal damaged at ${journal.damaged}`
       : barsLost !== undefined
         ? `bars unreadable: ${barsLost}`
         : lossReason(dir, boot);
-  if (reason === undefined) return loaded;
+  if (reason === undefined) return copy ? { copy } : {};
   const epoch = newEpoch();
   log.warn(
-    { dir, reason, lostEpoch: loaded.epoch, seq: loaded.seq, epoch },
+    { dir, reason, lostEpoch: hub.epoch, seq: hub.seq, epoch },
     'the journal may lack events that clients were sent; continuing its state in a new epoch, ' +
       'so clients get a fresh snapshot',
   );
-  return { ...loaded, epoch, history: [], historyAt: [] };
+  // Put back in another order than the copy's: the journal's copy of the bars starts over.
+  hub.restore({ ...hub.exportState(), epoch, history: [], historyAt: [] });
+  return {};
 };
 
 /**
- * The state with the bars of the copy it names (`barLog`) before its own latest ones. Bars that
+ * The state with the bars of the copy it names (`barLog`) after its own latest ones. Bars that
  * cannot be read (a piece gone or garbled) are reported in `barsLost`: the state then goes on
  * without them in a new epoch, since a client resuming across it would miss their changes.
  */
-const withBarLog = (dir: string, state: HubState): { state: HubState; barsLost?: string } => {
+const withBarLog = (
+  dir: string,
+  state: HubState,
+): { state: HubState; barsLost?: string; copy?: LoggedBars } => {
   const { barLog, ...rest } = state;
   if (!barLog) return { state };
   const read = readPieces(dir, barLog);
-  return read.ok ? { state: withLogged(rest, read) } : { state: rest, barsLost: read.problem };
+  if (!read.ok) return { state: rest, barsLost: read.problem };
+  return { state: withLogged(rest, read), ...(read.exact && { copy: read }) };
 };
 
 /**
@@ -99,17 +104,14 @@ export const openPersistentHub = (
     const unlock = lockDir(dir);
     // Files a crash left half-written during a compaction: never read, so dropped.
     for (const name of readdirSync(dir)) if (LEFTOVER.test(name)) rmSync(join(dir, name), { force: true });
-    const state = loadState(dir, options, log, persist.boot ?? currentBoot());
     const journal = new Journal(dir, log, persist, unlock);
+    // The journal records nothing until it starts: replaying its own events does not write them again.
     const hub = new Hub({ ...options, record: journal.append });
-    if (state) {
-      hub.restore(state);
-      log.info(
-        { dir, epoch: state.epoch, seq: state.seq, quotes: state.quotes.length },
-        'restored hub state',
-      );
-    } else log.info({ dir, epoch: hub.epoch }, 'new data directory; starting a new epoch');
-    journal.start(hub);
+    const loaded = loadInto(dir, hub, log, persist.boot ?? currentBoot());
+    if (loaded)
+      log.info({ dir, epoch: hub.epoch, seq: hub.seq, quotes: hub.quoteCount }, 'restored hub state');
+    else log.info({ dir, epoch: hub.epoch }, 'new data directory; starting a new epoch');
+    journal.start(hub, loaded?.copy);
     return { hub, journal };
   } catch (cause) {
     if (cause instanceof TickstreamError) throw cause;

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Hub, HubState } from '../../src/hub/hub.ts';
@@ -108,10 +108,16 @@ describe('the bars of a data directory', () => {
     const { hub, journal } = open(dir);
     trade(hub, 8, 10);
     journal.compact();
+    const id = stateFile(dir).barLog!.id;
     appendFileSync(dayFile(dir, '2023-11-08'), '{"bars":[{"symbol":"AIRLINK"');
-    const again = open(dir).hub;
-    expect(again.position).toEqual(hub.position);
-    expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
+    const again = open(dir);
+    expect(again.hub.position).toEqual(hub.position);
+    expect(keyed(again.hub.exportState())).toEqual(keyed(hub.exportState()));
+    // Pieces added after that line would be read as part of it: the copy starts over instead.
+    expect(stateFile(dir).barLog!.id).not.toBe(id);
+    for (const h of [hub, again.hub]) trade(h, 8, 10, 10);
+    again.journal.compact();
+    expect(keyed(open(dir).hub.exportState())).toEqual(keyed(hub.exportState()));
   });
 
   it('drops the files of a day no longer held, and of copies the state no longer names', () => {
@@ -126,10 +132,40 @@ describe('the bars of a data directory', () => {
     journal.compact();
     expect(readdirSync(join(dir, 'bars', first)).sort()).toEqual(['2023-11-09.ndjson', '2023-11-10.ndjson']);
     journal.close();
-    // A start writes the copy afresh under a new id; the old one goes.
+    // A start goes on from the copy; one the state no longer names goes.
+    mkdirSync(join(dir, 'bars', 'left-by-a-dead-compaction'));
     open(dir, 2).journal.close();
-    expect(readdirSync(join(dir, 'bars'))).toEqual([stateFile(dir).barLog!.id]);
-    expect(stateFile(dir).barLog!.id).not.toBe(first);
+    expect(readdirSync(join(dir, 'bars'))).toEqual([first]);
+  });
+
+  it('a start goes on from the copy it restored, writing none of it again, and later starts hold every bar', () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir);
+    trade(hub, 8, 20);
+    trade(hub, 9, 10);
+    journal.compact();
+    const id = stateFile(dir).barLog!.id;
+    const eighth = readFileSync(dayFile(dir, '2023-11-08'), 'utf8');
+    const ninth = readFileSync(dayFile(dir, '2023-11-09'), 'utf8');
+    journal.close();
+
+    const second = open(dir);
+    expect(stateFile(dir).barLog!.id).toBe(id);
+    expect(readFileSync(dayFile(dir, '2023-11-08'), 'utf8')).toBe(eighth);
+    expect(readFileSync(dayFile(dir, '2023-11-09'), 'utf8')).toBe(ninth);
+    expect(keyed(second.hub.exportState())).toEqual(keyed(hub.exportState()));
+
+    // The same quotes to both: the copy goes on, on a day it held and on a new one.
+    for (const h of [hub, second.hub]) {
+      trade(h, 9, 10, 10);
+      trade(h, 10, 5);
+    }
+    second.journal.compact();
+    expect(stateFile(dir).barLog!.id).toBe(id);
+    expect(readFileSync(dayFile(dir, '2023-11-09'), 'utf8').startsWith(ninth)).toBe(true);
+    // No close(): as after kill -9.
+    const third = open(dir).hub;
+    expect(keyed(third.exportState())).toEqual(keyed(hub.exportState()));
   });
 
   it('goes on without bars it cannot read, in a new epoch, and says why', () => {
