@@ -191,6 +191,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.subs?.dispose();
+    this.ctx.reads.release(this.sink);
     this.ctx.index.remove(this);
     this.queue.clear();
     this.conflator = undefined;
@@ -206,6 +207,8 @@ export class Connection {
 
   /** Handles one frame from the client; a bad one is answered with an error, never thrown. */
   receive(data: Buffer, binary = false): void {
+    // Frames a closing connection still delivers are not answered, and hold nothing back.
+    if (this.closed) return;
     this.ctx.reads.charge(this.bindings.ip, data.length, this.sink);
     const window = (this.window ??= new RequestWindow(this.ctx.limits));
     const screened = screenRequest({ data, binary }, window, this.ctx.limits, this.ctx.scheduler.now());

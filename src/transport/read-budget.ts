@@ -1,4 +1,4 @@
-import type { SchedulerLike } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 import { AddressBuckets, BURST_SECONDS } from './address-buckets.ts';
 
 /** A connection whose reading can be held back: a WebSocket (an SSE stream sends nothing). */
@@ -17,7 +17,8 @@ export interface Reader {
  */
 export class ReadBudget {
   private readonly buckets: AddressBuckets;
-  private readonly held = new WeakSet<Reader>();
+  /** The readers held back, each with the timer that lets it read again. */
+  private readonly held = new Map<Reader, Subscription>();
 
   constructor(
     perSecond: number,
@@ -37,12 +38,18 @@ export class ReadBudget {
     this.buckets.spend(address, bytes);
     const wait = this.buckets.msUntil(address, 0);
     if (wait === 0 || this.held.has(reader)) return;
-    this.held.add(reader);
     reader.pause();
     this.onHold();
-    this.scheduler.schedule(() => {
+    const timer = this.scheduler.schedule(() => {
       this.held.delete(reader);
       reader.resume();
     }, wait);
+    this.held.set(reader, timer);
+  }
+
+  /** Forgets `reader`, its connection gone, with its hold's timer. */
+  release(reader: Reader): void {
+    this.held.get(reader)?.unsubscribe();
+    this.held.delete(reader);
   }
 }

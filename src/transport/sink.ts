@@ -134,8 +134,6 @@ export class WsSink implements Sink {
   }
 
   close(code: number, reason: string): void {
-    // A connection held back for its address's bytes still reads the peer's close frame.
-    this.ws.resume();
     this.ws.close(code, closeReason(reason));
   }
 

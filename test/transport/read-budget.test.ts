@@ -35,8 +35,10 @@ describe('ReadBudget', () => {
 
     scheduler.flush();
     expect(a.paused).toBe(true);
+    // b's connection closes meanwhile: nothing resumes it.
+    budget.release(b);
     scheduler.maxFrames = Infinity;
     scheduler.flush();
-    expect([a.paused, b.paused]).toEqual([false, false]);
+    expect([a.paused, b.paused]).toEqual([false, true]);
   });
 });
