@@ -10,14 +10,15 @@
  * a data directory in the system's temp dir (blocking, so the figure holds the disk's writes
  * and syncs too), beside the state export a compaction used to take in one turn; then a start on
  * the directory (restore and the start's compaction) that goes on from its copy, beside one that
- * writes the copy afresh as every start did before. Prints wall ms and the bytes each writes.
+ * writes the copy afresh as every start did before; and the copy's first write read back as an
+ * edge reloading reads it, at once beside a piece a turn. Prints wall ms and the bytes each writes.
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { BarLogCopy } from '../src/hub/bar-log-copy.ts';
+import { BarLogCopy, barLogSteps, readBarLog } from '../src/hub/bar-log-copy.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
 import type { HubState } from '../src/hub/hub.ts';
 import { openPersistentHub } from '../src/hub/persistence.ts';
@@ -75,10 +76,14 @@ const whole = () => {
 };
 
 const copy = new BarLogCopy();
+/** The pieces of the copy's first, whole write, by day: what an edge reads back on a reload. */
+const firstPieces = new Map<string, string[]>();
 /** The snapshot with the bar log: each series' latest bar inside it, what the log gained beside. */
 const logged = () => {
   const t = performance.now();
   const write = copy.write(hub.barCopy);
+  if (write.reset)
+    for (const { day, text } of write.pieces) firstPieces.set(day, [...(firstPieces.get(day) ?? []), text]);
   const latest = hub.barCopy.latestBars();
   const json = encodeClusterState({ ...state(), bars: latest.bars, barSeqs: latest.seqs, barLog: write.ref });
   const ms = performance.now() - t;
@@ -98,6 +103,28 @@ for (let w = 1; w <= writes; w++) {
   line(`bar log, write ${w}${w === writes ? ' (a new minute)' : ''}:`, logged());
 }
 line('every bar in the snapshot (after):', whole());
+
+/** Reading the first write's pieces back, as an edge reloading does: at once, or a step a turn. */
+const ref = {
+  id: 'bench',
+  days: Object.fromEntries([...firstPieces].map(([day, texts]) => [day, texts.length])),
+};
+const readPiece = (day: string, n: number) => firstPieces.get(day)!.slice(0, n);
+const atOnce = performance.now();
+readBarLog(ref, readPiece);
+line('bar log read back, at once (before):', `${(performance.now() - atOnce).toFixed(0)} ms, one turn`);
+const turns: number[] = [];
+const steps = barLogSteps(ref, readPiece);
+for (let done = false; !done;) {
+  const t = performance.now();
+  done = steps.next().done === true;
+  turns.push(performance.now() - t);
+}
+turns.sort((a, b) => a - b);
+line(
+  'bar log read back, a piece a turn:',
+  `${turns.length} turns, median ${turns[turns.length >> 1]!.toFixed(1)} ms, longest ${turns.at(-1)!.toFixed(0)} ms`,
+);
 
 /** A blocking compaction of the data directory: state, bars files, journal, syncs. */
 const compact = () => {

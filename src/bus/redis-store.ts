@@ -3,7 +3,7 @@ import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
 import { Hub, type HubOptions, type HubState } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
-import { readBarLog, withLogged, type BarLogRef } from '../hub/bar-log-copy.ts';
+import { barLogSteps, withLogged, type BarLogRead, type BarLogRef } from '../hub/bar-log-copy.ts';
 import {
   decodeClusterState,
   decodeEvent,
@@ -166,7 +166,7 @@ export const loadCluster = async (
         .hmget(keys.bars, LOG_ID_FIELD, ...fields),
     );
     const cluster = snapshot.barLog
-      ? withLog(snapshot, snapshot.barLog, fields, logReply as (string | null)[], report)
+      ? await withLog(snapshot, snapshot.barLog, fields, logReply as (string | null)[], report)
       : snapshot;
     if (!cluster) {
       if (Date.now() - started > TRIMMED_WAIT_MS)
@@ -197,6 +197,15 @@ export const loadCluster = async (
   }
 };
 
+/** Runs `steps` to their end, one step a turn of the loop, so I/O is served between steps. */
+const betweenTurns = async (steps: Generator<void, BarLogRead>): Promise<BarLogRead> => {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+};
+
 /** The hash fields of the pieces `log` names. */
 const logFields = (log: BarLogRef): string[] =>
   Object.entries(log.days).flatMap(([day, pieces]) =>
@@ -208,17 +217,20 @@ const logFields = (log: BarLogRef): string[] =>
  * then those of `fields`, the pieces `log` names); undefined when Redis no longer holds that log
  * (a newer snapshot replaced it) or a piece is unreadable (reported).
  */
-const withLog = (
+const withLog = async (
   snapshot: ClusterState,
   log: BarLogRef,
   fields: readonly string[],
   values: (string | null)[],
   report: BadEntryReport,
-): ClusterState | undefined => {
+): Promise<ClusterState | undefined> => {
   if (values[0] !== log.id) return undefined;
   const texts = new Map(fields.map((field, i) => [field, values[i + 1] ?? undefined]));
-  const read = readBarLog(log, (day, pieces) =>
-    Array.from({ length: pieces }, (_, k) => texts.get(pieceField(day, k))),
+  // An edge reloading serves its clients meanwhile: days of bars are seconds of decoding.
+  const read = await betweenTurns(
+    barLogSteps(log, (day, pieces) =>
+      Array.from({ length: pieces }, (_, k) => texts.get(pieceField(day, k))),
+    ),
   );
   // A piece gone is a newer snapshot's doing; one that is there but unreadable is damage.
   if (!read.ok && !read.missing) report(read.problem);

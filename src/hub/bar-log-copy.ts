@@ -153,14 +153,19 @@ export interface LoggedBars {
   counts: ReadonlyMap<string, number>;
 }
 
+/** What reading a copy comes to: its bars, or why not. */
+export type BarLogRead = ({ ok: true } & LoggedBars) | { ok: false; problem: string; missing: boolean };
+
 /**
  * The bars a copy holds, from the pieces `read` finds for `ref`; else why not: a piece `missing`
- * (a newer write replaced the copy, or it was lost) or unreadable.
+ * (a newer write replaced the copy, or it was lost) or unreadable. Yields after each piece it
+ * decodes (a few milliseconds of the loop each), so a process that serves meanwhile (an edge
+ * reloading days of bars) can let its clients in between; {@link readBarLog} runs it at once.
  */
-export const readBarLog = (
+export function* barLogSteps(
   ref: BarLogRef,
   read: (day: string, pieces: number) => (string | undefined)[],
-): ({ ok: true } & LoggedBars) | { ok: false; problem: string; missing: boolean } => {
+): Generator<void, BarLogRead> {
   const bars: Bar[] = [];
   const seqs: number[] = [];
   const counts = new Map<string, number>();
@@ -177,10 +182,23 @@ export const readBarLog = (
         bars.push(piece.value.bars[i]!);
         seqs.push(piece.value.seqs[i]!);
       }
+      yield;
     }
     counts.set(day, bars.length - before);
   }
   return { ok: true, ref, bars, seqs, counts };
+}
+
+/** {@link barLogSteps} at once, for a process that serves no one yet (a start). */
+export const readBarLog = (
+  ref: BarLogRef,
+  read: (day: string, pieces: number) => (string | undefined)[],
+): BarLogRead => {
+  const steps = barLogSteps(ref, read);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 };
 
 /**

@@ -5,6 +5,7 @@ import {
   encodeBarLogPiece,
   PIECE_BARS,
   readBarLog,
+  barLogSteps,
   type BarLogWrite,
 } from '../../src/hub/bar-log-copy.ts';
 import { Hub } from '../../src/hub/hub.ts';
@@ -157,5 +158,18 @@ describe('bar log pieces', () => {
     expect(readBarLog(ref, (day, n) => files[day]!.slice(0, n))).toMatchObject({ ok: false, missing: true });
     files['2023-11-09'] = ['{}'];
     expect(readBarLog(ref, (day, n) => files[day]!.slice(0, n))).toMatchObject({ ok: false, missing: false });
+  });
+
+  it('a copy read step by step hands the loop back after each piece it decodes', () => {
+    const ref = { id: 'a', days: { '2023-11-08': 2, '2023-11-09': 1 } };
+    const text = encodeBarLogPiece({ bars: [bar], seqs: [1] });
+    const decoded: string[] = [];
+    const steps = barLogSteps(ref, (day, n) => {
+      decoded.push(day);
+      return Array.from({ length: n }, () => text);
+    });
+    let turns = 0;
+    for (let step = steps.next(); !step.done; step = steps.next()) turns++;
+    expect([turns, decoded]).toEqual([3, ['2023-11-08', '2023-11-09']]);
   });
 });
