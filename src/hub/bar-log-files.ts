@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readBarLog, type BarLogRef, type BarLogWrite } from './bar-log-copy.ts';
+import { readBarLog, type BarLogRead, type BarLogRef, type BarLogWrite } from './bar-log-copy.ts';
 import { readTextIfExists } from './journal-file.ts';
 
 /**
@@ -63,9 +63,7 @@ export const removeUnnamed = (dir: string, ref: BarLogRef | undefined, write?: B
 export const readPieces = (
   dir: string,
   ref: BarLogRef,
-):
-  | (Extract<ReturnType<typeof readBarLog>, { ok: true }> & { exact: boolean })
-  | Extract<ReturnType<typeof readBarLog>, { ok: false }> => {
+): Exclude<BarLogRead, { ok: true }> | (Extract<BarLogRead, { ok: true }> & { exact: boolean }) => {
   const named = Object.entries(ref.days).filter(([, pieces]) => pieces > 0);
   const files = existsSync(join(dir, BARS_DIR, ref.id)) ? readdirSync(join(dir, BARS_DIR, ref.id)) : [];
   let exact = files.length === named.length;
