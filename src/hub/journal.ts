@@ -77,6 +77,7 @@ export class Journal {
   private lines = 0;
   private dirty = false;
   private timer: Subscription | undefined;
+  private restores: Subscription | undefined;
   private closed = false;
   /** Bumped by every compaction and failure, so a background one overtaken by either is dropped. */
   private generation = 0;
@@ -135,10 +136,26 @@ export class Journal {
     this.hub = hub;
     if (copy) this.barLog.adopt(copy);
     this.compact();
+    this.restores = hub.restored$.subscribe(this.onRestored);
     this.markIntact();
     if (this.options.fsyncMs > 0)
       this.timer = interval(this.options.fsyncMs, this.scheduler).subscribe(() => this.sync());
   }
+
+  /**
+   * The hub took a state from elsewhere (an ingest or an edge loading Redis's): the state file
+   * and the journal no longer add up to it, and a restart would put later events on top of the
+   * old state. It is written whole before any later event is journaled, and the bar copy starts
+   * over: its pieces hold the bars the hub had.
+   */
+  private readonly onRestored = (): void => {
+    this.barLog.lost();
+    try {
+      this.compact();
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  };
 
   /** Whether events are being journaled; while not, what failed and since when. */
   health(): JournalHealth {
@@ -309,6 +326,7 @@ export class Journal {
   }
 
   private stop(): void {
+    this.restores?.unsubscribe();
     this.timer?.unsubscribe();
     this.retry?.unsubscribe();
     if (this.fd !== undefined) closeSync(this.fd);

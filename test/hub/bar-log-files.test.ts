@@ -191,3 +191,24 @@ describe('the bars of a data directory', () => {
     );
   });
 });
+
+describe('a data directory under a hub restored from elsewhere (the bus)', () => {
+  it('a restart after the hub took another state holds that state and what came after', () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir, 5, { compactEvery: 40 });
+    trade(hub, 8, 10);
+    // The copy holds this hub's bars of the 8th: the restored state's are others.
+    journal.compact();
+    // Another process's state, further on (as an ingest loads Redis's): other bars, other prices.
+    const other = open(newDir()).hub;
+    trade(other, 8, 30);
+    trade(other, 9, 10);
+    hub.restore(other.exportState());
+    for (const h of [hub, other]) trade(h, 9, 10, 10);
+    // No close(): as after kill -9.
+    const again = open(dir).hub;
+    expect(again.position).toEqual(hub.position);
+    expect(again.snapshot()).toEqual(hub.snapshot());
+    expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
+  });
+});
