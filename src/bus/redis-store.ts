@@ -153,20 +153,18 @@ export const loadCluster = async (
       return base;
     }
     const snapshot = decoded.value;
-    const fields = snapshot.barLog ? logFields(snapshot.barLog) : [];
     // Ids are immutable and only trimmed from the old end, so reading on after the snapshot in a
     // second step is safe, unless the trim passed the snapshot meanwhile (then read again). Under
     // one id a bar log piece never changes once written: a piece gone or a new id means a newer
     // snapshot replaced this one's log (then read again).
-    const [afterReply, newestReply, logReply] = await execAll(
+    const [afterReply, newestReply] = await execAll(
       redis
         .multi()
         .xrange(keys.events, entryId(snapshot.gen, snapshot.seq + 1), '+')
-        .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, limits.history.size))
-        .hmget(keys.bars, LOG_ID_FIELD, ...fields),
+        .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, limits.history.size)),
     );
     const cluster = snapshot.barLog
-      ? await withLog(snapshot, snapshot.barLog, fields, logReply as (string | null)[], report)
+      ? await withLog(snapshot, snapshot.barLog, await readLog(redis, keys.bars, snapshot.barLog), report)
       : snapshot;
     if (!cluster) {
       if (Date.now() - started > TRIMMED_WAIT_MS)
@@ -213,19 +211,44 @@ const logFields = (log: BarLogRef): string[] =>
   );
 
 /**
- * The snapshot with the bar log's pieces before its own latest bars, from `values` (the id's,
- * then those of `fields`, the pieces `log` names); undefined when Redis no longer holds that log
- * (a newer snapshot replaced it) or a piece is unreadable (reported).
+ * Bar log pieces read per command. Days of bars are hundreds of MB: in one command Redis would
+ * copy them all into one answer, serving no one else meanwhile and holding them in the reader's
+ * output buffer (for every edge reloading at once); a few MB a command it serves the rest between.
+ */
+export const PIECES_PER_READ = 8;
+
+/**
+ * The texts of the pieces `log` names, by field, a few pieces a command; undefined when Redis no
+ * longer holds that log (a newer snapshot replaced it: its id changed before the last command).
+ */
+const readLog = async (
+  redis: Redis,
+  key: string,
+  log: BarLogRef,
+): Promise<Map<string, string | undefined> | undefined> => {
+  const fields = logFields(log);
+  const texts = new Map<string, string | undefined>();
+  for (let i = 0; i === 0 || i < fields.length; i += PIECES_PER_READ) {
+    const batch = fields.slice(i, i + PIECES_PER_READ);
+    const [id, ...values] = await redis.hmget(key, LOG_ID_FIELD, ...batch);
+    if (id !== log.id) return undefined;
+    batch.forEach((field, k) => texts.set(field, values[k] ?? undefined));
+  }
+  return texts;
+};
+
+/**
+ * The snapshot with the bar log's pieces before its own latest bars, from `texts` (by field, as
+ * {@link readLog} read them); undefined when Redis no longer holds that log (a newer snapshot
+ * replaced it) or a piece is unreadable (reported).
  */
 const withLog = async (
   snapshot: ClusterState,
   log: BarLogRef,
-  fields: readonly string[],
-  values: (string | null)[],
+  texts: Map<string, string | undefined> | undefined,
   report: BadEntryReport,
 ): Promise<ClusterState | undefined> => {
-  if (values[0] !== log.id) return undefined;
-  const texts = new Map(fields.map((field, i) => [field, values[i + 1] ?? undefined]));
+  if (!texts) return undefined;
   // An edge reloading serves its clients meanwhile: days of bars are seconds of decoding.
   const read = await betweenTurns(
     barLogSteps(log, (day, pieces) =>

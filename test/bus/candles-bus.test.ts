@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { busKeys, loadCluster, type ClusterState } from '../../src/bus/redis-store.ts';
+import {
+  busKeys,
+  loadCluster,
+  LOG_ID_FIELD,
+  pieceField,
+  type ClusterState,
+} from '../../src/bus/redis-store.ts';
+import { BarLogCopy } from '../../src/hub/bar-log-copy.ts';
 import { Hub } from '../../src/hub/hub.ts';
 import { BAR_INTERVALS, type CandlesResponse } from '../../src/protocol/messages.ts';
 import { barKeys, waitFor } from '../helpers.ts';
@@ -212,5 +219,63 @@ describe('bars on the Redis bus', () => {
       },
     );
     expect(barKeys(loaded.state!.bars!, loaded.state!.barSeqs!)).toEqual(barKeys(bars!, barSeqs!));
+  });
+
+  it('reads a long bar log a few pieces a command, whole', async () => {
+    const prefix = uniquePrefix();
+    const keys = busKeys(prefix);
+    const hub = new Hub({ history: { size: 100, ageMs: 600_000 }, headlineCount: 5, epoch: 'E', barDays: 5 });
+    // 5,000 symbols for ten minutes: about 50,000 bars in the day's log, ten pieces.
+    for (let m = 0; m < 10; m++)
+      for (let s = 0; s < 5000; s++)
+        hub.apply({
+          type: 'quote',
+          symbol: `S${s}`,
+          ts: new Date(Date.UTC(2023, 10, 8, 4, 31 + m)).toISOString(),
+          fields: { kind: 'stock', price: 80 + m, change: 1, changePercent: 1, direction: 'up' },
+        });
+    const write = new BarLogCopy(() => 'L1').write(hub.barCopy);
+    expect(write.pieces.length).toBeGreaterThan(8);
+    const admin = redis.admin();
+    await admin.hset(
+      keys.bars,
+      LOG_ID_FIELD,
+      'L1',
+      ...write.pieces.flatMap((p) => [pieceField(p.day, p.k), p.text]),
+    );
+    const latest = hub.barCopy.latestBars();
+    const state: ClusterState = {
+      gen: 1,
+      epoch: 'E',
+      seq: hub.seq,
+      quotes: hub.snapshot(),
+      headlines: [],
+      bars: latest.bars,
+      barSeqs: latest.seqs,
+      barLog: write.ref,
+    };
+    await admin.set(keys.state, JSON.stringify(state));
+
+    const reads: number[] = [];
+    const watch = admin.duplicate();
+    await watch.monitor().then((monitor) =>
+      monitor.on('monitor', (_t, args: string[]) => {
+        if (args[0]?.toLowerCase() === 'hmget' && args[1] === keys.bars) reads.push(args.length - 3);
+      }),
+    );
+    const loaded = await loadCluster(
+      admin,
+      keys,
+      { history: { size: 10, ageMs: 60_000 }, headlineCount: 5, barDays: 5 },
+      (problem) => {
+        throw new Error(problem);
+      },
+    );
+    watch.disconnect();
+    const held = hub.exportState();
+    expect(barKeys(loaded.state!.bars!, loaded.state!.barSeqs!)).toEqual(barKeys(held.bars!, held.barSeqs!));
+    // Each command names the log's id and at most eight pieces.
+    expect(reads.reduce((n, r) => n + r, 0)).toBe(write.pieces.length);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(8);
   });
 });
