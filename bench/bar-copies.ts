@@ -11,7 +11,8 @@
  * and syncs too), beside the state export a compaction used to take in one turn; then a start on
  * the directory (restore and the start's compaction) that goes on from its copy, beside one that
  * writes the copy afresh as every start did before; and the copy's first write read back as an
- * edge reloading reads it, at once beside a piece a turn. Prints wall ms and the bytes each writes.
+ * edge reloading reads it, at once beside a piece a turn, and put into a hub, through a scratch
+ * hub beside straight in. Prints wall ms and the bytes each writes.
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BarLogCopy, barLogSteps, readBarLog } from '../src/hub/bar-log-copy.ts';
+import { restoreCluster } from '../src/bus/redis-store.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
-import type { HubState } from '../src/hub/hub.ts';
+import { Hub, type HubState } from '../src/hub/hub.ts';
 import { openPersistentHub } from '../src/hub/persistence.ts';
 import { createLogger } from '../src/log.ts';
 
@@ -125,6 +127,23 @@ line(
   'bar log read back, a piece a turn:',
   `${turns.length} turns, median ${turns[turns.length >> 1]!.toFixed(1)} ms, longest ${turns.at(-1)!.toFixed(0)} ms`,
 );
+
+/** A reload putting the cluster (every bar) into a hub: one turn of the loop either way. */
+const cluster = { gen: 1, snapshot: hub.exportState(), run: [] };
+const reload = (label: string, into: (target: Hub) => void) => {
+  const target = new Hub(OPTIONS);
+  const t = performance.now();
+  into(target);
+  line(label, `${(performance.now() - t).toFixed(0)} ms, one turn`);
+  target.close();
+};
+reload('reload, through a scratch hub (before):', (target) => {
+  const scratch = new Hub(OPTIONS);
+  restoreCluster(scratch, cluster);
+  target.restore(scratch.exportState());
+  scratch.close();
+});
+reload('reload, into the hub itself:', (target) => restoreCluster(target, cluster));
 
 /** A blocking compaction of the data directory: state, bars files, journal, syncs. */
 const compact = () => {

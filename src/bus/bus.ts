@@ -12,8 +12,10 @@ import { badEntryReporter } from './stream-codec.ts';
 import {
   busKeys,
   connectRedis,
+  headOf,
   linkState,
   loadCluster,
+  restoreCluster,
   whenReady,
   type BusLinkState,
   type LoadLimits,
@@ -81,19 +83,17 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
     throw err;
   }
   const loaded = await loadCluster(redis, keys, ctx.limits, badEntryReporter(ctx.log, metrics));
-  const { state } = loaded;
+  const { cluster } = loaded;
+  const head = cluster && headOf(cluster);
   // A hub its data dir restored past what Redis holds (Redis lost writes) keeps its own events:
   // taking Redis's older state would hand out those seqs a second time.
-  const ahead = state !== undefined && state.epoch === hub.epoch && hub.seq > state.seq;
-  if (state && !ahead) {
-    hub.restore(state);
-    ctx.log.info(
-      { epoch: hub.epoch, seq: hub.seq, history: state.history.length },
-      'ingest continues the cluster epoch and seq from Redis',
-    );
+  const ahead = head !== undefined && head.epoch === hub.epoch && hub.seq > head.seq;
+  if (cluster && !ahead) {
+    restoreCluster(hub, cluster);
+    ctx.log.info({ epoch: hub.epoch, seq: hub.seq }, 'ingest continues the cluster epoch and seq from Redis');
   }
   // Epoch numbers only grow, so edges still reading an old epoch's stream ids see a new one.
-  const gen = state?.gen ?? Math.max(Date.now(), loaded.topGen + 1);
+  const gen = cluster?.gen ?? Math.max(Date.now(), loaded.topGen + 1);
   const { maxLen, snapshotMs } = config;
   const publisher = new Publisher({
     hub,
@@ -106,11 +106,11 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
     log: ctx.log,
     metrics,
   });
-  if (!state || ahead) {
-    await publisher.announce(state?.seq);
+  if (!cluster || ahead) {
+    await publisher.announce(head?.seq);
     ctx.log.info(
-      { epoch: hub.epoch, seq: hub.seq, redisSeq: state?.seq },
-      state
+      { epoch: hub.epoch, seq: hub.seq, redisSeq: head?.seq },
+      cluster
         ? 'ingest is ahead of Redis: published what Redis lacked'
         : 'Redis held no cluster state: ingest published its epoch',
     );

@@ -12,7 +12,15 @@ import {
   parseEntryId,
   type StreamEntry,
 } from './stream-codec.ts';
-import { loadCluster, whenReady, type BusKeys, type Loaded, type LoadLimits } from './redis-store.ts';
+import {
+  headOf,
+  loadCluster,
+  restoreCluster,
+  whenReady,
+  type BusKeys,
+  type Loaded,
+  type LoadLimits,
+} from './redis-store.ts';
 
 /** Entries per read: bounds one read's work while an edge catches up. */
 const READ_COUNT = 1000;
@@ -90,13 +98,13 @@ export class Follower {
     return this.done;
   }
 
-  private adopt({ state, status }: Loaded): void {
+  private adopt({ cluster, status }: Loaded): void {
     const { hub } = this.options;
     if (status) {
       this.statusId = status.id;
       this.applyStatus(status.message);
     }
-    if (!state) {
+    if (!cluster) {
       // Nothing published yet: the ingest writes state and events in one transaction, so the
       // first entry that arrives tells us to load.
       this.gen = undefined;
@@ -104,12 +112,13 @@ export class Follower {
       this.log.warn('Redis holds no cluster state yet; waiting for the ingest');
       return;
     }
-    hub.restore(state);
-    this.gen = state.gen;
-    this.eventsId = entryId(state.gen, state.seq);
-    this.headSeq = state.seq;
+    restoreCluster(hub, cluster);
+    const head = headOf(cluster);
+    this.gen = cluster.gen;
+    this.eventsId = entryId(cluster.gen, head.seq);
+    this.headSeq = head.seq;
     this.log.info(
-      { epoch: state.epoch, seq: state.seq, history: state.history.length },
+      { ...head, history: cluster.snapshot.history.length + cluster.run.length },
       'loaded the cluster snapshot and recent events',
     );
   }

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
-import { Hub, type HubOptions, type HubState } from '../hub/hub.ts';
+import type { Hub, HubOptions, HubState } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
 import { barLogSteps, withLogged, type BarLogRead, type BarLogRef } from '../hub/bar-log-copy.ts';
 import {
@@ -92,13 +92,35 @@ const consecutive = (
   return step === 1 ? out : out.reverse();
 };
 
+/** The cluster as Redis holds it: its snapshot, and the events after it to the stream head. */
+export interface LoadedCluster {
+  gen: number;
+  /** The snapshot, its bar log's bars in it, with the events the stream holds up to it as history. */
+  snapshot: HubState;
+  /** The events after the snapshot, to the stream head. */
+  run: HubMessage[];
+}
+
+/** The epoch and seq at the stream head. */
+export const headOf = ({ snapshot, run }: LoadedCluster): { epoch: string; seq: number } => ({
+  epoch: snapshot.epoch,
+  seq: snapshot.seq + run.length,
+});
+
+/**
+ * Puts a loaded cluster into `hub`: the snapshot, then the events after it, accepted as live ones
+ * are, so the rules are the hub's own. Into the hub itself: rolling a scratch hub forward and
+ * restoring from its export went three times over days of bars, in one turn of the loop.
+ */
+export const restoreCluster = (hub: Hub, { snapshot, run }: LoadedCluster): void => {
+  hub.restore(snapshot);
+  for (const m of run) hub.accept(m);
+};
+
 /** What a process starting against a cluster finds in Redis. */
 export interface Loaded {
-  /**
-   * The cluster's state at the stream head: the snapshot rolled forward by the events the stream
-   * holds after it, with the events the stream still holds as history; absent when Redis has none.
-   */
-  state?: HubState & { gen: number };
+  /** The cluster's state (see {@link restoreCluster}); absent when Redis has none. */
+  cluster?: LoadedCluster;
   /** The latest status the ingest published, and its stream id to follow from. */
   status?: { message: StatusMessage; id: string };
   /** The largest epoch number in the event stream, so a new epoch takes a larger one. */
@@ -191,7 +213,8 @@ export const loadCluster = async (
       limits.history.size > 0
         ? consecutive((newestReply ?? []) as StreamEntry[], cluster.gen, headSeq, -1, report)
         : [];
-    return { ...base, state: { ...rollForward(cluster, history, run, limits), gen: cluster.gen } };
+    const held = history.filter((m) => m.seq <= cluster.seq);
+    return { ...base, cluster: { gen: cluster.gen, snapshot: { ...cluster, history: held }, run } };
   }
 };
 
@@ -258,21 +281,6 @@ const withLog = async (
   // A piece gone is a newer snapshot's doing; one that is there but unreadable is damage.
   if (!read.ok && !read.missing) report(read.problem);
   return read.ok ? withLogged(snapshot, read) : undefined;
-};
-
-/** The snapshot with `run` (the events right after it) applied, through a hub, so the rules are the hub's own. */
-const rollForward = (
-  cluster: ClusterState,
-  history: HubMessage[],
-  run: HubMessage[],
-  limits: LoadLimits,
-): HubState => {
-  const hub = new Hub({ ...limits, epoch: cluster.epoch });
-  hub.restore({ ...cluster, history: history.filter((m) => m.seq <= cluster.seq) });
-  for (const m of run) hub.accept(m);
-  const state = hub.exportState();
-  hub.close();
-  return state;
 };
 
 /** Connection health as `/healthz` and `/readyz` report it. */
