@@ -105,6 +105,7 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
     lease,
     log: ctx.log,
     metrics,
+    ...(cluster?.copy && !ahead && { copy: cluster.copy }),
   });
   if (!cluster || ahead) {
     await publisher.announce(head?.seq);

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Subscription } from 'rxjs';
-import { BarLogCopy, type BarLogWrite } from '../hub/bar-log-copy.ts';
+import { BarLogCopy, type BarLogWrite, type LoggedBars } from '../hub/bar-log-copy.ts';
 import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
@@ -31,6 +31,12 @@ export interface PublisherOptions {
   snapshotMs: number;
   /** The lease this ingest holds (acquired before it publishes); renewed every third of its length. */
   lease: IngestLease;
+  /**
+   * The bar log in Redis that `hub`'s bars were restored from: the first snapshot goes on
+   * writing it instead of writing every bar again (Redis refuses it if another log replaced it,
+   * and the next snapshot then writes the log whole).
+   */
+  copy?: LoggedBars;
   log: Logger;
   metrics: BusMetrics;
 }
@@ -67,6 +73,7 @@ export class Publisher {
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log.child({ bus: 'publisher' });
     this.snapshots = new SnapshotThrottle(options.hub.seq, options.snapshotMs, options.maxLen);
+    if (options.copy) this.barLog.adopt(options.copy);
     this.beat = setInterval(this.renewLease, options.lease.ms / 3).unref();
     this.subscription.add(
       options.hub.messages$.subscribe((m) => {

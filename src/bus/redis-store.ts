@@ -3,7 +3,13 @@ import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
 import type { Hub, HubOptions, HubState } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
-import { barLogSteps, withLogged, type BarLogRead, type BarLogRef } from '../hub/bar-log-copy.ts';
+import {
+  barLogSteps,
+  withLogged,
+  type BarLogRead,
+  type BarLogRef,
+  type LoggedBars,
+} from '../hub/bar-log-copy.ts';
 import {
   decodeClusterState,
   decodeEvent,
@@ -99,6 +105,11 @@ export interface LoadedCluster {
   snapshot: HubState;
   /** The events after the snapshot, to the stream head. */
   run: HubMessage[];
+  /**
+   * The bar log the snapshot's bars were read from: once the snapshot is restored, the hub's day
+   * logs begin with its bars, so an ingest can go on writing it (`BarLogCopy.adopt`).
+   */
+  copy?: LoggedBars;
 }
 
 /** The epoch and seq at the stream head. */
@@ -185,10 +196,10 @@ export const loadCluster = async (
         .xrange(keys.events, entryId(snapshot.gen, snapshot.seq + 1), '+')
         .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, limits.history.size)),
     );
-    const cluster = snapshot.barLog
+    const logged: { state: ClusterState; copy?: LoggedBars } | undefined = snapshot.barLog
       ? await withLog(snapshot, snapshot.barLog, await readLog(redis, keys.bars, snapshot.barLog), report)
-      : snapshot;
-    if (!cluster) {
+      : { state: snapshot };
+    if (!logged) {
       if (Date.now() - started > TRIMMED_WAIT_MS)
         throw new TickstreamError(
           'bus_bars',
@@ -197,6 +208,7 @@ export const loadCluster = async (
       await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** tries)));
       continue;
     }
+    const { state: cluster, copy } = logged;
     const after = (afterReply ?? []) as StreamEntry[];
     const run = consecutive(after, cluster.gen, cluster.seq + 1, 1, report);
     if (run.length === 0 && after[0] && parseEntryId(after[0][0])?.gen === cluster.gen) {
@@ -214,7 +226,8 @@ export const loadCluster = async (
         ? consecutive((newestReply ?? []) as StreamEntry[], cluster.gen, headSeq, -1, report)
         : [];
     const held = history.filter((m) => m.seq <= cluster.seq);
-    return { ...base, cluster: { gen: cluster.gen, snapshot: { ...cluster, history: held }, run } };
+    const loaded = { gen: cluster.gen, snapshot: { ...cluster, history: held }, run };
+    return { ...base, cluster: copy ? { ...loaded, copy } : loaded };
   }
 };
 
@@ -262,15 +275,15 @@ const readLog = async (
 
 /**
  * The snapshot with the bar log's pieces before its own latest bars, from `texts` (by field, as
- * {@link readLog} read them); undefined when Redis no longer holds that log (a newer snapshot
- * replaced it) or a piece is unreadable (reported).
+ * {@link readLog} read them), and the log as read; undefined when Redis no longer holds that log
+ * (a newer snapshot replaced it) or a piece is unreadable (reported).
  */
 const withLog = async (
   snapshot: ClusterState,
   log: BarLogRef,
   texts: Map<string, string | undefined> | undefined,
   report: BadEntryReport,
-): Promise<ClusterState | undefined> => {
+): Promise<{ state: ClusterState; copy: LoggedBars } | undefined> => {
   if (!texts) return undefined;
   // An edge reloading serves its clients meanwhile: days of bars are seconds of decoding.
   const read = await betweenTurns(
@@ -280,7 +293,7 @@ const withLog = async (
   );
   // A piece gone is a newer snapshot's doing; one that is there but unreadable is damage.
   if (!read.ok && !read.missing) report(read.problem);
-  return read.ok ? withLogged(snapshot, read) : undefined;
+  return read.ok ? { state: withLogged(snapshot, read), copy: read } : undefined;
 };
 
 /** Connection health as `/healthz` and `/readyz` report it. */
