@@ -165,7 +165,13 @@ export class Publisher {
     if (this.inFlight || this.stopped || this.retries.waiting || redis.status !== 'ready')
       return Promise.resolve();
     const snapshot = this.snapshots.wants(this.options.hub.seq);
-    if (this.pending.length === 0 && !snapshot && this.status === undefined) return Promise.resolve();
+    if (this.pending.length === 0 && !snapshot && this.status === undefined) {
+      // The snapshot timer may fire a little before its time as the throttle's clock reads it
+      // (timers count from the loop's cached time, which a long turn leaves behind): the
+      // snapshot is then still owed, and nothing else would bring it.
+      this.snapshotLater();
+      return Promise.resolve();
+    }
     const events = this.pending.length;
     const done = this.send(snapshot).finally(() => {
       this.inFlight = undefined;
@@ -303,6 +309,11 @@ export class Publisher {
   private afterSend(): void {
     if (this.stopped || this.retries.waiting) return;
     if (this.pending.length > 0 || this.status !== undefined || this.snapshots.forced) return this.schedule();
+    this.snapshotLater();
+  }
+
+  /** Sets a timer for the snapshot a quiet spell owes, unless one is set or none is owed. */
+  private snapshotLater(): void {
     const dueIn = this.snapshots.dueIn(this.options.hub.seq);
     if (dueIn !== undefined && !this.snapshotTimer)
       this.snapshotTimer = setTimeout(() => {

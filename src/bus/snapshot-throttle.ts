@@ -19,7 +19,7 @@ export class SnapshotThrottle {
     private seq: number,
     private readonly everyMs: number,
     maxLen: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {
     this.at = now();
     this.everyEvents = Math.min(SNAPSHOT_EVERY, Math.max(1, Math.floor(maxLen / 2)));

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   busKeys,
   loadCluster,
@@ -217,6 +217,26 @@ describe('bars on the Redis bus', () => {
     await waitFor(() => late.running.hub.seq === ingest.running.hub.seq, 'the late edge in step');
     const [held, loaded] = [ingest.running.hub.exportState(), late.running.hub.exportState()];
     expect(barKeys(loaded.bars!, loaded.barSeqs!)).toEqual(barKeys(held.bars!, held.barSeqs!));
+  });
+
+  it('writes the snapshot a quiet spell owes, even when its timer fires early by the throttle clock', async () => {
+    const prefix = uniquePrefix();
+    const ingest = await start('ingest', redis.url, prefix, { snapshotMs: 500 });
+    ingest.frames$.next(tick(1));
+    await snapshotAt(prefix, ingest);
+    // The clock the throttle reads stands still, as a timer counted from a stale loop time sees
+    // it: the events go out without a snapshot, and the timer for it fires "early".
+    const frozen = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(frozen);
+    try {
+      ingest.frames$.next(tick(2));
+      await waitFor(async () => (await redis.admin().xlen(busKeys(prefix).events)) === 6, 'the events');
+      await new Promise((r) => setTimeout(r, 700));
+    } finally {
+      clock.mockRestore();
+    }
+    expect((await stateOf(prefix)).seq).toBe(3);
+    await snapshotAt(prefix, ingest);
   });
 
   it('loads a snapshot of the older kind, every bar inside it', async () => {
