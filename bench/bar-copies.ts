@@ -12,7 +12,8 @@
  * the directory (restore and the start's compaction) that goes on from its copy, beside one that
  * writes the copy afresh as every start did before; and the copy's first write read back as an
  * edge reloading reads it, at once beside a piece a turn, and put into a hub, through a scratch
- * hub beside straight in. Prints wall ms and the bytes each writes.
+ * hub beside straight in. A write's pieces are timed one by one, as writers encode
+ * them, a piece a turn. Prints wall ms and the bytes each writes.
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,18 +81,34 @@ const whole = () => {
 const copy = new BarLogCopy();
 /** The pieces of the copy's first, whole write, by day: what an edge reads back on a reload. */
 const firstPieces = new Map<string, string[]>();
-/** The snapshot with the bar log: each series' latest bar inside it, what the log gained beside. */
-const logged = () => {
+/** The turn's part of a write: what it holds, each series' latest bar, the snapshot. */
+const loggedTurn = () => {
   const t = performance.now();
   const write = copy.write(hub.barCopy);
-  if (write.reset)
-    for (const { day, text } of write.pieces) firstPieces.set(day, [...(firstPieces.get(day) ?? []), text]);
   const latest = hub.barCopy.latestBars();
   const json = encodeClusterState({ ...state(), bars: latest.bars, barSeqs: latest.seqs, barLog: write.ref });
-  const ms = performance.now() - t;
+  return { write, json, ms: performance.now() - t };
+};
+/** The snapshot with the bar log: each series' latest bar inside it, what the log gained beside. */
+const logged = () => {
+  const { write, json, ms } = loggedTurn();
+  const times: number[] = [];
+  const texts = write.pieces.map((piece) => {
+    const t = performance.now();
+    const text = write.text(piece);
+    times.push(performance.now() - t);
+    return { day: piece.day, text };
+  });
+  if (write.reset)
+    for (const { day, text } of texts) firstPieces.set(day, [...(firstPieces.get(day) ?? []), text]);
   copy.taken(write);
-  const pieces = write.pieces.reduce((n, { text }) => n + text.length, 0);
-  return `${ms.toFixed(1)} ms, ${mb(json.length)} + ${mb(pieces)} of log pieces`;
+  const bytes = texts.reduce((n, { text }) => n + text.length, 0);
+  times.sort((a, b) => a - b);
+  const encoded =
+    times.length === 0
+      ? ''
+      : `; ${times.length} pieces encoded a piece a turn, median ${times[times.length >> 1]!.toFixed(1)} ms, longest ${times.at(-1)!.toFixed(1)} ms, ${times.reduce((a, b) => a + b, 0).toFixed(0)} ms in all`;
+  return `${ms.toFixed(1)} ms, ${mb(json.length)} + ${mb(bytes)} of log pieces${encoded}`;
 };
 
 console.log(`${symbols} symbols, ${days} day(s) of bars: ${hub.allBars().length} bars`);

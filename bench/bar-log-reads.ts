@@ -1,16 +1,20 @@
 /**
  * `npx tsx bench/bar-log-reads.ts [--pieces N --rounds N]`: what an edge reading a bar log back
- * from Redis (at start, and on every resync) does to Redis's other clients. A Redis of its own
- * holds `--pieces` pieces (default 485: five days of a thousand symbols) of 800 KB each; this
- * process reads them all in one HMGET (the peer: as the edge did) beside `PIECES_PER_READ` a
- * command (as it does now), `--rounds` times each in turn (default 2), while another process
- * sends PING after PING. Prints each read's time and the other process's slowest PING.
+ * from Redis (at start, and on every resync), and an ingest writing a new one (a new cluster, a
+ * Redis that lost the log), do to Redis's other clients. A Redis of its own holds `--pieces`
+ * pieces (default 485: five days of a thousand symbols) of 800 KB each; this process reads them
+ * all in one HMGET (the peer: as the edge did) beside `PIECES_PER_COMMAND` a command (as it does
+ * now), then writes them as a new log in one command (the peer: as the ingest's publish did)
+ * beside `writeBarPieces` (as it does now), `--rounds` times each in turn (default 2), while
+ * another process sends PING after PING. Prints each one's time and the other process's slowest
+ * PING.
  */
 import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { PIECES_PER_READ } from '../src/bus/redis-store.ts';
+import { writeBarPieces } from '../src/bus/publish-script.ts';
+import { busKeys, newLogKey, PIECES_PER_COMMAND } from '../src/bus/redis-store.ts';
 import { startRedis } from '../test/bus/redis-server.ts';
 
 const { values } = parseArgs({
@@ -55,9 +59,16 @@ const main = async () => {
     });
   try {
     const text = 'x'.repeat(800_000);
+    const keys = busKeys('bench');
     const fields = Array.from({ length: pieces }, (_, k) => `2023-11-08:${k}`);
     for (let i = 0; i < fields.length; i += 20)
-      await reader.hset('bars', ...fields.slice(i, i + 20).flatMap((f) => [f, text]));
+      await reader.hset(keys.bars, ...fields.slice(i, i + 20).flatMap((f) => [f, text]));
+    const write = {
+      reset: true,
+      id: 'new',
+      pieces: fields.map((_, k) => ({ day: '2023-11-08', k, from: 0, to: 1 })),
+      text: () => text,
+    };
     await slowestPing();
     const run = async (label: string, read: () => Promise<unknown>) => {
       await slowestPing();
@@ -70,11 +81,17 @@ const main = async () => {
     };
     console.log(`${pieces} pieces of 800 KB (${((pieces * 0.8) | 0).toLocaleString('en')} MB)`);
     for (let r = 0; r < rounds; r++) {
-      await run('one HMGET (before)', () => reader.hmget('bars', ...fields));
-      await run(`${PIECES_PER_READ} pieces a command`, async () => {
-        for (let i = 0; i < fields.length; i += PIECES_PER_READ)
-          await reader.hmget('bars', ...fields.slice(i, i + PIECES_PER_READ));
+      await run('read, one HMGET (before)', () => reader.hmget(keys.bars, ...fields));
+      await run(`read, ${PIECES_PER_COMMAND} pieces a command`, async () => {
+        for (let i = 0; i < fields.length; i += PIECES_PER_COMMAND)
+          await reader.hmget(keys.bars, ...fields.slice(i, i + PIECES_PER_COMMAND));
       });
+      await run('write, one command (before)', () =>
+        reader.hset(newLogKey(keys, 'new'), ...fields.flatMap((f) => [f, text])),
+      );
+      await reader.unlink(newLogKey(keys, 'new'));
+      await run('write, written aside', () => writeBarPieces(reader, keys, 'bench', write));
+      await reader.unlink(newLogKey(keys, 'new'));
     }
   } finally {
     pinger.kill();

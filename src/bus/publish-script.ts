@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BarLogWrite } from '../hub/bar-log-copy.ts';
-import { LOG_ID_FIELD, pieceField, type BusKeys } from './redis-store.ts';
+import { LOG_ID_FIELD, newLogKey, pieceField, PIECES_PER_COMMAND, type BusKeys } from './redis-store.ts';
 import { EVENT_FIELD, STATUS_FIELD } from './stream-codec.ts';
 
 /** How many status changes the status stream keeps: edges only ever need the latest. */
@@ -13,6 +13,9 @@ const STATUS_MAXLEN = 100;
 // snapshot as of its last event, which covers it. Every check comes
 // before the first write, so a refused call (maxmemory, a read-only replica) leaves no half.
 // Entry ids and fields are the ones stream-codec.ts reads (`<gen>-<seq>`, EVENT_FIELD, STATUS_FIELD).
+// The bar log's pieces are written before (PIECES, below): the script checks that the log holds
+// each one the snapshot adds, and a new log, written aside under its own key, takes the log's
+// place (UNLINK frees the old one off Redis's main thread).
 // redis.replicate_commands: Redis 5 refuses writes after a non-deterministic XADD '*' without it.
 const PUBLISH = `
 redis.replicate_commands()
@@ -42,15 +45,22 @@ local snapshot = ARGV[5] ~= ''
 if snapshot and tonumber(ARGV[6]) ~= last then return {'at', tostring(top)} end
 if n > 0 and (first <= top or (first > top + 1 and not (snapshot and gap))) then return {'at', tostring(top)} end
 if not snapshot and redis.call('EXISTS', KEYS[3]) == 0 then return {'nostate', tostring(top)} end
-if barMode == 'add' and redis.call('HGET', KEYS[5], '${LOG_ID_FIELD}') ~= ARGV[11] then return {'nostate', tostring(top)} end
+local log = KEYS[5]
+if barMode == 'reset' then log = KEYS[6] end
+if barMode ~= '' then
+  if redis.call('HGET', log, '${LOG_ID_FIELD}') ~= ARGV[11] then return {'nostate', tostring(top)} end
+  for i = 14, 13 + nset do
+    if redis.call('HEXISTS', log, ARGV[i]) == 0 then return {'nostate', tostring(top)} end
+  end
+end
 for i = 1, n do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], ARGV[3] .. '-' .. (first + i - 1), '${EVENT_FIELD}', ARGV[firstEvent + i - 1])
 end
 if barMode == 'reset' then
-  redis.call('DEL', KEYS[5])
-  redis.call('HSET', KEYS[5], '${LOG_ID_FIELD}', ARGV[11])
+  redis.call('UNLINK', KEYS[5])
+  redis.call('RENAME', KEYS[6], KEYS[5])
+  redis.call('PERSIST', KEYS[5])
 end
-for i = 14, 13 + nset, 2 do redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]) end
 for i = 14 + nset, 13 + nset + ndel do redis.call('HDEL', KEYS[5], ARGV[i]) end
 if snapshot then redis.call('SET', KEYS[3], ARGV[5]) end
 if ARGV[7] ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ${STATUS_MAXLEN}, '*', '${STATUS_FIELD}', ARGV[7]) end
@@ -66,7 +76,11 @@ export interface PublishCall {
   maxLen: number;
   /** The snapshot as JSON, as of `snapshotSeq`, which must be the last event sent (or the stream head). */
   snapshot?: { json: string; seq: number };
-  /** What the snapshot's bar log gained (with a snapshot only): refused as `nostate` unless Redis holds the copy it extends. */
+  /**
+   * What the snapshot's bar log gained (with a snapshot only), its pieces written before by
+   * {@link writeBarPieces}: refused as `nostate` unless Redis holds the copy it extends and each
+   * of them.
+   */
   bars?: Pick<BarLogWrite, 'reset' | 'id' | 'pieces' | 'dropped'>;
   status?: string;
   firstSeq: number;
@@ -94,9 +108,9 @@ type Scripted = Redis & {
 export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): Promise<PublishReply> => {
   const scripted = redis as Scripted;
   if (typeof scripted.tickstreamPublish !== 'function')
-    redis.defineCommand('tickstreamPublish', { numberOfKeys: 5, lua: PUBLISH });
+    redis.defineCommand('tickstreamPublish', { numberOfKeys: 6, lua: PUBLISH });
   const bars = call.snapshot && call.bars;
-  const set = bars?.pieces.flatMap(({ day, k, text }) => [pieceField(day, k), text]) ?? [];
+  const set = bars?.pieces.map(({ day, k }) => pieceField(day, k)) ?? [];
   const del =
     bars?.dropped.flatMap(({ day, pieces }) =>
       Array.from({ length: pieces }, (_, k) => pieceField(day, k)),
@@ -107,6 +121,7 @@ export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): P
     keys.state,
     keys.status,
     keys.bars,
+    bars ? newLogKey(keys, bars.id) : keys.bars,
     call.holder,
     call.leaseMs,
     String(call.gen),
@@ -129,4 +144,56 @@ export const publish = async (redis: Redis, keys: BusKeys, call: PublishCall): P
     : kind === 'ok'
       ? { kind, seq: Number(value) }
       : { kind: kind as 'at' | 'nostate', seq: Number(value) };
+};
+
+// One batch of a bar log write's pieces, fenced like a publish: into the log itself when the
+// write extends it (and Redis holds that log), else into the new log's own key, which expires
+// unless a publish puts it in the log's place.
+const PIECES = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+if ARGV[3] == 'reset' then
+  redis.call('HSET', KEYS[2], '${LOG_ID_FIELD}', ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+elseif redis.call('HGET', KEYS[2], '${LOG_ID_FIELD}') ~= ARGV[2] then return 0 end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1`;
+
+/** How long a new log written aside outlives its last batch, unless a publish takes it. */
+const NEW_LOG_TTL_MS = 60_000;
+
+type PieceScripted = Redis & {
+  tickstreamPieces(...args: (string | number)[]): Promise<number>;
+};
+
+/**
+ * Writes the pieces of `write` ahead of the publish that names them, a few a command, each
+ * encoded in a turn of its own: a new log of days of bars is hundreds of MB and seconds of
+ * encoding, which in one command held both the ingest and Redis. Pieces under an id no state
+ * names yet are read by no one. Stops early, leaving the publish to say why, when Redis would
+ * not take a batch (another ingest's lease, or not the log this write extends).
+ */
+export const writeBarPieces = async (
+  redis: Redis,
+  keys: BusKeys,
+  holder: string,
+  write: Pick<BarLogWrite, 'reset' | 'id' | 'pieces' | 'text'>,
+): Promise<void> => {
+  const scripted = redis as PieceScripted;
+  if (typeof scripted.tickstreamPieces !== 'function')
+    redis.defineCommand('tickstreamPieces', { numberOfKeys: 2, lua: PIECES });
+  const key = write.reset ? newLogKey(keys, write.id) : keys.bars;
+  // A new log is written even with no piece: the publish finds it by its id.
+  for (let i = 0; i < write.pieces.length || (i === 0 && write.reset); i += PIECES_PER_COMMAND) {
+    const batch: string[] = [];
+    for (const piece of write.pieces.slice(i, i + PIECES_PER_COMMAND)) {
+      if (batch.length > 0) await new Promise((resolve) => setImmediate(resolve));
+      batch.push(pieceField(piece.day, piece.k), write.text(piece));
+    }
+    const mode = write.reset ? 'reset' : 'add';
+    if (
+      !(await scripted.tickstreamPieces(keys.ingest, key, holder, write.id, mode, NEW_LOG_TTL_MS, ...batch))
+    )
+      return;
+  }
 };

@@ -1,16 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Subscription } from 'rxjs';
-import { BarLogCopy, type BarLogWrite, type LoggedBars } from '../hub/bar-log-copy.ts';
+import { BarLogChanged, BarLogCopy, type BarLogWrite, type LoggedBars } from '../hub/bar-log-copy.ts';
 import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import type { IngestLease } from './lease.ts';
-import { publish, type PublishCall, type PublishReply } from './publish-script.ts';
+import { publish, writeBarPieces, type PublishCall, type PublishReply } from './publish-script.ts';
 import { heldEvents } from './republish.ts';
-import type { BusKeys, ClusterState } from './redis-store.ts';
+import { newLogKey, type BusKeys, type ClusterState } from './redis-store.ts';
 import { SnapshotThrottle } from './snapshot-throttle.ts';
 import { encodeClusterState, encodeStatus } from './stream-codec.ts';
 
@@ -200,14 +200,22 @@ export class Publisher {
       ...(status && { status: encodeStatus(status) }),
       ...(snapshot && { snapshot: { json: snapshot.json, seq }, bars: snapshot.bars }),
     };
-    let reply: PublishReply;
+    let reply: PublishReply | undefined;
     try {
+      if (snapshot) await writeBarPieces(redis, keys, lease.holder, snapshot.bars);
       reply = await publish(redis, keys, call);
     } catch (err) {
+      this.requeue(batch, status);
+      // A day of bars dropped while its pieces were written (a new day): no fault, the next
+      // snapshot writes the bars as they are now.
+      if (err instanceof BarLogChanged) return this.snapshots.force();
       // Not taken (refused, or the link failed), or taken and the reply lost: the next try's
       // reply says which.
-      this.requeue(batch, status);
       return this.fail(err);
+    } finally {
+      // A new log written aside that no publish took is dropped, not left to expire.
+      if (snapshot?.bars.reset && reply?.kind !== 'ok')
+        redis.unlink(newLogKey(keys, snapshot.bars.id)).catch(() => undefined);
     }
     if ('by' in reply) {
       this.stopPublishing(

@@ -2,14 +2,9 @@ import { Redis } from 'ioredis';
 import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
 import type { Hub, HubOptions, HubState } from '../hub/hub.ts';
+import { runBetweenTurns } from '../hub/steps.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
-import {
-  barLogSteps,
-  withLogged,
-  type BarLogRead,
-  type BarLogRef,
-  type LoggedBars,
-} from '../hub/bar-log-copy.ts';
+import { barLogSteps, withLogged, type BarLogRef, type LoggedBars } from '../hub/bar-log-copy.ts';
 import {
   decodeClusterState,
   decodeEvent,
@@ -39,6 +34,9 @@ export interface BusKeys {
 
 /** The field of the bar log's hash that names its copy, so a writer knows the copy it extends is its own. */
 export const LOG_ID_FIELD = 'id';
+
+/** Where a new bar log is written before a publish puts it in the place of `keys.bars`. */
+export const newLogKey = (keys: BusKeys, id: string): string => `${keys.bars}:${id}`;
 
 /** The bar log hash's field of piece `k` of `day`. */
 export const pieceField = (day: string, k: number): string => `${day}:${k}`;
@@ -231,15 +229,6 @@ export const loadCluster = async (
   }
 };
 
-/** Runs `steps` to their end, one step a turn of the loop, so I/O is served between steps. */
-const betweenTurns = async (steps: Generator<void, BarLogRead>): Promise<BarLogRead> => {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-};
-
 /** The hash fields of the pieces `log` names. */
 const logFields = (log: BarLogRef): string[] =>
   Object.entries(log.days).flatMap(([day, pieces]) =>
@@ -247,11 +236,12 @@ const logFields = (log: BarLogRef): string[] =>
   );
 
 /**
- * Bar log pieces read per command. Days of bars are hundreds of MB: in one command Redis would
- * copy them all into one answer, serving no one else meanwhile and holding them in the reader's
- * output buffer (for every edge reloading at once); a few MB a command it serves the rest between.
+ * Bar log pieces read or written per command. Days of bars are hundreds of MB: in one command
+ * Redis would copy them all into one answer (or one argument list), serving no one else
+ * meanwhile and holding them in a client's buffer (for every edge reloading at once); a few MB
+ * a command it serves the rest between.
  */
-export const PIECES_PER_READ = 8;
+export const PIECES_PER_COMMAND = 8;
 
 /**
  * The texts of the pieces `log` names, by field, a few pieces a command; undefined when Redis no
@@ -264,8 +254,8 @@ const readLog = async (
 ): Promise<Map<string, string | undefined> | undefined> => {
   const fields = logFields(log);
   const texts = new Map<string, string | undefined>();
-  for (let i = 0; i === 0 || i < fields.length; i += PIECES_PER_READ) {
-    const batch = fields.slice(i, i + PIECES_PER_READ);
+  for (let i = 0; i === 0 || i < fields.length; i += PIECES_PER_COMMAND) {
+    const batch = fields.slice(i, i + PIECES_PER_COMMAND);
     const [id, ...values] = await redis.hmget(key, LOG_ID_FIELD, ...batch);
     if (id !== log.id) return undefined;
     batch.forEach((field, k) => texts.set(field, values[k] ?? undefined));
@@ -286,7 +276,7 @@ const withLog = async (
 ): Promise<{ state: ClusterState; copy: LoggedBars } | undefined> => {
   if (!texts) return undefined;
   // An edge reloading serves its clients meanwhile: days of bars are seconds of decoding.
-  const read = await betweenTurns(
+  const read = await runBetweenTurns(
     barLogSteps(log, (day, pieces) =>
       Array.from({ length: pieces }, (_, k) => texts.get(pieceField(day, k))),
     ),

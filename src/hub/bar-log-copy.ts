@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import { Bar, schemaProblem } from '../protocol/messages.ts';
 import type { BarCopySource, BarLogMark } from './bar-store.ts';
+import { runAtOnce } from './steps.ts';
 
 /** Most bars in one piece of a copied log: a piece is written and read whole. */
 export const PIECE_BARS = 5000;
@@ -39,11 +40,20 @@ export const decodeBarLogPiece = (
   return { ok: true, value: parsed as BarLogPiece };
 };
 
-/** Piece `k` of `day`'s log, to add to a copy. */
+/** Piece `k` of `day`'s log, to add to a copy: the bars at places [`from`, `to`) of the log. */
 export interface NewPiece {
   day: string;
   k: number;
-  text: string;
+  from: number;
+  to: number;
+}
+
+/** A write's pieces read from logs that changed after it was made: the copy it is for starts over. */
+export class BarLogChanged extends Error {
+  constructor(day: string) {
+    super(`the bar log of ${day} changed while a copy of it was being written`);
+    this.name = 'BarLogChanged';
+  }
 }
 
 /** What one write does to the copy. */
@@ -54,6 +64,12 @@ export interface BarLogWrite {
   id: string;
   /** The pieces to add, each day's in order. */
   pieces: NewPiece[];
+  /**
+   * A piece's text, encoded when it is written, not when the write is made: days of bars take
+   * seconds to encode, which a writer that serves meanwhile spreads over turns of the loop.
+   * Throws {@link BarLogChanged} if its log changed since but by appends.
+   */
+  text(piece: NewPiece): string;
   /** The days to drop, with how many pieces each held (none on a reset: all go). */
   dropped: { day: string; pieces: number }[];
   /** What the state written with it names. */
@@ -79,6 +95,19 @@ const continuesCopy = (copied: ReadonlyMap<string, Copied>, logs: readonly BarLo
     return was ? was.revisions === revisions && was.count <= count : day > newest;
   });
 };
+
+/**
+ * Encodes a piece of a write whose logs stood at `marks`: a log's places below its count never
+ * change but by a revision (bars put back over logged ones) or the day being dropped, whatever
+ * the log gained since.
+ */
+const pieceText =
+  (bars: BarCopySource, marks: ReadonlyMap<string, Copied>) =>
+  ({ day, from, to }: NewPiece): string => {
+    const now = bars.logs().find((log) => log.day === day);
+    if (!now || now.revisions !== marks.get(day)?.revisions) throw new BarLogChanged(day);
+    return encodeBarLogPiece(bars.logBars(day, from, to));
+  };
 
 /**
  * A copy of the bar store's day logs elsewhere (the bus's in Redis, a data directory's files),
@@ -109,7 +138,7 @@ export class BarLogCopy {
       const copied = before.get(day);
       let k = copied?.pieces ?? 0;
       for (let from = copied?.count ?? 0; from < count; from += PIECE_BARS)
-        pieces.push({ day, k: k++, text: encodeBarLogPiece(bars.logBars(day, from, from + PIECE_BARS)) });
+        pieces.push({ day, k: k++, from, to: Math.min(from + PIECE_BARS, count) });
       days.set(day, { count, revisions, pieces: k });
     }
     const dropped = [...before]
@@ -117,7 +146,7 @@ export class BarLogCopy {
       .map(([day, { pieces: n }]) => ({ day, pieces: n }));
     const id = kept?.id ?? this.newId();
     const ref = { id, days: Object.fromEntries([...days].map(([day, c]) => [day, c.pieces])) };
-    return { reset: !kept, id, pieces, dropped, ref, after: days };
+    return { reset: !kept, id, pieces, text: pieceText(bars, days), dropped, ref, after: days };
   }
 
   /** The copy took `write`: the next one goes on from it. */
@@ -193,13 +222,7 @@ export function* barLogSteps(
 export const readBarLog = (
   ref: BarLogRef,
   read: (day: string, pieces: number) => (string | undefined)[],
-): BarLogRead => {
-  const steps = barLogSteps(ref, read);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
-};
+): BarLogRead => runAtOnce(barLogSteps(ref, read));
 
 /**
  * `state`'s bars with those a copy held (`logged`, read by {@link readBarLog}) before its own,

@@ -1,6 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readBarLog, type BarLogRead, type BarLogRef, type BarLogWrite } from './bar-log-copy.ts';
+import {
+  readBarLog,
+  type BarLogRead,
+  type BarLogRef,
+  type BarLogWrite,
+  type NewPiece,
+} from './bar-log-copy.ts';
 import { readTextIfExists } from './journal-file.ts';
 
 /**
@@ -15,8 +21,14 @@ const dayFile = (dir: string, id: string, day: string): string => join(dir, BARS
 
 /** How a compaction waits for the disk (see `CompactionDisk`). */
 export interface PieceDisk {
-  appendSynced(path: string, text: string): void | Promise<void>;
+  /** Appends each chunk in turn, taking the next only once the one before is written. */
+  appendSynced(path: string, chunks: Iterable<string>): void | Promise<void>;
   syncDir(dir: string): void | Promise<void>;
+}
+
+/** The lines of `pieces`, each encoded only when the one before is written. */
+function* lines(write: BarLogWrite, pieces: readonly NewPiece[]): Generator<string> {
+  for (const piece of pieces) yield `${write.text(piece)}\n`;
 }
 
 /**
@@ -31,14 +43,14 @@ export function* writePieces(
   if (write.pieces.length === 0) return;
   const copy = join(dir, BARS_DIR, write.id);
   mkdirSync(copy, { recursive: true });
-  const byDay = new Map<string, string[]>();
-  for (const { day, text } of write.pieces) {
-    const texts = byDay.get(day);
-    if (texts) texts.push(text);
-    else byDay.set(day, [text]);
+  const byDay = new Map<string, NewPiece[]>();
+  for (const piece of write.pieces) {
+    const pieces = byDay.get(piece.day);
+    if (pieces) pieces.push(piece);
+    else byDay.set(piece.day, [piece]);
   }
-  for (const [day, texts] of byDay)
-    yield disk.appendSynced(dayFile(dir, write.id, day), `${texts.join('\n')}\n`);
+  for (const [day, pieces] of byDay)
+    yield disk.appendSynced(dayFile(dir, write.id, day), lines(write, pieces));
   yield disk.syncDir(copy);
   yield disk.syncDir(join(dir, BARS_DIR));
 }

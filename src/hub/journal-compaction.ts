@@ -31,10 +31,10 @@ export const blockingDisk = (io: JournalIo): CompactionDisk => ({
   },
   syncFile: (fd) => fdatasyncSync(fd),
   syncDir,
-  appendSynced: (path, text) => {
+  appendSynced: (path, chunks) => {
     const fd = openSync(path, 'a');
     try {
-      writeWhole(io, fd, text);
+      for (const chunk of chunks) writeWhole(io, fd, chunk);
       fdatasyncSync(fd);
     } finally {
       closeSync(fd);
@@ -47,10 +47,10 @@ export const backgroundDisk: CompactionDisk = {
   writeState: writeSynced,
   syncFile: fdatasyncAsync,
   syncDir: syncDirAsync,
-  appendSynced: async (path, text) => {
+  appendSynced: async (path, chunks) => {
     const file = await fsp.open(path, 'a');
     try {
-      await file.write(text);
+      for (const chunk of chunks) await file.write(chunk);
       await file.sync();
     } finally {
       await file.close();
@@ -118,14 +118,6 @@ const openJournal = (dir: string, state: HubStateTexts, lines: readonly string[]
     throw err;
   }
   return fd;
-};
-
-/** Runs a compaction to its end at once. */
-export const runBlocking = <T>(steps: Generator<void | Promise<void>, T>): T => {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
 };
 
 /**

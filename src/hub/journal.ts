@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { asyncScheduler, interval, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { HubMessage } from '../protocol/messages.ts';
-import { BarLogCopy, type BarLogWrite, type LoggedBars } from './bar-log-copy.ts';
+import { BarLogChanged, BarLogCopy, type BarLogWrite, type LoggedBars } from './bar-log-copy.ts';
 import type { Hub, HubStateTexts } from './hub.ts';
 import { currentBoot, markIntact, markLost } from './intact-mark.ts';
 import {
@@ -11,10 +11,10 @@ import {
   blockingDisk,
   compaction,
   JOURNAL_FILE,
-  runBlocking,
   runInBackground,
   type CompactedJournal,
 } from './journal-compaction.ts';
+import { runAtOnce } from './steps.ts';
 import { journalLine } from './journal-file.ts';
 import { appendWhole, errorText, nodeIo, type JournalIo } from './journal-io.ts';
 import { syncDir } from './state-file.ts';
@@ -172,7 +172,7 @@ export class Journal {
     if (this.compacting) this.barLog.lost();
     const { state, bars } = this.compactedState(this.hub);
     try {
-      this.swapJournal(runBlocking(compaction(this.dir, state, [], blockingDisk(this.io), this.io, bars)));
+      this.swapJournal(runAtOnce(compaction(this.dir, state, [], blockingDisk(this.io), this.io, bars)));
     } catch (err) {
       this.barLog.lost();
       throw err;
@@ -222,10 +222,13 @@ export class Journal {
         // have failed only because the one that overtook it removed its copy of the bars.
         if (generation !== this.generation) return;
         this.held = undefined;
+        // A day of bars dropped while its pieces were written (a new day) is no fault: the next
+        // event starts a compaction of the bars as they are then.
+        if (err instanceof BarLogChanged) return this.log.info({ err }, 'compaction overtaken by the bars');
+        this.lines = 0;
         this.options.onError?.(err as Error);
         // The journal still holds every event; the next compaction tries again.
         this.log.error({ err, dir: this.dir }, 'compaction failed; the journal keeps every event');
-        this.lines = 0;
       })
       .finally(() => {
         this.compacting = undefined;

@@ -7,10 +7,14 @@ import {
   loadCluster,
   LOG_ID_FIELD,
   pieceField,
+  newLogKey,
   restoreCluster,
   type ClusterState,
+  type Loaded,
 } from '../../src/bus/redis-store.ts';
+import { publish, writeBarPieces } from '../../src/bus/publish-script.ts';
 import { BarLogCopy } from '../../src/hub/bar-log-copy.ts';
+import { eventJson } from '../../src/hub/event-json.ts';
 import { Hub } from '../../src/hub/hub.ts';
 import { BAR_INTERVALS, type CandlesResponse } from '../../src/protocol/messages.ts';
 import { barKeys, waitFor } from '../helpers.ts';
@@ -151,17 +155,20 @@ describe('bars on the Redis bus', () => {
     JSON.parse((await redis.admin().get(busKeys(prefix).state))!) as ClusterState;
   const snapshotAt = (prefix: string, node: Node) =>
     waitFor(async () => (await stateOf(prefix)).seq === node.running.hub.seq, 'the snapshot at the head');
-  /** The commands Redis runs while `during` runs, scripts' own included, each as one line. */
-  const commandsDuring = async (during: () => Promise<unknown>): Promise<string[]> => {
-    const commands: string[] = [];
-    const watch = redis.admin().duplicate();
-    await watch
-      .monitor()
-      .then((monitor) => monitor.on('monitor', (_t, args: string[]) => commands.push(args.join(' '))));
+  /** The commands Redis ran during `during` (scripts' own included), each as its arguments. */
+  const commandsDuring = async (during: () => Promise<unknown>): Promise<string[][]> => {
+    const commands: string[][] = [];
+    const monitor = await redis.admin().duplicate().monitor();
+    monitor.on('monitor', (_t, args: string[]) => commands.push(args));
+    // MONITOR streams behind the commands: a marker run after them shows it has caught up.
+    const marker = `done-${uniquePrefix()}`;
+    const seen = () => commands.some(([command, text]) => /^echo$/i.test(command!) && text === marker);
     try {
       await during();
+      await redis.admin().echo(marker);
+      await waitFor(seen, 'MONITOR to catch up');
     } finally {
-      watch.disconnect();
+      monitor.disconnect();
     }
     return commands;
   };
@@ -193,7 +200,8 @@ describe('bars on the Redis bus', () => {
     });
     expect(await redis.admin().hexists(keys.bars, '2023-11-08:0')).toBe(0);
     expect(await redis.admin().hkeys(keys.bars)).toContain('2023-11-09:0');
-    const sets = (field: string) => written.filter((w) => w.startsWith(`HSET ${keys.bars} ${field} `));
+    const sets = (field: string) =>
+      written.filter(([command, key, f]) => /^hset$/i.test(command!) && key === keys.bars && f === field);
     expect(sets('2023-11-10:0').length).toBeGreaterThan(0);
     expect(sets('2023-11-09:0')).toEqual([]);
     expect(dayEight).not.toBeNull();
@@ -215,7 +223,8 @@ describe('bars on the Redis bus', () => {
       await snapshotAt(prefix, ingest);
     });
     expect(await redis.admin().hget(keys.bars, 'id')).toBe(id);
-    const sets = (field: string) => written.filter((w) => w.startsWith(`HSET ${keys.bars} ${field} `));
+    const sets = (field: string) =>
+      written.filter(([command, key, f]) => /^hset$/i.test(command!) && key === keys.bars && f === field);
     expect(sets('2023-11-10:0').length).toBeGreaterThan(0);
     expect([...sets('2023-11-08:0'), ...sets('2023-11-09:0')]).toEqual([]);
     const late = await start('edge', redis.url, prefix, { barDays: 5 });
@@ -274,17 +283,15 @@ describe('bars on the Redis bus', () => {
         throw new Error(problem);
       },
     );
-    const restored = new Hub({ history: { size: 10, ageMs: 60_000 }, headlineCount: 5, barDays: 5 });
-    restoreCluster(restored, loaded.cluster!);
+    const restored = new Hub(LIMITS);
+    restoreCluster(restored, loaded!.cluster!);
     const back = restored.exportState();
     expect(barKeys(back.bars!, back.barSeqs!)).toEqual(barKeys(bars!, barSeqs!));
   });
 
-  it('reads a long bar log a few pieces a command, whole', async () => {
-    const prefix = uniquePrefix();
-    const keys = busKeys(prefix);
+  /** 5,000 symbols for ten minutes: about 50,000 bars in the day's log, ten pieces. */
+  const longLogHub = () => {
     const hub = new Hub({ history: { size: 100, ageMs: 600_000 }, headlineCount: 5, epoch: 'E', barDays: 5 });
-    // 5,000 symbols for ten minutes: about 50,000 bars in the day's log, ten pieces.
     for (let m = 0; m < 10; m++)
       for (let s = 0; s < 5000; s++)
         hub.apply({
@@ -293,6 +300,65 @@ describe('bars on the Redis bus', () => {
           ts: new Date(Date.UTC(2023, 10, 8, 4, 31 + m)).toISOString(),
           fields: { kind: 'stock', price: 80 + m, change: 1, changePercent: 1, direction: 'up' },
         });
+    return hub;
+  };
+  const LIMITS = { history: { size: 10, ageMs: 60_000 }, headlineCount: 5, barDays: 5 };
+
+  it('writes a new bar log aside a few pieces a command, then puts it in the log’s place', async () => {
+    const keys = busKeys(uniquePrefix());
+    const hub = longLogHub();
+    const write = new BarLogCopy(() => 'L2').write(hub.barCopy);
+    expect(write.pieces.length).toBeGreaterThan(8);
+    const admin = redis.admin();
+    await admin.hset(keys.bars, LOG_ID_FIELD, 'L1', '2023-11-07:0', '{}');
+    const latest = hub.barCopy.latestBars();
+    const state: ClusterState = {
+      gen: 1,
+      epoch: 'E',
+      seq: hub.seq,
+      quotes: hub.snapshot(),
+      headlines: [],
+      bars: latest.bars,
+      barSeqs: latest.seqs,
+      barLog: write.ref,
+    };
+    const commands = await commandsDuring(async () => {
+      await writeBarPieces(admin, keys, 'ours', write);
+      // The hub's last event, after a gap the snapshot covers, as a new cluster's first publish.
+      const reply = await publish(admin, keys, {
+        holder: 'ours',
+        leaseMs: 10_000,
+        gen: 1,
+        maxLen: 100,
+        firstSeq: hub.seq,
+        gap: true,
+        events: [eventJson(hub.exportState().history.at(-1)!)],
+        snapshot: { json: JSON.stringify(state), seq: hub.seq },
+        bars: write,
+      });
+      expect(reply).toMatchObject({ kind: 'ok' });
+    });
+    const batches = commands
+      .filter((args) => /^eval/i.test(args[0]!) && args[4] === newLogKey(keys, 'L2'))
+      .map((args) => (args.length - 9) / 2);
+    // Each command carries at most eight pieces; the old log's pieces went with it.
+    expect(batches.reduce((n, b) => n + b, 0)).toBe(write.pieces.length);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(8);
+    expect(commands.some(([command, key]) => /^hset$/i.test(command!) && key === keys.bars)).toBe(false);
+    expect(await admin.hget(keys.bars, '2023-11-07:0')).toBeNull();
+    const loaded = await loadCluster(admin, keys, LIMITS, (problem) => {
+      throw new Error(problem);
+    });
+    const restored = new Hub(LIMITS);
+    restoreCluster(restored, loaded.cluster!);
+    const [back, held] = [restored.exportState(), hub.exportState()];
+    expect(barKeys(back.bars!, back.barSeqs!)).toEqual(barKeys(held.bars!, held.barSeqs!));
+  });
+
+  it('reads a long bar log a few pieces a command, whole', async () => {
+    const prefix = uniquePrefix();
+    const keys = busKeys(prefix);
+    const hub = longLogHub();
     const write = new BarLogCopy(() => 'L1').write(hub.barCopy);
     expect(write.pieces.length).toBeGreaterThan(8);
     const admin = redis.admin();
@@ -300,7 +366,7 @@ describe('bars on the Redis bus', () => {
       keys.bars,
       LOG_ID_FIELD,
       'L1',
-      ...write.pieces.flatMap((p) => [pieceField(p.day, p.k), p.text]),
+      ...write.pieces.flatMap((p) => [pieceField(p.day, p.k), write.text(p)]),
     );
     const latest = hub.barCopy.latestBars();
     const state: ClusterState = {
@@ -315,25 +381,19 @@ describe('bars on the Redis bus', () => {
     };
     await admin.set(keys.state, JSON.stringify(state));
 
-    const reads: number[] = [];
-    const watch = admin.duplicate();
-    await watch.monitor().then((monitor) =>
-      monitor.on('monitor', (_t, args: string[]) => {
-        if (args[0]?.toLowerCase() === 'hmget' && args[1] === keys.bars) reads.push(args.length - 3);
-      }),
-    );
-    const loaded = await loadCluster(
-      admin,
-      keys,
-      { history: { size: 10, ageMs: 60_000 }, headlineCount: 5, barDays: 5 },
-      (problem) => {
-        throw new Error(problem);
-      },
-    );
-    watch.disconnect();
+    let loaded: Loaded | undefined;
+    const reads = (
+      await commandsDuring(async () => {
+        loaded = await loadCluster(admin, keys, LIMITS, (problem) => {
+          throw new Error(problem);
+        });
+      })
+    )
+      .filter(([command, key]) => command!.toLowerCase() === 'hmget' && key === keys.bars)
+      .map((args) => args.length - 3);
     const held = hub.exportState();
-    const restored = new Hub({ history: { size: 10, ageMs: 60_000 }, headlineCount: 5, barDays: 5 });
-    restoreCluster(restored, loaded.cluster!);
+    const restored = new Hub(LIMITS);
+    restoreCluster(restored, loaded!.cluster!);
     const back = restored.exportState();
     expect(barKeys(back.bars!, back.barSeqs!)).toEqual(barKeys(held.bars!, held.barSeqs!));
     // Each command names the log's id and at most eight pieces.

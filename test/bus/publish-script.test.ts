@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publish, type PublishCall } from '../../src/bus/publish-script.ts';
-import { busKeys, connectRedis, whenReady } from '../../src/bus/redis-store.ts';
+import { publish, writeBarPieces, type PublishCall } from '../../src/bus/publish-script.ts';
+import { busKeys, connectRedis, newLogKey, whenReady } from '../../src/bus/redis-store.ts';
 import { quietLog } from '../helpers.ts';
 import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
 
@@ -97,7 +97,7 @@ describe('the publish script: one atomic, fenced write per batch', () => {
     r.disconnect();
   });
 
-  it('extends the bar log only where Redis holds the copy it extends; a reset replaces it', async () => {
+  it('extends the bar log only where Redis holds the copy it extends and every piece named; a reset replaces it', async () => {
     const keys = busKeys(uniquePrefix());
     const r = link();
     await whenReady(r);
@@ -108,41 +108,66 @@ describe('the publish script: one atomic, fenced write per batch', () => {
       id: string,
       add: [string, number, string][],
       drop: [string, number][] = [],
-    ) => ({
-      reset,
-      id,
-      pieces: add.map(([day, k, text]) => ({ day, k, text })),
-      dropped: drop.map(([day, pieces]) => ({ day, pieces })),
-    });
+    ) => {
+      const texts = new Map(add.map(([day, k, text]) => [`${day}:${k}`, text]));
+      return {
+        reset,
+        id,
+        pieces: add.map(([day, k]) => ({ day, k, from: 0, to: 1 })),
+        text: ({ day, k }: { day: string; k: number }) => texts.get(`${day}:${k}`)!,
+        dropped: drop.map(([day, pieces]) => ({ day, pieces })),
+      };
+    };
+    /** Writes the pieces, then publishes the snapshot that names them. */
+    const publishWith = async (over: Partial<PublishCall> & { bars: ReturnType<typeof bars> }) => {
+      await writeBarPieces(r, keys, 'ours', over.bars);
+      return publish(r, keys, call(over));
+    };
+    const first = bars(true, 'a', [['d', 0, 'x']]);
+    await writeBarPieces(r, keys, 'ours', first);
+    // Written aside, under its own key, which expires unless a publish takes it.
+    expect(await admin.hgetall(newLogKey(keys, 'a'))).toEqual({ id: 'a', 'd:0': 'x' });
+    expect(await admin.pttl(newLogKey(keys, 'a'))).toBeGreaterThan(0);
     expect(
-      await publish(
-        r,
-        keys,
-        call({ events: events(1, 1), snapshot: snapshot(1), bars: bars(true, 'a', [['d', 0, 'x']]) }),
-      ),
-    ).toEqual({ kind: 'ok', seq: 1 });
+      await publish(r, keys, call({ events: events(1, 1), snapshot: snapshot(1), bars: first })),
+    ).toEqual({
+      kind: 'ok',
+      seq: 1,
+    });
     expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'd:0': 'x' });
+    expect(await admin.pttl(keys.bars)).toBe(-1);
+    expect(await admin.exists(newLogKey(keys, 'a'))).toBe(0);
     // Another copy's id (this ingest lost track, or another wrote it): nothing written, not even events.
-    const foreign = call({
+    const foreign = {
       firstSeq: 2,
       events: events(2, 1),
       snapshot: snapshot(2),
       bars: bars(false, 'b', [['d', 1, 'y']]),
-    });
-    expect(await publish(r, keys, foreign)).toEqual({ kind: 'nostate', seq: 1 });
+    };
+    expect(await publishWith(foreign)).toEqual({ kind: 'nostate', seq: 1 });
     expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'd:0': 'x' });
     expect(await admin.xlen(keys.events)).toBe(1);
     expect(JSON.parse((await admin.get(keys.state))!)).toEqual({ gen: 7, seq: 1 });
+    // A piece named that Redis does not hold (lost between its write and the publish): refused.
+    const unwritten = { ...foreign, bars: bars(false, 'a', [['e', 0, 'y']]) };
+    expect(await publish(r, keys, call(unwritten))).toEqual({ kind: 'nostate', seq: 1 });
     const extend = { ...foreign, bars: bars(false, 'a', [['e', 0, 'y']], [['d', 1]]) };
-    expect(await publish(r, keys, extend)).toEqual({ kind: 'ok', seq: 2 });
+    expect(await publishWith(extend)).toEqual({ kind: 'ok', seq: 2 });
     expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'e:0': 'y' });
-    const reset = call({
+    // Another ingest's lease: its pieces are not written either.
+    await admin.set(keys.ingest, 'theirs', 'PX', 10_000);
+    await writeBarPieces(r, keys, 'ours', bars(false, 'a', [['e', 1, 'w']]));
+    await writeBarPieces(r, keys, 'ours', bars(true, 'z', [['e', 0, 'w']]));
+    expect(await admin.hgetall(keys.bars)).toEqual({ id: 'a', 'e:0': 'y' });
+    expect(await admin.exists(newLogKey(keys, 'z'))).toBe(0);
+    await admin.del(keys.ingest);
+    const reset = {
       firstSeq: 3,
       events: events(3, 1),
       snapshot: snapshot(3),
       bars: bars(true, 'c', [['f', 0, 'z']]),
-    });
-    expect(await publish(r, keys, reset)).toEqual({ kind: 'ok', seq: 3 });
+    };
+    expect(await publishWith(reset)).toEqual({ kind: 'ok', seq: 3 });
     expect(await admin.hgetall(keys.bars)).toEqual({ id: 'c', 'f:0': 'z' });
     r.disconnect();
   });

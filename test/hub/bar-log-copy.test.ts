@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BarLogChanged,
   BarLogCopy,
   decodeBarLogPiece,
   encodeBarLogPiece,
@@ -26,10 +27,10 @@ const quoteAt = (hub: Hub, date: number, minute: number, symbol = 'AIRLINK', pri
 /** The bars a write adds, piece by piece (`<day>:<k>`). */
 const piecesOf = (write: BarLogWrite): Map<string, Bar[]> => {
   const pieces = new Map<string, Bar[]>();
-  for (const { day, k, text } of write.pieces) {
-    const piece = decodeBarLogPiece(`${k} of ${day}`, text);
+  for (const p of write.pieces) {
+    const piece = decodeBarLogPiece(`${p.k} of ${p.day}`, write.text(p));
     if (!piece.ok) throw new Error(piece.problem);
-    pieces.set(`${day}:${k}`, piece.value.bars);
+    pieces.set(`${p.day}:${p.k}`, piece.value.bars);
   }
   return pieces;
 };
@@ -104,6 +105,32 @@ describe('a copy of the bar logs, kept bit by bit', () => {
     copy.taken(refused);
     copy.lost();
     expect(copy.write(hub.barCopy)).toMatchObject({ reset: true, id: 'id3', pieces: refused.pieces });
+  });
+
+  it('encodes a piece when it is written, as the log stood at the write, whatever came since', () => {
+    const hub = hubWith(2);
+    for (let m = 0; m < 3; m++) quoteAt(hub, 8, m);
+    const write = new BarLogCopy(() => 'late').write(hub.barCopy);
+    const atWrite = piecesOf(write);
+    // The day's log gains bars before the piece is encoded: the piece still holds the two it named.
+    for (let m = 3; m < 6; m++) quoteAt(hub, 8, m);
+    expect(piecesOf(write)).toEqual(atWrite);
+    expect([...atWrite.values()].flat()).toHaveLength(2);
+  });
+
+  it('refuses to encode a piece of a log changed but by appends since the write', () => {
+    const hub = hubWith(2);
+    for (let m = 0; m < 3; m++) quoteAt(hub, 8, m);
+    const revised = new BarLogCopy().write(hub.barCopy);
+    const [logged] = hub.barCopy.logBars('2023-11-08', 0, 1).bars;
+    hub.accept({ type: 'bars', seq: hub.seq + 1, bars: [{ ...logged!, close: 1, closed: true }] });
+    expect(() => revised.text(revised.pieces[0]!)).toThrow(BarLogChanged);
+
+    const dropped = new BarLogCopy().write(hub.barCopy);
+    // Two more trading days with a limit of two: the 8th leaves the store.
+    quoteAt(hub, 9, 0);
+    quoteAt(hub, 10, 0);
+    expect(() => dropped.text(dropped.pieces[0]!)).toThrow(/2023-11-08 changed/);
   });
 
   it('cuts a long log into pieces of at most PIECE_BARS bars', () => {

@@ -1,6 +1,8 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PIECE_BARS } from '../../src/hub/bar-log-copy.ts';
+import type { BarCopySource } from '../../src/hub/bar-store.ts';
 import type { Hub, HubState } from '../../src/hub/hub.ts';
 import type { PersistOptions } from '../../src/hub/journal.ts';
 import { openPersistentHub } from '../../src/hub/persistence.ts';
@@ -80,6 +82,48 @@ describe('the bars of a data directory', () => {
     }
     await waitFor(() => existsSync(join(dir, 'bars')), 'a compaction in the background');
     await journal.settled();
+    const again = open(dir).hub;
+    expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
+  });
+
+  it('a compaction beside the journal encodes the copy a piece a turn of the loop', async () => {
+    const dir = newDir();
+    const symbols = 2 * PIECE_BARS;
+    const minutes = 3;
+    // Every quote is journaled: the last one starts a compaction beside the journal, the first
+    // to copy bars (two minutes of 1m bars logged for each symbol: four pieces).
+    const { hub, journal } = open(dir, 5, { compactEvery: symbols * minutes, fsyncMs: 1000 });
+    const source = hub.barCopy;
+    let turn = 0;
+    const turns: number[] = [];
+    Object.defineProperty(hub, 'barCopy', {
+      get: (): BarCopySource => ({
+        logs: () => source.logs(),
+        latestBars: () => source.latestBars(),
+        changedSince: (...args) => source.changedSince(...args),
+        logBars: (...args) => {
+          turns.push(turn);
+          return source.logBars(...args);
+        },
+      }),
+    });
+    const ticking = setInterval(() => turn++, 0);
+    try {
+      for (let m = 0; m < minutes; m++)
+        for (let s = 0; s < symbols; s++)
+          hub.apply({
+            type: 'quote',
+            symbol: `S${s}`,
+            ts: new Date(Date.UTC(2023, 10, 8, 4, 31 + m)).toISOString(),
+            fields: { kind: 'stock', price: 10 + m, change: 1, changePercent: 1, direction: 'up' },
+          });
+      await waitFor(() => turns.length > 0, 'a compaction beside the journal');
+      await journal.settled();
+    } finally {
+      clearInterval(ticking);
+    }
+    expect(turns).toHaveLength(4);
+    expect(new Set(turns).size).toBe(4);
     const again = open(dir).hub;
     expect(keyed(again.exportState())).toEqual(keyed(hub.exportState()));
   });

@@ -7,9 +7,9 @@ import {
   backgroundDisk,
   blockingDisk,
   compaction,
-  runBlocking,
   runInBackground,
 } from '../../src/hub/journal-compaction.ts';
+import { runAtOnce } from '../../src/hub/steps.ts';
 import { nodeIo } from '../../src/hub/journal-io.ts';
 import { tempDirs } from '../temp-dirs.ts';
 
@@ -37,7 +37,7 @@ describe('the compaction writer', () => {
     const parse = vi.spyOn(JSON, 'parse');
     const stringify = vi.spyOn(JSON, 'stringify');
     try {
-      closeSync(runBlocking(compaction(dir, hub.exportStateTexts(), [], blockingDisk(nodeIo), nodeIo)).fd);
+      closeSync(runAtOnce(compaction(dir, hub.exportStateTexts(), [], blockingDisk(nodeIo), nodeIo)).fd);
       expect(parse).not.toHaveBeenCalled();
       // The parts beside history, once: not one call per event.
       expect(stringify.mock.calls.length).toBeLessThan(10);
@@ -55,7 +55,7 @@ describe('the compaction writer', () => {
 
   it('blocking: writes the state and a new journal of its header and the held lines', () => {
     const dir = newDir();
-    const journal = runBlocking(compaction(dir, state, [line(8)], blockingDisk(nodeIo), nodeIo));
+    const journal = runAtOnce(compaction(dir, state, [line(8)], blockingDisk(nodeIo), nodeIo));
     closeSync(journal.fd);
     expect(journal).toMatchObject({ lines: 1, unsynced: false });
     expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'))).toMatchObject({ epoch: 'e1', seq: 7 });
