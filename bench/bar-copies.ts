@@ -11,8 +11,8 @@
  * and syncs too), beside the state export a compaction used to take in one turn; then a start on
  * the directory (restore and the start's compaction) that goes on from its copy, beside one that
  * writes the copy afresh as every start did before; and the copy's first write read back as an
- * edge reloading reads it, at once beside a piece a turn, and put into a hub, through a scratch
- * hub beside straight in. A write's pieces are timed one by one, as writers encode
+ * edge reloading reads it, at once beside a piece a turn, and put into a hub, in the restore's
+ * turn beside a step a turn before it. A write's pieces are timed one by one, as writers encode
  * them, a piece a turn. Prints wall ms and the bytes each writes.
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { BarLogCopy, barLogSteps, readBarLog } from '../src/hub/bar-log-copy.ts';
 import { restoreCluster } from '../src/bus/redis-store.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
+import { barStoreSteps, type BarStore } from '../src/hub/bar-store.ts';
 import { Hub, type HubState } from '../src/hub/hub.ts';
 import { openPersistentHub } from '../src/hub/persistence.ts';
 import { createLogger } from '../src/log.ts';
@@ -145,22 +146,32 @@ line(
   `${turns.length} turns, median ${turns[turns.length >> 1]!.toFixed(1)} ms, longest ${turns.at(-1)!.toFixed(0)} ms`,
 );
 
-/** A reload putting the cluster (every bar) into a hub: one turn of the loop either way. */
-const cluster = { gen: 1, snapshot: hub.exportState(), run: [] };
-const reload = (label: string, into: (target: Hub) => void) => {
-  const target = new Hub(OPTIONS);
+/** A reload putting the cluster (every bar) into a hub. */
+const snapshot = hub.exportState();
+const reloadInto = (): Hub => new Hub(OPTIONS);
+const atOnceTarget = reloadInto();
+const t0 = performance.now();
+atOnceTarget.restore(snapshot);
+line('reload, bars put in the restore (before):', `${(performance.now() - t0).toFixed(0)} ms, one turn`);
+atOnceTarget.close();
+const stepped = barStoreSteps(OPTIONS.barDays, snapshot);
+const putTurns: number[] = [];
+let bars: BarStore | undefined;
+while (!bars) {
   const t = performance.now();
-  into(target);
-  line(label, `${(performance.now() - t).toFixed(0)} ms, one turn`);
-  target.close();
-};
-reload('reload, through a scratch hub (before):', (target) => {
-  const scratch = new Hub(OPTIONS);
-  restoreCluster(scratch, cluster);
-  target.restore(scratch.exportState());
-  scratch.close();
-});
-reload('reload, into the hub itself:', (target) => restoreCluster(target, cluster));
+  const step = stepped.next();
+  putTurns.push(performance.now() - t);
+  if (step.done) bars = step.value;
+}
+putTurns.sort((a, b) => a - b);
+const steppedTarget = reloadInto();
+const t1 = performance.now();
+restoreCluster(steppedTarget, { gen: 1, snapshot, run: [], bars });
+line(
+  'reload, bars put a step a turn:',
+  `${putTurns.length} turns, median ${putTurns[putTurns.length >> 1]!.toFixed(1)} ms, longest ${putTurns.at(-1)!.toFixed(0)} ms; then the restore ${(performance.now() - t1).toFixed(0)} ms, one turn`,
+);
+steppedTarget.close();
 
 /** A blocking compaction of the data directory: state, bars files, journal, syncs. */
 const compact = () => {

@@ -23,9 +23,4 @@ export class Rows {
     this.used += this.width;
     return offset;
   }
-
-  /** Forgets every row; the space is used again. */
-  clear(): void {
-    this.used = 0;
-  }
 }

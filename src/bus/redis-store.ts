@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
+import { barStoreSteps, type BarStore } from '../hub/bar-store.ts';
 import type { Hub, HubOptions, HubState } from '../hub/hub.ts';
 import { runBetweenTurns } from '../hub/steps.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
@@ -103,6 +104,8 @@ export interface LoadedCluster {
   snapshot: HubState;
   /** The events after the snapshot, to the stream head. */
   run: HubMessage[];
+  /** The snapshot's bars already put into a store, a step a turn of the loop, for `Hub.restore`. */
+  bars: BarStore;
   /**
    * The bar log the snapshot's bars were read from: once the snapshot is restored, the hub's day
    * logs begin with its bars, so an ingest can go on writing it (`BarLogCopy.adopt`).
@@ -121,8 +124,8 @@ export const headOf = ({ snapshot, run }: LoadedCluster): { epoch: string; seq: 
  * are, so the rules are the hub's own. Into the hub itself: rolling a scratch hub forward and
  * restoring from its export went three times over days of bars, in one turn of the loop.
  */
-export const restoreCluster = (hub: Hub, { snapshot, run }: LoadedCluster): void => {
-  hub.restore(snapshot);
+export const restoreCluster = (hub: Hub, { snapshot, run, bars }: LoadedCluster): void => {
+  hub.restore(snapshot, bars);
   for (const m of run) hub.accept(m);
 };
 
@@ -224,7 +227,10 @@ export const loadCluster = async (
         ? consecutive((newestReply ?? []) as StreamEntry[], cluster.gen, headSeq, -1, report)
         : [];
     const held = history.filter((m) => m.seq <= cluster.seq);
-    const loaded = { gen: cluster.gen, snapshot: { ...cluster, history: held }, run };
+    const state = { ...cluster, history: held };
+    // An edge reloading serves its clients meanwhile: days of bars are seconds of putting.
+    const bars = await runBetweenTurns(barStoreSteps(limits.barDays ?? 0, state));
+    const loaded = { gen: cluster.gen, snapshot: state, run, bars };
     return { ...base, cluster: copy ? { ...loaded, copy } : loaded };
   }
 };

@@ -1,4 +1,4 @@
-import { BAR_INTERVALS, type Bar, type BarInterval } from '../protocol/messages.ts';
+import { BAR_INTERVALS, type Bar, type BarInterval, type HubMessage } from '../protocol/messages.ts';
 import { DAY_MS, dayStart, tradingDay } from '../bars/karachi-time.ts';
 import { BAR_NUMBERS, CLOSE, CLOSED, HIGH, LOW, OPEN, readBar, UPDATES, writeBar } from '../bars/bar-row.ts';
 import { barStart, INTERVAL_MS } from '../bars/intervals.ts';
@@ -464,15 +464,36 @@ export class BarStore {
   all(): Bar[] {
     return this.export().bars;
   }
+}
 
-  clear(): void {
-    this.byDay.clear();
-    this.rowOf.clear();
-    this.symbols.length = 0;
-    this.rows.clear();
-    this.recent = undefined;
-    this.nextEnd = Infinity;
+/** Bars put per step of {@link barStoreSteps}: a few milliseconds of the loop. */
+const BARS_PER_STEP = 10_000;
+
+/** What a saved state holds of bars (see `HubState`). */
+export interface SavedBars {
+  bars?: readonly Bar[];
+  /** The seq of the event that last changed each of `bars`. */
+  barSeqs?: readonly number[];
+  history: readonly HubMessage[];
+}
+
+/**
+ * A store of `days` holding a saved state's bars, each with the seq that last changed it: saved
+ * beside them, or else found in the bars events of its history (a bar that none of them changed
+ * last changed at or before the history's reach, where no resume starts). Yields every few
+ * thousand bars (see steps.ts): days of bars are seconds of the loop.
+ */
+export function* barStoreSteps(days: number, saved: SavedBars): Generator<void, BarStore> {
+  const { bars = [], barSeqs } = saved;
+  const known = barSeqs?.length === bars.length;
+  const store = new BarStore(days);
+  for (let i = 0; i < bars.length; i++) {
+    store.put([bars[i]!], known ? barSeqs[i]! : 0);
+    if (i % BARS_PER_STEP === BARS_PER_STEP - 1) yield;
   }
+  if (!known)
+    for (const m of saved.history) if (m.type === 'bars') for (const bar of m.bars) store.touch(bar, m.seq);
+  return store;
 }
 
 /** The symbol of a series, by its number (see `FIELDS`). */

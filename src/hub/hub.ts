@@ -28,7 +28,8 @@ import { HEADLINE_ID_CAPACITY, RecentIds } from '../diff/recent-ids.ts';
 import { History, type HeldTexts, type HistoryLimits } from './history.ts';
 import { newEpoch } from './epoch.ts';
 import type { BarLogRef } from './bar-log-copy.ts';
-import { BarStore, type BarCopySource, type BarQuery } from './bar-store.ts';
+import { barStoreSteps, BarStore, type BarCopySource, type BarQuery } from './bar-store.ts';
+import { runAtOnce } from './steps.ts';
 import { candleOf } from './candles.ts';
 
 /** Which events a subscriber wants; resume filters history through it. */
@@ -109,7 +110,7 @@ export class Hub {
   private readonly headlineIds = new RecentIds(HEADLINE_ID_CAPACITY);
   private latest: string | undefined;
   private readonly history: History;
-  private readonly bars: BarStore;
+  private bars: BarStore;
   private readonly messagesSubject = new Subject<HubMessage>();
   private readonly restoredSubject = new Subject<Position>();
   private readonly statusSubject: BehaviorSubject<StatusMessage>;
@@ -392,8 +393,12 @@ export class Hub {
     };
   }
 
-  /** Continues from a saved state: same epoch and seq, same snapshot, history and story ids. */
-  restore(state: HubState): void {
+  /**
+   * Continues from a saved state: same epoch and seq, same snapshot, history and story ids.
+   * `bars`: its bars already put into a store (see `barStoreSteps`), by a caller that spread
+   * that over turns of the loop; else they are put now.
+   */
+  restore(state: HubState, bars?: BarStore): void {
     this.epoch = state.epoch;
     this.seq = state.seq;
     this.quotes.clear();
@@ -405,7 +410,7 @@ export class Hub {
       (max, e) => (max === undefined || e.ts > max ? e.ts : max),
       undefined,
     );
-    this.restoreBars(state);
+    this.bars = bars ?? runAtOnce(barStoreSteps(this.options.barDays ?? 0, state));
     // Complete after the event before the first one restored: what came before is not held.
     this.history.clear((state.history[0]?.seq ?? state.seq + 1) - 1);
     const now = this.scheduler.now();
@@ -413,21 +418,6 @@ export class Hub {
       if (m.type !== 'bars') this.history.add(m, state.historyAt?.[i] ?? now);
     });
     this.restoredSubject.next(this.position);
-  }
-
-  /**
-   * The bars of a saved state, each with the seq that last changed it: saved beside them, or
-   * else found in the bars events of its history (a bar that none of them changed last changed
-   * at or before the history's reach, where no resume starts).
-   */
-  private restoreBars(state: HubState): void {
-    const { bars = [], barSeqs } = state;
-    const known = barSeqs?.length === bars.length;
-    this.bars.clear();
-    bars.forEach((bar, i) => this.bars.put([bar], known ? barSeqs[i]! : 0));
-    if (known) return;
-    for (const m of state.history)
-      if (m.type === 'bars') for (const bar of m.bars) this.bars.touch(bar, m.seq);
   }
 
   /** Ends the event streams; subscribers complete. */
