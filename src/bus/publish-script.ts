@@ -178,6 +178,8 @@ export const writeBarPieces = async (
   keys: BusKeys,
   holder: string,
   write: Pick<BarLogWrite, 'reset' | 'id' | 'pieces' | 'text'>,
+  /** Hears of each command Redis answered. */
+  answered: () => void = () => {},
 ): Promise<void> => {
   const scripted = redis as PieceScripted;
   if (typeof scripted.tickstreamPieces !== 'function')
@@ -191,9 +193,16 @@ export const writeBarPieces = async (
       batch.push(pieceField(piece.day, piece.k), write.text(piece));
     }
     const mode = write.reset ? 'reset' : 'add';
-    if (
-      !(await scripted.tickstreamPieces(keys.ingest, key, holder, write.id, mode, NEW_LOG_TTL_MS, ...batch))
-    )
-      return;
+    const taken = await scripted.tickstreamPieces(
+      keys.ingest,
+      key,
+      holder,
+      write.id,
+      mode,
+      NEW_LOG_TTL_MS,
+      ...batch,
+    );
+    answered();
+    if (!taken) return;
   }
 };

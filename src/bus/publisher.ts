@@ -58,7 +58,7 @@ export class Publisher {
   private gap = false;
   private readonly snapshots: SnapshotThrottle;
   private readonly barLog = new BarLogCopy();
-  /** The publish under way: since when, and how many events it carries. */
+  /** The publish under way: since Redis last answered it, and how many events it carries. */
   private inFlight: { since: number; done: Promise<void>; events: number } | undefined;
   private scheduled = false;
   private stopped = false;
@@ -202,7 +202,11 @@ export class Publisher {
     };
     let reply: PublishReply | undefined;
     try {
-      if (snapshot) await writeBarPieces(redis, keys, lease.holder, snapshot.bars);
+      // A new log takes Redis many commands: each answer shows Redis is taking it.
+      const answered = () => {
+        if (this.inFlight) this.inFlight.since = Date.now();
+      };
+      if (snapshot) await writeBarPieces(redis, keys, lease.holder, snapshot.bars, answered);
       reply = await publish(redis, keys, call);
     } catch (err) {
       this.requeue(batch, status);

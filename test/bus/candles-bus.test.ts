@@ -322,8 +322,10 @@ describe('bars on the Redis bus', () => {
       barSeqs: latest.seqs,
       barLog: write.ref,
     };
+    // Each answer is news that Redis is taking the log: the ingest's health counts from the last.
+    let answers = 0;
     const commands = await commandsDuring(async () => {
-      await writeBarPieces(admin, keys, 'ours', write);
+      await writeBarPieces(admin, keys, 'ours', write, () => answers++);
       // The hub's last event, after a gap the snapshot covers, as a new cluster's first publish.
       const reply = await publish(admin, keys, {
         holder: 'ours',
@@ -344,6 +346,7 @@ describe('bars on the Redis bus', () => {
     // Each command carries at most eight pieces; the old log's pieces went with it.
     expect(batches.reduce((n, b) => n + b, 0)).toBe(write.pieces.length);
     expect(Math.max(...batches)).toBeLessThanOrEqual(8);
+    expect(answers).toBe(batches.length);
     expect(commands.some(([command, key]) => /^hset$/i.test(command!) && key === keys.bars)).toBe(false);
     expect(await admin.hget(keys.bars, '2023-11-07:0')).toBeNull();
     const loaded = await loadCluster(admin, keys, LIMITS, (problem) => {
