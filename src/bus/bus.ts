@@ -31,6 +31,8 @@ export interface BusHealth {
   ingest?: 'publishing' | 'gone';
   /** Stream entries the served hub is behind the head (edge, all). */
   lag?: number;
+  /** Whether the served hub is reloading the cluster's state, its numbers behind meanwhile (edge, all). */
+  resyncing?: boolean;
   /** Events stamped here that Redis has not confirmed (ingest, all). */
   unpublished?: number;
   /** Whether Redis takes this ingest's events (ingest, all). */
@@ -43,7 +45,8 @@ export interface Bus {
   health(): BusHealth;
   /**
    * Something clients would notice is wrong: a Redis link down, events Redis does not take (or
-   * answers too slowly), no ingest publishing, or an edge not holding the cluster's state.
+   * answers too slowly), no ingest publishing, or an edge not holding the cluster's state (or
+   * reloading it).
    */
   degraded(): boolean;
   /** Up, and (when serving from the stream) holding the cluster's state. */
@@ -173,6 +176,7 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
       synced: follower.synced,
       ...(follower.ingest !== undefined && { ingest: follower.ingest ? 'publishing' : 'gone' }),
       ...(follower.lag !== undefined && { lag: follower.lag }),
+      resyncing: follower.resyncing,
     }),
     ...(publisher && { unpublished: publisher.backlog, publish: publisher.health }),
   });
@@ -181,7 +185,13 @@ export const startBus = async (config: BusConfig, ctx: BusContext): Promise<Bus>
     health,
     degraded: () => {
       const h = health();
-      return h.redis !== 'up' || h.publish?.ok === false || h.ingest === 'gone' || h.synced === false;
+      return (
+        h.redis !== 'up' ||
+        h.publish?.ok === false ||
+        h.ingest === 'gone' ||
+        h.synced === false ||
+        h.resyncing === true
+      );
     },
     ready: () => redisState() === 'up' && (follower?.synced ?? true),
     close: () =>

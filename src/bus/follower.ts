@@ -58,6 +58,8 @@ export class Follower {
   private linkUp = true;
   /** Whether an ingest held its lease at the last read; undefined before the first. */
   private ingestAlive: boolean | undefined;
+  /** Whether a resync is loading the cluster: until it is in, the hub's state is behind. */
+  private reloading = false;
   private readonly log: Logger;
   private readonly report: (problem: string) => void;
   /** Ends when the follower is closed. */
@@ -83,6 +85,11 @@ export class Follower {
   /** Whether an ingest is publishing (its lease was held at the last read); undefined before one. */
   get ingest(): boolean | undefined {
     return this.ingestAlive;
+  }
+
+  /** Whether a resync is loading the cluster's state (seconds with days of bars). */
+  get resyncing(): boolean {
+    return this.reloading;
   }
 
   /** Stream entries the hub is behind the head, as of the last read; undefined before one. */
@@ -129,10 +136,11 @@ export class Follower {
   }
 
   // Without the bus, or with no ingest publishing, this edge cannot tell a quiet market from a
-  // dead feed: it says so to clients, and shows the ingest's status again once both are back.
+  // dead feed, and while it reloads the cluster it knows its numbers are behind: it says so to
+  // clients, and shows the ingest's status again once all is well.
   private showStatus(): void {
     const { hub } = this.options;
-    if (!this.linkUp || this.ingestAlive === false) hub.setStatus({ state: 'stale' });
+    if (!this.linkUp || this.ingestAlive === false || this.reloading) hub.setStatus({ state: 'stale' });
     else if (this.upstream) hub.setStatus(this.upstream);
   }
 
@@ -249,8 +257,16 @@ export class Follower {
     const { hub, redis, keys, limits, metrics } = this.options;
     const before = hub.position;
     const hadState = this.gen !== undefined;
-    const loaded = await loadCluster(redis, keys, limits, this.report);
+    this.reloading = true;
+    this.showStatus();
+    let loaded: Loaded;
+    try {
+      loaded = await loadCluster(redis, keys, limits, this.report);
+    } finally {
+      this.reloading = false;
+    }
     this.adopt(loaded);
+    this.showStatus();
     // The loaded state is the snapshot rolled forward to the stream head: reading on from there
     // never skips an entry.
     if (!hadState) return;

@@ -233,6 +233,40 @@ describe('bars on the Redis bus', () => {
     expect(barKeys(loaded.bars!, loaded.barSeqs!)).toEqual(barKeys(held.bars!, held.barSeqs!));
   });
 
+  it('an edge reloading the cluster tells its clients and /healthz that its numbers are behind until it holds it', async () => {
+    const prefix = uniquePrefix();
+    const keys = busKeys(prefix);
+    const ingest = await start('ingest', redis.url, prefix, { barDays: 5, snapshotMs: 20 });
+    const edge = await start('edge', redis.url, prefix, { barDays: 5 });
+    tradeDay(ingest, 8);
+    await snapshotAt(prefix, ingest);
+    await waitFor(() => edge.running.hub.seq === ingest.running.hub.seq, 'the edge in step');
+    const client = await subscribed(edge);
+    onTestFinished(() => client.close());
+    const health = async () =>
+      (await (await fetch(`http://127.0.0.1:${edge.running.server.port}/healthz`)).json()) as {
+        status: string;
+        bus: { resyncing?: boolean };
+      };
+    expect(await health()).toMatchObject({ status: 'ok', bus: { resyncing: false } });
+
+    // An unreadable entry makes the edge reload; with the bar log out of reach meanwhile, the
+    // reload waits for it (as for a newer snapshot) and the edge's numbers stay behind.
+    const admin = redis.admin();
+    await admin.rename(keys.bars, `${keys.bars}-aside`);
+    const { gen } = await stateOf(prefix);
+    const bad = `${gen}-${ingest.running.hub.seq + 1}`;
+    await admin.xadd(keys.events, bad, 'm', 'not an event');
+    await waitFor(() => client.ofType('status').some((m) => m.state === 'stale'), 'a stale status');
+    expect(await health()).toMatchObject({ status: 'degraded', bus: { resyncing: true } });
+
+    await admin.xdel(keys.events, bad);
+    await admin.rename(`${keys.bars}-aside`, keys.bars);
+    await waitFor(async () => (await health()).bus.resyncing === false, 'the reload done');
+    expect(await health()).toMatchObject({ status: 'ok' });
+    expect(edge.running.hub.status.state).toBe('running');
+  });
+
   it('writes the snapshot a quiet spell owes, even when its timer fires early by the throttle clock', async () => {
     const prefix = uniquePrefix();
     const ingest = await start('ingest', redis.url, prefix, { snapshotMs: 500 });
