@@ -11,7 +11,8 @@
  * and syncs too), beside the state export a compaction used to take in one turn; then a start on
  * the directory (restore and the start's compaction) that goes on from its copy, beside one that
  * writes the copy afresh as every start did before; and the copy's first write read back as an
- * edge reloading reads it, at once beside a piece a turn, and put into a hub, in the restore's
+ * edge reloading reads it, at once beside a piece a turn, its pieces checked by zod beside the
+ * compiled checks, and put into a hub, in the restore's
  * turn beside a step a turn before it. A write's pieces are timed one by one, as writers encode
  * them, a piece a turn. Prints wall ms and the bytes each writes.
  */
@@ -20,7 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { BarLogCopy, barLogSteps, readBarLog } from '../src/hub/bar-log-copy.ts';
+import {
+  BarLogCopy,
+  BarLogPiece,
+  barLogSteps,
+  decodeBarLogPiece,
+  readBarLog,
+} from '../src/hub/bar-log-copy.ts';
+import { schemaProblem } from '../src/protocol/messages.ts';
 import { restoreCluster } from '../src/bus/redis-store.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
 import { barStoreSteps, type BarStore } from '../src/hub/bar-store.ts';
@@ -133,6 +141,14 @@ const readPiece = (day: string, n: number) => firstPieces.get(day)!.slice(0, n);
 const atOnce = performance.now();
 readBarLog(ref, readPiece);
 line('bar log read back, at once (before):', `${(performance.now() - atOnce).toFixed(0)} ms, one turn`);
+// The pieces' checks by zod itself, as the read made them before ajv's compiled ones.
+const checks = (label: string, check: (text: string) => unknown) => {
+  const t = performance.now();
+  for (const texts of firstPieces.values()) for (const text of texts) check(text);
+  line(label, `${(performance.now() - t).toFixed(0)} ms`);
+};
+checks('pieces decoded, zod checks (before):', (text) => schemaProblem(BarLogPiece, JSON.parse(text)));
+checks('pieces decoded, compiled checks:', (text) => decodeBarLogPiece('bench', text));
 const turns: number[] = [];
 const steps = barLogSteps(ref, readPiece);
 for (let done = false; !done;) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
-import { Bar, schemaProblem } from '../protocol/messages.ts';
+import { Bar, compiledCheck } from '../protocol/messages.ts';
 import type { BarCopySource, BarLogMark } from './bar-store.ts';
 import { runAtOnce } from './steps.ts';
 
@@ -15,10 +15,9 @@ export const BarLogRef = z.object({
 export type BarLogRef = z.infer<typeof BarLogRef>;
 
 /** One piece of a day's log: bars as the hub holds them, each with the seq that last changed it. */
-const BarLogPiece = z
-  .object({ bars: z.array(Bar), seqs: z.array(z.int().check(z.nonnegative())) })
-  .check(z.refine((p) => p.bars.length === p.seqs.length, 'as many seqs as bars'));
+export const BarLogPiece = z.object({ bars: z.array(Bar), seqs: z.array(z.int().check(z.nonnegative())) });
 export type BarLogPiece = z.infer<typeof BarLogPiece>;
+const pieceProblem = compiledCheck(BarLogPiece);
 
 /** A piece as text (one line: JSON holds no newline), as {@link decodeBarLogPiece} reads it. */
 export const encodeBarLogPiece = (piece: BarLogPiece): string => JSON.stringify(piece);
@@ -34,10 +33,12 @@ export const decodeBarLogPiece = (
   } catch (err) {
     return { ok: false, problem: `bar log piece ${name} is not JSON: ${(err as Error).message}` };
   }
-  const problem = schemaProblem(BarLogPiece, parsed);
+  const piece = parsed as BarLogPiece;
+  const problem =
+    pieceProblem(parsed) ?? (piece.bars.length === piece.seqs.length ? undefined : 'as many seqs as bars');
   if (problem !== undefined)
     return { ok: false, problem: `bar log piece ${name} is not bars with seqs: ${problem}` };
-  return { ok: true, value: parsed as BarLogPiece };
+  return { ok: true, value: piece };
 };
 
 /** Piece `k` of `day`'s log, to add to a copy: the bars at places [`from`, `to`) of the log. */

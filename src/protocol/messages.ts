@@ -4,6 +4,7 @@
  * share; this re-export keeps the server's imports in one place. Beside it, the hub's own
  * events, which the journal and the bus carry but clients never see whole.
  */
+import { Ajv } from 'ajv';
 import * as z from 'zod/mini';
 import { Bar, HeadlineMessage, QuoteMessage } from '../../client/protocol/index.ts';
 
@@ -39,4 +40,23 @@ export const schemaProblem = (schema: z.ZodMiniType, x: unknown): string | undef
   if (parsed.success) return undefined;
   const issue = parsed.error.issues[0]!;
   return `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`;
+};
+
+// The patterns in zod's JSON Schema carry its formats' rules (a date-time's is one): ajv need not
+// know the format names as well.
+const ajv = new Ajv({ validateFormats: false });
+
+/**
+ * {@link schemaProblem} for data read in bulk (days of bars, millions of them): `schema`'s JSON
+ * Schema (every type, bound and pattern; refinements are not in it, so a caller checks those),
+ * compiled to code by ajv once, checks a bar in about a tenth of zod's time.
+ */
+export const compiledCheck = (schema: z.ZodMiniType): ((x: unknown) => string | undefined) => {
+  const validate = ajv.compile(z.toJSONSchema(schema, { target: 'draft-07' }));
+  return (x) => {
+    if (validate(x)) return undefined;
+    const error = validate.errors![0]!;
+    const path = error.instancePath.slice(1).replaceAll('/', '.');
+    return `${path ? `${path}: ` : ''}${error.message ?? 'invalid'}`;
+  };
 };
