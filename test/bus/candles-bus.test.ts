@@ -13,7 +13,7 @@ import {
   type Loaded,
 } from '../../src/bus/redis-store.ts';
 import { publish, writeBarPieces } from '../../src/bus/publish-script.ts';
-import { BarLogCopy } from '../../src/hub/bar-log-copy.ts';
+import { BarLogCopy, type BarLogRef } from '../../src/hub/bar-log-copy.ts';
 import { eventJson } from '../../src/hub/event-json.ts';
 import { Hub } from '../../src/hub/hub.ts';
 import { BAR_INTERVALS, type CandlesResponse } from '../../src/protocol/messages.ts';
@@ -337,6 +337,20 @@ describe('bars on the Redis bus', () => {
     return hub;
   };
   const LIMITS = { history: { size: 10, ageMs: 60_000 }, headlineCount: 5, barDays: 5 };
+  /** The snapshot an ingest of `hub` writes with the bar log `barLog`: each series' latest bar. */
+  const clusterState = (hub: Hub, barLog: BarLogRef): ClusterState => {
+    const latest = hub.barCopy.latestBars();
+    return {
+      gen: 1,
+      epoch: 'E',
+      seq: hub.seq,
+      quotes: hub.snapshot(),
+      headlines: [],
+      bars: latest.bars,
+      barSeqs: latest.seqs,
+      barLog,
+    };
+  };
 
   it('writes a new bar log aside a few pieces a command, then puts it in the log’s place', async () => {
     const keys = busKeys(uniquePrefix());
@@ -345,17 +359,7 @@ describe('bars on the Redis bus', () => {
     expect(write.pieces.length).toBeGreaterThan(8);
     const admin = redis.admin();
     await admin.hset(keys.bars, LOG_ID_FIELD, 'L1', '2023-11-07:0', '{}');
-    const latest = hub.barCopy.latestBars();
-    const state: ClusterState = {
-      gen: 1,
-      epoch: 'E',
-      seq: hub.seq,
-      quotes: hub.snapshot(),
-      headlines: [],
-      bars: latest.bars,
-      barSeqs: latest.seqs,
-      barLog: write.ref,
-    };
+    const state = clusterState(hub, write.ref);
     // Each answer is news that Redis is taking the log: the ingest's health counts from the last.
     let answers = 0;
     const commands = await commandsDuring(async () => {
@@ -405,17 +409,7 @@ describe('bars on the Redis bus', () => {
       'L1',
       ...write.pieces.flatMap((p) => [pieceField(p.day, p.k), write.text(p)]),
     );
-    const latest = hub.barCopy.latestBars();
-    const state: ClusterState = {
-      gen: 1,
-      epoch: 'E',
-      seq: hub.seq,
-      quotes: hub.snapshot(),
-      headlines: [],
-      bars: latest.bars,
-      barSeqs: latest.seqs,
-      barLog: write.ref,
-    };
+    const state = clusterState(hub, write.ref);
     await admin.set(keys.state, JSON.stringify(state));
 
     let loaded: Loaded | undefined;
