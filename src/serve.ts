@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BehaviorSubject, identity, Subscription, tap } from 'rxjs';
 import { startBus } from './bus/bus.ts';
-import { assignHubs, stampsEvents } from './bus/hub-roles.ts';
+import { assignHubs, checkDataDir, stampsEvents } from './bus/hub-roles.ts';
 import type { BusConfig } from './bus/options.ts';
 import { Hub, publishTo } from './hub/hub.ts';
 import { marketStates } from './hub/market-status.ts';
@@ -67,6 +67,7 @@ const journalHealth = (journal: Journal) => {
  * configured one; tests and embedders may hand in their own frames.
  */
 export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSource): Promise<Running> => {
+  checkDataDir(config.bus?.role, config.hub.dataDir);
   // An edge reads no feed; other roles open it first, so a bad feed fails before anything starts.
   const opened = stampsEvents(config.bus?.role) ? (source ?? openSource(config.source, log)) : undefined;
   const metrics = createMetrics();

@@ -1,3 +1,4 @@
+import { TickstreamError } from '../errors.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { BusRole } from './options.ts';
 
@@ -15,6 +16,20 @@ export interface HubRoles {
 
 /** Whether a process running as `role` (undefined: no bus) stamps events, and so reads a feed. */
 export const stampsEvents = (role: BusRole | undefined): boolean => role !== 'edge';
+
+/**
+ * Refuses a data directory on an edge: the directory keeps the hub that stamps events, so that
+ * its epoch and seq go on, and an edge stamps none. It takes its state from Redis at every start
+ * and reload, and a data directory would only write that state (days of bars) whole again at
+ * each reload, the edge's loop held meanwhile.
+ */
+export const checkDataDir = (role: BusRole | undefined, dataDir: string | undefined): void => {
+  if (dataDir !== undefined && !stampsEvents(role))
+    throw new TickstreamError(
+      'bad_config',
+      '--data-dir keeps the state of a process that stamps events (--role ingest or all); an edge takes its state from Redis',
+    );
+};
 
 /**
  * Assigns the roles for a process running as `role` (undefined: no bus). The persisted hub

@@ -143,10 +143,11 @@ export class Journal {
   }
 
   /**
-   * The hub took a state from elsewhere (an ingest or an edge loading Redis's): the state file
-   * and the journal no longer add up to it, and a restart would put later events on top of the
-   * old state. It is written whole before any later event is journaled, and the bar copy starts
-   * over: its pieces hold the bars the hub had.
+   * The hub took a state from elsewhere (an ingest starting against a Redis that holds a later
+   * one): the state file and the journal no longer add up to it, and a restart would put later
+   * events on top of the old state. It is written whole before any later event is journaled (at
+   * once: the ingest serves no one before its bus has started), and the bar copy starts over:
+   * its pieces hold the bars the hub had.
    */
   private readonly onRestored = (): void => {
     this.barLog.lost();

@@ -21,7 +21,8 @@ export const hubHelp = `  --history-size N   events kept for resume (default 100
                      (one or more a line, # starts a comment); the market is closed on them
   --data-dir DIR     persist epoch, seq, snapshot and history here; a restart (kill -9
                      included) continues the same epoch and seq, or a new epoch when the
-                     journal may have lost events clients saw (a full disk, a reboot)
+                     journal may have lost events clients saw (a full disk, a reboot);
+                     not with --role edge, which takes its state from Redis
   --fsync-interval D longest a journaled event waits for fsync, bounding what an OS crash
                      can lose (default 1s; 0 = fsync every event; kill -9 loses nothing)
   --bar-days N       trading days of intraday bars kept, persisted and served (default 5;

@@ -86,6 +86,7 @@ describe('tickstream CLI conventions', { timeout: 120_000 }, () => {
       run(['serve'], { TICKSTREAM_LOOP: 'maybe' }),
       run(['serve', '--log-level', 'loud']),
       run(['record']),
+      run(['serve', '--bus', 'redis://127.0.0.1:1', '--role', 'edge', '--data-dir', 'unused']),
     ]);
     expect(results.map((r) => r.code)).toEqual(Array(results.length).fill(2));
     expect(results.map((r) => oneLine(r.stderr))).toEqual([
@@ -97,6 +98,7 @@ describe('tickstream CLI conventions', { timeout: 120_000 }, () => {
       'tickstream: TICKSTREAM_LOOP must be true or false, got "maybe" (see tickstream help serve)',
       expect.stringMatching(/^tickstream: --log-level must be one of trace, .*, got "loud"/),
       'tickstream: record needs --out DIR (see tickstream help record)',
+      'tickstream: --data-dir keeps the state of a process that stamps events (--role ingest or all); an edge takes its state from Redis (see tickstream help serve)',
     ]);
   });
 
