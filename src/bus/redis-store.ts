@@ -191,12 +191,7 @@ export const loadCluster = async (
     // second step is safe, unless the trim passed the snapshot meanwhile (then read again). Under
     // one id a bar log piece never changes once written: a piece gone or a new id means a newer
     // snapshot replaced this one's log (then read again).
-    const [afterReply, newestReply] = await execAll(
-      redis
-        .multi()
-        .xrange(keys.events, entryId(snapshot.gen, snapshot.seq + 1), '+')
-        .xrevrange(keys.events, '+', '-', 'COUNT', Math.max(1, limits.history.size)),
-    );
+    const afterReply = await redis.xrange(keys.events, entryId(snapshot.gen, snapshot.seq + 1), '+');
     const logged: { state: ClusterState; copy?: LoggedBars } | undefined = snapshot.barLog
       ? await withLog(snapshot, snapshot.barLog, await readLog(redis, keys.bars, snapshot.barLog), report)
       : { state: snapshot };
@@ -221,18 +216,46 @@ export const loadCluster = async (
       await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** tries)));
       continue;
     }
-    const headSeq = cluster.seq + run.length;
-    const history =
-      limits.history.size > 0
-        ? consecutive((newestReply ?? []) as StreamEntry[], cluster.gen, headSeq, -1, report)
-        : [];
-    const held = history.filter((m) => m.seq <= cluster.seq);
+    // The newest events up to the snapshot, the history a hub holds (with the run after it).
+    const held = await readHistory(redis, keys.events, cluster, limits.history.size - run.length, report);
     const state = { ...cluster, history: held };
     // An edge reloading serves its clients meanwhile: days of bars are seconds of putting.
     const bars = await runBetweenTurns(barStoreSteps(limits.barDays ?? 0, state));
     const loaded = { gen: cluster.gen, snapshot: state, run, bars };
     return { ...base, cluster: copy ? { ...loaded, copy } : loaded };
   }
+};
+
+/**
+ * History entries read per command. The stream holds up to `--bus-maxlen` events (100,000 by
+ * default): in one reply Redis copies them all at once, and the reader parses and checks them
+ * in one turn of its loop, half a second at 40,000 while an edge serves.
+ */
+export const HISTORY_PER_READ = 5000;
+
+/**
+ * The consecutive events of `at.gen` that end with `at.seq`, at most `size` of them, oldest
+ * first: read backwards a page a command, each page decoded in a turn of its own. Ids are only
+ * trimmed from the old end, so a trim meanwhile ends the history early, never in the middle.
+ */
+const readHistory = async (
+  redis: Redis,
+  key: string,
+  at: { gen: number; seq: number },
+  size: number,
+  report: BadEntryReport,
+): Promise<HubMessage[]> => {
+  const pages: HubMessage[][] = [];
+  for (let seq = at.seq, left = size; left > 0 && seq > 0;) {
+    const count = Math.min(HISTORY_PER_READ, left);
+    const entries = (await redis.xrevrange(key, entryId(at.gen, seq), '-', 'COUNT', count)) as StreamEntry[];
+    const page = consecutive(entries, at.gen, seq, -1, report);
+    pages.unshift(page);
+    if (page.length < count) break;
+    seq -= page.length;
+    left -= page.length;
+  }
+  return pages.flat();
 };
 
 /** The hash fields of the pieces `log` names. */

@@ -19,7 +19,7 @@ import { Hub } from '../../src/hub/hub.ts';
 import { BAR_INTERVALS, type CandlesResponse } from '../../src/protocol/messages.ts';
 import { barKeys, waitFor } from '../helpers.ts';
 import { startNode, subscribed, tick, type Node } from './cluster.ts';
-import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
+import { commandsDuring, startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
 
 const candles = async (node: Node, interval: string): Promise<CandlesResponse> =>
   (await (
@@ -155,24 +155,6 @@ describe('bars on the Redis bus', () => {
     JSON.parse((await redis.admin().get(busKeys(prefix).state))!) as ClusterState;
   const snapshotAt = (prefix: string, node: Node) =>
     waitFor(async () => (await stateOf(prefix)).seq === node.running.hub.seq, 'the snapshot at the head');
-  /** The commands Redis ran during `during` (scripts' own included), each as its arguments. */
-  const commandsDuring = async (during: () => Promise<unknown>): Promise<string[][]> => {
-    const commands: string[][] = [];
-    const monitor = await redis.admin().duplicate().monitor();
-    monitor.on('monitor', (_t, args: string[]) => commands.push(args));
-    // MONITOR streams behind the commands: a marker run after them shows it has caught up.
-    const marker = `done-${uniquePrefix()}`;
-    const seen = () => commands.some(([command, text]) => /^echo$/i.test(command!) && text === marker);
-    try {
-      await during();
-      await redis.admin().echo(marker);
-      await waitFor(seen, 'MONITOR to catch up');
-    } finally {
-      monitor.disconnect();
-    }
-    return commands;
-  };
-
   it('snapshots carry each latest bar only; an edge that joins later holds every bar at its seq', async () => {
     const prefix = uniquePrefix();
     const keys = busKeys(prefix);
@@ -194,7 +176,7 @@ describe('bars on the Redis bus', () => {
     expect(barKeys(loaded.bars!, loaded.barSeqs!)).toEqual(barKeys(held.bars!, held.barSeqs!));
 
     // A third day: the first leaves Redis with the store, and a day once copied is not written again.
-    const written = await commandsDuring(() => {
+    const written = await commandsDuring(redis, () => {
       tradeDay(ingest, 10);
       return snapshotAt(prefix, ingest);
     });
@@ -217,7 +199,7 @@ describe('bars on the Redis bus', () => {
     const id = await redis.admin().hget(keys.bars, 'id');
     await ingest.running.close();
 
-    const written = await commandsDuring(async () => {
+    const written = await commandsDuring(redis, async () => {
       ingest = await start('ingest', redis.url, prefix, { barDays: 5, snapshotMs: 20 });
       tradeDay(ingest, 10);
       await snapshotAt(prefix, ingest);
@@ -362,7 +344,7 @@ describe('bars on the Redis bus', () => {
     const state = clusterState(hub, write.ref);
     // Each answer is news that Redis is taking the log: the ingest's health counts from the last.
     let answers = 0;
-    const commands = await commandsDuring(async () => {
+    const commands = await commandsDuring(redis, async () => {
       await writeBarPieces(admin, keys, 'ours', write, () => answers++);
       // The hub's last event, after a gap the snapshot covers, as a new cluster's first publish.
       const reply = await publish(admin, keys, {
@@ -414,7 +396,7 @@ describe('bars on the Redis bus', () => {
 
     let loaded: Loaded | undefined;
     const reads = (
-      await commandsDuring(async () => {
+      await commandsDuring(redis, async () => {
         loaded = await loadCluster(admin, keys, LIMITS, (problem) => {
           throw new Error(problem);
         });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { waitFor } from '../helpers.ts';
 import { freePort } from '../net.ts';
 
 /** A Redis for one test file: a private `redis-server` on a free port, or the one `REDIS_URL` names. */
@@ -98,4 +99,25 @@ export const startRedis = async (): Promise<TestRedis> => {
       await kill(child);
     },
   };
+};
+
+/** The commands `redis` ran during `during` (scripts' own included), each as its arguments. */
+export const commandsDuring = async (
+  redis: TestRedis,
+  during: () => Promise<unknown>,
+): Promise<string[][]> => {
+  const commands: string[][] = [];
+  const monitor = await redis.admin().duplicate().monitor();
+  monitor.on('monitor', (_t, args: string[]) => commands.push(args));
+  // MONITOR streams behind the commands: a marker run after them shows it has caught up.
+  const marker = `done-${uniquePrefix()}`;
+  const seen = () => commands.some(([command, text]) => /^echo$/i.test(command!) && text === marker);
+  try {
+    await during();
+    await redis.admin().echo(marker);
+    await waitFor(seen, 'MONITOR to catch up');
+  } finally {
+    monitor.disconnect();
+  }
+  return commands;
 };
