@@ -31,8 +31,7 @@ import {
 import { schemaProblem } from '../src/protocol/messages.ts';
 import { restoreCluster } from '../src/bus/redis-store.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
-import { barStoreSteps, type BarStore } from '../src/hub/bar-store.ts';
-import { Hub, type HubState } from '../src/hub/hub.ts';
+import { Hub, restoredParts, type HubState, type RestoredParts } from '../src/hub/hub.ts';
 import { openPersistentHub } from '../src/hub/persistence.ts';
 import { createLogger } from '../src/log.ts';
 
@@ -170,21 +169,21 @@ const t0 = performance.now();
 atOnceTarget.restore(snapshot);
 line('reload, bars put in the restore (before):', `${(performance.now() - t0).toFixed(0)} ms, one turn`);
 atOnceTarget.close();
-const stepped = barStoreSteps(OPTIONS.barDays, snapshot);
+const stepped = restoredParts(OPTIONS, snapshot, Date.now());
 const putTurns: number[] = [];
-let bars: BarStore | undefined;
-while (!bars) {
+let parts: RestoredParts | undefined;
+while (!parts) {
   const t = performance.now();
   const step = stepped.next();
   putTurns.push(performance.now() - t);
-  if (step.done) bars = step.value;
+  if (step.done) parts = step.value;
 }
 putTurns.sort((a, b) => a - b);
 const steppedTarget = reloadInto();
 const t1 = performance.now();
-restoreCluster(steppedTarget, { gen: 1, snapshot, run: [], bars });
+restoreCluster(steppedTarget, { gen: 1, snapshot, run: [], parts });
 line(
-  'reload, bars put a step a turn:',
+  'reload, bars and history a step a turn:',
   `${putTurns.length} turns, median ${putTurns[putTurns.length >> 1]!.toFixed(1)} ms, longest ${putTurns.at(-1)!.toFixed(0)} ms; then the restore ${(performance.now() - t1).toFixed(0)} ms, one turn`,
 );
 steppedTarget.close();

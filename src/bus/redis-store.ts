@@ -1,8 +1,7 @@
 import { Redis } from 'ioredis';
 import { TickstreamError } from '../errors.ts';
 import type { Logger } from 'pino';
-import { barStoreSteps, type BarStore } from '../hub/bar-store.ts';
-import type { Hub, HubOptions, HubState } from '../hub/hub.ts';
+import { restoredParts, type Hub, type HubOptions, type HubState, type RestoredParts } from '../hub/hub.ts';
 import { runBetweenTurns } from '../hub/steps.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
 import { barLogSteps, withLogged, type BarLogRef, type LoggedBars } from '../hub/bar-log-copy.ts';
@@ -104,8 +103,8 @@ export interface LoadedCluster {
   snapshot: HubState;
   /** The events after the snapshot, to the stream head. */
   run: HubMessage[];
-  /** The snapshot's bars already put into a store, a step a turn of the loop, for `Hub.restore`. */
-  bars: BarStore;
+  /** The snapshot's bars and history already put into stores, a step a turn of the loop, for `Hub.restore`. */
+  parts: RestoredParts;
   /**
    * The bar log the snapshot's bars were read from: once the snapshot is restored, the hub's day
    * logs begin with its bars, so an ingest can go on writing it (`BarLogCopy.adopt`).
@@ -124,8 +123,8 @@ export const headOf = ({ snapshot, run }: LoadedCluster): { epoch: string; seq: 
  * are, so the rules are the hub's own. Into the hub itself: rolling a scratch hub forward and
  * restoring from its export went three times over days of bars, in one turn of the loop.
  */
-export const restoreCluster = (hub: Hub, { snapshot, run, bars }: LoadedCluster): void => {
-  hub.restore(snapshot, bars);
+export const restoreCluster = (hub: Hub, { snapshot, run, parts }: LoadedCluster): void => {
+  hub.restore(snapshot, parts);
   for (const m of run) hub.accept(m);
 };
 
@@ -220,8 +219,8 @@ export const loadCluster = async (
     const held = await readHistory(redis, keys.events, cluster, limits.history.size - run.length, report);
     const state = { ...cluster, history: held };
     // An edge reloading serves its clients meanwhile: days of bars are seconds of putting.
-    const bars = await runBetweenTurns(barStoreSteps(limits.barDays ?? 0, state));
-    const loaded = { gen: cluster.gen, snapshot: state, run, bars };
+    const parts = await runBetweenTurns(restoredParts(limits, state, Date.now()));
+    const loaded = { gen: cluster.gen, snapshot: state, run, parts };
     return { ...base, cluster: copy ? { ...loaded, copy } : loaded };
   }
 };

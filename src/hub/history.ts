@@ -1,4 +1,4 @@
-import type { HeadlineMessage, QuoteMessage } from '../protocol/messages.ts';
+import type { HeadlineMessage, HubMessage, QuoteMessage } from '../protocol/messages.ts';
 import { eventJson, parseEvent } from './event-json.ts';
 
 /** How far back history reaches. */
@@ -264,3 +264,36 @@ export class History {
 }
 
 const ALL: HistoryFilter = { wantsQuote: () => true, wantsHeadlines: true };
+
+/** Events added per step of {@link historySteps}: a few milliseconds of the loop. */
+const EVENTS_PER_STEP = 5000;
+
+/** What a saved state holds of history (see `HubState`). */
+export interface SavedHistory {
+  seq: number;
+  /** Its events, oldest first (bars events among them are not held). */
+  history: readonly HubMessage[];
+  /** When each was recorded; absent: `now`. */
+  historyAt?: readonly number[];
+}
+
+/**
+ * A history holding a saved state's events, complete from the event before its first (what came
+ * before is not held). Yields every few thousand events (see steps.ts): a full history is
+ * 100,000 events to serialize.
+ */
+export function* historySteps(
+  limits: HistoryLimits,
+  saved: SavedHistory,
+  now: number,
+): Generator<void, History> {
+  const history = new History(limits);
+  const { history: events, historyAt } = saved;
+  history.clear((events[0]?.seq ?? saved.seq + 1) - 1);
+  for (let i = 0; i < events.length; i++) {
+    const m = events[i]!;
+    if (m.type !== 'bars') history.add(m, historyAt?.[i] ?? now);
+    if (i % EVENTS_PER_STEP === EVENTS_PER_STEP - 1) yield;
+  }
+  return history;
+}

@@ -25,7 +25,7 @@ import type {
 import { quoteValues, type Change, type QuoteChange } from '../diff/changes.ts';
 import { mergeDeltas } from '../diff/merge-deltas.ts';
 import { HEADLINE_ID_CAPACITY, RecentIds } from '../diff/recent-ids.ts';
-import { History, type HeldTexts, type HistoryLimits } from './history.ts';
+import { History, historySteps, type HeldTexts, type HistoryLimits } from './history.ts';
 import { newEpoch } from './epoch.ts';
 import type { BarLogRef } from './bar-log-copy.ts';
 import { barStoreSteps, BarStore, type BarCopySource, type BarQuery } from './bar-store.ts';
@@ -109,7 +109,7 @@ export class Hub {
   private headlines: Headline[] = [];
   private readonly headlineIds = new RecentIds(HEADLINE_ID_CAPACITY);
   private latest: string | undefined;
-  private readonly history: History;
+  private history: History;
   private bars: BarStore;
   private readonly messagesSubject = new Subject<HubMessage>();
   private readonly restoredSubject = new Subject<Position>();
@@ -395,10 +395,10 @@ export class Hub {
 
   /**
    * Continues from a saved state: same epoch and seq, same snapshot, history and story ids.
-   * `bars`: its bars already put into a store (see `barStoreSteps`), by a caller that spread
-   * that over turns of the loop; else they are put now.
+   * `parts`: its bars and history already put into stores of their own (see `restoredParts`),
+   * by a caller that spread that over turns of the loop; else they are put now.
    */
-  restore(state: HubState, bars?: BarStore): void {
+  restore(state: HubState, parts?: RestoredParts): void {
     this.epoch = state.epoch;
     this.seq = state.seq;
     this.quotes.clear();
@@ -410,13 +410,8 @@ export class Hub {
       (max, e) => (max === undefined || e.ts > max ? e.ts : max),
       undefined,
     );
-    this.bars = bars ?? runAtOnce(barStoreSteps(this.options.barDays ?? 0, state));
-    // Complete after the event before the first one restored: what came before is not held.
-    this.history.clear((state.history[0]?.seq ?? state.seq + 1) - 1);
-    const now = this.scheduler.now();
-    state.history.forEach((m, i) => {
-      if (m.type !== 'bars') this.history.add(m, state.historyAt?.[i] ?? now);
-    });
+    ({ bars: this.bars, history: this.history } =
+      parts ?? runAtOnce(restoredParts(this.options, state, this.scheduler.now())));
     this.restoredSubject.next(this.position);
   }
 
@@ -426,6 +421,27 @@ export class Hub {
     this.statusSubject.complete();
     this.restoredSubject.complete();
   }
+}
+
+/** A saved state's bars and history in stores of their own, for `Hub.restore` to take at once. */
+export interface RestoredParts {
+  bars: BarStore;
+  history: History;
+}
+
+/**
+ * {@link RestoredParts} of `state` for a hub of `options`, a step at a time (see steps.ts): days
+ * of bars and a full history are seconds of the loop, which a process that serves meanwhile (an
+ * edge reloading the cluster) spreads over turns while its hub serves what it holds.
+ */
+export function* restoredParts(
+  options: Pick<HubOptions, 'history' | 'barDays'>,
+  state: HubState,
+  now: number,
+): Generator<void, RestoredParts> {
+  const bars = yield* barStoreSteps(options.barDays ?? 0, state);
+  const history = yield* historySteps(options.history, state, now);
+  return { bars, history };
 }
 
 /** Trading days of bars kept unless `--bar-days` says otherwise. */

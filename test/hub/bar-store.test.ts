@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { barStoreSteps, BarStore } from '../../src/hub/bar-store.ts';
-import { Hub } from '../../src/hub/hub.ts';
-import { barKeys } from '../helpers.ts';
+import { BarStore } from '../../src/hub/bar-store.ts';
 import type { Bar, BarInterval } from '../../src/protocol/messages.ts';
 
 const bar = (interval: BarInterval, start: string, close: number, updates = 1): Bar => ({
@@ -72,27 +70,5 @@ describe('BarStore series', () => {
       (b, seq) => seqs.push(Date.parse(b.start), seq),
     );
     expect(seqs).toEqual([Date.parse(minute(7)), 21, Date.parse(minute(19)), 20]);
-  });
-
-  it('puts a saved state’s bars into a store of its own a step at a time; a hub serves its own bars until it takes it', () => {
-    const hub = new Hub({ history: { size: 10, ageMs: 60_000 }, headlineCount: 5, barDays: 5 });
-    hub.accept({ type: 'bars', seq: 1, bars: [bar('1m', DAY1, 81)] });
-    // 25,000 bars of another hub's state: 2,500 symbols' 1m bars of ten minutes.
-    const bars = Array.from({ length: 25_000 }, (_, i): Bar => ({
-      ...bar('1m', new Date(Date.parse(DAY2) + (i % 10) * 60_000).toISOString(), 90),
-      symbol: `S${Math.floor(i / 10)}`,
-    }));
-    const saved = { bars, barSeqs: bars.map((_, i) => i + 1), history: [] };
-    const steps = barStoreSteps(5, saved);
-    let turns = 0;
-    let step = steps.next();
-    for (; !step.done; step = steps.next()) {
-      turns++;
-      expect(hub.allBars()).toEqual([bar('1m', DAY1, 81)]);
-    }
-    expect(turns).toBe(2);
-    hub.restore({ epoch: 'E2', seq: 25_000, quotes: [], headlines: [], ...saved }, step.value);
-    const all = hub.exportState();
-    expect(barKeys(all.bars, all.barSeqs)).toEqual(barKeys(bars, saved.barSeqs));
   });
 });

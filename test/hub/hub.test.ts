@@ -2,7 +2,7 @@ import { map, merge, take, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../src/diff/changes.ts';
-import { Hub, publishTo, type HubOptions, type Interest } from '../../src/hub/hub.ts';
+import { Hub, publishTo, restoredParts, type HubOptions, type Interest } from '../../src/hub/hub.ts';
 import type { EventMessage, QuoteValues } from '../../src/protocol/messages.ts';
 
 const full = (price: number, extra: Partial<QuoteValues> = {}): Partial<QuoteValues> => ({
@@ -237,3 +237,29 @@ const publishResume =
   (hub: Hub, seq: number): OperatorFunction<unknown, boolean> =>
   (probe) =>
     probe.pipe(map(() => hub.resume({ epoch: 'E', seq }, everything).recovered));
+
+describe('a restore prepared beside the hub', () => {
+  it('puts a saved state’s bars and history into stores of their own a step at a time, and serves its own until it takes them', () => {
+    const options = { history: { size: 6000, ageMs: 3_600_000 }, headlineCount: 5, barDays: 5 };
+    // Another hub's state: 2,500 symbols for ten minutes, 25,000 bars and a full history.
+    const source = new Hub({ ...options, epoch: 'E2' });
+    for (let m = 0; m < 10; m++)
+      for (let s = 0; s < 2500; s++)
+        source.apply(quote(`S${s}`, full(80 + m), new Date(Date.UTC(2023, 10, 8, 4, 31 + m)).toISOString()));
+    const saved = source.exportState();
+    const hub = new Hub({ ...options, epoch: 'E' });
+    hub.apply(quote('AIRLINK', full(81), '2023-11-09T04:31:00.000Z'));
+    const own = hub.exportState();
+    const steps = restoredParts(options, saved, Date.now());
+    let turns = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) {
+      turns++;
+      expect(hub.exportState()).toEqual(own);
+    }
+    // Bars 10,000 and events 5,000 a step.
+    expect(turns).toBeGreaterThan(3);
+    hub.restore(saved, step.value);
+    expect(hub.exportState()).toEqual(saved);
+  });
+});
