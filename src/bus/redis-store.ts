@@ -227,8 +227,8 @@ export const loadCluster = async (
 
 /**
  * History entries read per command. The stream holds up to `--bus-maxlen` events (100,000 by
- * default): in one reply Redis copies them all at once, and the reader parses and checks them
- * in one turn of its loop, half a second at 40,000 while an edge serves.
+ * default): in one reply Redis would copy them all at once, and the reader parse and check them
+ * in one turn of its loop while an edge serves.
  */
 export const HISTORY_PER_READ = 5000;
 
