@@ -52,16 +52,20 @@ describe('the text of an HTML page', () => {
       '<script a="1">&amp;&lt;&notanentity;&#x41<p>x'.repeat(n) +
       '</span></i>'.repeat(n) +
       '<!--'.repeat(3);
-    const small = page(2_000);
-    const large = page(16_000);
-    htmlToText(large); // warm up the JIT so the first measure is not the slower
+    const small = page(4_000);
+    const large = page(64_000);
+    // Warm up the JIT so the first measure is not the slower.
+    htmlToText(small);
+    htmlToText(large);
     const ratio =
-      cpuMs(() => htmlToText(large)) /
+      cpuMs(() => htmlToText(large), 5) /
       Math.max(
-        cpuMs(() => htmlToText(small)),
+        cpuMs(() => htmlToText(small), 5),
         0.5,
       );
-    // 8x the input: about 8x the time when linear, 64x when quadratic.
-    expect(ratio).toBeLessThan(24);
+    // 16x the input: about 16x the time when linear, 256x when quadratic. The bound sits 4x from
+    // either: a collection or a slow spell in the runs of one size moves a ratio of timings this
+    // small (about a millisecond for the small page) by more than a narrower margin allows.
+    expect(ratio).toBeLessThan(64);
   });
 });
