@@ -126,13 +126,9 @@ const startIngest = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics
 const startEdge = async (config: BusConfig, hub: Hub, ctx: BusContext, metrics: BusMetrics) => {
   const redis = await connect(config, 'edge', ctx.log);
   const keys = busKeys(config.prefix);
-  // The stream holds at most maxLen events, so a loaded history holds no more.
-  const { history, headlineCount, barDays } = ctx.limits;
-  const limits = {
-    history: { ...history, size: Math.min(history.size, config.maxLen) },
-    headlineCount,
-    barDays,
-  };
+  // The hub's own limits: a load reads the history until the stream ends (it holds at most
+  // --bus-maxlen events), and the history it builds goes on to hold --history-size.
+  const { limits } = ctx;
   const loaded = await loadCluster(redis, keys, limits, badEntryReporter(ctx.log, metrics));
   return {
     redis,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   busKeys,
   HISTORY_PER_READ,
@@ -9,6 +9,8 @@ import {
 import { encodeClusterState, entryId } from '../../src/bus/stream-codec.ts';
 import { eventJson } from '../../src/hub/event-json.ts';
 import { Hub } from '../../src/hub/hub.ts';
+import { waitFor } from '../helpers.ts';
+import { startNode, tick } from './cluster.ts';
 import { commandsDuring, startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
 
 const LIMITS = { history: { size: 20_000, ageMs: 3_600_000 }, headlineCount: 5, barDays: 0 };
@@ -91,5 +93,23 @@ describe('loading the cluster from Redis', () => {
     expect(state.history.map((m) => m.seq)).toEqual(
       Array.from({ length: 7_000 - AFTER }, (_, i) => EVENTS - 7_000 + i + 1),
     );
+  });
+
+  it('an edge whose --history-size reaches past the stream keeps its own reach once loaded', async () => {
+    const prefix = uniquePrefix();
+    const options = { maxLen: 15, historySize: 60 };
+    const ingest = await startNode('ingest', redis.url, prefix, options);
+    onTestFinished(() => ingest.running.close());
+    for (let n = 1; n <= 10; n++) ingest.frames$.next(tick(n));
+    const edge = await startNode('edge', redis.url, prefix, options);
+    onTestFinished(() => edge.running.close());
+    await waitFor(() => edge.running.hub.seq === ingest.running.hub.seq, 'the edge in step');
+    // Twenty frames of three events followed live (one at a time: the stream keeps only 15), the
+    // edge holds them all, as its flag says.
+    for (let n = 11; n <= 30; n++) {
+      ingest.frames$.next(tick(n));
+      await waitFor(() => edge.running.hub.seq === ingest.running.hub.seq, `frame ${n} on the edge`);
+    }
+    expect(edge.running.hub.exportState().history).toHaveLength(60);
   });
 });
