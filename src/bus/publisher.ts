@@ -202,11 +202,7 @@ export class Publisher {
     };
     let reply: PublishReply | undefined;
     try {
-      // A new log takes Redis many commands: each answer shows Redis is taking it.
-      const answered = () => {
-        if (this.inFlight) this.inFlight.since = Date.now();
-      };
-      if (snapshot) await writeBarPieces(redis, keys, lease.holder, snapshot.bars, answered);
+      if (snapshot) await writeBarPieces(redis, keys, lease.holder, snapshot.bars, this.answered);
       reply = await publish(redis, keys, call);
     } catch (err) {
       this.requeue(batch, status);
@@ -265,6 +261,11 @@ export class Publisher {
     };
     return { json: encodeClusterState(state), bars };
   }
+
+  /** Redis answered a command of the publish under way: a new log takes many, each counts. */
+  private readonly answered = (): void => {
+    if (this.inFlight) this.inFlight.since = Date.now();
+  };
 
   private requeue(batch: HubMessage[], status: StatusMessage | undefined): void {
     this.pending = [...batch, ...this.pending];

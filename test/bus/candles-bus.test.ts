@@ -155,6 +155,7 @@ describe('bars on the Redis bus', () => {
     JSON.parse((await redis.admin().get(busKeys(prefix).state))!) as ClusterState;
   const snapshotAt = (prefix: string, node: Node) =>
     waitFor(async () => (await stateOf(prefix)).seq === node.running.hub.seq, 'the snapshot at the head');
+
   it('snapshots carry each latest bar only; an edge that joins later holds every bar at its seq', async () => {
     const prefix = uniquePrefix();
     const keys = busKeys(prefix);
