@@ -4,7 +4,7 @@ import type { BarLogWrite } from './bar-log-copy.ts';
 import { removeUnnamed, writePieces, type PieceDisk } from './bar-log-files.ts';
 import type { HubStateTexts } from './hub.ts';
 import { headerLine } from './journal-file.ts';
-import { writeWhole, type JournalIo } from './journal-io.ts';
+import { writeWhole, writeWholeAsync, type JournalIo } from './journal-io.ts';
 import { fdatasyncAsync, STATE_FILE, stateChunks, syncDir, syncDirAsync, writeSynced } from './state-file.ts';
 
 /** The journal file in a data directory. */
@@ -50,7 +50,7 @@ export const backgroundDisk: CompactionDisk = {
   appendSynced: async (path, chunks) => {
     const file = await fsp.open(path, 'a');
     try {
-      for (const chunk of chunks) await file.write(chunk);
+      for (const chunk of chunks) await writeWholeAsync(file, chunk);
       await file.sync();
     } finally {
       await file.close();

@@ -1,4 +1,5 @@
 import { fdatasyncSync, fstatSync, ftruncateSync, unlinkSync, writeSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 
 /**
  * The calls the journal makes for each event, so tests can inject the faults a disk has
@@ -32,6 +33,20 @@ export const writeWhole = (io: JournalIo, fd: number, text: string | Uint8Array)
   const written = io.write(fd, text);
   const bytes = Buffer.byteLength(text);
   if (written !== bytes) throw shortWrite(written, bytes);
+};
+
+/**
+ * Writes `chunk` whole at the handle's position, or throws: a full disk takes the part that fits
+ * and reports the rest only on the next write, so a short last chunk would otherwise leave a
+ * cut-off file that looks finished.
+ */
+export const writeWholeAsync = async (
+  file: Pick<FileHandle, 'write'>,
+  chunk: string | Uint8Array,
+): Promise<void> => {
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  const { bytesWritten } = await file.write(bytes);
+  if (bytesWritten !== bytes.byteLength) throw shortWrite(bytesWritten, bytes.byteLength);
 };
 
 /**

@@ -6,6 +6,7 @@ import { BarLogRef } from './bar-log-copy.ts';
 import type { HeldTexts } from './history.ts';
 import type { HubState, HubStateTexts } from './hub.ts';
 import { readTextIfExists } from './journal-file.ts';
+import { writeWholeAsync } from './journal-io.ts';
 
 /** The compacted state in a data directory. */
 export const STATE_FILE = 'state.json';
@@ -72,8 +73,7 @@ const joinTexts = (texts: HeldTexts, from: number, to: number): Buffer => {
 export const writeSynced = async (path: string, chunks: Iterable<string | Uint8Array>): Promise<void> => {
   const file = await fsp.open(path, 'w');
   try {
-    // The same call twice: FileHandle.write has one overload for text and one for bytes.
-    for (const chunk of chunks) await (typeof chunk === 'string' ? file.write(chunk) : file.write(chunk));
+    for (const chunk of chunks) await writeWholeAsync(file, chunk);
     await file.sync();
   } finally {
     await file.close();

@@ -1,38 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Position, Quote, ServerMessage } from '../../src/protocol/messages.ts';
 import { fixture, repoPath, TestClient, waitFor } from '../helpers.ts';
 import { spawnTickstream, type ServerChild } from '../server-child.ts';
+import { fill, useTmpfs } from '../tmpfs.ts';
 
 /**
  * The data dir on a real filesystem of 300 KB (a tmpfs this test mounts; it needs root), filled
  * up while a server journals into it, then freed.
  */
-const root = mkdtempSync(join(tmpdir(), 'tickstream-full-disk-'));
-const mnt = join(root, 'mnt');
-let cannotMount: string | undefined;
-beforeAll(() => {
-  if (process.getuid?.() !== 0) return void (cannotMount = 'mounting a tmpfs needs root');
-  mkdirSync(mnt);
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=300k', 'tmpfs', mnt], { encoding: 'utf8' });
-  if (mounted.status !== 0) cannotMount = `mount -t tmpfs failed: ${mounted.stderr.trim() || mounted.error}`;
-});
-afterAll(() => {
-  if (cannotMount === undefined) spawnSync('umount', [mnt]);
-  rmSync(root, { recursive: true, force: true });
-});
+const disk = useTmpfs('full-disk', '300k');
+const { root, mnt } = disk;
 
 /** Frames one minute apart: the fixture's first frame with AIRLINK and HBL moving every frame. */
 const writeFeed = (): string => {
@@ -47,24 +27,6 @@ const writeFeed = (): string => {
   const file = join(root, 'feed.txt');
   writeFileSync(file, frames.join('\n'));
   return file;
-};
-
-/** Fills the filesystem with a file until it refuses another byte. */
-const fill = (file: string): void => {
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [65536, 4096, 1])
-      for (;;) {
-        try {
-          if (writeSync(fd, Buffer.alloc(size)) < size) break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw err;
-        }
-      }
-  } finally {
-    closeSync(fd);
-  }
 };
 
 interface Health {
@@ -162,7 +124,7 @@ describe('the data dir filling up, on a real 300 KB filesystem', () => {
   };
 
   it('serves on while full, says degraded, and journals again by itself when space returns', async (ctx) => {
-    if (cannotMount) ctx.skip(cannotMount);
+    if (disk.cannotMount) ctx.skip(disk.cannotMount);
     const data = join(mnt, 'heal');
     const server = await start(data);
     const client = await watch(server.port);
@@ -200,7 +162,7 @@ describe('the data dir filling up, on a real 300 KB filesystem', () => {
   });
 
   it('a kill -9 while full restarts in a new epoch: the client that saw lost events gets a snapshot', async (ctx) => {
-    if (cannotMount) ctx.skip(cannotMount);
+    if (disk.cannotMount) ctx.skip(disk.cannotMount);
     const data = join(mnt, 'lost');
     const server = await start(data);
     const client = await watch(server.port);
