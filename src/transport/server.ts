@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { asyncScheduler, interval, Subscription, type SchedulerLike } from 'rxjs';
 import type { Hub } from '../hub/hub.ts';
 import { createMetrics, type Metrics } from '../metrics.ts';
-import { CloseCode, type ServerMessage } from '../protocol/messages.ts';
+import { CloseCode } from '../protocol/messages.ts';
 import { Admission, type Refusal } from './admission.ts';
 import { createAuthenticator } from './auth.ts';
 import { CandleIndex } from './candles-channel.ts';
@@ -23,7 +23,7 @@ import { connectionsWithinOpenFiles, socketRoom } from './open-files.ts';
 import { metricsGuard, openMetricsListener } from './metrics-endpoint.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_DELAY_MS, type Limits, type TransportConfig } from './options.ts';
 import { WsSink } from './sink.ts';
-import { loadAssets, type AssetSource } from './static-assets.ts';
+import { loadAssets, type Assets, type AssetSource } from './static-assets.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
 import { handleUpgrades } from './upgrade.ts';
 
@@ -64,16 +64,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Serves the WebSocket protocol at `/ws`, SSE at `/api/stream` and the HTTP endpoints on one port. */
-export const startServer = async (options: ServerOptions): Promise<RunningServer> => {
-  const { hub, log } = options;
-  const metrics = options.metrics ?? createMetrics();
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const asked: Limits = { ...DEFAULT_LIMITS, ...options.limits, maxPayload: options.maxPayload };
-  const limits = { ...asked, maxConnections: connectionsWithinOpenFiles(asked.maxConnections, log) };
-  const assets = await loadAssets(options.assets ?? new Map());
-  let closing: Promise<void> | undefined;
+/** What every part of one server is built from. */
+interface Context {
+  options: ServerOptions;
+  limits: Limits;
+  metrics: Metrics;
+  scheduler: SchedulerLike;
+}
 
+/** The parts of one server, wired to each other: who holds which client, and what reaches it. */
+interface Parts {
+  auth: ReturnType<typeof createAuthenticator>;
+  trusted: ReturnType<typeof trustedProxies>;
+  admission: Admission;
+  items: ItemBudget;
+  registry: ConnectionRegistry;
+  flushes: FlushScheduler<Connection>;
+  heartbeat: Heartbeat<Connection>;
+  fanOut: FanOut<Connection>;
+}
+
+/** Builds the server's parts; `closing` tells admission to turn newcomers away. */
+const wireParts = (context: Context, closing: () => boolean): Parts => {
+  const { options, limits, metrics, scheduler } = context;
+  const { hub, log } = options;
   const index = new SubscriberIndex<Connection>();
   const candles = new CandleIndex<Connection>();
   const flushes = new FlushScheduler<Connection>(options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, metrics);
@@ -83,7 +97,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const auth = createAuthenticator(options.security, { now: () => scheduler.now(), log });
   const trusted = trustedProxies(options.trustProxy ?? []);
   const admission = new Admission(limits, auth, trusted, {
-    closing: () => closing !== undefined,
+    closing,
     connections: () => registry.size,
     now: () => scheduler.now(),
   });
@@ -120,14 +134,25 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     () => flushes.nextPosition(),
     (symbol, interval) => hub.latestBar(symbol, interval),
   );
-  const broadcast = (message: ServerMessage) => fanOut.broadcast(message);
-  const heartbeat = new Heartbeat(registry, broadcast, () => hub.seq, scheduler);
+  const heartbeat = new Heartbeat(
+    registry,
+    (message) => fanOut.broadcast(message),
+    () => hub.seq,
+    scheduler,
+  );
+  return { auth, trusted, admission, items, registry, flushes, heartbeat, fanOut };
+};
+
+/** The HTTP server (endpoints, SSE) and the WebSocket upgrades on it, not yet listening. */
+const createListeners = (context: Context, parts: Parts, assets: Assets) => {
+  const { options, limits, metrics } = context;
+  const { hub, log } = options;
+  const { registry, admission } = parts;
   /** Counts and logs a refused client. */
   const refuse = (address: string, refused: Refusal) => {
     metrics.refused.inc({ reason: refused.metric });
     log.info({ ip: address, reason: refused.reason }, 'refused client');
   };
-
   const http = createHttpServer(options, {
     hub,
     startedAt: Date.now(),
@@ -143,8 +168,8 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
       served: options.metricsAccess?.port === undefined,
       guard: metricsGuard(options.metricsAccess?.token, log),
     },
-    items,
-    auth,
+    items: parts.items,
+    auth: parts.auth,
     admission,
     refuse,
     openSse: (sink, address, expiresAt) => registry.add(sink, address, 'sse', expiresAt),
@@ -153,7 +178,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   // Past this Node closes new sockets at once: plain HTTP ones from many addresses cannot take
   // the descriptors the journal and Redis need (WebSocket clients stop at --max-connections first).
   http.maxConnections = socketRoom();
-  capSocketsPerPeer(http, SOCKETS_PER_CONNECTION * limits.maxConnectionsPerIp, trusted, (address) => {
+  capSocketsPerPeer(http, SOCKETS_PER_CONNECTION * limits.maxConnectionsPerIp, parts.trusted, (address) => {
     metrics.refused.inc({ reason: 'sockets_per_ip' });
     log.debug({ ip: address }, 'closed a socket over the per-address cap');
   });
@@ -162,14 +187,21 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
     decide: (req, url) => admission.decide(req, url),
     refuse,
     accept: (ws, address, expiresAt) => registry.add(new WsSink(ws), address, 'ws', expiresAt),
-    pong: (c) => heartbeat.pong(c),
+    pong: (c) => parts.heartbeat.pong(c),
     log,
   });
+  return { http, wss };
+};
 
+/** What the server follows while it runs: the hub's events, status and restores, the memory ceiling, heartbeats. */
+const followHub = (context: Context, parts: Parts): Subscription => {
+  const { options, limits, metrics, scheduler } = context;
+  const { hub, log } = options;
+  const { registry, fanOut } = parts;
   const subscriptions = new Subscription();
   subscriptions.add(hub.messages$.subscribe(fanOut.route));
   // The current status went out with hello; only changes are broadcast.
-  subscriptions.add(hub.status$.subscribe((status) => registry.size > 0 && broadcast(status)));
+  subscriptions.add(hub.status$.subscribe((status) => registry.size > 0 && fanOut.broadcast(status)));
   // Deltas after a replaced state do not continue what a client holds: it reconnects, resumes
   // with its old position and gets recovered:false with a fresh snapshot.
   subscriptions.add(
@@ -187,7 +219,23 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   subscriptions.add(
     interval(options.ceilingCheckMs ?? CEILING_CHECK_MS, scheduler).subscribe(() => ceiling.check(registry)),
   );
-  subscriptions.add(heartbeat.start(options.heartbeatMs));
+  subscriptions.add(parts.heartbeat.start(options.heartbeatMs));
+  return subscriptions;
+};
+
+/** Serves the WebSocket protocol at `/ws`, SSE at `/api/stream` and the HTTP endpoints on one port. */
+export const startServer = async (options: ServerOptions): Promise<RunningServer> => {
+  const { hub, log } = options;
+  const metrics = options.metrics ?? createMetrics();
+  const asked: Limits = { ...DEFAULT_LIMITS, ...options.limits, maxPayload: options.maxPayload };
+  const limits = { ...asked, maxConnections: connectionsWithinOpenFiles(asked.maxConnections, log) };
+  const assets = await loadAssets(options.assets ?? new Map());
+  let closing: Promise<void> | undefined;
+  const context = { options, limits, metrics, scheduler: options.scheduler ?? asyncScheduler };
+  const parts = wireParts(context, () => closing !== undefined);
+  const { registry, flushes, fanOut } = parts;
+  const { http, wss } = createListeners(context, parts, assets);
+  const subscriptions = followHub(context, parts);
 
   const port = await listen(http, options.host, options.port).catch((err: unknown) => {
     subscriptions.unsubscribe();
@@ -205,7 +253,7 @@ export const startServer = async (options: ServerOptions): Promise<RunningServer
   const close = async () => {
     const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
     subscriptions.unsubscribe();
-    broadcast({ ...hub.status, state: 'ended', asOf: new Date().toISOString() });
+    fanOut.broadcast({ ...hub.status, state: 'ended', asOf: new Date().toISOString() });
     flushes.flushNow();
     await closeClients(registry);
     await new Promise<void>((resolve) => wss.close(() => resolve()));
