@@ -129,70 +129,81 @@ export const readTailOptions = (args: string[]) => {
   return { url: resolved.url, symbols: read?.symbols, json: values.json === true, bars };
 };
 
+/** NDJSON, one line per quote, headline, status and state change; errors go to stderr. */
+const printJson = (client: TickstreamClient, out: NodeJS.WriteStream) => {
+  const write = (line: object) => out.write(`${JSON.stringify(line)}\n`);
+  client.on('state', ({ newState }) => write({ type: 'state', state: newState }));
+  client.on('snapshot', ({ channel }) => {
+    if (channel === 'quotes') for (const q of client.quotes.all()) write({ type: 'quote', ...q });
+  });
+  client.on('resync', ({ epoch }) => write({ type: 'resync', epoch }));
+  client.on('quote', ({ quote }) => write({ type: 'quote', ...quote }));
+  client.on('headline', (h) => write({ type: 'headline', ...h }));
+  client.on('status', (s) => write(s));
+  client.on('error', ({ code, message }) => process.stderr.write(`tickstream tail: ${code}: ${message}\n`));
+};
+
+/** The quote table, redrawn in place on a terminal (a frame a second to a pipe); returns its stop. */
+const drawTable = (
+  client: TickstreamClient,
+  out: NodeJS.WriteStream,
+  symbols: readonly string[] | undefined,
+  bars: BarInterval | undefined,
+): (() => void) => {
+  const tty = out.isTTY === true;
+  const color = tty && !process.env.NO_COLOR;
+  const flashing = new Map<string, number>();
+  let note: string | undefined;
+  client.on('error', ({ code, message }) => {
+    note = `${code}: ${message}`;
+    schedule();
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const draw = () => {
+    timer = undefined;
+    const now = Date.now();
+    for (const [s, until] of flashing) if (until <= now) flashing.delete(s);
+    const quotes = selectQuotes(client.quotes.all(), symbols);
+    const lines = renderTable(client, quotes, flashing, {
+      color,
+      width: out.columns ?? 100,
+      height: tty ? (out.rows ?? 40) : Infinity,
+      note,
+      ...(bars && { bars }),
+    });
+    // Home, each line cleared to its end, then the rest of the screen: no flicker, no scrollback.
+    out.write(tty ? `\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J` : `${lines.join('\n')}\n\n`);
+    if (flashing.size) schedule(Math.min(...flashing.values()) - now);
+  };
+  const schedule = (delay = REDRAW_MS) => {
+    if (!timer) timer = setTimeout(draw, Math.max(delay, tty ? REDRAW_MS : 1000));
+  };
+  client.on('quote', ({ quote, previous }) => {
+    if (priceMove(previous, quote) !== 'unchanged') flashing.set(quote.symbol, Date.now() + FLASH_MS);
+    schedule();
+  });
+  for (const type of ['state', 'status', 'snapshot', 'resync', 'headline', 'candle'] as const)
+    client.on(type, () => schedule());
+  // The alternate screen keeps the user's scrollback as it was once tail exits.
+  if (tty) out.write('\x1b[?1049h\x1b[?25l');
+  return () => {
+    clearTimeout(timer);
+    if (tty) out.write('\x1b[?25h\x1b[?1049l');
+  };
+};
+
 /** `tickstream tail`: a live quote table in the terminal, redrawn in place, or NDJSON with --json. */
 export const tailCommand = async (args: string[]) => {
   const { url, symbols, bars, json } = readTailOptions(args);
   const out = process.stdout;
   const client = connect(url, { WebSocket });
-  const write = (line: object) => out.write(`${JSON.stringify(line)}\n`);
-  let stop: () => void = () => client.close();
-
-  if (json) {
-    client.on('state', ({ newState }) => write({ type: 'state', state: newState }));
-    client.on('snapshot', ({ channel }) => {
-      if (channel === 'quotes') for (const q of client.quotes.all()) write({ type: 'quote', ...q });
-    });
-    client.on('resync', ({ epoch }) => write({ type: 'resync', epoch }));
-    client.on('quote', ({ quote }) => write({ type: 'quote', ...quote }));
-    client.on('headline', (h) => write({ type: 'headline', ...h }));
-    client.on('status', (s) => write(s));
-  } else {
-    const tty = out.isTTY === true;
-    const color = tty && !process.env.NO_COLOR;
-    const flashing = new Map<string, number>();
-    let note: string | undefined;
-    client.on('error', ({ code, message }) => {
-      note = `${code}: ${message}`;
-      schedule();
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const draw = () => {
-      timer = undefined;
-      const now = Date.now();
-      for (const [s, until] of flashing) if (until <= now) flashing.delete(s);
-      const quotes = selectQuotes(client.quotes.all(), symbols);
-      const lines = renderTable(client, quotes, flashing, {
-        color,
-        width: out.columns ?? 100,
-        height: tty ? (out.rows ?? 40) : Infinity,
-        note,
-        ...(bars && { bars }),
-      });
-      // Home, each line cleared to its end, then the rest of the screen: no flicker, no scrollback.
-      out.write(
-        tty ? `\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J` : `${lines.join('\n')}\n\n`,
-      );
-      if (flashing.size) schedule(Math.min(...flashing.values()) - now);
-    };
-    const schedule = (delay = REDRAW_MS) => {
-      if (!timer) timer = setTimeout(draw, Math.max(delay, tty ? REDRAW_MS : 1000));
-    };
-    client.on('quote', ({ quote, previous }) => {
-      if (priceMove(previous, quote) !== 'unchanged') flashing.set(quote.symbol, Date.now() + FLASH_MS);
-      schedule();
-    });
-    for (const type of ['state', 'status', 'snapshot', 'resync', 'headline', 'candle'] as const)
-      client.on(type, () => schedule());
-    // The alternate screen keeps the user's scrollback as it was once tail exits.
-    if (tty) out.write('\x1b[?1049h\x1b[?25l');
-    stop = () => {
-      clearTimeout(timer);
-      client.close();
-      if (tty) out.write('\x1b[?25h\x1b[?1049l');
-    };
-  }
-  if (json)
-    client.on('error', ({ code, message }) => process.stderr.write(`tickstream tail: ${code}: ${message}\n`));
+  let stopDrawing = () => {};
+  if (json) printJson(client, out);
+  else stopDrawing = drawTable(client, out, symbols, bars);
+  const stop = () => {
+    client.close();
+    stopDrawing();
+  };
 
   client.subscribe('quotes', symbols);
   client.subscribe('headlines');
