@@ -38,48 +38,36 @@ const BLOCKS = new Set(
 export const htmlToText = (html: string): string => {
   const lines: string[] = [];
   let line = '';
-  const open = new Map<string, number>();
-  let dropping = 0;
+  const dropped = new DroppedElements();
   let lastOpened = '';
   const name = (start: number, end: number) => html.slice(start, end).toLowerCase();
   const boundary = () => {
     lines.push(line);
     line = '';
   };
-  const enter = (tag: string) => {
-    if (!DROPPED.has(tag)) return;
-    open.set(tag, (open.get(tag) ?? 0) + 1);
-    dropping++;
-  };
-  const leave = (tag: string) => {
-    const n = open.get(tag) ?? 0;
-    if (n === 0) return;
-    open.set(tag, n - 1);
-    dropping--;
-  };
   const tokenizer = new Tokenizer(
     { decodeEntities: true },
     {
       ontext: (start, end) => {
-        if (dropping === 0) line += html.slice(start, end);
+        if (dropped.none) line += html.slice(start, end);
       },
       ontextentity: (codepoint) => {
-        if (dropping === 0) line += String.fromCodePoint(codepoint);
+        if (dropped.none) line += String.fromCodePoint(codepoint);
       },
       onopentagname: (start, end) => {
         const tag = (lastOpened = name(start, end));
         // <head> may end without its end tag: <body> closes it, as in a browser.
-        if (tag === 'body') while ((open.get('head') ?? 0) > 0) leave('head');
+        if (tag === 'body') dropped.leaveAll('head');
         if (BLOCKS.has(tag) || DROPPED.has(tag)) boundary();
-        enter(tag);
+        dropped.enter(tag);
       },
       onselfclosingtag: () => {
         // Only foreign elements close themselves (<svg/>); <nav/> stays open in HTML too.
-        if (lastOpened === 'svg') leave('svg');
+        if (lastOpened === 'svg') dropped.leave('svg');
       },
       onclosetag: (start, end) => {
         const tag = name(start, end);
-        leave(tag);
+        dropped.leave(tag);
         if (BLOCKS.has(tag) || DROPPED.has(tag)) boundary();
       },
       onattribdata: () => {},
@@ -97,12 +85,42 @@ export const htmlToText = (html: string): string => {
   tokenizer.write(html);
   tokenizer.end();
   boundary();
-  return (
-    lines
-      // As a browser does: any run of whitespace (newlines, tabs, NBSP) is one space.
-      .map((text) => text.replace(/\s+/g, ' ').trim())
-      .filter((text, i, all) => text !== '' || (i > 0 && all[i - 1] !== ''))
-      .join('\n')
-      .trim()
-  );
+  return collapse(lines);
 };
+
+/** How many of each dropped element are open: text inside any of them is not kept. */
+class DroppedElements {
+  private readonly open = new Map<string, number>();
+  private count = 0;
+
+  get none(): boolean {
+    return this.count === 0;
+  }
+
+  enter(tag: string): void {
+    if (!DROPPED.has(tag)) return;
+    this.open.set(tag, (this.open.get(tag) ?? 0) + 1);
+    this.count++;
+  }
+
+  /** Closes one `tag`; an end tag with none open is ignored, as in a browser. */
+  leave(tag: string): void {
+    const n = this.open.get(tag) ?? 0;
+    if (n === 0) return;
+    this.open.set(tag, n - 1);
+    this.count--;
+  }
+
+  leaveAll(tag: string): void {
+    this.count -= this.open.get(tag) ?? 0;
+    this.open.set(tag, 0);
+  }
+}
+
+/** Lines as a browser shows them: any run of whitespace (newlines, tabs, NBSP) one space, blank runs one blank line. */
+const collapse = (lines: string[]): string =>
+  lines
+    .map((text) => text.replace(/\s+/g, ' ').trim())
+    .filter((text, i, all) => text !== '' || (i > 0 && all[i - 1] !== ''))
+    .join('\n')
+    .trim();
