@@ -153,6 +153,33 @@ const execAll = async (multi: ReturnType<Redis['multi']>): Promise<unknown[]> =>
     return value;
   });
 
+/** The snapshot as Redis holds it (unread), the latest status and the stream head's generation. */
+const readHead = async (redis: Redis, keys: BusKeys, report: BadEntryReport) => {
+  const [stateReply, statusReply, topReply] = await execAll(
+    redis
+      .multi()
+      .get(keys.state)
+      .xrevrange(keys.status, '+', '-', 'COUNT', 1)
+      .xrevrange(keys.events, '+', '-', 'COUNT', 1),
+  );
+  const [statusEntry] = (statusReply ?? []) as StreamEntry[];
+  const status = statusEntry && decodeStatus(statusEntry);
+  if (status && !status.ok) report(status.problem);
+  const [top] = (topReply ?? []) as StreamEntry[];
+  const topGen = (top && parseEntryId(top[0])?.gen) ?? 0;
+  const base = { topGen, ...(status?.ok && { status: { id: statusEntry![0], message: status.value } }) };
+  return { stateReply, base };
+};
+
+/**
+ * A snapshot whose events or bar log are gone was replaced meanwhile, or is about to be: waits
+ * a little longer each try before reading again, until a newer one has had its time (`fault`).
+ */
+const waitForNewer = async (started: number, tries: number, fault: () => Error): Promise<void> => {
+  if (Date.now() - started > TRIMMED_WAIT_MS) throw fault();
+  await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** tries)));
+};
+
 /**
  * Loads the cluster: the snapshot (written now and then, not per batch), the events after it,
  * which roll it forward to the stream head, the newest events as history, and the latest status.
@@ -165,19 +192,7 @@ export const loadCluster = async (
 ): Promise<Loaded> => {
   const started = Date.now();
   for (let tries = 0; ; tries++) {
-    const [stateReply, statusReply, topReply] = await execAll(
-      redis
-        .multi()
-        .get(keys.state)
-        .xrevrange(keys.status, '+', '-', 'COUNT', 1)
-        .xrevrange(keys.events, '+', '-', 'COUNT', 1),
-    );
-    const [statusEntry] = (statusReply ?? []) as StreamEntry[];
-    const status = statusEntry && decodeStatus(statusEntry);
-    if (status && !status.ok) report(status.problem);
-    const [top] = (topReply ?? []) as StreamEntry[];
-    const topGen = (top && parseEntryId(top[0])?.gen) ?? 0;
-    const base = { topGen, ...(status?.ok && { status: { id: statusEntry![0], message: status.value } }) };
+    const { stateReply, base } = await readHead(redis, keys, report);
     if (typeof stateReply !== 'string') return base;
     const decoded = decodeClusterState(stateReply);
     // An unreadable snapshot is as good as none: an ingest publishes a new one over it.
@@ -195,24 +210,30 @@ export const loadCluster = async (
       ? await withLog(snapshot, snapshot.barLog, await readLog(redis, keys.bars, snapshot.barLog), report)
       : { state: snapshot };
     if (!logged) {
-      if (Date.now() - started > TRIMMED_WAIT_MS)
-        throw new TickstreamError(
-          'bus_bars',
-          `the bar log ${keys.bars} does not hold the pieces the snapshot names, and no newer snapshot came: is an ingest running?`,
-        );
-      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** tries)));
+      await waitForNewer(
+        started,
+        tries,
+        () =>
+          new TickstreamError(
+            'bus_bars',
+            `the bar log ${keys.bars} does not hold the pieces the snapshot names, and no newer snapshot came: is an ingest running?`,
+          ),
+      );
       continue;
     }
     const { state: cluster, copy } = logged;
     const after = (afterReply ?? []) as StreamEntry[];
     const run = consecutive(after, cluster.gen, cluster.seq + 1, 1, report);
     if (run.length === 0 && after[0] && parseEntryId(after[0][0])?.gen === cluster.gen) {
-      if (Date.now() - started > TRIMMED_WAIT_MS)
-        throw new TickstreamError(
-          'bus_trimmed',
-          `the stream ${keys.events} no longer holds the events after the snapshot (seq ${cluster.seq}) and no newer snapshot came: is an ingest running?`,
-        );
-      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** tries)));
+      await waitForNewer(
+        started,
+        tries,
+        () =>
+          new TickstreamError(
+            'bus_trimmed',
+            `the stream ${keys.events} no longer holds the events after the snapshot (seq ${cluster.seq}) and no newer snapshot came: is an ingest running?`,
+          ),
+      );
       continue;
     }
     // The newest events up to the snapshot, the history a hub holds (with the run after it).

@@ -176,11 +176,8 @@ const readPem = (values: FlagValues, name: string): Buffer => {
   }
 };
 
-/** Reads the transport flags; a bad value fails here with the flag's name. */
-export const transportConfig = (
-  values: FlagValues,
-  env: NodeJS.ProcessEnv = process.env,
-): TransportConfig => {
+/** The per-client and per-address limits; a bad value fails here with the flag's name. */
+const limitsConfig = (values: FlagValues): Omit<Limits, 'maxPayload'> => {
   const limits = {
     maxSymbols: num(values, 'max-symbols', DEFAULT_LIMITS.maxSymbols, { min: 1 }),
     maxRequestsPerSecond: num(values, 'max-requests', DEFAULT_LIMITS.maxRequestsPerSecond, { min: 1 }),
@@ -200,6 +197,31 @@ export const transportConfig = (
   };
   if (limits.slowCloseBytes <= limits.slowBytes)
     throw new TickstreamError('bad_config', '--slow-close-bytes must be larger than --slow-bytes');
+  return limits;
+};
+
+/** Where and to whom `/metrics` answers, when not on the main port to everyone. */
+const metricsAccessConfig = (values: FlagValues, env: NodeJS.ProcessEnv): MetricsAccess | undefined => {
+  const metricsToken = secretFlag(values, env, 'metrics-token');
+  const metricsPort = str(values, 'metrics-port');
+  const metricsHost = str(values, 'metrics-host');
+  if (metricsHost !== undefined && metricsPort === undefined)
+    throw new TickstreamError('bad_config', '--metrics-host needs --metrics-port');
+  return metricsToken === undefined && metricsPort === undefined
+    ? undefined
+    : {
+        ...(metricsToken !== undefined && { token: metricsToken }),
+        ...(metricsPort !== undefined && { port: num(values, 'metrics-port', 0, { min: 0, max: 65535 }) }),
+        ...(metricsHost !== undefined && { host: metricsHost }),
+      };
+};
+
+/** Reads the transport flags; a bad value fails here with the flag's name. */
+export const transportConfig = (
+  values: FlagValues,
+  env: NodeJS.ProcessEnv = process.env,
+): TransportConfig => {
+  const limits = limitsConfig(values);
   const hasCert = str(values, 'tls-cert') !== undefined;
   if (hasCert !== (str(values, 'tls-key') !== undefined))
     throw new TickstreamError('bad_config', '--tls-cert and --tls-key go together');
@@ -209,19 +231,7 @@ export const transportConfig = (
   const trustProxy = list(values, 'trust-proxy');
   // Checked here so a typo stops the start with the flag's name.
   trustedProxies(trustProxy);
-  const metricsToken = secretFlag(values, env, 'metrics-token');
-  const metricsPort = str(values, 'metrics-port');
-  const metricsHost = str(values, 'metrics-host');
-  if (metricsHost !== undefined && metricsPort === undefined)
-    throw new TickstreamError('bad_config', '--metrics-host needs --metrics-port');
-  const metricsAccess: MetricsAccess | undefined =
-    metricsToken === undefined && metricsPort === undefined
-      ? undefined
-      : {
-          ...(metricsToken !== undefined && { token: metricsToken }),
-          ...(metricsPort !== undefined && { port: num(values, 'metrics-port', 0, { min: 0, max: 65535 }) }),
-          ...(metricsHost !== undefined && { host: metricsHost }),
-        };
+  const metricsAccess = metricsAccessConfig(values, env);
   return {
     port: num({ port: str(values, 'port') ?? env.PORT }, 'port', 8080, { min: 0, max: 65535 }),
     host: str(values, 'host') ?? env.HOST ?? '0.0.0.0',
