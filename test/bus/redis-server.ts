@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { waitFor } from '../helpers.ts';
 import { freePort } from '../net.ts';
@@ -101,23 +102,56 @@ export const startRedis = async (): Promise<TestRedis> => {
   };
 };
 
-/** The commands `redis` ran during `during` (scripts' own included), each as its arguments. */
+/** The arguments of one line MONITOR prints (`+<time> [<db> <client>] "cmd" "arg" …`), escapes undone. */
+const monitorArgs = (line: string): string[] =>
+  [...line.slice(line.indexOf('] "') + 2).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(([, quoted]) =>
+    // Read as latin1, a char a byte: escapes are bytes too, and the bytes are UTF-8.
+    Buffer.from(
+      quoted!.replace(/\\(x[0-9a-f]{2}|.)/g, (_, e: string) =>
+        String.fromCharCode(e.length === 3 ? parseInt(e.slice(1), 16) : (ESCAPED[e] ?? e.charCodeAt(0))),
+      ),
+      'latin1',
+    ).toString('utf8'),
+  );
+const ESCAPED: Record<string, number> = { n: 10, r: 13, t: 9, a: 7, b: 8 };
+
+/**
+ * The commands `redis` ran during `during` (scripts' own included), each as its arguments.
+ * MONITOR on a plain socket: ioredis's monitor mode could take a line that came with MONITOR's
+ * own reply for an answer and fail ("Command queue state error").
+ */
 export const commandsDuring = async (
   redis: TestRedis,
   during: () => Promise<unknown>,
 ): Promise<string[][]> => {
-  const commands: string[][] = [];
-  const monitor = await redis.admin().duplicate().monitor();
-  monitor.on('monitor', (_t, args: string[]) => commands.push(args));
+  const { hostname, port } = new URL(redis.url);
+  const socket = connect(Number(port), hostname);
+  const lines: string[] = [];
+  let partial: string[] = [];
   // MONITOR streams behind the commands: a marker run after them shows it has caught up.
   const marker = `done-${uniquePrefix()}`;
-  const seen = () => commands.some(([command, text]) => /^echo$/i.test(command!) && text === marker);
+  let caughtUp = false;
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    // Lines end in CRLF; within one, MONITOR escapes every CR and LF.
+    const parts = chunk.split('\n');
+    for (const part of parts.slice(0, -1)) {
+      const line = (partial.join('') + part).slice(0, -1);
+      partial = [];
+      lines.push(line);
+      if (line.endsWith(`"${marker}"`)) caughtUp = true;
+    }
+    partial.push(parts.at(-1)!);
+  });
+  socket.on('error', () => {});
+  socket.write('MONITOR\r\n');
   try {
+    await waitFor(() => lines[0] === '+OK', 'MONITOR to start');
     await during();
     await redis.admin().echo(marker);
-    await waitFor(seen, 'MONITOR to catch up');
+    await waitFor(() => caughtUp, 'MONITOR to catch up');
   } finally {
-    monitor.disconnect();
+    socket.destroy();
   }
-  return commands;
+  return lines.slice(1).map(monitorArgs);
 };
