@@ -2,15 +2,22 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Subscription } from 'rxjs';
 import { BarLogChanged, BarLogCopy, type BarLogWrite, type LoggedBars } from '../hub/bar-log-copy.ts';
-import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
-import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
+import type { StatusMessage } from '../protocol/messages.ts';
 import { Backoff } from './backoff.ts';
 import type { BusMetrics } from './bus-metrics.ts';
 import type { IngestLease } from './lease.ts';
-import { publish, writeBarPieces, type PublishCall, type PublishReply } from './publish-script.ts';
-import { heldEvents } from './republish.ts';
-import { newLogKey, type BusKeys, type ClusterState } from './redis-store.ts';
+import {
+  EVENTS_PER_COMMAND,
+  publish,
+  writeBarPieces,
+  writeEventsAhead,
+  type AheadInto,
+  type PublishCall,
+  type PublishReply,
+} from './publish-script.ts';
+import { heldEvents, queuedJson, type Queued } from './republish.ts';
+import { newLogKey, nextStreamKey, type BusKeys, type ClusterState } from './redis-store.ts';
 import { SnapshotThrottle } from './snapshot-throttle.ts';
 import { encodeClusterState, encodeStatus } from './stream-codec.ts';
 
@@ -52,7 +59,7 @@ export type PublishHealth = { ok: true } | { ok: false; error: string; forMs: nu
  * the publisher sends what follows (from what the hub holds when Redis came back empty).
  */
 export class Publisher {
-  private pending: HubMessage[] = [];
+  private pending: Queued[] = [];
   private status: StatusMessage | undefined;
   /** The queue no longer continues what Redis holds (dropped, or gone from history): the snapshot covers the gap. */
   private gap = false;
@@ -182,30 +189,52 @@ export class Publisher {
   }
 
   private async send(withSnapshot: boolean): Promise<void> {
-    const { redis, keys, hub, gen, maxLen, lease, metrics } = this.options;
+    const { redis, keys, hub, gen, maxLen, lease } = this.options;
     const batch = this.pending;
     const status = this.status;
     this.pending = [];
     this.status = undefined;
     const seq = hub.seq;
     const snapshot = withSnapshot ? this.snapshot() : undefined;
+    // A long batch (a history re-sent) goes out ahead of the publish, a command at a time.
+    const ahead = Math.max(0, batch.length - EVENTS_PER_COMMAND);
+    const into: AheadInto = snapshot && this.gap ? 'next' : 'stream';
+    const sent = batch.slice(ahead);
     const call: PublishCall = {
       holder: lease.holder,
       leaseMs: lease.ms,
       gen,
       maxLen,
-      firstSeq: batch[0]?.seq ?? 0,
+      firstSeq: sent[0]?.seq ?? 0,
       gap: this.gap,
-      events: batch.map(eventJson),
+      events: [],
+      ...(ahead > 0 && into === 'next' && { staged: true }),
       ...(status && { status: encodeStatus(status) }),
       ...(snapshot && { snapshot: { json: snapshot.json, seq }, bars: snapshot.bars }),
     };
     let reply: PublishReply | undefined;
+    /** Events Redis took onto the stream ahead of the publish. */
+    let onStream = 0;
     try {
       if (snapshot) await writeBarPieces(redis, keys, lease.holder, snapshot.bars, this.answered);
+      if (ahead > 0) {
+        const write = { holder: lease.holder, gen, maxLen, into, firstSeq: batch[0]!.seq };
+        const taken = await writeEventsAhead(
+          redis,
+          keys,
+          write,
+          batch.slice(0, ahead),
+          queuedJson,
+          this.answered,
+        );
+        // Onto the stream they are published, whatever the publish answers.
+        if (into === 'stream')
+          this.options.metrics.events.inc({ direction: 'published' }, (onStream = taken));
+      }
+      call.events = sent.map(queuedJson);
       reply = await publish(redis, keys, call);
     } catch (err) {
-      this.requeue(batch, status);
+      this.requeue(batch.slice(onStream), status);
       // A day of bars dropped while its pieces were written (a new day): no fault, the next
       // snapshot writes the bars as they are now.
       if (err instanceof BarLogChanged) return this.snapshots.force();
@@ -213,9 +242,11 @@ export class Publisher {
       // reply says which.
       return this.fail(err);
     } finally {
-      // A new log written aside that no publish took is dropped, not left to expire.
-      if (snapshot?.bars.reset && reply?.kind !== 'ok')
-        redis.unlink(newLogKey(keys, snapshot.bars.id)).catch(() => undefined);
+      // A new log or stream written aside that no publish took is dropped, not left to expire.
+      if (reply?.kind !== 'ok') {
+        if (snapshot?.bars.reset) redis.unlink(newLogKey(keys, snapshot.bars.id)).catch(() => undefined);
+        if (call.staged) redis.unlink(nextStreamKey(keys)).catch(() => undefined);
+      }
     }
     if ('by' in reply) {
       this.stopPublishing(
@@ -227,7 +258,7 @@ export class Publisher {
       return;
     }
     if (reply.kind === 'ok') {
-      metrics.events.inc({ direction: 'published' }, batch.length);
+      this.options.metrics.events.inc({ direction: 'published' }, batch.length - onStream);
       if (snapshot) {
         this.snapshots.written(seq);
         this.barLog.taken(snapshot.bars);
@@ -237,7 +268,7 @@ export class Publisher {
       this.mismatches = 0;
       return this.recovered();
     }
-    this.requeue(batch, status);
+    this.requeue(batch.slice(onStream), status);
     this.mismatch(reply.kind, reply.seq);
   }
 
@@ -267,7 +298,7 @@ export class Publisher {
     if (this.inFlight) this.inFlight.since = Date.now();
   };
 
-  private requeue(batch: HubMessage[], status: StatusMessage | undefined): void {
+  private requeue(batch: Queued[], status: StatusMessage | undefined): void {
     this.pending = [...batch, ...this.pending];
     this.status ??= status;
   }
@@ -287,7 +318,6 @@ export class Publisher {
     if (kind === 'nostate') this.barLog.lost();
     if (kind === 'at') {
       this.seed(at);
-      this.gap = (this.pending[0]?.seq ?? hub.seq + 1) > at + 1;
     }
     if (++this.mismatches >= MISMATCHES_BEFORE_BACKOFF)
       return this.fail(new Error(`Redis's stream does not continue this ingest's (it holds seq ${at})`));
@@ -383,6 +413,8 @@ export class Publisher {
   /** Queues everything Redis lacks after `seq` (nothing held: all recent events), state and status. */
   private seed(seq = 0): void {
     this.pending = this.unpublished(seq);
+    // What the hub no longer holds cannot be sent: the snapshot covers it.
+    this.gap = (this.pending[0]?.seq ?? this.options.hub.seq + 1) > seq + 1;
     this.snapshots.force();
     this.status = this.options.hub.status;
   }
@@ -392,7 +424,7 @@ export class Publisher {
    * the newest consecutive run of them (one publish sends consecutive seqs; the snapshot that
    * goes with it covers what is missing before).
    */
-  private unpublished(seq: number): HubMessage[] {
+  private unpublished(seq: number): Queued[] {
     const firstQueued = this.pending[0]?.seq ?? Infinity;
     const fromHub = firstQueued > seq + 1 ? heldEvents(this.options.hub, seq, firstQueued) : [];
     const events = [...fromHub, ...this.pending.filter((m) => m.seq > seq)].slice(-this.options.maxLen);

@@ -38,6 +38,12 @@ export const LOG_ID_FIELD = 'id';
 /** Where a new bar log is written before a publish puts it in the place of `keys.bars`. */
 export const newLogKey = (keys: BusKeys, id: string): string => `${keys.bars}:${id}`;
 
+/**
+ * Where a publish's events are written ahead of it when they will not continue the stream (a
+ * snapshot covers the gap): the publish that carries the snapshot renames it to `keys.events`.
+ */
+export const nextStreamKey = (keys: BusKeys): string => `${keys.events}:next`;
+
 /** The bar log hash's field of piece `k` of `day`. */
 export const pieceField = (day: string, k: number): string => `${day}:${k}`;
 

@@ -1,5 +1,19 @@
+import { eventJson } from '../hub/event-json.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { Bar, BarsMessage, HubMessage } from '../protocol/messages.ts';
+
+/** An event re-sent from history as the JSON history holds it: never decoded, never encoded again. */
+export interface HeldJson {
+  seq: number;
+  json: Buffer;
+}
+
+/** What a publisher queues: the hub's events as they come, and those it re-sends from history. */
+export type Queued = HubMessage | HeldJson;
+
+/** An event as the stream holds it. */
+export const queuedJson = (event: Queued): string | Buffer =>
+  'json' in event ? event.json : eventJson(event);
 
 /**
  * The hub's events with seqs in (`after`, `before`), every seq once and in order, from as far
@@ -17,10 +31,10 @@ import type { Bar, BarsMessage, HubMessage } from '../protocol/messages.ts';
  * intermediate versions of a bar are gone either way: an edge that followed live holds the
  * same latest versions at the same seqs.
  */
-export const heldEvents = (hub: Hub, after: number, before: number): HubMessage[] => {
-  const { history } = hub.exportState('latest');
+export const heldEvents = (hub: Hub, after: number, before: number): Queued[] => {
+  const { history } = hub.exportStateTexts('latest');
   // Before the first event history holds, a missing seq may be a quote it evicted.
-  const first = Math.max(after + 1, history[0]?.seq ?? Infinity);
+  const first = Math.max(after + 1, history.length > 0 ? history.seqs[0]! : Infinity);
   const last = Math.min(before - 1, hub.seq);
   if (first > last) return [];
   // Only the bars changed since `first`: days of older bars are not looked at.
@@ -35,12 +49,11 @@ export const heldEvents = (hub: Hub, after: number, before: number): HubMessage[
       else barsAt.set(seq, [bar]);
     },
   );
-  const out: HubMessage[] = [];
-  let k = history.findIndex((m) => m.seq >= first);
+  const out: Queued[] = [];
+  let k = history.seqs.findIndex((seq) => seq >= first);
   for (let seq = first; seq <= last; seq++) {
-    const held = k >= 0 ? history[k] : undefined;
-    if (held?.seq === seq) {
-      out.push(held);
+    if (k >= 0 && history.seqs[k] === seq) {
+      out.push({ seq, json: history.text(k) });
       k++;
     } else out.push(barsEvent(seq, barsAt.get(seq) ?? []));
   }

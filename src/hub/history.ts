@@ -38,6 +38,12 @@ export class HeldTexts {
     return this.seqs.length;
   }
 
+  /** Event `k`'s JSON, a view of the bytes history holds (not a copy). */
+  text(k: number): Buffer {
+    const start = this.offsets[k]!;
+    return this.chunks[this.chunkOf[k]!]!.subarray(start, start + this.lengths[k]!);
+  }
+
   /** Copies event `k`'s JSON into `target` at `at`; returns the bytes copied. */
   copy(k: number, target: Buffer, at: number): number {
     const start = this.offsets[k]!;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publish, writeBarPieces, type PublishCall } from '../../src/bus/publish-script.ts';
-import { busKeys, connectRedis, newLogKey, whenReady } from '../../src/bus/redis-store.ts';
+import { publish, writeBarPieces, writeEventsAhead, type PublishCall } from '../../src/bus/publish-script.ts';
+import { busKeys, connectRedis, newLogKey, nextStreamKey, whenReady } from '../../src/bus/redis-store.ts';
 import { quietLog } from '../helpers.ts';
 import { startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
 
@@ -169,6 +169,52 @@ describe('the publish script: one atomic, fenced write per batch', () => {
     };
     expect(await publishWith(reset)).toEqual({ kind: 'ok', seq: 3 });
     expect(await admin.hgetall(keys.bars)).toEqual({ id: 'c', 'f:0': 'z' });
+    r.disconnect();
+  });
+
+  it('writes events ahead onto the stream when they continue it, else into the next stream a gap publish renames', async () => {
+    const keys = busKeys(uniquePrefix());
+    const r = link();
+    await whenReady(r);
+    const admin = redis.admin();
+    const ids = async (key: string) => (await admin.xrange(key, '-', '+')).map(([id]) => id);
+    const ahead = (into: 'stream' | 'next', firstSeq: number, n: number, holder = 'ours') =>
+      writeEventsAhead(
+        r,
+        keys,
+        { holder, gen: 7, maxLen: 1000, into, firstSeq },
+        events(firstSeq, n),
+        (e) => e,
+      );
+    expect(await publish(r, keys, call({ events: events(1, 2), snapshot: snapshot(2) }))).toMatchObject({
+      kind: 'ok',
+    });
+    // Onto the stream only where they continue it.
+    expect(await ahead('stream', 3, 4)).toBe(4);
+    expect(await ahead('stream', 9, 1)).toBe(0);
+    expect(await ids(keys.events)).toEqual(['7-1', '7-2', '7-3', '7-4', '7-5', '7-6']);
+    // Into a stream of their own, which expires unless a publish takes it; the first batch starts it afresh.
+    await admin.xadd(nextStreamKey(keys), '7-100', 'm', 'stale');
+    expect(await ahead('next', 20, 3)).toBe(3);
+    expect(await ids(nextStreamKey(keys))).toEqual(['7-20', '7-21', '7-22']);
+    expect(await admin.pttl(nextStreamKey(keys))).toBeGreaterThan(0);
+    expect(await ahead('stream', 7, 1, 'theirs')).toBe(0);
+    // Its publish carries the snapshot and says the gap is meant; without either it is refused.
+    const staged = call({ firstSeq: 23, events: events(23, 2), staged: true });
+    expect(await publish(r, keys, { ...staged, snapshot: snapshot(24) })).toEqual({ kind: 'at', seq: 6 });
+    expect(await publish(r, keys, { ...staged, gap: true })).toEqual({ kind: 'at', seq: 6 });
+    expect(await publish(r, keys, { ...staged, firstSeq: 24, snapshot: snapshot(25), gap: true })).toEqual({
+      kind: 'at',
+      seq: 6,
+    });
+    expect(await ids(keys.events)).toHaveLength(6);
+    expect(await publish(r, keys, { ...staged, snapshot: snapshot(24), gap: true })).toEqual({
+      kind: 'ok',
+      seq: 24,
+    });
+    expect(await ids(keys.events)).toEqual(['7-20', '7-21', '7-22', '7-23', '7-24']);
+    expect(await admin.pttl(keys.events)).toBe(-1);
+    expect(await admin.exists(nextStreamKey(keys))).toBe(0);
     r.disconnect();
   });
 });
