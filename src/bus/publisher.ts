@@ -189,7 +189,7 @@ export class Publisher {
   }
 
   private async send(withSnapshot: boolean): Promise<void> {
-    const { redis, keys, hub, gen, maxLen, lease } = this.options;
+    const { redis, keys, hub, lease } = this.options;
     const batch = this.pending;
     const status = this.status;
     this.pending = [];
@@ -200,39 +200,18 @@ export class Publisher {
     const ahead = Math.max(0, batch.length - EVENTS_PER_COMMAND);
     const into: AheadInto = snapshot && this.gap ? 'next' : 'stream';
     const sent = batch.slice(ahead);
-    const call: PublishCall = {
-      holder: lease.holder,
-      leaseMs: lease.ms,
-      gen,
-      maxLen,
-      firstSeq: sent[0]?.seq ?? 0,
-      gap: this.gap,
-      events: [],
-      ...(ahead > 0 && into === 'next' && { staged: true }),
-      ...(status && { status: encodeStatus(status) }),
-      ...(snapshot && { snapshot: { json: snapshot.json, seq }, bars: snapshot.bars }),
-    };
+    const staged = ahead > 0 && into === 'next';
     let reply: PublishReply | undefined;
     /** Events Redis took onto the stream ahead of the publish. */
     let onStream = 0;
     try {
       if (snapshot) await writeBarPieces(redis, keys, lease.holder, snapshot.bars, this.answered);
-      if (ahead > 0) {
-        const write = { holder: lease.holder, gen, maxLen, into, firstSeq: batch[0]!.seq };
-        const taken = await writeEventsAhead(
-          redis,
-          keys,
-          write,
-          batch.slice(0, ahead),
-          queuedJson,
-          this.answered,
-        );
-        // Onto the stream they are published, whatever the publish answers.
-        if (into === 'stream')
-          this.options.metrics.events.inc({ direction: 'published' }, (onStream = taken));
-      }
-      call.events = sent.map(queuedJson);
-      reply = await publish(redis, keys, call);
+      onStream = await this.sendAhead(batch.slice(0, ahead), into);
+      reply = await publish(
+        redis,
+        keys,
+        this.publishCall(sent, status, snapshot && { ...snapshot, seq }, staged),
+      );
     } catch (err) {
       this.requeue(batch.slice(onStream), status);
       // A day of bars dropped while its pieces were written (a new day): no fault, the next
@@ -242,11 +221,7 @@ export class Publisher {
       // reply says which.
       return this.fail(err);
     } finally {
-      // A new log or stream written aside that no publish took is dropped, not left to expire.
-      if (reply?.kind !== 'ok') {
-        if (snapshot?.bars.reset) redis.unlink(newLogKey(keys, snapshot.bars.id)).catch(() => undefined);
-        if (call.staged) redis.unlink(nextStreamKey(keys)).catch(() => undefined);
-      }
+      if (reply?.kind !== 'ok') this.dropAside(snapshot?.bars, staged);
     }
     if ('by' in reply) {
       this.stopPublishing(
@@ -270,6 +245,50 @@ export class Publisher {
     }
     this.requeue(batch.slice(onStream), status);
     this.mismatch(reply.kind, reply.seq);
+  }
+
+  /** The publish of `events` (a batch, or its tail), encoded now, with what goes with them. */
+  private publishCall(
+    events: readonly Queued[],
+    status: StatusMessage | undefined,
+    snapshot: { json: string; bars: BarLogWrite; seq: number } | undefined,
+    staged: boolean,
+  ): PublishCall {
+    const { gen, maxLen, lease } = this.options;
+    return {
+      holder: lease.holder,
+      leaseMs: lease.ms,
+      gen,
+      maxLen,
+      firstSeq: events[0]?.seq ?? 0,
+      gap: this.gap,
+      events: events.map(queuedJson),
+      ...(staged && { staged }),
+      ...(status && { status: encodeStatus(status) }),
+      ...(snapshot && { snapshot: { json: snapshot.json, seq: snapshot.seq }, bars: snapshot.bars }),
+    };
+  }
+
+  /**
+   * Writes `events`, the head of a long batch, ahead of the publish that sends its tail; returns
+   * how many went onto the stream itself (none go there when `into` is the next stream).
+   */
+  private async sendAhead(events: readonly Queued[], into: AheadInto): Promise<number> {
+    if (events.length === 0) return 0;
+    const { redis, keys, gen, maxLen, lease, metrics } = this.options;
+    const write = { holder: lease.holder, gen, maxLen, into, firstSeq: events[0]!.seq };
+    const taken = await writeEventsAhead(redis, keys, write, events, queuedJson, this.answered);
+    if (into === 'next') return 0;
+    // Onto the stream they are published, whatever the publish answers.
+    metrics.events.inc({ direction: 'published' }, taken);
+    return taken;
+  }
+
+  /** A new bar log or next stream written aside that no publish took is dropped, not left to expire. */
+  private dropAside(bars: BarLogWrite | undefined, staged: boolean | undefined): void {
+    const { redis, keys } = this.options;
+    if (bars?.reset) redis.unlink(newLogKey(keys, bars.id)).catch(() => undefined);
+    if (staged) redis.unlink(nextStreamKey(keys)).catch(() => undefined);
   }
 
   /**
