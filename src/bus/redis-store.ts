@@ -331,11 +331,7 @@ const withLog = async (
 ): Promise<{ state: ClusterState; copy: LoggedBars } | undefined> => {
   if (!texts) return undefined;
   // An edge reloading serves its clients meanwhile: days of bars are seconds of decoding.
-  const read = await runBetweenTurns(
-    barLogSteps(log, (day, pieces) =>
-      Array.from({ length: pieces }, (_, k) => texts.get(pieceField(day, k))),
-    ),
-  );
+  const read = await runBetweenTurns(barLogSteps(log, (day) => (k) => texts.get(pieceField(day, k))));
   // A piece gone is a newer snapshot's doing; one that is there but unreadable is damage.
   if (!read.ok && !read.missing) report(read.problem);
   return read.ok ? { state: withLogged(snapshot, read), copy: read } : undefined;

@@ -187,23 +187,26 @@ export interface LoggedBars {
 export type BarLogRead = ({ ok: true } & LoggedBars) | { ok: false; problem: string; missing: boolean };
 
 /**
+ * Where a reader finds the `pieces` pieces of `day`'s log: the text of piece `k`, or undefined
+ * when it has none. A piece is decoded as the read comes to it, not a day's pieces at once.
+ */
+export type ReadDay = (day: string, pieces: number) => (k: number) => string | undefined;
+
+/**
  * The bars a copy holds, from the pieces `read` finds for `ref`; else why not: a piece `missing`
  * (a newer write replaced the copy, or it was lost) or unreadable. Yields after each piece it
  * decodes (a few milliseconds of the loop each), so a process that serves meanwhile (an edge
  * reloading days of bars) can let its clients in between; {@link readBarLog} runs it at once.
  */
-export function* barLogSteps(
-  ref: BarLogRef,
-  read: (day: string, pieces: number) => (string | undefined)[],
-): Generator<void, BarLogRead> {
+export function* barLogSteps(ref: BarLogRef, read: ReadDay): Generator<void, BarLogRead> {
   const bars: Bar[] = [];
   const seqs: number[] = [];
   const counts = new Map<string, number>();
   for (const [day, count] of Object.entries(ref.days).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const texts = read(day, count);
+    const textOf = read(day, count);
     const before = bars.length;
     for (let k = 0; k < count; k++) {
-      const text = texts[k];
+      const text = textOf(k);
       if (text === undefined)
         return { ok: false, problem: `bar log ${ref.id} lacks piece ${k} of ${day}`, missing: true };
       const piece = decodeBarLogPiece(`${k} of ${day}`, text);
@@ -220,10 +223,7 @@ export function* barLogSteps(
 }
 
 /** {@link barLogSteps} at once, for a process that serves no one yet (a start). */
-export const readBarLog = (
-  ref: BarLogRef,
-  read: (day: string, pieces: number) => (string | undefined)[],
-): BarLogRead => runAtOnce(barLogSteps(ref, read));
+export const readBarLog = (ref: BarLogRef, read: ReadDay): BarLogRead => runAtOnce(barLogSteps(ref, read));
 
 /**
  * `state`'s bars with those a copy held (`logged`, read by {@link readBarLog}) before its own,

@@ -3,15 +3,22 @@ import type { Logger } from 'pino';
 import { hubMessageProblem, type HubMessage } from '../protocol/messages.ts';
 import { eventJson } from './event-json.ts';
 
-/** A file's text, or undefined when there is no such file (other errors throw). */
-export const readTextIfExists = (file: string): string | undefined => {
+/** What `read` returns, or undefined when there is no such file (other errors throw). */
+const ifExists = <T>(read: () => T): T | undefined => {
   try {
-    return readFileSync(file, 'utf8');
+    return read();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 };
+
+/** A file's text, or undefined when there is no such file (other errors throw). */
+export const readTextIfExists = (file: string): string | undefined =>
+  ifExists(() => readFileSync(file, 'utf8'));
+
+/** A file's bytes, or undefined when there is no such file (other errors throw). */
+export const readBytesIfExists = (file: string): Buffer | undefined => ifExists(() => readFileSync(file));
 
 /** The first line of a journal: the epoch it belongs to and the seq it continues from. */
 export interface JournalHeader {

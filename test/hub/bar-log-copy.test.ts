@@ -178,22 +178,22 @@ describe('bar log pieces', () => {
       '2023-11-08': [text(1, 1), text(2, 2)],
       '2023-11-09': [text(3, 3)],
     };
-    const read = readBarLog(ref, (day, n) => files[day]!.slice(0, n));
+    const read = readBarLog(ref, (day) => (k) => files[day]![k]);
     expect(read).toMatchObject({ ok: true, seqs: [1, 2, 3] });
     expect(read.ok && read.bars.map((b) => b.close)).toEqual([1, 2, 3]);
     files['2023-11-09'] = [];
-    expect(readBarLog(ref, (day, n) => files[day]!.slice(0, n))).toMatchObject({ ok: false, missing: true });
+    expect(readBarLog(ref, (day) => (k) => files[day]![k])).toMatchObject({ ok: false, missing: true });
     files['2023-11-09'] = ['{}'];
-    expect(readBarLog(ref, (day, n) => files[day]!.slice(0, n))).toMatchObject({ ok: false, missing: false });
+    expect(readBarLog(ref, (day) => (k) => files[day]![k])).toMatchObject({ ok: false, missing: false });
   });
 
   it('a copy read step by step hands the loop back after each piece it decodes', () => {
     const ref = { id: 'a', days: { '2023-11-08': 2, '2023-11-09': 1 } };
     const text = encodeBarLogPiece({ bars: [bar], seqs: [1] });
     const decoded: string[] = [];
-    const steps = barLogSteps(ref, (day, n) => {
+    const steps = barLogSteps(ref, (day) => {
       decoded.push(day);
-      return Array.from({ length: n }, () => text);
+      return () => text;
     });
     let turns = 0;
     for (let step = steps.next(); !step.done; step = steps.next()) turns++;

@@ -1,4 +1,13 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PIECE_BARS } from '../../src/hub/bar-log-copy.ts';
@@ -231,6 +240,29 @@ describe('the bars of a data directory', () => {
       expect.objectContaining({
         level: 40,
         reason: expect.stringMatching(/^bars unreadable: .*lacks piece 0 of 2023-11-08/),
+      }),
+    );
+  });
+
+  it('a piece cut short on disk (its line without its end) is unreadable, not a piece with fewer bars', () => {
+    const dir = newDir();
+    const { hub, journal } = open(dir);
+    trade(hub, 8, 10);
+    journal.compact();
+    const file = dayFile(dir, '2023-11-08');
+    truncateSync(file, statSync(file).size - 3);
+    const { log, records } = recordingLog();
+    const again = openPersistentHub(
+      { history: { size: 1000, ageMs: 600_000 }, headlineCount: 5, barDays: 5 },
+      dir,
+      log,
+      { fsyncMs: 0, compactEvery: 1_000_000 },
+    ).hub;
+    expect(again.epoch).not.toBe(hub.epoch);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        reason: expect.stringMatching(/^bars unreadable: .*0 of 2023-11-08/),
       }),
     );
   });
