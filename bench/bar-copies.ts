@@ -31,6 +31,7 @@ import {
 import { schemaProblem } from '../src/protocol/messages.ts';
 import { restoreCluster } from '../src/bus/redis-store.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
+import { BarStore } from '../src/hub/bar-store.ts';
 import { Hub, restoredParts, type HubState, type RestoredParts } from '../src/hub/hub.ts';
 import { openPersistentHub } from '../src/hub/persistence.ts';
 import { createLogger } from '../src/log.ts';
@@ -138,7 +139,7 @@ const ref = {
 };
 const readPiece = (day: string) => (k: number) => firstPieces.get(day)![k];
 const atOnce = performance.now();
-readBarLog(ref, readPiece);
+readBarLog(ref, readPiece, new BarStore(OPTIONS.barDays));
 line('bar log read back, at once (before):', `${(performance.now() - atOnce).toFixed(0)} ms, one turn`);
 // The pieces' checks by zod itself, as the read made them before ajv's compiled ones.
 const checks = (label: string, check: (text: string) => unknown) => {
@@ -149,7 +150,7 @@ const checks = (label: string, check: (text: string) => unknown) => {
 checks('pieces decoded, zod checks (before):', (text) => schemaProblem(BarLogPiece, JSON.parse(text)));
 checks('pieces decoded, compiled checks:', (text) => decodeBarLogPiece('bench', text));
 const turns: number[] = [];
-const steps = barLogSteps(ref, readPiece);
+const steps = barLogSteps(ref, readPiece, new BarStore(OPTIONS.barDays));
 for (let done = false; !done;) {
   const t = performance.now();
   done = steps.next().done === true;

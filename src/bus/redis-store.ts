@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { restoredParts, type Hub, type HubOptions, type HubState, type RestoredParts } from '../hub/hub.ts';
 import { runBetweenTurns } from '../hub/steps.ts';
 import type { HubMessage, StatusMessage } from '../protocol/messages.ts';
-import { barLogSteps, withLogged, type BarLogRef, type LoggedBars } from '../hub/bar-log-copy.ts';
+import { barLogSteps, type BarLogRef, type LoggedBars } from '../hub/bar-log-copy.ts';
+import { BarStore } from '../hub/bar-store.ts';
 import {
   decodeClusterState,
   decodeEvent,
@@ -212,9 +213,9 @@ export const loadCluster = async (
     // one id a bar log piece never changes once written: a piece gone or a new id means a newer
     // snapshot replaced this one's log (then read again).
     const afterReply = await redis.xrange(keys.events, entryId(snapshot.gen, snapshot.seq + 1), '+');
-    const logged: { state: ClusterState; copy?: LoggedBars } | undefined = snapshot.barLog
-      ? await withLog(snapshot, snapshot.barLog, await readLog(redis, keys.bars, snapshot.barLog), report)
-      : { state: snapshot };
+    const logged: Partial<LoggedLog> | undefined = snapshot.barLog
+      ? await readLogInto(limits, snapshot.barLog, await readLog(redis, keys.bars, snapshot.barLog), report)
+      : {};
     if (!logged) {
       await waitForNewer(
         started,
@@ -227,27 +228,27 @@ export const loadCluster = async (
       );
       continue;
     }
-    const { state: cluster, copy } = logged;
+    const { store, copy } = logged;
     const after = (afterReply ?? []) as StreamEntry[];
-    const run = consecutive(after, cluster.gen, cluster.seq + 1, 1, report);
-    if (run.length === 0 && after[0] && parseEntryId(after[0][0])?.gen === cluster.gen) {
+    const run = consecutive(after, snapshot.gen, snapshot.seq + 1, 1, report);
+    if (run.length === 0 && after[0] && parseEntryId(after[0][0])?.gen === snapshot.gen) {
       await waitForNewer(
         started,
         tries,
         () =>
           new TickstreamError(
             'bus_trimmed',
-            `the stream ${keys.events} no longer holds the events after the snapshot (seq ${cluster.seq}) and no newer snapshot came: is an ingest running?`,
+            `the stream ${keys.events} no longer holds the events after the snapshot (seq ${snapshot.seq}) and no newer snapshot came: is an ingest running?`,
           ),
       );
       continue;
     }
     // The newest events up to the snapshot, the history a hub holds (with the run after it).
-    const held = await readHistory(redis, keys.events, cluster, limits.history.size - run.length, report);
-    const state = { ...cluster, history: held };
+    const held = await readHistory(redis, keys.events, snapshot, limits.history.size - run.length, report);
+    const state = { ...snapshot, history: held };
     // An edge reloading serves its clients meanwhile: days of bars are seconds of putting.
-    const parts = await runBetweenTurns(restoredParts(limits, state, Date.now()));
-    const loaded = { gen: cluster.gen, snapshot: state, run, parts };
+    const parts = await runBetweenTurns(restoredParts(limits, state, Date.now(), store));
+    const loaded = { gen: snapshot.gen, snapshot: state, run, parts };
     return { ...base, cluster: copy ? { ...loaded, copy } : loaded };
   }
 };
@@ -318,23 +319,30 @@ const readLog = async (
   return texts;
 };
 
+/** A bar log read into a store of its own, for the snapshot's latest bars to be added to. */
+interface LoggedLog {
+  store: BarStore;
+  copy: LoggedBars;
+}
+
 /**
- * The snapshot with the bar log's pieces before its own latest bars, from `texts` (by field, as
- * {@link readLog} read them), and the log as read; undefined when Redis no longer holds that log
- * (a newer snapshot replaced it) or a piece is unreadable (reported).
+ * The bar log's pieces from `texts` (by field, as {@link readLog} read them) in a store, and the
+ * log as read; undefined when Redis no longer holds that log (a newer snapshot replaced it) or a
+ * piece is unreadable (reported).
  */
-const withLog = async (
-  snapshot: ClusterState,
+const readLogInto = async (
+  limits: LoadLimits,
   log: BarLogRef,
   texts: Map<string, string | undefined> | undefined,
   report: BadEntryReport,
-): Promise<{ state: ClusterState; copy: LoggedBars } | undefined> => {
+): Promise<LoggedLog | undefined> => {
   if (!texts) return undefined;
+  const store = new BarStore(limits.barDays ?? 0);
   // An edge reloading serves its clients meanwhile: days of bars are seconds of decoding.
-  const read = await runBetweenTurns(barLogSteps(log, (day) => (k) => texts.get(pieceField(day, k))));
+  const read = await runBetweenTurns(barLogSteps(log, (day) => (k) => texts.get(pieceField(day, k)), store));
   // A piece gone is a newer snapshot's doing; one that is there but unreadable is damage.
   if (!read.ok && !read.missing) report(read.problem);
-  return read.ok ? { state: withLogged(snapshot, read), copy: read } : undefined;
+  return read.ok ? { store, copy: read } : undefined;
 };
 
 /** Connection health as `/healthz` and `/readyz` report it. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import { Bar, compiledCheck } from '../protocol/messages.ts';
-import type { BarCopySource, BarLogMark } from './bar-store.ts';
+import type { BarCopySource, BarLogMark, BarStore } from './bar-store.ts';
 import { runAtOnce } from './steps.ts';
 
 /** Most bars in one piece of a copied log: a piece is written and read whole. */
@@ -156,7 +156,7 @@ export class BarLogCopy {
   }
 
   /**
-   * The bar store was restored from the copy `read` (see {@link withLogged}): each day's log
+   * The bar store was restored from the copy `read` (see {@link barLogSteps}): each day's log
    * then begins with the copy's bars (each leaves its series' row for the log as the next is
    * put, so in another order, which a copy does not keep) and holds only what came since after
    * them. The next write goes on from the copy instead of writing every bar again; a log
@@ -175,11 +175,9 @@ export class BarLogCopy {
   }
 }
 
-/** The bars a copy holds, oldest day first, with their seqs, and how many of each day: what `ref` named. */
+/** A copy read into a bar store: what `ref` named, and how many bars of each day it held. */
 export interface LoggedBars {
   ref: BarLogRef;
-  bars: Bar[];
-  seqs: number[];
   counts: ReadonlyMap<string, number>;
 }
 
@@ -193,50 +191,40 @@ export type BarLogRead = ({ ok: true } & LoggedBars) | { ok: false; problem: str
 export type ReadDay = (day: string, pieces: number) => (k: number) => string | undefined;
 
 /**
- * The bars a copy holds, from the pieces `read` finds for `ref`; else why not: a piece `missing`
- * (a newer write replaced the copy, or it was lost) or unreadable. Yields after each piece it
- * decodes (a few milliseconds of the loop each), so a process that serves meanwhile (an edge
- * reloading days of bars) can let its clients in between; {@link readBarLog} runs it at once.
+ * Puts the bars a copy holds, from the pieces `read` finds for `ref`, into `into` (oldest day
+ * first, each with its seq, before the state's own latest ones go in); else says why not: a
+ * piece `missing` (a newer write replaced the copy, or it was lost) or unreadable, and `into`
+ * is then half-filled. Each piece's bars go into the store as it is decoded: millions of bars
+ * held as objects until a restore put them filled the old generation and doubled a start's
+ * time in collections. Yields after each piece (a few milliseconds of the loop each), so a
+ * process that serves meanwhile (an edge reloading days of bars) can let its clients in
+ * between; {@link readBarLog} runs it at once.
  */
-export function* barLogSteps(ref: BarLogRef, read: ReadDay): Generator<void, BarLogRead> {
-  const bars: Bar[] = [];
-  const seqs: number[] = [];
+export function* barLogSteps(
+  ref: BarLogRef,
+  read: ReadDay,
+  into: Pick<BarStore, 'put'>,
+): Generator<void, BarLogRead> {
   const counts = new Map<string, number>();
   for (const [day, count] of Object.entries(ref.days).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const textOf = read(day, count);
-    const before = bars.length;
+    let held = 0;
     for (let k = 0; k < count; k++) {
       const text = textOf(k);
       if (text === undefined)
         return { ok: false, problem: `bar log ${ref.id} lacks piece ${k} of ${day}`, missing: true };
       const piece = decodeBarLogPiece(`${k} of ${day}`, text);
       if (!piece.ok) return { ...piece, missing: false };
-      for (let i = 0; i < piece.value.bars.length; i++) {
-        bars.push(piece.value.bars[i]!);
-        seqs.push(piece.value.seqs[i]!);
-      }
+      const { bars, seqs } = piece.value;
+      for (let i = 0; i < bars.length; i++) into.put([bars[i]!], seqs[i]!);
+      held += bars.length;
       yield;
     }
-    counts.set(day, bars.length - before);
+    counts.set(day, held);
   }
-  return { ok: true, ref, bars, seqs, counts };
+  return { ok: true, ref, counts };
 }
 
 /** {@link barLogSteps} at once, for a process that serves no one yet (a start). */
-export const readBarLog = (ref: BarLogRef, read: ReadDay): BarLogRead => runAtOnce(barLogSteps(ref, read));
-
-/**
- * `state`'s bars with those a copy held (`logged`, read by {@link readBarLog}) before its own,
- * each series' latest: every bar held, each with its seq, as the hub restores them.
- */
-export const withLogged = <S extends { bars?: Bar[]; barSeqs?: number[] }>(
-  state: S,
-  logged: { bars: Bar[]; seqs: number[] },
-): S => {
-  const latest = state.bars ?? [];
-  return {
-    ...state,
-    bars: [...logged.bars, ...latest],
-    barSeqs: [...logged.seqs, ...(state.barSeqs ?? latest.map(() => 0))],
-  };
-};
+export const readBarLog = (ref: BarLogRef, read: ReadDay, into: Pick<BarStore, 'put'>): BarLogRead =>
+  runAtOnce(barLogSteps(ref, read, into));

@@ -7,6 +7,7 @@ import {
   type BarLogWrite,
   type NewPiece,
 } from './bar-log-copy.ts';
+import type { BarStore } from './bar-store.ts';
 import { readBytesIfExists } from './journal-file.ts';
 
 /**
@@ -77,24 +78,29 @@ export const removeUnnamed = (dir: string, ref: BarLogRef | undefined, write?: B
 export const readPieces = (
   dir: string,
   ref: BarLogRef,
+  into: Pick<BarStore, 'put'>,
 ): Exclude<BarLogRead, { ok: true }> | (Extract<BarLogRead, { ok: true }> & { exact: boolean }) => {
   const named = Object.entries(ref.days).filter(([, pieces]) => pieces > 0);
   const files = existsSync(join(dir, BARS_DIR, ref.id)) ? readdirSync(join(dir, BARS_DIR, ref.id)) : [];
   let exact = files.length === named.length;
-  const read = readBarLog(ref, (day, pieces) => {
-    // Bytes, each line decoded as it is read: days of bars are hundreds of MB, and decoding a
-    // file's text whole doubled what a start spends reading it.
-    const bytes = readBytesIfExists(dayFile(dir, ref.id, day)) ?? Buffer.alloc(0);
-    const ends: number[] = [];
-    for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) ends.push(i);
-    // A file of whole lines, one a piece, ends with a newline.
-    if (pieces > 0 && (ends.length !== pieces || ends.at(-1) !== bytes.length - 1)) exact = false;
-    return (k) => {
-      if (k > ends.length) return undefined;
-      const start = k === 0 ? 0 : ends[k - 1]! + 1;
-      const end = ends[k] ?? bytes.length;
-      return start < end ? bytes.toString('utf8', start, end) : undefined;
-    };
-  });
+  const read = readBarLog(
+    ref,
+    (day, pieces) => {
+      // Bytes, each line decoded as it is read: days of bars are hundreds of MB, and decoding a
+      // file's text whole doubled what a start spends reading it.
+      const bytes = readBytesIfExists(dayFile(dir, ref.id, day)) ?? Buffer.alloc(0);
+      const ends: number[] = [];
+      for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) ends.push(i);
+      // A file of whole lines, one a piece, ends with a newline.
+      if (pieces > 0 && (ends.length !== pieces || ends.at(-1) !== bytes.length - 1)) exact = false;
+      return (k) => {
+        if (k > ends.length) return undefined;
+        const start = k === 0 ? 0 : ends[k - 1]! + 1;
+        const end = ends[k] ?? bytes.length;
+        return start < end ? bytes.toString('utf8', start, end) : undefined;
+      };
+    },
+    into,
+  );
   return read.ok ? { ...read, exact } : read;
 };

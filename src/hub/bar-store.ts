@@ -480,13 +480,17 @@ export interface SavedBars {
 /**
  * A store of `days` holding a saved state's bars, each with the seq that last changed it: saved
  * beside them, or else found in the bars events of its history (a bar that none of them changed
- * last changed at or before the history's reach, where no resume starts). Yields every few
+ * last changed at or before the history's reach, where no resume starts). `store`, when given,
+ * already holds the bars before them (a bar log copy's: see `barLogSteps`). Yields every few
  * thousand bars (see steps.ts): days of bars are seconds of the loop.
  */
-export function* barStoreSteps(days: number, saved: SavedBars): Generator<void, BarStore> {
+export function* barStoreSteps(
+  days: number,
+  saved: SavedBars,
+  store = new BarStore(days),
+): Generator<void, BarStore> {
   const { bars = [], barSeqs } = saved;
   const known = barSeqs?.length === bars.length;
-  const store = new BarStore(days);
   for (let i = 0; i < bars.length; i++) {
     store.put([bars[i]!], known ? barSeqs[i]! : 0);
     if (i % BARS_PER_STEP === BARS_PER_STEP - 1) yield;

@@ -398,7 +398,7 @@ export class Hub {
    * `parts`: its bars and history already put into stores of their own (see `restoredParts`),
    * by a caller that spread that over turns of the loop; else they are put now.
    */
-  restore(state: HubState, parts?: RestoredParts): void {
+  restore(state: HubState, parts: RestoredParts = runAtOnce(this.partsOf(state))): void {
     this.epoch = state.epoch;
     this.seq = state.seq;
     this.quotes.clear();
@@ -410,9 +410,13 @@ export class Hub {
       (max, e) => (max === undefined || e.ts > max ? e.ts : max),
       undefined,
     );
-    ({ bars: this.bars, history: this.history } =
-      parts ?? runAtOnce(restoredParts(this.options, state, this.scheduler.now())));
+    ({ bars: this.bars, history: this.history } = parts);
     this.restoredSubject.next(this.position);
+  }
+
+  /** {@link restoredParts} of `state` for this hub, on its clock. */
+  partsOf(state: HubState, logged?: BarStore): Generator<void, RestoredParts> {
+    return restoredParts(this.options, state, this.scheduler.now(), logged);
   }
 
   /** Ends the event streams; subscribers complete. */
@@ -438,8 +442,10 @@ export function* restoredParts(
   options: Pick<HubOptions, 'history' | 'barDays'>,
   state: HubState,
   now: number,
+  /** A store that already holds the bars of the copy the state names (see `barLogSteps`). */
+  logged?: BarStore,
 ): Generator<void, RestoredParts> {
-  const bars = yield* barStoreSteps(options.barDays ?? 0, state);
+  const bars = yield* barStoreSteps(options.barDays ?? 0, state, logged);
   const history = yield* historySteps(options.history, state, now);
   return { bars, history };
 }

@@ -9,9 +9,11 @@ import { currentBoot, lossReason } from './intact-mark.ts';
 import { JOURNAL_FILE, Journal, type PersistOptions } from './journal.ts';
 import { readJournal } from './journal-file.ts';
 import type { HubConfig } from './options.ts';
-import { withLogged, type LoggedBars } from './bar-log-copy.ts';
+import type { LoggedBars } from './bar-log-copy.ts';
+import { BarStore } from './bar-store.ts';
 import { readPieces } from './bar-log-files.ts';
 import { readState } from './state-file.ts';
+import { runAtOnce } from './steps.ts';
 
 /** What a compaction (or the intact mark) writes before renaming it into place. */
 const LEFTOVER = /^(state\.json|journal\.ndjson|intact)(\..+)?\.tmp$/;
@@ -30,9 +32,10 @@ const loadInto = (
   hub: Hub,
   log: Logger,
   boot: string | undefined,
+  barDays: number,
 ): { copy?: LoggedBars } | undefined => {
   const saved = readState(dir, log);
-  const { state, barsLost, copy } = saved ? withBarLog(dir, saved) : {};
+  const { state, barsLost, copy, logged } = saved ? withBarLog(dir, saved, barDays) : {};
   const journal = readJournal(join(dir, JOURNAL_FILE), log);
   if (!state && !journal) return undefined;
   if (!state && journal!.header.seq !== 0) {
@@ -44,7 +47,7 @@ const loadInto = (
     );
     return undefined;
   }
-  if (state) hub.restore(state);
+  if (state) hub.restore(state, runAtOnce(hub.partsOf(state, logged)));
   else hub.restore({ epoch: journal!.header.epoch, seq: 0, quotes: [], headlines: [], history: [] });
   if (journal && journal.header.epoch !== hub.epoch) {
     log.warn(
@@ -74,19 +77,22 @@ const loadInto = (
 };
 
 /**
- * The state with the bars of the copy it names (`barLog`) after its own latest ones. Bars that
- * cannot be read (a piece gone or garbled) are reported in `barsLost`: the state then goes on
- * without them in a new epoch, since a client resuming across it would miss their changes.
+ * The state, and a store of `barDays` holding the bars of the copy it names (`barLog`), to which
+ * its own latest ones are added as it is restored. Bars that cannot be read (a piece gone or
+ * garbled) are reported in `barsLost`: the state then goes on without them in a new epoch, since
+ * a client resuming across it would miss their changes.
  */
 const withBarLog = (
   dir: string,
   state: HubState,
-): { state: HubState; barsLost?: string; copy?: LoggedBars } => {
+  barDays: number,
+): { state: HubState; barsLost?: string; copy?: LoggedBars; logged?: BarStore } => {
   const { barLog, ...rest } = state;
   if (!barLog) return { state };
-  const read = readPieces(dir, barLog);
+  const logged = new BarStore(barDays);
+  const read = readPieces(dir, barLog, logged);
   if (!read.ok) return { state: rest, barsLost: read.problem };
-  return { state: withLogged(rest, read), ...(read.exact && { copy: read }) };
+  return { state: rest, logged, ...(read.exact && { copy: read }) };
 };
 
 /**
@@ -107,7 +113,7 @@ export const openPersistentHub = (
     const journal = new Journal(dir, log, persist, unlock);
     // The journal records nothing until it starts: replaying its own events does not write them again.
     const hub = new Hub({ ...options, record: journal.append });
-    const loaded = loadInto(dir, hub, log, persist.boot ?? currentBoot());
+    const loaded = loadInto(dir, hub, log, persist.boot ?? currentBoot(), options.barDays ?? 0);
     if (loaded)
       log.info({ dir, epoch: hub.epoch, seq: hub.seq, quotes: hub.quoteCount }, 'restored hub state');
     else log.info({ dir, epoch: hub.epoch }, 'new data directory; starting a new epoch');

@@ -9,6 +9,7 @@ import {
   barLogSteps,
   type BarLogWrite,
 } from '../../src/hub/bar-log-copy.ts';
+import { BarStore } from '../../src/hub/bar-store.ts';
 import { Hub } from '../../src/hub/hub.ts';
 import type { Bar } from '../../src/protocol/messages.ts';
 
@@ -172,29 +173,53 @@ describe('bar log pieces', () => {
 
   it('a copy reads whole, oldest day first, or says which piece is missing or unreadable', () => {
     const ref = { id: 'a', days: { '2023-11-09': 1, '2023-11-08': 2 } };
-    const text = (close: number, seq: number) =>
-      encodeBarLogPiece({ bars: [{ ...bar, close }], seqs: [seq] });
-    const files: Record<string, string[]> = {
-      '2023-11-08': [text(1, 1), text(2, 2)],
-      '2023-11-09': [text(3, 3)],
+    /** A piece of one bar of `date`'s minute `minute`. */
+    const text = (date: number, minute: number, close: number, seq: number) => {
+      const start = new Date(Date.UTC(2023, 10, date, 4, 31 + minute)).toISOString();
+      return encodeBarLogPiece({ bars: [{ ...bar, start, close }], seqs: [seq] });
     };
-    const read = readBarLog(ref, (day) => (k) => files[day]![k]);
-    expect(read).toMatchObject({ ok: true, seqs: [1, 2, 3] });
-    expect(read.ok && read.bars.map((b) => b.close)).toEqual([1, 2, 3]);
+    const files: Record<string, string[]> = {
+      '2023-11-08': [text(8, 0, 1, 1), text(8, 1, 2, 2)],
+      '2023-11-09': [text(9, 0, 3, 3)],
+    };
+    const store = new BarStore(5);
+    const read = readBarLog(ref, (day) => (k) => files[day]![k], store);
+    expect(read).toMatchObject({
+      ok: true,
+      counts: new Map([
+        ['2023-11-08', 2],
+        ['2023-11-09', 1],
+      ]),
+    });
+    const held = store.export();
+    expect([held.bars.map((b) => b.close), held.seqs]).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
     files['2023-11-09'] = [];
-    expect(readBarLog(ref, (day) => (k) => files[day]![k])).toMatchObject({ ok: false, missing: true });
+    expect(readBarLog(ref, (day) => (k) => files[day]![k], new BarStore(5))).toMatchObject({
+      ok: false,
+      missing: true,
+    });
     files['2023-11-09'] = ['{}'];
-    expect(readBarLog(ref, (day) => (k) => files[day]![k])).toMatchObject({ ok: false, missing: false });
+    expect(readBarLog(ref, (day) => (k) => files[day]![k], new BarStore(5))).toMatchObject({
+      ok: false,
+      missing: false,
+    });
   });
 
   it('a copy read step by step hands the loop back after each piece it decodes', () => {
     const ref = { id: 'a', days: { '2023-11-08': 2, '2023-11-09': 1 } };
     const text = encodeBarLogPiece({ bars: [bar], seqs: [1] });
     const decoded: string[] = [];
-    const steps = barLogSteps(ref, (day) => {
-      decoded.push(day);
-      return () => text;
-    });
+    const steps = barLogSteps(
+      ref,
+      (day) => {
+        decoded.push(day);
+        return () => text;
+      },
+      new BarStore(5),
+    );
     let turns = 0;
     for (let step = steps.next(); !step.done; step = steps.next()) turns++;
     expect([turns, decoded]).toEqual([3, ['2023-11-08', '2023-11-09']]);
