@@ -8,8 +8,6 @@
  * in its own turn), `--rounds` times each in turn (default 2). Prints each load's wall time and
  * the longest turn of the loop meanwhile (a `setImmediate` ticker).
  */
-import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { busKeys, loadCluster, restoreCluster } from '../src/bus/redis-store.ts';
 import {
   decodeClusterState,
@@ -22,43 +20,16 @@ import { eventJson } from '../src/hub/event-json.ts';
 import { Hub } from '../src/hub/hub.ts';
 import type { HubMessage } from '../src/protocol/messages.ts';
 import { startRedis } from '../test/bus/redis-server.ts';
+import { eventsAndRounds, fullHistoryHub, fullHistoryLimits } from './full-history.ts';
+import { withTicker } from './loop-turns.ts';
 
-const { values } = parseArgs({
-  options: { events: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '2' } },
-});
-const events = Number(values.events);
-const rounds = Number(values.rounds);
-if (!(events >= 1 && events <= 1_000_000 && rounds >= 1 && rounds <= 10))
-  throw new Error('--events takes 1-1,000,000 and --rounds 1-10');
+const { events, rounds } = eventsAndRounds(2);
+const LIMITS = fullHistoryLimits(events);
+const ingest = fullHistoryHub(events);
 
-const LIMITS = { history: { size: events, ageMs: 3_600_000 }, headlineCount: 50, barDays: 1 };
-const ingest = new Hub({ ...LIMITS, epoch: 'E' });
-// Every event a change: 1,000 symbols, each price new.
-for (let i = 0; i < events; i++)
-  ingest.apply({
-    type: 'quote',
-    symbol: `SYM${i % 1000}`,
-    ts: new Date(Date.UTC(2023, 10, 8, 4, 31, 0, i % 1000)).toISOString(),
-    fields: { kind: 'stock', price: 80 + i / 100, change: 1, changePercent: 1, direction: 'up' },
-  });
-
-/** The longest turn of the loop while `work` runs, and its wall time. */
+/** The wall time of `work` and the longest turn of the loop meanwhile. */
 const timed = async (work: () => Promise<void>): Promise<string> => {
-  let longest = 0;
-  let last = performance.now();
-  let ticking = true;
-  const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const started = performance.now();
-  await work();
-  const ms = performance.now() - started;
-  await new Promise((resolve) => setImmediate(resolve));
-  ticking = false;
+  const { ms, longest } = await withTicker(work);
   return `${ms.toFixed(0).padStart(6)} ms; longest turn ${longest.toFixed(0).padStart(5)} ms`;
 };
 

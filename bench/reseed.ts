@@ -9,8 +9,6 @@
  * each one's wall time, the longest turn of this process's loop (a `setImmediate` ticker) and
  * Redis's longest command (its SLOWLOG).
  */
-import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createBusMetrics } from '../src/bus/bus-metrics.ts';
@@ -20,31 +18,12 @@ import { Publisher } from '../src/bus/publisher.ts';
 import { busKeys, type BusKeys } from '../src/bus/redis-store.ts';
 import { encodeClusterState } from '../src/bus/stream-codec.ts';
 import { eventJson } from '../src/hub/event-json.ts';
-import { Hub } from '../src/hub/hub.ts';
 import { startRedis } from '../test/bus/redis-server.ts';
+import { eventsAndRounds, fullHistoryHub } from './full-history.ts';
+import { withTicker } from './loop-turns.ts';
 
-const { values } = parseArgs({
-  options: { events: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' } },
-});
-const events = Number(values.events);
-const rounds = Number(values.rounds);
-if (!(events >= 1 && events <= 1_000_000 && rounds >= 1 && rounds <= 10))
-  throw new Error('--events takes 1-1,000,000 and --rounds 1-10');
-
-const hub = new Hub({
-  history: { size: events, ageMs: 3_600_000 },
-  headlineCount: 50,
-  barDays: 1,
-  epoch: 'E',
-});
-// Every event a change: 1,000 symbols, each price new.
-for (let i = 0; i < events; i++)
-  hub.apply({
-    type: 'quote',
-    symbol: `SYM${i % 1000}`,
-    ts: new Date(Date.UTC(2023, 10, 8, 4, 31, 0, i % 1000)).toISOString(),
-    fields: { kind: 'stock', price: 80 + i / 100, change: 1, changePercent: 1, direction: 'up' },
-  });
+const { events, rounds } = eventsAndRounds(3);
+const hub = fullHistoryHub(events);
 
 const redis = await startRedis();
 const log = pino({ level: 'warn' });
@@ -99,20 +78,7 @@ const round = async (name: string, work: typeof announce) => {
   const keys = busKeys('bench');
   const lease = new IngestLease(link, keys.ingest, 10_000, log);
   await lease.acquire();
-  let longest = 0;
-  let last = performance.now();
-  let ticking = true;
-  const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const started = performance.now();
-  await work(link, keys, lease);
-  const ms = performance.now() - started;
-  ticking = false;
+  const { ms, longest } = await withTicker(() => work(link, keys, lease));
   const held = await admin.xlen(keys.events);
   if (held !== events) throw new Error(`${name}: the stream holds ${held} events, not ${events}`);
   const slow = (await admin.slowlog('GET', 1000)) as [number, number, number][];

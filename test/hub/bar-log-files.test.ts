@@ -221,51 +221,36 @@ describe('the bars of a data directory', () => {
     expect(keyed(third.exportState())).toEqual(keyed(hub.exportState()));
   });
 
-  it('goes on without bars it cannot read, in a new epoch, and says why', () => {
-    const dir = newDir();
-    const { hub, journal } = open(dir);
-    trade(hub, 8, 10);
-    journal.compact();
-    rmSync(dayFile(dir, '2023-11-08'));
-    const { log, records } = recordingLog();
-    const again = openPersistentHub(
-      { history: { size: 1000, ageMs: 600_000 }, headlineCount: 5, barDays: 5 },
-      dir,
-      log,
-      { fsyncMs: 0, compactEvery: 1_000_000 },
-    ).hub;
-    expect(again.epoch).not.toBe(hub.epoch);
-    expect(again.snapshot()).toEqual(hub.snapshot());
-    expect(records).toContainEqual(
-      expect.objectContaining({
-        level: 40,
-        reason: expect.stringMatching(/^bars unreadable: .*lacks piece 0 of 2023-11-08/),
-      }),
-    );
-  });
-
-  it('a piece cut short on disk (its line without its end) is unreadable, not a piece with fewer bars', () => {
-    const dir = newDir();
-    const { hub, journal } = open(dir);
-    trade(hub, 8, 10);
-    journal.compact();
-    const file = dayFile(dir, '2023-11-08');
-    truncateSync(file, statSync(file).size - 3);
-    const { log, records } = recordingLog();
-    const again = openPersistentHub(
-      { history: { size: 1000, ageMs: 600_000 }, headlineCount: 5, barDays: 5 },
-      dir,
-      log,
-      { fsyncMs: 0, compactEvery: 1_000_000 },
-    ).hub;
-    expect(again.epoch).not.toBe(hub.epoch);
-    expect(records).toContainEqual(
-      expect.objectContaining({
-        level: 40,
-        reason: expect.stringMatching(/^bars unreadable: .*0 of 2023-11-08/),
-      }),
-    );
-  });
+  const damages: [string, (file: string) => void, RegExp][] = [
+    ['a day file gone', (file) => rmSync(file), /^bars unreadable: .*lacks piece 0 of 2023-11-08/],
+    [
+      'a piece cut short, its line without its end',
+      (file) => truncateSync(file, statSync(file).size - 3),
+      /^bars unreadable: .*piece 0 of 2023-11-08 is not JSON/,
+    ],
+  ];
+  it.each(damages)(
+    'goes on without bars it cannot read (%s), in a new epoch, and says why',
+    (_, damage, why) => {
+      const dir = newDir();
+      const { hub, journal } = open(dir);
+      trade(hub, 8, 10);
+      journal.compact();
+      damage(dayFile(dir, '2023-11-08'));
+      const { log, records } = recordingLog();
+      const again = openPersistentHub(
+        { history: { size: 1000, ageMs: 600_000 }, headlineCount: 5, barDays: 5 },
+        dir,
+        log,
+        { fsyncMs: 0, compactEvery: 1_000_000 },
+      ).hub;
+      expect(again.epoch).not.toBe(hub.epoch);
+      expect(again.snapshot()).toEqual(hub.snapshot());
+      expect(records).toContainEqual(
+        expect.objectContaining({ level: 40, reason: expect.stringMatching(why) }),
+      );
+    },
+  );
 });
 
 describe('a data directory under a hub restored from elsewhere (the bus)', () => {
