@@ -13,7 +13,7 @@ import { EVENT_FIELD, STATUS_FIELD } from './stream-codec.ts';
 /** How many status changes the status stream keeps: edges only ever need the latest. */
 const STATUS_MAXLEN = 100;
 
-// The seq of a stream's last entry of epoch number \`gen\` (0 when it has none, or an older
+// The seq of a stream's last entry of epoch number `gen` (0 when it has none, or an older
 // epoch's), and the last id when it is a newer epoch's.
 const STREAM_HEAD = `
 local function head(key, gen)
