@@ -32,7 +32,7 @@ export const queuedJson = (event: Queued): string | Buffer =>
  * same latest versions at the same seqs.
  */
 export const heldEvents = (hub: Hub, after: number, before: number): Queued[] => {
-  const { history } = hub.exportStateTexts('latest');
+  const history = hub.heldTexts();
   // Before the first event history holds, a missing seq may be a quote it evicted.
   const first = Math.max(after + 1, history.length > 0 ? history.seqs[0]! : Infinity);
   const last = Math.min(before - 1, hub.seq);

@@ -376,8 +376,13 @@ export class Hub {
    * keeps a copy of the day logs (`BarLogCopy`).
    */
   exportStateTexts(bars: 'all' | 'latest' = 'all'): HubStateTexts {
+    return { ...this.exportUnheld(bars), history: this.heldTexts() };
+  }
+
+  /** The events history holds, as the JSON it holds them as (see `HeldTexts`). */
+  heldTexts(): HeldTexts {
     this.history.evict(this.scheduler.now());
-    return { ...this.exportUnheld(bars), history: this.history.texts() };
+    return this.history.texts();
   }
 
   private exportUnheld(which: 'all' | 'latest'): Omit<HubState, 'history' | 'historyAt'> {
