@@ -199,14 +199,15 @@ export class Publisher {
     // A long batch (a history re-sent) goes out ahead of the publish, a command at a time.
     const ahead = Math.max(0, batch.length - EVENTS_PER_COMMAND);
     const into: AheadInto = snapshot && this.gap ? 'next' : 'stream';
-    const sent = batch.slice(ahead);
+    // Most batches are short: they go whole, without a copy.
+    const sent = ahead > 0 ? batch.slice(ahead) : batch;
     const staged = ahead > 0 && into === 'next';
     let reply: PublishReply | undefined;
     /** Events Redis took onto the stream ahead of the publish. */
     let onStream = 0;
     try {
       if (snapshot) await writeBarPieces(redis, keys, lease.holder, snapshot.bars, this.answered);
-      onStream = await this.sendAhead(batch.slice(0, ahead), into);
+      if (ahead > 0) onStream = await this.sendAhead(batch.slice(0, ahead), into);
       reply = await publish(
         redis,
         keys,
@@ -274,7 +275,6 @@ export class Publisher {
    * how many went onto the stream itself (none go there when `into` is the next stream).
    */
   private async sendAhead(events: readonly Queued[], into: AheadInto): Promise<number> {
-    if (events.length === 0) return 0;
     const { redis, keys, gen, maxLen, lease, metrics } = this.options;
     const write = { holder: lease.holder, gen, maxLen, into, firstSeq: events[0]!.seq };
     const taken = await writeEventsAhead(redis, keys, write, events, queuedJson, this.answered);
