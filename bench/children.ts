@@ -1,6 +1,11 @@
 /** Waiting for the bench's child processes: IPC answers with deadlines. */
 import type { ChildProcess } from 'node:child_process';
-import type { LoadReport, ServerReport } from './ipc.ts';
+import { ensureOpenFiles, FD_SPARE } from '../src/transport/open-files.ts';
+import type { LoadCommand, LoadReport, ServerReport } from './ipc.ts';
+import { spawnNodeScript } from './servers.ts';
+
+/** How long a load generator may take to connect and subscribe its share of the clients. */
+const CONNECT_TIMEOUT_MS = 120_000;
 
 /** Resolves with the first IPC message that `pick` accepts; fails on exit or timeout. */
 export const nextMessage = <M, R>(
@@ -57,3 +62,20 @@ export const fromServer = <T extends ServerReport['type']>(
     timeoutMs,
     what,
   );
+
+/**
+ * Starts a load generator on `cpus` with room for its clients' descriptors (a refusal goes in
+ * `notes`) and has it connect them; `subscribed` resolves once every one is subscribed.
+ */
+export const connectLoad = (
+  cpus: string | undefined,
+  connect: Omit<Extract<LoadCommand, { type: 'connect' }>, 'type'>,
+  notes: string[],
+) => {
+  const child = spawnNodeScript(cpus, './loadgen.ts');
+  const subscribed = fromLoad(child, 'subscribed', CONNECT_TIMEOUT_MS);
+  const refused = ensureOpenFiles(child.pid!, connect.count + FD_SPARE);
+  if (refused) notes.push(refused);
+  child.send({ type: 'connect', ...connect } satisfies LoadCommand);
+  return { child, subscribed };
+};

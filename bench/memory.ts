@@ -5,16 +5,15 @@
  * pools, tables), which a deployment with many connections pays only once.
  */
 import type { ChildProcess } from 'node:child_process';
-import { fromLoad, fromServer, sleep } from './children.ts';
-import type { LoadCommand, ServerCommand } from './ipc.ts';
+import { connectLoad, fromServer, sleep } from './children.ts';
+import type { ServerCommand } from './ipc.ts';
 import { ensureOpenFiles, FD_SPARE } from '../src/transport/open-files.ts';
 import { rssBytes } from './proc.ts';
-import { spawnNodeScript, startServerUnderTest, stopChild, type ServerName } from './servers.ts';
+import { startServerUnderTest, stopChild, type ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
 
 /** The two populations: connections at the first measure, and at the second. */
 export const MEMORY_STEPS = [5000, 10_000] as const;
-const CONNECT_TIMEOUT_MS = 120_000;
 
 export interface MemoryResult {
   server: ServerName;
@@ -69,20 +68,9 @@ export const measureMemory = async (
     const base = rssBytes(sut.pid);
     const rss: number[] = [];
     for (let g = 0; g < 2; g++) {
-      const load = spawnNodeScript(pin?.load, './loadgen.ts');
-      loads.push(load);
-      const subscribed = fromLoad(load, 'subscribed', CONNECT_TIMEOUT_MS);
-      const refusedLoad = ensureOpenFiles(load.pid!, step + FD_SPARE);
-      if (refusedLoad) notes.push(refusedLoad);
-      const command: LoadCommand = {
-        type: 'connect',
-        protocol: sut.protocol,
-        url: sut.url(port),
-        first: g * step,
-        count: step,
-        workload,
-      };
-      load.send(command);
+      const connect = { protocol: sut.protocol, url: sut.url(port), first: g * step, count: step, workload };
+      const { child, subscribed } = connectLoad(pin?.load, connect, notes);
+      loads.push(child);
       try {
         await subscribed;
       } catch (err) {

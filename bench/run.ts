@@ -2,11 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { changesPerSymbol, SYMBOL_COUNT } from './feed.ts';
 import { Histogram } from './histogram.ts';
 import type { LoadCommand, LoadResult, ServerCommand } from './ipc.ts';
-import { fromLoad, fromServer, sleep } from './children.ts';
+import { connectLoad, fromLoad, fromServer, sleep } from './children.ts';
 import { ensureOpenFiles, FD_SPARE } from '../src/transport/open-files.ts';
 import { cpuListSize, cpuSeconds, machineBusySeconds, rssBytes } from './proc.ts';
 import { hiResNow } from './stamps.ts';
-import { spawnNodeScript, startServerUnderTest, stopChild, type ServerName } from './servers.ts';
+import { startServerUnderTest, stopChild, type ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
 
 /** How the harness runs, beside the workload. */
@@ -71,7 +71,6 @@ export interface RunResult {
 
 /** A load generator above this CPU share may have been the bottleneck: the run is invalid. */
 export const LOAD_SATURATED = 0.9;
-const CONNECT_TIMEOUT_MS = 120_000;
 /** Other processes using more than this many cores during a run make its figures noisy. */
 const NOISY_CORES = 0.25;
 /** A feed that needs this much longer than its duration had a server too busy to keep up. */
@@ -109,24 +108,24 @@ export const runOnce = async (
     }
 
     const n = Math.min(options.loadGenerators, workload.subscribers);
-    for (let g = 0; g < n; g++) loads.push(spawnNodeScript(options.pin?.load, './loadgen.ts'));
-    const subscribedAll = loads.map((child) => fromLoad(child, 'subscribed', CONNECT_TIMEOUT_MS));
-    loads.forEach((child, g) => {
+    const subscribedAll = Array.from({ length: n }, (_, g) => {
       const first = Math.floor((g * workload.subscribers) / n);
       const count = Math.floor(((g + 1) * workload.subscribers) / n) - first;
-      const refused = ensureOpenFiles(child.pid!, count + FD_SPARE);
-      if (refused) notes.push(refused);
-      const command: LoadCommand = {
-        type: 'connect',
-        protocol: sut.protocol,
-        url: sut.url(port),
-        ...(ports && { urls: ports.map(sut.url) }),
-        first,
-        count,
-        workload,
-        ...(options.nativeLoadgen && { native: options.nativeLoadgen }),
-      };
-      child.send(command);
+      const { child, subscribed } = connectLoad(
+        options.pin?.load,
+        {
+          protocol: sut.protocol,
+          url: sut.url(port),
+          ...(ports && { urls: ports.map(sut.url) }),
+          first,
+          count,
+          workload,
+          ...(options.nativeLoadgen && { native: options.nativeLoadgen }),
+        },
+        notes,
+      );
+      loads.push(child);
+      return subscribed;
     });
     const subscribers = (await Promise.all(subscribedAll)).reduce(
       (sum, r) => sum.map((x, i) => x + r.subscribers[i]!),

@@ -2,8 +2,23 @@ import type { RunResult } from './run.ts';
 import type { ServerName } from './servers.ts';
 import type { Workload } from './workload.ts';
 
+/** The figures of a run that a summary row holds as their median over the repeats. */
+type MedianFigures = Pick<
+  RunResult,
+  | 'deliveredPct'
+  | 'deliveriesPerSec'
+  | 'cpuSecPerMillion'
+  | 'rssIdleKBPerConn'
+  | 'rssLoadKBPerConn'
+  | 'bytesPerDelivery'
+  | 'serverCpu'
+  | 'deliveriesPerCpuSec'
+  | 'otherCpu'
+  | 'loadCpu'
+>;
+
 /** The median of each figure over the repeats of one server on one workload. */
-export interface SummaryRow {
+export interface SummaryRow extends MedianFigures {
   server: ServerName;
   subscribers: number;
   symbols: Workload['symbols'];
@@ -14,8 +29,6 @@ export interface SummaryRow {
   invalid: number;
   /** Runs made again because the one before saturated its load generator. */
   reruns: number;
-  deliveredPct: number;
-  deliveriesPerSec: number;
   p50: number;
   p99: number;
   p999: number;
@@ -24,14 +37,6 @@ export interface SummaryRow {
   p99Max: number;
   /** Median share of latency samples timed with sub-millisecond stamps (1: all of them). */
   hiRes: number;
-  cpuSecPerMillion: number;
-  rssIdleKBPerConn: number;
-  rssLoadKBPerConn: number;
-  bytesPerDelivery: number;
-  serverCpu: number;
-  deliveriesPerCpuSec: number;
-  otherCpu: number;
-  loadCpu: number;
 }
 
 /** The median, NaN for none: with few noisy runs it moves less than the mean. */
