@@ -64,6 +64,7 @@ const describe = (result: RunResult): string =>
   `p50 ${result.latencyMs.p50.toFixed(2)} p99 ${result.latencyMs.p99.toFixed(1)} ms, ` +
   `loadgen ${(result.loadCpu * 100).toFixed(0)}% (${result.loadCpuUsPerDelivery.toFixed(2)} µs/delivery, ` +
   `${(result.loadSystemShare * 100).toFixed(0)}% kernel)` +
+  `${result.majorGcs ? `, mark-compacts ${result.majorGcs.count} (${result.majorGcs.totalMs.toFixed(1)} ms)` : ''}` +
   `${result.valid ? '' : ' (INVALID)'}` +
   `${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`;
 

@@ -1,3 +1,4 @@
+import type { GcPauseTable } from './gc-pauses.ts';
 import type { StampTable } from './stamps.ts';
 import type { Workload } from './workload.ts';
 
@@ -16,7 +17,8 @@ export type ServerReport =
       startedAt: number;
       endedAt: number;
     }
-  | ({ type: 'stamps' } & StampTable);
+  /** `gc`: the pauses of the process that hosts the feed, which is the server unless it is several. */
+  | ({ type: 'stamps'; gc: GcPauseTable } & StampTable);
 
 /** Orchestrator → server (or feed) process: `gc` before memory is measured at rest. */
 export type ServerCommand =

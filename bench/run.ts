@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { changesPerSymbol, SYMBOL_COUNT } from './feed.ts';
+import { majorGcsIn, type MajorGcs } from './gc-pauses.ts';
 import { Histogram } from './histogram.ts';
 import type { LoadCommand, LoadResult, ServerCommand } from './ipc.ts';
 import { connectLoad, fromLoad, fromServer, sleep } from './children.ts';
@@ -65,6 +66,8 @@ export interface RunResult {
   loadCpuUsPerDelivery: number;
   /** The kernel's share of the load generators' CPU. */
   loadSystemShare: number;
+  /** The server's mark-compacts in the measured window; absent when the feed's process is not the whole server. */
+  majorGcs?: MajorGcs;
   valid: boolean;
   notes: string[];
 }
@@ -208,6 +211,8 @@ export const runOnce = async (
     const total = results.reduce((sum, r) => sum + r.deliveries, 0);
     const wire = results.reduce((sum, r) => sum + r.wireBytes, 0);
     const lastReceipt = Math.max(...results.map((r) => r.lastReceiptAt));
+    const wholeServer = pids.length === 1 && pids[0] === sut.feed.pid;
+    const majorGcs = wholeServer ? majorGcsIn(stamps.gc, startCommand.measureFrom, lastReceipt) : undefined;
     const closed = new Map<string, number>();
     for (const r of results)
       for (const [code, count] of Object.entries(r.closedBy))
@@ -264,6 +269,7 @@ export const runOnce = async (
       attempt: 1,
       loadCpuUsPerDelivery: total > 0 ? (loadCpuSec / total) * 1e6 : NaN,
       loadSystemShare: results.reduce((sum, r) => sum + r.systemMs, 0) / 1000 / loadCpuSec,
+      ...(majorGcs && { majorGcs }),
       valid,
       notes,
     };

@@ -37,6 +37,10 @@ export interface SummaryRow extends MedianFigures {
   p99Max: number;
   /** Median share of latency samples timed with sub-millisecond stamps (1: all of them). */
   hiRes: number;
+  /** Of those runs, how many had a mark-compact in the measured window; NaN where none could tell. */
+  majorGcRuns: number;
+  /** The longest such pause in ms (0 for none; NaN where no run could tell). */
+  majorGcLongestMs: number;
 }
 
 /** The median, NaN for none: with few noisy runs it moves less than the mean. */
@@ -51,6 +55,16 @@ export const median = (xs: number[]): number => {
 const extreme = (pick: (...xs: number[]) => number, xs: number[]): number => {
   const known = xs.filter((x) => !Number.isNaN(x));
   return known.length > 0 ? pick(...known) : NaN;
+};
+
+/** How many of `runs` had a mark-compact in their window, and the longest; NaN when no run could tell. */
+const majorGcFigures = (runs: readonly RunResult[]) => {
+  const told = runs.flatMap((r) => (r.majorGcs ? [r.majorGcs] : []));
+  if (told.length === 0) return { majorGcRuns: NaN, majorGcLongestMs: NaN };
+  return {
+    majorGcRuns: told.filter((g) => g.count > 0).length,
+    majorGcLongestMs: Math.max(...told.map((g) => g.longestMs)),
+  };
 };
 
 const key = (r: RunResult) =>
@@ -96,6 +110,7 @@ export const summarize = (runs: readonly RunResult[]): SummaryRow[] => {
       deliveriesPerCpuSec: m((r) => r.deliveriesPerCpuSec),
       otherCpu: m((r) => r.otherCpu),
       loadCpu: m((r) => r.loadCpu),
+      ...majorGcFigures(use),
     };
   });
 };

@@ -1,4 +1,5 @@
 import { changeBursts, type GeneratedQuote, type QuoteGenerator } from '../feed.ts';
+import { recordGcPauses } from '../gc-pauses.ts';
 import type { ServerCommand, ServerReport } from '../ipc.ts';
 import { BurstStamper, type BurstStamp } from '../stamps.ts';
 
@@ -18,14 +19,15 @@ const report = (message: ServerReport) => process.send?.(message);
 /**
  * Runs a server process for the orchestrator: reports `ready`, then on `start` publishes the
  * generated feed into `target` and reports when it is done; on `stamps`, reports when each
- * burst was handed over (see `stamps.ts`).
+ * burst was handed over (see `stamps.ts`) and this process's GC pauses (see `gc-pauses.ts`).
  */
 export const hostFeed = (target: FeedTarget, generator: QuoteGenerator): void => {
   const stamper = new BurstStamper();
+  const gcPauses = recordGcPauses();
   process.on('message', (command: ServerCommand) => {
     // Garbage from the snapshots is not what a connection costs at rest: collect it first.
     if (command.type === 'gc') return (globalThis as { gc?: () => void }).gc?.();
-    if (command.type === 'stamps') return report({ type: 'stamps', ...stamper.table() });
+    if (command.type === 'stamps') return report({ type: 'stamps', ...stamper.table(), gc: gcPauses() });
     const startedAt = Date.now();
     changeBursts(generator, command.rate, command.durationMs).subscribe({
       next: (burst) => target.publish(burst, stamper.next()),

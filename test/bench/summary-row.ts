@@ -26,5 +26,7 @@ export const summaryRow = (server: SummaryRow['server'], over: Partial<SummaryRo
   deliveriesPerCpuSec: 1e6,
   otherCpu: 0,
   loadCpu: 0.3,
+  majorGcRuns: 0,
+  majorGcLongestMs: 0,
   ...over,
 });

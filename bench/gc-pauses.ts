@@ -1,0 +1,54 @@
+/**
+ * The garbage collector's pauses in a server under test, so that a run's latency tail can be
+ * told apart from a mark-compact landing in its measured window: on a shared machine a slow
+ * spell of the host moves p99 as much as a GC does, and only the server's own record says which.
+ */
+import { constants, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+
+/** Pauses as they cross IPC: start (ms since the epoch, as `hiResNow`), length in ms, and whether a mark-compact. */
+export interface GcPauseTable {
+  at: number[];
+  ms: number[];
+  major: boolean[];
+}
+
+/** What the measured window of one run saw of its server's mark-compacts. */
+export interface MajorGcs {
+  count: number;
+  /** Their pauses added up, and the longest, in ms (0 for none). */
+  totalMs: number;
+  longestMs: number;
+}
+
+/** Starts recording this process's GC pauses; the function returned gives every one so far. */
+export const recordGcPauses = (): (() => GcPauseTable) => {
+  const table: GcPauseTable = { at: [], ms: [], major: [] };
+  const add = (entries: PerformanceEntry[]) => {
+    for (const e of entries) {
+      table.at.push(performance.timeOrigin + e.startTime);
+      table.ms.push(e.duration);
+      const { detail } = e as PerformanceEntry & { detail?: { kind?: number } };
+      table.major.push(detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+    }
+  };
+  const observer = new PerformanceObserver((list) => add(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  // Entries reach the callback a turn late: the ones still pending are taken on the spot.
+  return () => {
+    add(observer.takeRecords());
+    return table;
+  };
+};
+
+/** The mark-compacts of `table` that paused anything in [from, to] (ms since the epoch). */
+export const majorGcsIn = (table: GcPauseTable, from: number, to: number): MajorGcs => {
+  const found: MajorGcs = { count: 0, totalMs: 0, longestMs: 0 };
+  table.at.forEach((at, i) => {
+    const ms = table.ms[i]!;
+    if (!table.major[i] || at + ms < from || at > to) return;
+    found.count++;
+    found.totalMs += ms;
+    found.longestMs = Math.max(found.longestMs, ms);
+  });
+  return found;
+};
