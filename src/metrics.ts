@@ -26,10 +26,13 @@ export interface Metrics {
   readonly refused: Counter<'reason'>;
   /** Client requests carried out, by op. */
   readonly requests: Counter<'op'>;
+  /** Subscriptions that asked to resume, by channel and whether they recovered. */
+  readonly resumes: Counter<'channel' | 'recovered'>;
   /** Client requests answered with an error, by code. */
   readonly requestErrors: Counter<'code'>;
-  /** Feed frames read from the source. */
+  /** Times a connection was not read for a while: its address sent more than its byte budget. */
   readonly readHolds: Counter;
+  /** Feed frames read from the source. */
   readonly framesIn: Counter;
   /** Events parsed from the feed, by type (quote, headline, rejected); its rate is the parse rate. */
   readonly parsedEvents: Counter<'type'>;
@@ -145,6 +148,12 @@ export const createMetrics = (): Metrics => {
       name: 'tickstream_requests_total',
       help: 'Client requests carried out, by op (those answered with an error count in request_errors_total).',
       labelNames: ['op'],
+      registers,
+    }),
+    resumes: new Counter({
+      name: 'tickstream_resumes_total',
+      help: 'Subscriptions that asked to resume (since, Last-Event-ID), by channel and whether every missed event was sent (recovered="false": answered with a snapshot instead).',
+      labelNames: ['channel', 'recovered'],
       registers,
     }),
     requestErrors: new Counter({

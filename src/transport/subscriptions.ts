@@ -130,9 +130,10 @@ export class Subscriptions<T extends SubscriptionClient> {
     }
     if (request.slow) this.slowPolicy = request.slow;
     if (request.channel === 'candles' && request.interval)
-      return this.candles().subscribe({ ...request, interval: request.interval }, (recovered) =>
-        this.send({ type: 'subscribed', ...withId(request.id), ...subscribedFields(request), recovered }),
-      );
+      return this.candles().subscribe({ ...request, interval: request.interval }, (recovered) => {
+        this.countResume(request, recovered);
+        this.send({ type: 'subscribed', ...withId(request.id), ...subscribedFields(request), recovered });
+      });
     if (request.maxRate !== undefined) this.rateLimited = true;
     const requested = new ConnectionInterest();
     if (request.channel === 'quotes') {
@@ -143,6 +144,7 @@ export class Subscriptions<T extends SubscriptionClient> {
       this.setHeadlines(true);
     }
     const resumed = request.since ? hub.resume(request.since, requested) : { recovered: false as const };
+    this.countResume(request, resumed.recovered);
     this.send({
       type: 'subscribed',
       ...withId(request.id),
@@ -184,6 +186,12 @@ export class Subscriptions<T extends SubscriptionClient> {
     this.setHeadlines(false);
     this.throttle?.dispose();
     this.candleSubs?.dispose();
+  }
+
+  /** Counts how a request that asked to resume was answered: after a failover, operators watch how many recovered. */
+  private countResume(request: SubscribeRequest, recovered: boolean): void {
+    if (request.since)
+      this.ctx.metrics.resumes.inc({ channel: request.channel, recovered: String(recovered) });
   }
 
   private send(message: ServerMessage): void {

@@ -191,6 +191,15 @@ describe('the WebSocket protocol', () => {
     const snapshot = await stranger.next('snapshot');
     expect(stranger.ofType('subscribed')[0]?.recovered).toBe(false);
     expect(snapshot.channel === 'quotes' && snapshot.quotes).toHaveLength(3);
+    // An operator sees both outcomes; a subscribe that did not ask to resume is neither.
+    const plain = await connect();
+    plain.send({ op: 'subscribe', channel: 'quotes' });
+    await plain.next('snapshot');
+    const metrics = await (await fetch(`http://127.0.0.1:${running!.server.port}/metrics`)).text();
+    expect(metrics.match(/^tickstream_resumes_total\{.*$/gm)).toEqual([
+      'tickstream_resumes_total{channel="quotes",recovered="true"} 1',
+      'tickstream_resumes_total{channel="quotes",recovered="false"} 1',
+    ]);
   });
 
   it('sends a status change to every connection, subscribed or not; unsubscribing headlines stops them', async () => {

@@ -38,7 +38,7 @@ const setup = (maxSymbols = 1000) => {
     candleSnapshot: () => ({ item: { json: '{"type":"snapshot","channel":"candles"}' }, seq: 0, candles: 0 }),
   };
   const client = new Client();
-  return { subs: new Subscriptions(ctx, client), client, index, scheduler, metrics };
+  return { subs: new Subscriptions(ctx, client), client, index, scheduler, metrics, hub: ctx.hub };
 };
 const routed = (index: SubscriberIndex<Client>, symbol: string) => {
   const got: Client[] = [];
@@ -58,6 +58,25 @@ describe("a client's subscriptions", () => {
     expect(routed(index, 'A')).toEqual([client]);
     subs.unsubscribe({ op: 'unsubscribe', channel: 'quotes', symbols: ['A'] });
     expect(routed(index, 'A')).toEqual([]);
+    subs.dispose();
+    metrics.close();
+  });
+
+  it('counts each resume by channel and outcome, and a plain subscribe not at all', async () => {
+    const { subs, metrics, hub } = setup();
+    subs.subscribe({ op: 'subscribe', channel: 'headlines', since: { epoch: hub.epoch, seq: hub.seq } });
+    subs.subscribe({
+      op: 'subscribe',
+      channel: 'candles',
+      interval: '1m',
+      since: { epoch: 'other', seq: 1 },
+    });
+    subs.subscribe({ op: 'subscribe', channel: 'quotes' });
+    const counted = (await metrics.resumes.get()).values.map((v) => [v.labels, v.value]);
+    expect(counted).toEqual([
+      [{ channel: 'headlines', recovered: 'true' }, 1],
+      [{ channel: 'candles', recovered: 'false' }, 1],
+    ]);
     subs.dispose();
     metrics.close();
   });
