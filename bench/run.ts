@@ -7,7 +7,7 @@ import { connectLoad, fromLoad, fromServer, sleep } from './children.ts';
 import { ensureOpenFiles, FD_SPARE } from '../src/transport/open-files.ts';
 import { cpuListSize, cpuSeconds, machineBusySeconds, rssBytes } from './proc.ts';
 import { hiResNow } from './stamps.ts';
-import { startServerUnderTest, stopChild, type ServerName } from './servers.ts';
+import { startServerUnderTest, stopChild, type ServerName, type StartedServer } from './servers.ts';
 import type { Workload } from './workload.ts';
 
 /** How the harness runs, beside the workload. */
@@ -81,6 +81,37 @@ const LATE_FEED_MS = 100;
 /** After the feed ends, this long without a delivery ends the drain early (`RunOptions.stallMs`). */
 const STALL_MS = 2000;
 
+/** The server under test with every client subscribed, and how to read its processes. */
+interface Subscribed {
+  sut: StartedServer;
+  /** Every process of the server (a scaled-out one is several: edges, Redis). */
+  pids: number[];
+  /** Their RSS in bytes and CPU seconds, summed. */
+  rss(): number;
+  cpu(): number;
+  rssBase: number;
+  rssIdle: number;
+  /** Healthy subscribers per symbol index. */
+  subscribers: number[];
+}
+
+/** What the feed and the drain after it measured. */
+interface Fed {
+  measureFrom: number;
+  startedAt: number;
+  expected: number;
+  delivered: number;
+  cutOff: boolean;
+  stalled: boolean;
+  cpuUsed: number;
+  wallSec: number;
+  rssPeak: number;
+  /** CPU seconds of the whole machine, of the feed's process when it is not the server's, and of this one. */
+  machineUsed: number;
+  feedCpu: number;
+  ownCpuSec: number;
+}
+
 /**
  * One run: starts the server and load generators, subscribes every client, measures memory
  * at rest, feeds `rate` changes a second, waits for the deliveries to drain, then stops all.
@@ -97,62 +128,108 @@ export const runOnce = async (
     ...(options.nodeFlags ?? []),
   ]);
   const loads: ChildProcess[] = [];
-  let sampler: NodeJS.Timeout | undefined;
   try {
-    const { port, ports, pids = [sut.pid] } = await fromServer(sut.feed, 'ready', 60_000, `${server} start`);
-    // A scaled-out server is several processes (edges, Redis): its figures are their sums.
-    const rss = () => pids.reduce((sum, pid) => sum + (rssBytes(pid) || 0), 0);
-    const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-    const rssBase = rss();
-    // Every socket is a descriptor: a low `ulimit -n` would fail the run half-way through connecting.
-    for (const pid of pids) {
-      const refused = ensureOpenFiles(pid, workload.subscribers + FD_SPARE);
-      if (refused) notes.push(refused);
+    const subscribed = await subscribeAll(server, sut, workload, options, loads, notes);
+    const fed = await feedAndDrain(server, subscribed, loads, workload, options, notes);
+    sut.feed.send({ type: 'stamps' } satisfies ServerCommand);
+    const stamps = await fromServer(sut.feed, 'stamps', 10_000, `${server} stamps`);
+    const results: LoadResult[] = [];
+    for (const child of loads) {
+      child.send({
+        type: 'report',
+        stamps: { keys: stamps.keys, times: stamps.times },
+      } satisfies LoadCommand);
+      results.push(await fromLoad(child, 'result', 10_000));
     }
+    const lastReceipt = Math.max(...results.map((r) => r.lastReceiptAt));
+    const wholeServer = subscribed.pids.length === 1 && subscribed.pids[0] === sut.feed.pid;
+    const majorGcs = wholeServer ? majorGcsIn(stamps.gc, fed.measureFrom, lastReceipt) : undefined;
+    return {
+      server,
+      workload,
+      ...figures(subscribed, fed, results, workload, loadCores(options, loads.length), notes, options),
+      ...(majorGcs && { majorGcs }),
+      notes,
+    };
+  } finally {
+    // Clients first, so each server's own shutdown has nobody left to say goodbye to.
+    await Promise.all(loads.map((child) => stopChild(child)));
+    await sut.stop();
+  }
+};
 
-    const n = Math.min(options.loadGenerators, workload.subscribers);
-    const subscribedAll = Array.from({ length: n }, (_, g) => {
-      const first = Math.floor((g * workload.subscribers) / n);
-      const count = Math.floor(((g + 1) * workload.subscribers) / n) - first;
-      const { child, subscribed } = connectLoad(
-        options.pin?.load,
-        {
-          protocol: sut.protocol,
-          url: sut.url(port),
-          ...(ports && { urls: ports.map(sut.url) }),
-          first,
-          count,
-          workload,
-          ...(options.nativeLoadgen && { native: options.nativeLoadgen }),
-        },
-        notes,
-      );
-      loads.push(child);
-      return subscribed;
-    });
-    const subscribers = (await Promise.all(subscribedAll)).reduce(
-      (sum, r) => sum.map((x, i) => x + r.subscribers[i]!),
-      new Array<number>(SYMBOL_COUNT).fill(0),
-    );
-    // Let snapshots drain and the heap settle before calling this the connections' resting size.
-    await sleep(500);
-    sut.feed.send({ type: 'gc' } satisfies ServerCommand);
-    await sleep(500);
-    const rssIdle = rss();
+/**
+ * Connects the load generators (collected in `loads`, for the caller to stop), lets every client
+ * subscribe, and reads the server's memory before and after, at rest.
+ */
+const subscribeAll = async (
+  server: ServerName,
+  sut: StartedServer,
+  workload: Workload,
+  options: RunOptions,
+  loads: ChildProcess[],
+  notes: string[],
+): Promise<Subscribed> => {
+  const { port, ports, pids = [sut.pid] } = await fromServer(sut.feed, 'ready', 60_000, `${server} start`);
+  const rss = () => pids.reduce((sum, pid) => sum + (rssBytes(pid) || 0), 0);
+  const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const rssBase = rss();
+  // Every socket is a descriptor: a low `ulimit -n` would fail the run half-way through connecting.
+  for (const pid of pids) {
+    const refused = ensureOpenFiles(pid, workload.subscribers + FD_SPARE);
+    if (refused) notes.push(refused);
+  }
+  const n = Math.min(options.loadGenerators, workload.subscribers);
+  const subscribedAll = Array.from({ length: n }, (_, g) => {
+    const first = Math.floor((g * workload.subscribers) / n);
+    const count = Math.floor(((g + 1) * workload.subscribers) / n) - first;
+    const connect = {
+      protocol: sut.protocol,
+      url: sut.url(port),
+      ...(ports && { urls: ports.map(sut.url) }),
+      first,
+      count,
+      workload,
+      ...(options.nativeLoadgen && { native: options.nativeLoadgen }),
+    };
+    const { child, subscribed } = connectLoad(options.pin?.load, connect, notes);
+    loads.push(child);
+    return subscribed;
+  });
+  const subscribers = (await Promise.all(subscribedAll)).reduce(
+    (sum, r) => sum.map((x, i) => x + r.subscribers[i]!),
+    new Array<number>(SYMBOL_COUNT).fill(0),
+  );
+  // Let snapshots drain and the heap settle before calling this the connections' resting size.
+  await sleep(500);
+  sut.feed.send({ type: 'gc' } satisfies ServerCommand);
+  await sleep(500);
+  return { sut, pids, rss, cpu, rssBase, rssIdle: rss(), subscribers };
+};
 
-    const cpuBefore = cpu();
-    const feedCpuBefore = cpuSeconds(sut.feed.pid!);
-    const ownCpuBefore = process.cpuUsage();
-    const machineBefore = machineBusySeconds();
-    // Latency is timed on the high-resolution clock the feed stamps with (see stamps.ts).
-    const startCommand: LoadCommand = { type: 'start', measureFrom: hiResNow() + options.warmupMs };
-    // Each generator zeroes its counts on `start`: the feed begins only once every one has, or
-    // a generator slow to take it (the C data plane is two hops away) zeroes deliveries already made.
-    const started = loads.map((child) => fromLoad(child, 'started', 10_000));
-    loads.forEach((child) => child.send(startCommand));
-    await Promise.all(started);
-    let rssPeak = rssIdle;
-    sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss())), 200);
+/** Starts the load generators' counts, then the feed, and waits for its deliveries to drain. */
+const feedAndDrain = async (
+  server: ServerName,
+  { sut, rss, cpu, rssIdle, subscribers }: Subscribed,
+  loads: ChildProcess[],
+  workload: Workload,
+  options: RunOptions,
+  notes: string[],
+): Promise<Fed> => {
+  const cpuBefore = cpu();
+  const feedCpuBefore = cpuSeconds(sut.feed.pid!);
+  const ownCpuBefore = process.cpuUsage();
+  const machineBefore = machineBusySeconds();
+  // Latency is timed on the high-resolution clock the feed stamps with (see stamps.ts).
+  const measureFrom = hiResNow() + options.warmupMs;
+  // Each generator zeroes its counts on `start`: the feed begins only once every one has, or
+  // a generator slow to take it (the C data plane is two hops away) zeroes deliveries already made.
+  const started = loads.map((child) => fromLoad(child, 'started', 10_000));
+  loads.forEach((child) => child.send({ type: 'start', measureFrom } satisfies LoadCommand));
+  await Promise.all(started);
+  let rssPeak = rssIdle;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rss())), 200);
+  try {
     const offered = Math.round((workload.rate * workload.durationMs) / 1000);
     const perSymbol = changesPerSymbol(offered);
     const expected = perSymbol.reduce((sum, changes, s) => sum + changes * subscribers[s]!, 0);
@@ -171,112 +248,134 @@ export const runOnce = async (
       notes.push(
         `feed fell behind: ${fed.endedAt - fed.startedAt} ms to offer ${workload.durationMs} ms of changes`,
       );
-
-    // Drain: until all arrived, the drain time is up, or (the feed over) nothing moved for long
-    // enough that nothing is coming; a server still inside a long send loop gets the full time.
-    let delivered = 0;
-    let lastProgress = Date.now();
-    let stalled = false;
-    for (;;) {
-      loads.forEach((child) => child.send({ type: 'count' } satisfies LoadCommand));
-      const counts = await Promise.all(loads.map((child) => fromLoad(child, 'count', 10_000)));
-      const now = counts.reduce((sum, c) => sum + c.deliveries, 0);
-      if (now > delivered) lastProgress = Date.now();
-      delivered = now;
-      stalled = fed !== undefined && Date.now() - lastProgress >= (options.stallMs ?? STALL_MS);
-      if (delivered >= expected || Date.now() >= drainEnd || stalled) break;
-      await sleep(100);
-    }
-    clearInterval(sampler);
-    const cpuUsed = cpu() - cpuBefore;
-    const wallSec = (Date.now() - startedAt) / 1000;
-    const serverCpu = cpuUsed / wallSec;
-    const machineUsed = machineBusySeconds() - machineBefore;
-    const feedCpu = sut.feed.pid === sut.pid ? 0 : cpuSeconds(sut.feed.pid!) - feedCpuBefore;
-    const ownCpu = process.cpuUsage(ownCpuBefore);
-    const cutOff = delivered < expected && Date.now() >= drainEnd;
-
-    sut.feed.send({ type: 'stamps' } satisfies ServerCommand);
-    const stamps = await fromServer(sut.feed, 'stamps', 10_000, `${server} stamps`);
-    const results: LoadResult[] = [];
-    for (const child of loads) {
-      child.send({
-        type: 'report',
-        stamps: { keys: stamps.keys, times: stamps.times },
-      } satisfies LoadCommand);
-      results.push(await fromLoad(child, 'result', 10_000));
-    }
-    const latency = new Histogram();
-    for (const r of results) latency.add(new Histogram(r.latencyCounts));
-    const total = results.reduce((sum, r) => sum + r.deliveries, 0);
-    const wire = results.reduce((sum, r) => sum + r.wireBytes, 0);
-    const lastReceipt = Math.max(...results.map((r) => r.lastReceiptAt));
-    const wholeServer = pids.length === 1 && pids[0] === sut.feed.pid;
-    const majorGcs = wholeServer ? majorGcsIn(stamps.gc, startCommand.measureFrom, lastReceipt) : undefined;
-    const closed = new Map<string, number>();
-    for (const r of results)
-      for (const [code, count] of Object.entries(r.closedBy))
-        closed.set(code, (closed.get(code) ?? 0) + count);
-    for (const [code, count] of closed) notes.push(`${count} client(s) closed by the server with ${code}`);
-    // The last poll may have missed a few that landed before the final report.
-    if (cutOff && total < expected) notes.push(`cut off ${options.drainMs} ms after the feed`);
-    else if (stalled && total < expected)
-      notes.push(`stopped waiting: no delivery for ${options.stallMs ?? STALL_MS} ms after the feed`);
-    const loadCpuSec = results.reduce((sum, r) => sum + r.cpuMs / 1000, 0);
-    // The C data plane's polling is the load generators' own waiting: not load, not others' use.
-    const loadPollingSec = results.reduce((sum, r) => sum + (r.pollingMs ?? 0) / 1000, 0);
-    const loadCores = Math.min(loads.length, cpuListSize(options.pin?.load) ?? loads.length);
-    const loadCpu = Math.max(
-      ...results.map((r) => r.cpuMs / r.wallMs),
-      results.reduce((sum, r) => sum + r.cpuMs / r.wallMs, 0) / loadCores,
-    );
-    const matched = results.reduce((sum, r) => sum + r.latencyMatched, 0);
-    const sampled = results.reduce((sum, r) => sum + r.latencySamples, 0);
-    // Everything else on the machine (other users' tests, say) competes for the same cores.
-    const otherCpu =
-      Math.max(
-        0,
-        machineUsed - cpuUsed - feedCpu - loadCpuSec - loadPollingSec - (ownCpu.user + ownCpu.system) / 1e6,
-      ) / wallSec;
-    const valid = loadCpu < LOAD_SATURATED;
-    if (!valid) notes.push(`load generator at ${(loadCpu * 100).toFixed(0)}% CPU: it may be the bottleneck`);
-    if (otherCpu > NOISY_CORES) notes.push(`other processes used ${otherCpu.toFixed(2)} cores: noisy`);
-    const perConnKB = (bytes: number) => (bytes - rssBase) / 1024 / workload.subscribers;
+    const stallMs = fed === undefined ? Infinity : (options.stallMs ?? STALL_MS);
+    const { delivered, stalled } = await drain(loads, expected, drainEnd, stallMs);
     return {
-      server,
-      workload,
+      measureFrom,
+      startedAt,
       expected,
-      delivered: total,
-      deliveredPct: expected > 0 ? (100 * total) / expected : NaN,
-      offeredPerSec: expected / (workload.durationMs / 1000),
-      deliveriesPerSec: total > 0 ? total / ((lastReceipt - startedAt) / 1000) : 0,
-      latencyMs: {
-        p50: latency.percentile(0.5),
-        p99: latency.percentile(0.99),
-        p999: latency.percentile(0.999),
-        samples: latency.total,
-        hiRes: sampled > 0 ? matched / sampled : NaN,
-      },
-      cpuSecPerMillion: total > 0 ? (cpuUsed / total) * 1e6 : NaN,
-      rssBaseMB: rssBase / 2 ** 20,
-      rssIdleKBPerConn: perConnKB(rssIdle),
-      rssLoadKBPerConn: perConnKB(rssPeak),
-      bytesPerDelivery: total > 0 ? wire / total : NaN,
-      serverCpu,
-      deliveriesPerCpuSec: cpuUsed > 0 ? total / cpuUsed : NaN,
-      otherCpu,
-      loadCpu,
-      attempt: 1,
-      loadCpuUsPerDelivery: total > 0 ? (loadCpuSec / total) * 1e6 : NaN,
-      loadSystemShare: results.reduce((sum, r) => sum + r.systemMs, 0) / 1000 / loadCpuSec,
-      ...(majorGcs && { majorGcs }),
-      valid,
-      notes,
+      delivered,
+      cutOff: delivered < expected && Date.now() >= drainEnd,
+      stalled,
+      cpuUsed: cpu() - cpuBefore,
+      wallSec: (Date.now() - startedAt) / 1000,
+      rssPeak,
+      machineUsed: machineBusySeconds() - machineBefore,
+      feedCpu: sut.feed.pid === sut.pid ? 0 : cpuSeconds(sut.feed.pid!) - feedCpuBefore,
+      ownCpuSec: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(ownCpuBefore)),
     };
   } finally {
     clearInterval(sampler);
-    // Clients first, so each server's own shutdown has nobody left to say goodbye to.
-    await Promise.all(loads.map((child) => stopChild(child)));
-    await sut.stop();
   }
 };
+
+/**
+ * Counts deliveries until all `expected` arrived, the drain time is up, or nothing moved for
+ * `stallMs` (the feed over: nothing is coming); a server still inside a long send loop gets the full time.
+ */
+const drain = async (loads: ChildProcess[], expected: number, drainEnd: number, stallMs: number) => {
+  let delivered = 0;
+  let lastProgress = Date.now();
+  for (;;) {
+    loads.forEach((child) => child.send({ type: 'count' } satisfies LoadCommand));
+    const counts = await Promise.all(loads.map((child) => fromLoad(child, 'count', 10_000)));
+    const now = counts.reduce((sum, c) => sum + c.deliveries, 0);
+    if (now > delivered) lastProgress = Date.now();
+    delivered = now;
+    const stalled = Date.now() - lastProgress >= stallMs;
+    if (delivered >= expected || Date.now() >= drainEnd || stalled) return { delivered, stalled };
+    await sleep(100);
+  }
+};
+
+/** How many cores the load generators share. */
+const loadCores = (options: RunOptions, count: number) =>
+  Math.min(count, cpuListSize(options.pin?.load) ?? count);
+
+/** The run's figures from what the server, the feed and the load generators measured; notes what they say. */
+const figures = (
+  { rssBase, rssIdle }: Subscribed,
+  fed: Fed,
+  results: LoadResult[],
+  workload: Workload,
+  cores: number,
+  notes: string[],
+  options: RunOptions,
+) => {
+  const latency = new Histogram();
+  for (const r of results) latency.add(new Histogram(r.latencyCounts));
+  const total = results.reduce((sum, r) => sum + r.deliveries, 0);
+  const wire = results.reduce((sum, r) => sum + r.wireBytes, 0);
+  const lastReceipt = Math.max(...results.map((r) => r.lastReceiptAt));
+  noteClosesAndShortfall(results, total, fed, options, notes);
+  const load = loadFigures(results, cores);
+  const matched = results.reduce((sum, r) => sum + r.latencyMatched, 0);
+  const sampled = results.reduce((sum, r) => sum + r.latencySamples, 0);
+  // Everything else on the machine (other users' tests, say) competes for the same cores.
+  const otherCpu =
+    Math.max(0, fed.machineUsed - fed.cpuUsed - fed.feedCpu - load.cpuSec - load.pollingSec - fed.ownCpuSec) /
+    fed.wallSec;
+  const valid = load.cpu < LOAD_SATURATED;
+  if (!valid) notes.push(`load generator at ${(load.cpu * 100).toFixed(0)}% CPU: it may be the bottleneck`);
+  if (otherCpu > NOISY_CORES) notes.push(`other processes used ${otherCpu.toFixed(2)} cores: noisy`);
+  const perConnKB = (bytes: number) => (bytes - rssBase) / 1024 / workload.subscribers;
+  return {
+    expected: fed.expected,
+    delivered: total,
+    deliveredPct: fed.expected > 0 ? (100 * total) / fed.expected : NaN,
+    offeredPerSec: fed.expected / (workload.durationMs / 1000),
+    deliveriesPerSec: total > 0 ? total / ((lastReceipt - fed.startedAt) / 1000) : 0,
+    latencyMs: {
+      p50: latency.percentile(0.5),
+      p99: latency.percentile(0.99),
+      p999: latency.percentile(0.999),
+      samples: latency.total,
+      hiRes: sampled > 0 ? matched / sampled : NaN,
+    },
+    cpuSecPerMillion: total > 0 ? (fed.cpuUsed / total) * 1e6 : NaN,
+    rssBaseMB: rssBase / 2 ** 20,
+    rssIdleKBPerConn: perConnKB(rssIdle),
+    rssLoadKBPerConn: perConnKB(fed.rssPeak),
+    bytesPerDelivery: total > 0 ? wire / total : NaN,
+    serverCpu: fed.cpuUsed / fed.wallSec,
+    deliveriesPerCpuSec: fed.cpuUsed > 0 ? total / fed.cpuUsed : NaN,
+    otherCpu,
+    loadCpu: load.cpu,
+    attempt: 1,
+    loadCpuUsPerDelivery: total > 0 ? (load.cpuSec / total) * 1e6 : NaN,
+    loadSystemShare: results.reduce((sum, r) => sum + r.systemMs, 0) / 1000 / load.cpuSec,
+    valid,
+  };
+};
+
+/** Notes the clients the server closed, and why the run ended short of every delivery. */
+const noteClosesAndShortfall = (
+  results: LoadResult[],
+  total: number,
+  fed: Fed,
+  options: RunOptions,
+  notes: string[],
+) => {
+  const closed = new Map<string, number>();
+  for (const r of results)
+    for (const [code, count] of Object.entries(r.closedBy)) closed.set(code, (closed.get(code) ?? 0) + count);
+  for (const [code, count] of closed) notes.push(`${count} client(s) closed by the server with ${code}`);
+  // The last poll may have missed a few that landed before the final report.
+  if (fed.cutOff && total < fed.expected) notes.push(`cut off ${options.drainMs} ms after the feed`);
+  else if (fed.stalled && total < fed.expected)
+    notes.push(`stopped waiting: no delivery for ${options.stallMs ?? STALL_MS} ms after the feed`);
+};
+
+/**
+ * The load generators' CPU: seconds used and spent polling (the C data plane's own waiting: not
+ * load), and the share that judges saturation: the busiest one's share of a core, or their sum
+ * over the cores they share if that is higher (two on one core at 50% each have saturated it).
+ */
+const loadFigures = (results: LoadResult[], cores: number) => ({
+  cpuSec: results.reduce((sum, r) => sum + r.cpuMs / 1000, 0),
+  pollingSec: results.reduce((sum, r) => sum + (r.pollingMs ?? 0) / 1000, 0),
+  cpu: Math.max(
+    ...results.map((r) => r.cpuMs / r.wallMs),
+    results.reduce((sum, r) => sum + r.cpuMs / r.wallMs, 0) / cores,
+  ),
+});
