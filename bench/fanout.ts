@@ -124,42 +124,35 @@ const memoryTable = (memory: readonly MemoryResult[]) =>
         .join('\n') +
       '\n';
 
-const main = async () => {
-  const { values } = parseArgs({
-    options: {
-      servers: { type: 'string' },
-      bus: { type: 'string' },
-      subs: { type: 'string' },
-      symbols: { type: 'string' },
-      rates: { type: 'string' },
-      stalled: { type: 'string' },
-      'bars-off': { type: 'boolean' },
-      control: { type: 'boolean' },
-      full: { type: 'boolean' },
-      big: { type: 'boolean' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      drain: { type: 'string' },
-      repeat: { type: 'string' },
-      'gc-runs': { type: 'string' },
-      reruns: { type: 'string' },
-      memory: { type: 'string' },
-      'load-gens': { type: 'string' },
-      'no-pin': { type: 'boolean' },
-      'cpu-prof': { type: 'string' },
-      'node-flags': { type: 'string' },
-      'js-loadgen': { type: 'boolean' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  const v = values as FlagValues;
-  if (v.help === true) {
-    process.stdout.write(HELP);
-    return;
-  }
-  const cores = availableParallelism();
+const FLAGS = {
+  servers: { type: 'string' },
+  bus: { type: 'string' },
+  subs: { type: 'string' },
+  symbols: { type: 'string' },
+  rates: { type: 'string' },
+  stalled: { type: 'string' },
+  'bars-off': { type: 'boolean' },
+  control: { type: 'boolean' },
+  full: { type: 'boolean' },
+  big: { type: 'boolean' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  drain: { type: 'string' },
+  repeat: { type: 'string' },
+  'gc-runs': { type: 'string' },
+  reruns: { type: 'string' },
+  memory: { type: 'string' },
+  'load-gens': { type: 'string' },
+  'no-pin': { type: 'boolean' },
+  'cpu-prof': { type: 'string' },
+  'node-flags': { type: 'string' },
+  'js-loadgen': { type: 'boolean' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** How every run goes: pinning, load generators (the C data plane unless --js-loadgen), windows, flags. */
+const runOptions = (v: FlagValues, cores: number): { options: RunOptions; loaderNote: string } => {
   const pin = v['no-pin'] !== true && cores >= 2;
   // More load generators than cores to run them would share a core and add nothing.
   const loadCores = pin ? cores - 1 : 1;
@@ -173,26 +166,14 @@ const main = async () => {
   };
   const native = v['js-loadgen'] === true ? { note: 'JavaScript only (--js-loadgen)' } : buildNativeLoadgen();
   if (native.binary) options.nativeLoadgen = native.binary;
-  const repeat = num(v, 'repeat', 1, { min: 1, max: 20 });
-  const reruns = num(v, 'reruns', 2, { min: 0, max: 5 });
-  const cells = plan(v, { durationMs: duration(v, 'duration', 5000), seed: 1 });
-  const memoryFor = memoryServers(v, [...new Set(cells.map((c) => c.server))]);
-  const machine = {
-    cores,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    node: process.version,
-    platform: process.platform,
-  };
-  process.stderr.write(
-    `fan-out bench: ${cells.length} cells × ${repeat} on ${cores} cores (${machine.cpu}), Node ${machine.node}` +
-      `${pin ? ', server on core 0, load on the rest' : ', unpinned'}, ${options.loadGenerators} load generator(s), ` +
-      `${native.note}\n`,
-  );
+  const placed = pin ? ', server on core 0, load on the rest' : ', unpinned';
+  return { options, loaderNote: `${placed}, ${options.loadGenerators} load generator(s), ${native.note}` };
+};
 
-  const startedAt = new Date().toISOString();
+/** Every cell's runs; repeats go round the whole matrix, so a noisy minute smears over every server alike. */
+const runMatrix = async (cells: Cell[], options: RunOptions, reruns: number): Promise<RunResult[]> => {
   const runs: RunResult[] = [];
   const rounds = Math.max(0, ...cells.map((c) => c.runs));
-  // Repeats go round the whole matrix, so a noisy minute smears over every server alike.
   for (let r = 0; r < rounds; r++) {
     for (const cell of roundOrder(cells, r)) {
       const w = cell.workload;
@@ -200,8 +181,13 @@ const main = async () => {
       runs.push(...(await runCell(cell, label, options, reruns)));
     }
   }
+  return runs;
+};
+
+/** Marginal memory per connection of each server named, printed as each is measured. */
+const measureMemories = async (servers: ServerName[], options: RunOptions): Promise<MemoryResult[]> => {
   const memory: MemoryResult[] = [];
-  for (const server of memoryFor) {
+  for (const server of servers) {
     process.stderr.write(`memory ${server} ${MEMORY_STEPS.join(' → ')} idle … `);
     try {
       const m = await measureMemory(server, options.pin, options.nodeFlags);
@@ -214,7 +200,34 @@ const main = async () => {
       process.stderr.write(`failed: ${(err as Error).message}\n`);
     }
   }
+  return memory;
+};
 
+const main = async () => {
+  const v = parseArgs({ options: FLAGS, strict: true }).values as FlagValues;
+  if (v.help === true) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const cores = availableParallelism();
+  const { options, loaderNote } = runOptions(v, cores);
+  const repeat = num(v, 'repeat', 1, { min: 1, max: 20 });
+  const reruns = num(v, 'reruns', 2, { min: 0, max: 5 });
+  const cells = plan(v, { durationMs: duration(v, 'duration', 5000), seed: 1 });
+  const memoryFor = memoryServers(v, [...new Set(cells.map((c) => c.server))]);
+  const machine = {
+    cores,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: process.platform,
+  };
+  process.stderr.write(
+    `fan-out bench: ${cells.length} cells × ${repeat} on ${cores} cores (${machine.cpu}), Node ${machine.node}${loaderNote}\n`,
+  );
+
+  const startedAt = new Date().toISOString();
+  const runs = await runMatrix(cells, options, reruns);
+  const memory = await measureMemories(memoryFor, options);
   const rows = summarize(runs);
   const goals = evaluateGoals(rows);
   const goals17 = evaluateGoals17(rows, memory);
