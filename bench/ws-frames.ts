@@ -247,6 +247,42 @@ export interface OpenedSocket {
   onChunk(handler: (chunk: Buffer) => void): void;
 }
 
+/** The client's upgrade request for `target`, with its key, subprotocol and extra headers. */
+const upgradeRequest = (
+  target: URL,
+  key: string,
+  protocol: string | undefined,
+  headers: Record<string, string>,
+) =>
+  [
+    `GET ${target.pathname}${target.search} HTTP/1.1`,
+    `Host: ${target.host}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Version: 13',
+    `Sec-WebSocket-Key: ${key}`,
+    ...(protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []),
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    '',
+    '',
+  ].join('\r\n');
+
+/** Why the server's handshake response `head` (status line and headers) is not the upgrade asked for; undefined when it is. */
+const handshakeRefusal = (head: string, accept: string, protocol: string | undefined): string | undefined => {
+  const lines = head.split('\r\n');
+  const status = lines[0]!;
+  if (!/^HTTP\/1\.1 101(?: |$)/.test(status)) return `unexpected response "${status}"`;
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  if (headers.get('sec-websocket-accept') !== accept) return 'wrong Sec-WebSocket-Accept';
+  const chosen = headers.get('sec-websocket-protocol');
+  if (chosen !== protocol) return `subprotocol ${chosen ?? 'none'}, asked for ${protocol ?? 'none'}`;
+  return undefined;
+};
+
 /**
  * Opens `ws://host:port/path?query` with the opening handshake (RFC 6455 §4.1), sending
  * `headers` besides its own, and resolves once the server accepted it: status 101 and the right
@@ -298,22 +334,8 @@ export const openWebSocket = (
         if (received.length > MAX_RESPONSE_HEAD) fail(new Error('WebSocket handshake: response too long'));
         return;
       }
-      const lines = received.toString('latin1', 0, end).split('\r\n');
-      const status = lines[0]!;
-      if (!/^HTTP\/1\.1 101(?: |$)/.test(status))
-        return fail(new Error(`WebSocket handshake: unexpected response "${status}"`));
-      const headers = new Map<string, string>();
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-      }
-      if (headers.get('sec-websocket-accept') !== accept)
-        return fail(new Error('WebSocket handshake: wrong Sec-WebSocket-Accept'));
-      const chosen = headers.get('sec-websocket-protocol');
-      if (chosen !== protocol)
-        return fail(
-          new Error(`WebSocket handshake: subprotocol ${chosen ?? 'none'}, asked for ${protocol ?? 'none'}`),
-        );
+      const refused = handshakeRefusal(received.toString('latin1', 0, end), accept, protocol);
+      if (refused) return fail(new Error(`WebSocket handshake: ${refused}`));
       socket.pause();
       socket.off('data', onData);
       deliver = () => {};
@@ -330,20 +352,5 @@ export const openWebSocket = (
     else socket.on('data', onData);
     socket.on('error', fail);
     socket.on('close', onClose);
-    socket.on('connect', () =>
-      socket.write(
-        [
-          `GET ${target.pathname}${target.search} HTTP/1.1`,
-          `Host: ${target.host}`,
-          'Upgrade: websocket',
-          'Connection: Upgrade',
-          'Sec-WebSocket-Version: 13',
-          `Sec-WebSocket-Key: ${key}`,
-          ...(protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []),
-          ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-          '',
-          '',
-        ].join('\r\n'),
-      ),
-    );
+    socket.on('connect', () => socket.write(upgradeRequest(target, key, protocol, headers)));
   });
