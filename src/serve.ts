@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BehaviorSubject, identity, Subscription, tap } from 'rxjs';
-import { startBus } from './bus/bus.ts';
-import { assignHubs, checkDataDir, stampsEvents } from './bus/hub-roles.ts';
+import { startBus, type Bus } from './bus/bus.ts';
+import { assignHubs, checkDataDir, stampsEvents, type HubRoles } from './bus/hub-roles.ts';
 import type { BusConfig } from './bus/options.ts';
 import { Hub, publishTo } from './hub/hub.ts';
 import { marketStates } from './hub/market-status.ts';
@@ -71,55 +71,15 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
   // An edge reads no feed; other roles open it first, so a bad feed fails before anything starts.
   const opened = stampsEvents(config.bus?.role) ? (source ?? openSource(config.source, log)) : undefined;
   const metrics = createMetrics();
-  let persisted: ReturnType<typeof openHub>;
-  try {
-    persisted = openHub(config.hub, log, () => metrics.journalErrors.inc());
-  } catch (err) {
-    // A refused data dir leaves no event-loop monitor running.
-    metrics.close();
-    throw err;
-  }
+  const persisted = openPersisted(config.hub, log, metrics);
   const { journal } = persisted;
   const hubs = assignHubs(config.bus?.role, persisted.hub, () => new Hub(config.hub));
   const hub = hubs.served;
   // The bus restores the hub before the server starts, so the first hello carries the cluster's epoch.
-  const bus =
-    config.bus &&
-    (await startBus(config.bus, {
-      hubs,
-      limits: {
-        history: config.hub.history,
-        headlineCount: config.hub.headlineCount,
-        barDays: config.hub.barDays,
-      },
-      log,
-      registry: metrics.registry,
-    }).catch((err: unknown) => {
-      // A refused bus (another ingest, say) leaves no data dir locked and no monitor running.
-      journal?.close();
-      metrics.close();
-      throw err;
-    }));
+  const bus = config.bus && (await joinBus(config.bus, config.hub, hubs, log, metrics, journal));
   // Ready once the source has yielded a frame (an edge: once the bus says so).
   let sawFrame = false;
-  const server = await startServer({
-    ...config.transport,
-    hub,
-    log,
-    assets: ASSETS,
-    metrics,
-    ready: bus ? bus.ready : () => sawFrame,
-    ...(bus && { notReadyReason: 'the bus is not connected to Redis, or not yet in step with the stream' }),
-    // Either part makes /healthz say "degraded" instead of "ok", so a checker reads one field.
-    health: () => ({
-      ...(bus && { bus: bus.health(), ...(bus.degraded() && { status: 'degraded' }) }),
-      ...(journal && journalHealth(journal)),
-    }),
-  }).catch(async (err: unknown) => {
-    // The bus's Redis links (and an edge's read loop) would otherwise outlive a failed start.
-    await bus?.close();
-    throw err;
-  });
+  const server = await listen(config.transport, { hub, log, metrics, bus, journal }, () => sawFrame);
 
   const root = new Subscription();
   const onFrame = () => {
@@ -144,6 +104,70 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
       })()),
   };
 };
+
+/** The hub, restored from `--data-dir` with its journal when one is set; a refused dir leaves no monitor running. */
+const openPersisted = (config: HubConfig, log: Logger, metrics: Metrics) => {
+  try {
+    return openHub(config, log, () => metrics.journalErrors.inc());
+  } catch (err) {
+    metrics.close();
+    throw err;
+  }
+};
+
+/** Joins the Redis bus; a refused bus (another ingest, say) leaves no data dir locked and no monitor running. */
+const joinBus = (
+  config: BusConfig,
+  hub: HubConfig,
+  hubs: HubRoles,
+  log: Logger,
+  metrics: Metrics,
+  journal: Journal | undefined,
+) =>
+  startBus(config, {
+    hubs,
+    limits: { history: hub.history, headlineCount: hub.headlineCount, barDays: hub.barDays },
+    log,
+    registry: metrics.registry,
+  }).catch((err: unknown) => {
+    journal?.close();
+    metrics.close();
+    throw err;
+  });
+
+/** What the server reports on besides its clients. */
+interface Served {
+  hub: Hub;
+  log: Logger;
+  metrics: Metrics;
+  bus: Bus | undefined;
+  journal: Journal | undefined;
+}
+
+/** Starts the HTTP and WebSocket server; ready once `sawFrame` (an edge: once the bus says so). */
+const listen = (
+  config: TransportConfig,
+  { hub, log, metrics, bus, journal }: Served,
+  sawFrame: () => boolean,
+): Promise<RunningServer> =>
+  startServer({
+    ...config,
+    hub,
+    log,
+    assets: ASSETS,
+    metrics,
+    ready: bus ? bus.ready : sawFrame,
+    ...(bus && { notReadyReason: 'the bus is not connected to Redis, or not yet in step with the stream' }),
+    // Either part makes /healthz say "degraded" instead of "ok", so a checker reads one field.
+    health: () => ({
+      ...(bus && { bus: bus.health(), ...(bus.degraded() && { status: 'degraded' }) }),
+      ...(journal && journalHealth(journal)),
+    }),
+  }).catch(async (err: unknown) => {
+    // The bus's Redis links (and an edge's read loop) would otherwise outlive a failed start.
+    await bus?.close();
+    throw err;
+  });
 
 /** Runs the source through the pipeline into `hub`, until `root` is unsubscribed. */
 const feed = (
