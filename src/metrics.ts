@@ -2,12 +2,8 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import { VERSION } from './package.ts';
 
-/**
- * The counters every stage reports to, in one prom-client registry per server (not the
- * global one, so several servers in one process, as in tests, keep their own figures).
- */
-export interface Metrics {
-  readonly registry: Registry;
+/** What the transport reports: its clients, what they were sent, and what was refused or held back. */
+export interface TransportMetrics {
   /** Open WebSocket and SSE connections. */
   readonly connections: Gauge;
   /** Subscriptions held, by channel. */
@@ -32,19 +28,32 @@ export interface Metrics {
   readonly requestErrors: Counter<'code'>;
   /** Times a connection was not read for a while: its address sent more than its byte budget. */
   readonly readHolds: Counter;
+  /** From the hub stamping an event to the end of the flush that writes it to clients' sockets. */
+  readonly deliveryLatency: Histogram;
+  /** How long one flush (writing what is queued to every client that has something) took. */
+  readonly flushDuration: Histogram;
+}
+
+/** What the source, the parser and the journal report. */
+export interface FeedMetrics {
   /** Feed frames read from the source. */
   readonly framesIn: Counter;
   /** Events parsed from the feed, by type (quote, headline, rejected); its rate is the parse rate. */
   readonly parsedEvents: Counter<'type'>;
   /** Feed lines the parser rejected. */
   readonly rejectedLines: Counter;
+  /** Quotes published although their parts disagree (direction, signs, percent). */
   readonly suspectQuotes: Counter;
-  /** From the hub stamping an event to the end of the flush that writes it to clients' sockets. */
-  readonly deliveryLatency: Histogram;
-  /** How long one flush (writing what is queued to every client that has something) took. */
-  readonly flushDuration: Histogram;
   /** Failed journal writes, syncs and compactions (`--data-dir`). */
   readonly journalErrors: Counter;
+}
+
+/**
+ * The counters every stage reports to, in one prom-client registry per server (not the
+ * global one, so several servers in one process, as in tests, keep their own figures).
+ */
+export interface Metrics extends TransportMetrics, FeedMetrics {
+  readonly registry: Registry;
   /** Stops the event-loop monitor; safe to call twice. */
   close(): void;
 }
@@ -80,6 +89,113 @@ const drainLoopDelay = (monitor: IntervalHistogram, histogram: Histogram) => {
   monitor.reset();
 };
 
+const transportMetrics = (registers: Registry[]): TransportMetrics => ({
+  connections: new Gauge({ name: 'tickstream_connections', help: 'Open client connections.', registers }),
+  subscriptions: new Gauge({
+    name: 'tickstream_subscriptions',
+    help: 'Subscriptions held, by channel.',
+    labelNames: ['channel'],
+    registers,
+  }),
+  messagesOut: new Counter({
+    name: 'tickstream_messages_out_total',
+    help: 'Messages sent to clients.',
+    registers,
+  }),
+  bytesOut: new Counter({
+    name: 'tickstream_bytes_out_total',
+    help: 'Bytes of frames sent to clients.',
+    registers,
+  }),
+  conflatedDeltas: new Counter({
+    name: 'tickstream_conflated_deltas_total',
+    help: 'Quote deltas merged into a later one (reason: max_rate or slow_consumer).',
+    labelNames: ['reason'],
+    registers,
+  }),
+  slowConsumerCloses: new Counter({
+    name: 'tickstream_slow_consumer_closes_total',
+    help: 'Clients closed with 4008 for not reading fast enough.',
+    registers,
+  }),
+  waitingSheds: new Counter({
+    name: 'tickstream_waiting_sheds_total',
+    help: 'Clients conflated or closed (action) to keep bytes waiting under --max-waiting-bytes.',
+    labelNames: ['action'],
+    registers,
+  }),
+  refused: new Counter({
+    name: 'tickstream_refused_total',
+    help: 'Clients refused or closed by policy, by reason.',
+    labelNames: ['reason'],
+    registers,
+  }),
+  requests: new Counter({
+    name: 'tickstream_requests_total',
+    help: 'Client requests carried out, by op (those answered with an error count in request_errors_total).',
+    labelNames: ['op'],
+    registers,
+  }),
+  resumes: new Counter({
+    name: 'tickstream_resumes_total',
+    help: 'Subscriptions that asked to resume (since, Last-Event-ID), by channel and whether every missed event was sent (recovered="false": answered with a snapshot instead).',
+    labelNames: ['channel', 'recovered'],
+    registers,
+  }),
+  requestErrors: new Counter({
+    name: 'tickstream_request_errors_total',
+    help: 'Client requests answered with an error, by code.',
+    labelNames: ['code'],
+    registers,
+  }),
+  readHolds: new Counter({
+    name: 'tickstream_read_holds_total',
+    help: 'Times a connection was not read for a while: its address sent more than --max-request-bytes-per-ip.',
+    registers,
+  }),
+  deliveryLatency: new Histogram({
+    name: 'tickstream_delivery_latency_seconds',
+    help: 'How long the oldest item of each flush waited, from queued for its first client to the end of the flush writing it (one observation per flush).',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  }),
+  flushDuration: new Histogram({
+    name: 'tickstream_flush_duration_seconds',
+    help: 'How long one flush of queued messages to every waiting client took.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers,
+  }),
+});
+
+const feedMetrics = (registers: Registry[]): FeedMetrics => ({
+  framesIn: new Counter({
+    name: 'tickstream_frames_in_total',
+    help: 'Feed frames read from the source.',
+    registers,
+  }),
+  parsedEvents: new Counter({
+    name: 'tickstream_parsed_events_total',
+    help: 'Events parsed from the feed, by type.',
+    labelNames: ['type'],
+    registers,
+  }),
+  rejectedLines: new Counter({
+    name: 'tickstream_rejected_lines_total',
+    help: 'Feed lines the parser rejected.',
+    registers,
+  }),
+  suspectQuotes: new Counter({
+    name: 'tickstream_suspect_quotes_total',
+    help: 'Quotes published although their parts disagree (direction, signs, percent).',
+    registers,
+  }),
+  journalErrors: new Counter({
+    name: 'tickstream_journal_errors_total',
+    help: 'Failed writes, syncs and compactions of the --data-dir journal (a full disk, EIO).',
+    registers,
+  }),
+});
+
 /** Creates a registry with tickstream's metrics, event-loop delay and the process's figures. */
 export const createMetrics = (): Metrics => {
   const registry = new Registry();
@@ -104,107 +220,8 @@ export const createMetrics = (): Metrics => {
   });
   return {
     registry,
-    connections: new Gauge({ name: 'tickstream_connections', help: 'Open client connections.', registers }),
-    subscriptions: new Gauge({
-      name: 'tickstream_subscriptions',
-      help: 'Subscriptions held, by channel.',
-      labelNames: ['channel'],
-      registers,
-    }),
-    messagesOut: new Counter({
-      name: 'tickstream_messages_out_total',
-      help: 'Messages sent to clients.',
-      registers,
-    }),
-    bytesOut: new Counter({
-      name: 'tickstream_bytes_out_total',
-      help: 'Bytes of frames sent to clients.',
-      registers,
-    }),
-    conflatedDeltas: new Counter({
-      name: 'tickstream_conflated_deltas_total',
-      help: 'Quote deltas merged into a later one (reason: max_rate or slow_consumer).',
-      labelNames: ['reason'],
-      registers,
-    }),
-    slowConsumerCloses: new Counter({
-      name: 'tickstream_slow_consumer_closes_total',
-      help: 'Clients closed with 4008 for not reading fast enough.',
-      registers,
-    }),
-    waitingSheds: new Counter({
-      name: 'tickstream_waiting_sheds_total',
-      help: 'Clients conflated or closed (action) to keep bytes waiting under --max-waiting-bytes.',
-      labelNames: ['action'],
-      registers,
-    }),
-    refused: new Counter({
-      name: 'tickstream_refused_total',
-      help: 'Clients refused or closed by policy, by reason.',
-      labelNames: ['reason'],
-      registers,
-    }),
-    requests: new Counter({
-      name: 'tickstream_requests_total',
-      help: 'Client requests carried out, by op (those answered with an error count in request_errors_total).',
-      labelNames: ['op'],
-      registers,
-    }),
-    resumes: new Counter({
-      name: 'tickstream_resumes_total',
-      help: 'Subscriptions that asked to resume (since, Last-Event-ID), by channel and whether every missed event was sent (recovered="false": answered with a snapshot instead).',
-      labelNames: ['channel', 'recovered'],
-      registers,
-    }),
-    requestErrors: new Counter({
-      name: 'tickstream_request_errors_total',
-      help: 'Client requests answered with an error, by code.',
-      labelNames: ['code'],
-      registers,
-    }),
-    readHolds: new Counter({
-      name: 'tickstream_read_holds_total',
-      help: 'Times a connection was not read for a while: its address sent more than --max-request-bytes-per-ip.',
-      registers,
-    }),
-    framesIn: new Counter({
-      name: 'tickstream_frames_in_total',
-      help: 'Feed frames read from the source.',
-      registers,
-    }),
-    parsedEvents: new Counter({
-      name: 'tickstream_parsed_events_total',
-      help: 'Events parsed from the feed, by type.',
-      labelNames: ['type'],
-      registers,
-    }),
-    rejectedLines: new Counter({
-      name: 'tickstream_rejected_lines_total',
-      help: 'Feed lines the parser rejected.',
-      registers,
-    }),
-    suspectQuotes: new Counter({
-      name: 'tickstream_suspect_quotes_total',
-      help: 'Quotes published although their parts disagree (direction, signs, percent).',
-      registers,
-    }),
-    deliveryLatency: new Histogram({
-      name: 'tickstream_delivery_latency_seconds',
-      help: 'How long the oldest item of each flush waited, from queued for its first client to the end of the flush writing it (one observation per flush).',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers,
-    }),
-    flushDuration: new Histogram({
-      name: 'tickstream_flush_duration_seconds',
-      help: 'How long one flush of queued messages to every waiting client took.',
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
-      registers,
-    }),
-    journalErrors: new Counter({
-      name: 'tickstream_journal_errors_total',
-      help: 'Failed writes, syncs and compactions of the --data-dir journal (a full disk, EIO).',
-      registers,
-    }),
+    ...transportMetrics(registers),
+    ...feedMetrics(registers),
     close: () => loop.disable(),
   };
 };
