@@ -9,6 +9,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { duration, num, str, type FlagValues } from '../src/options.ts';
+import type { Pauses } from './gc-pauses.ts';
 import { evaluateGoals17 } from './goals-17.ts';
 import { evaluateGoals, type GoalResult } from './goals.ts';
 import { DEFAULT_GC_RUNS, GC_CELL, isDefaultMatrix, plan, roundOrder, type Cell } from './matrix.ts';
@@ -58,13 +59,17 @@ cost for tickstream, sio-batch and ws.
   --out FILE         results file (default bench/results/fanout-<time>.json)
 `;
 
+/** `count` pauses of a kind, with their longest. */
+const pauses = ({ count, longestMs }: Pauses, kind: string) =>
+  `${count} ${kind}${count === 1 ? '' : 's'}${count ? ` (longest ${longestMs.toFixed(1)} ms)` : ''}`;
+
 /** How a run went, on one line. */
 const describe = (result: RunResult): string =>
   `${result.deliveredPct.toFixed(1)}% delivered, ${Math.round(result.deliveriesPerSec)}/s, ` +
   `p50 ${result.latencyMs.p50.toFixed(2)} p99 ${result.latencyMs.p99.toFixed(1)} ms, ` +
   `loadgen ${(result.loadCpu * 100).toFixed(0)}% (${result.loadCpuUsPerDelivery.toFixed(2)} µs/delivery, ` +
   `${(result.loadSystemShare * 100).toFixed(0)}% kernel)` +
-  `${result.majorGcs ? `, mark-compacts ${result.majorGcs.count} (${result.majorGcs.totalMs.toFixed(1)} ms)` : ''}` +
+  `${result.gc ? `, GC in window: ${pauses(result.gc.major, 'mark-compact')}, ${pauses(result.gc.minor, 'scavenge')}` : ''}` +
   `${result.valid ? '' : ' (INVALID)'}` +
   `${result.notes.length ? `; ${result.notes.join('; ')}` : ''}`;
 

@@ -12,12 +12,18 @@ export interface GcPauseTable {
   major: boolean[];
 }
 
-/** What the measured window of one run saw of its server's mark-compacts. */
-export interface MajorGcs {
+/** Pauses of one kind that the measured window of a run saw. */
+export interface Pauses {
   count: number;
   /** Their pauses added up, and the longest, in ms (0 for none). */
   totalMs: number;
   longestMs: number;
+}
+
+/** A run's window: mark-compacts (`major`) and the young generation's scavenges and the like (`minor`). */
+export interface GcInWindow {
+  major: Pauses;
+  minor: Pauses;
 }
 
 /** Starts recording this process's GC pauses; the function returned gives every one so far. */
@@ -40,15 +46,19 @@ export const recordGcPauses = (): (() => GcPauseTable) => {
   };
 };
 
-/** The mark-compacts of `table` that paused anything in [from, to] (ms since the epoch). */
-export const majorGcsIn = (table: GcPauseTable, from: number, to: number): MajorGcs => {
-  const found: MajorGcs = { count: 0, totalMs: 0, longestMs: 0 };
+/** The pauses of `table` that stopped anything in [from, to] (ms since the epoch), by kind. */
+export const gcIn = (table: GcPauseTable, from: number, to: number): GcInWindow => {
+  const found: GcInWindow = {
+    major: { count: 0, totalMs: 0, longestMs: 0 },
+    minor: { count: 0, totalMs: 0, longestMs: 0 },
+  };
   table.at.forEach((at, i) => {
     const ms = table.ms[i]!;
-    if (!table.major[i] || at + ms < from || at > to) return;
-    found.count++;
-    found.totalMs += ms;
-    found.longestMs = Math.max(found.longestMs, ms);
+    if (at + ms < from || at > to) return;
+    const kind = table.major[i] ? found.major : found.minor;
+    kind.count++;
+    kind.totalMs += ms;
+    kind.longestMs = Math.max(kind.longestMs, ms);
   });
   return found;
 };

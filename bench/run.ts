@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { changesPerSymbol, SYMBOL_COUNT } from './feed.ts';
-import { majorGcsIn, type MajorGcs } from './gc-pauses.ts';
+import { gcIn, type GcInWindow } from './gc-pauses.ts';
 import { Histogram } from './histogram.ts';
 import type { LoadCommand, LoadResult, ServerCommand } from './ipc.ts';
 import { connectLoad, fromLoad, fromServer, sleep } from './children.ts';
@@ -66,8 +66,8 @@ export interface RunResult {
   loadCpuUsPerDelivery: number;
   /** The kernel's share of the load generators' CPU. */
   loadSystemShare: number;
-  /** The server's mark-compacts in the measured window; absent when the feed's process is not the whole server. */
-  majorGcs?: MajorGcs;
+  /** The server's GC pauses in the measured window; absent when the feed's process is not the whole server. */
+  gc?: GcInWindow;
   valid: boolean;
   notes: string[];
 }
@@ -143,12 +143,12 @@ export const runOnce = async (
     }
     const lastReceipt = Math.max(...results.map((r) => r.lastReceiptAt));
     const wholeServer = subscribed.pids.length === 1 && subscribed.pids[0] === sut.feed.pid;
-    const majorGcs = wholeServer ? majorGcsIn(stamps.gc, fed.measureFrom, lastReceipt) : undefined;
+    const gc = wholeServer ? gcIn(stamps.gc, fed.measureFrom, lastReceipt) : undefined;
     return {
       server,
       workload,
       ...figures(subscribed, fed, results, workload, loadCores(options, loads.length), notes, options),
-      ...(majorGcs && { majorGcs }),
+      ...(gc && { gc }),
       notes,
     };
   } finally {

@@ -59,7 +59,7 @@ const extreme = (pick: (...xs: number[]) => number, xs: number[]): number => {
 
 /** How many of `runs` had a mark-compact in their window, and the longest; NaN when no run could tell. */
 const majorGcFigures = (runs: readonly RunResult[]) => {
-  const told = runs.flatMap((r) => (r.majorGcs ? [r.majorGcs] : []));
+  const told = runs.flatMap((r) => (r.gc ? [r.gc.major] : []));
   if (told.length === 0) return { majorGcRuns: NaN, majorGcLongestMs: NaN };
   return {
     majorGcRuns: told.filter((g) => g.count > 0).length,

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { majorGcsIn, recordGcPauses, type GcPauseTable } from '../../bench/gc-pauses.ts';
+import { gcIn, recordGcPauses, type GcPauseTable, type Pauses } from '../../bench/gc-pauses.ts';
 import { summarize } from '../../bench/summary.ts';
 import { waitFor } from '../helpers.ts';
 import type { RunResult } from '../../bench/run.ts';
@@ -21,34 +21,35 @@ describe('GC pauses of a server under test', () => {
     expect(major.length).toBeGreaterThanOrEqual(1);
     expect(major[0]!.at).toBeGreaterThanOrEqual(before - 1);
     expect(major[0]!.at + major[0]!.ms).toBeLessThanOrEqual(after + 1);
-    expect(majorGcsIn(table, before, after).count).toBe(major.length);
+    expect(gcIn(table, before, after).major.count).toBe(major.length);
   });
 
-  it('counts only the mark-compacts that paused anything inside the window', () => {
+  it('counts the pauses that stopped anything inside the window, mark-compacts apart', () => {
     const table: GcPauseTable = {
       at: [100, 195, 300, 350, 480, 600],
       ms: [3, 10, 40, 2, 30, 5],
       major: [true, true, true, false, true, true],
     };
     // 100 ends before the window, 195 runs into it, 350 is a scavenge, 480 runs past its end, 600 is after.
-    expect(majorGcsIn(table, 200, 500)).toEqual({ count: 3, totalMs: 80, longestMs: 40 });
-    expect(majorGcsIn(table, 700, 800)).toEqual({ count: 0, totalMs: 0, longestMs: 0 });
+    expect(gcIn(table, 200, 500)).toEqual({
+      major: { count: 3, totalMs: 80, longestMs: 40 },
+      minor: { count: 1, totalMs: 2, longestMs: 2 },
+    });
+    const none = { count: 0, totalMs: 0, longestMs: 0 };
+    expect(gcIn(table, 700, 800)).toEqual({ major: none, minor: none });
   });
 
   it('says in how many runs of a cell one landed, or that no run could tell', () => {
-    const run = (majorGcs?: RunResult['majorGcs']) =>
+    const none = { count: 0, totalMs: 0, longestMs: 0 };
+    const run = (major?: Pauses) =>
       ({
         server: 'tickstream',
         workload: { subscribers: 5000, symbols: 5, rate: 1000, stalled: 0, durationMs: 5000 },
         latencyMs: { p50: 5, p99: 12, p999: 20, samples: 100, hiRes: 1 },
         valid: true,
-        ...(majorGcs && { majorGcs }),
+        ...(major && { gc: { major, minor: { count: 9, totalMs: 9, longestMs: 2 } } }),
       }) as RunResult;
-    const [told] = summarize([
-      run({ count: 0, totalMs: 0, longestMs: 0 }),
-      run({ count: 2, totalMs: 31, longestMs: 24 }),
-      run({ count: 0, totalMs: 0, longestMs: 0 }),
-    ]);
+    const [told] = summarize([run(none), run({ count: 2, totalMs: 31, longestMs: 24 }), run(none)]);
     expect(told).toMatchObject({ majorGcRuns: 1, majorGcLongestMs: 24 });
     const [untold] = summarize([run(), run()]);
     expect(untold!.majorGcRuns).toBeNaN();
