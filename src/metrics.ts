@@ -196,6 +196,21 @@ const feedMetrics = (registers: Registry[]): FeedMetrics => ({
   }),
 });
 
+/**
+ * Shows `reach()` (see `Hub.resumeReach`) as a gauge read at each scrape: beside
+ * `tickstream_resumes_total`, how far back a reconnecting client can be and still recover.
+ */
+export const gaugeResumeReach = (metrics: Metrics, reach: () => number): void => {
+  new Gauge({
+    name: 'tickstream_resume_reach_events',
+    help: 'How many of the latest events a client may have missed and still resume (history and the resume budget allow); one that missed more gets a snapshot.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(reach());
+    },
+  });
+};
+
 /** Creates a registry with tickstream's metrics, event-loop delay and the process's figures. */
 export const createMetrics = (): Metrics => {
   const registry = new Registry();

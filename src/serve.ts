@@ -8,7 +8,7 @@ import { marketStates } from './hub/market-status.ts';
 import type { Journal } from './hub/journal.ts';
 import { openHub } from './hub/persistence.ts';
 import { packagePath } from './package.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { createMetrics, gaugeResumeReach, type Metrics } from './metrics.ts';
 import { feedChanges, frameTime, skipPublished, type TimedEvent } from './pipeline.ts';
 import { openSource, type OpenedSource, type SourceConfig } from './source/options.ts';
 import { trackState } from './source/source-state.ts';
@@ -75,6 +75,7 @@ export const serve = async (config: ServeConfig, log: Logger, source?: OpenedSou
   const { journal } = persisted;
   const hubs = assignHubs(config.bus?.role, persisted.hub, () => new Hub(config.hub));
   const hub = hubs.served;
+  gaugeResumeReach(metrics, () => hub.resumeReach());
   // The bus restores the hub before the server starts, so the first hello carries the cluster's epoch.
   const bus = config.bus && (await joinBus(config.bus, config.hub, hubs, log, metrics, journal));
   // Ready once the source has yielded a frame (an edge: once the bus says so).

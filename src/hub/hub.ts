@@ -322,6 +322,15 @@ export class Hub {
   }
 
   /**
+   * How many of the latest events a subscriber may have missed and still resume now: history's
+   * reach, bounded by the resume budget. One that missed more gets `recovered: false`.
+   */
+  resumeReach(): number {
+    this.history.evict(this.scheduler.now());
+    return Math.min(this.seq - this.history.reach, this.options.resumeBudget ?? RESUME_BUDGET);
+  }
+
+  /**
    * What a subscriber missed since `since`: quote deltas merged per symbol, headlines and the
    * latest candle of each bar it wants, in seq order; or `recovered: false` when the epoch
    * differs, history does not reach back, or more was missed than the resume budget merges.

@@ -143,6 +143,8 @@ describe('Hub', () => {
     const atTwo = hub.resume({ epoch: 'E', seq: 2 }, everything);
     expect(atTwo.recovered && seqs(atTwo.messages)).toEqual([4]);
     expect(hub.resume({ epoch: 'E', seq: 1 }, everything)).toEqual({ recovered: false });
+    // What operators are shown as the reach: two events missed resume, three do not.
+    expect(hub.resumeReach()).toBe(2);
   });
 
   it('answers recovered:false past the resume budget, however much history holds', () => {
@@ -151,6 +153,7 @@ describe('Hub', () => {
     const withinBudget = hub.resume({ epoch: 'E', seq: 2 }, everything);
     expect(withinBudget.recovered && seqs(withinBudget.messages)).toEqual([5]);
     expect(hub.resume({ epoch: 'E', seq: 1 }, everything)).toEqual({ recovered: false });
+    expect(hub.resumeReach()).toBe(3);
   });
 
   it('matches each symbol against the interest once per resume', () => {

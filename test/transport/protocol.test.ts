@@ -200,6 +200,8 @@ describe('the WebSocket protocol', () => {
       'tickstream_resumes_total{channel="quotes",recovered="true"} 1',
       'tickstream_resumes_total{channel="quotes",recovered="false"} 1',
     ]);
+    // Every one of the nine events is still held: a client that missed them all would recover.
+    expect(metrics).toMatch(/^tickstream_resume_reach_events 9$/m);
   });
 
   it('sends a status change to every connection, subscribed or not; unsubscribing headlines stops them', async () => {
