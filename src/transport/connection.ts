@@ -75,6 +75,8 @@ export class Connection {
   private window: RequestWindow | undefined;
   private clientLog: Logger | undefined;
   private closed = false;
+  /** The flush scheduler's mark (see `Flushable`). */
+  flushPending = false;
   private released = false;
 
   constructor(

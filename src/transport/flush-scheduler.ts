@@ -4,6 +4,8 @@ import { FrameCache } from './sink.ts';
 /** A client the scheduler flushes: it writes what it holds, sharing frames through `frames`. */
 export interface Flushable {
   flush(frames: FrameCache, sent: FlushTally): void;
+  /** The scheduler's mark, true while the client waits for a flush: nothing else writes it. */
+  flushPending: boolean;
 }
 
 /** What the scheduler reports, once per flush: never per event, which would cost on the hot path. */
@@ -39,7 +41,14 @@ const realTimers: FlushTimers = {
  * much latency for fewer, larger writes.
  */
 export class FlushScheduler<T extends Flushable> {
-  private readonly dirty = new Set<T>();
+  /**
+   * The clients waiting for the coming flush, in the order marked, and the list the flush
+   * under way reads. Two lists reused turn about with a mark on each client, not a Set: a Set
+   * emptied every flush grows its table again, entry by entry, with every flush.
+   */
+  private waiting: (T | undefined)[] = [];
+  private waitingCount = 0;
+  private reading: (T | undefined)[] = [];
   private readonly frames = new FrameCache();
   private position = 0;
   private scheduled = false;
@@ -62,7 +71,15 @@ export class FlushScheduler<T extends Flushable> {
 
   /** Has `client` flushed with the next batch. */
   markDirty(client: T): void {
-    this.dirty.add(client);
+    if (!client.flushPending) {
+      client.flushPending = true;
+      this.waiting[this.waitingCount++] = client;
+    }
+    this.schedule();
+  }
+
+  /** Sets the next flush going, unless one already is. */
+  private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     const now = this.timers.now();
@@ -74,9 +91,9 @@ export class FlushScheduler<T extends Flushable> {
     else this.timers.afterIo(this.flush);
   }
 
-  /** Drops a client that went away before its flush. */
+  /** Drops a client that went away before its flush: the flush passes over its place. */
   forget(client: T): void {
-    this.dirty.delete(client);
+    client.flushPending = false;
   }
 
   /** Flushes every waiting client now (shutdown); a flush already scheduled then finds little to do. */
@@ -89,16 +106,36 @@ export class FlushScheduler<T extends Flushable> {
     this.scheduled = false;
     this.lastStart = started;
     const sent: FlushTally = { messages: 0, bytes: 0 };
-    const clients = [...this.dirty];
-    this.dirty.clear();
+    const clients = this.waiting;
+    const count = this.waitingCount;
+    this.waiting = this.reading;
+    this.waitingCount = 0;
+    this.reading = clients;
     const oldestAt = this.oldestAt;
+    let flushed = 0;
+    let i = 0;
     try {
-      for (const c of clients) c.flush(this.frames, sent);
+      for (; i < count; i++) {
+        const c = clients[i]!;
+        // Read places are emptied, so the list keeps nobody who went away.
+        clients[i] = undefined;
+        if (!c.flushPending) continue;
+        c.flushPending = false;
+        flushed++;
+        c.flush(this.frames, sent);
+      }
     } finally {
       this.frames.clear();
       this.position = 0;
+      // Should a client's flush throw, those after it wait for the next flush, marked as they were.
+      for (i++; i < count; i++) {
+        const c = clients[i]!;
+        clients[i] = undefined;
+        if (c.flushPending) this.waiting[this.waitingCount++] = c;
+      }
+      if (this.waitingCount > 0) this.schedule();
     }
-    if (clients.length === 0) return;
+    if (flushed === 0) return;
     const ended = this.timers.now();
     this.metrics.messagesOut.inc(sent.messages);
     this.metrics.bytesOut.inc(sent.bytes);

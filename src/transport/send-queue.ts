@@ -6,6 +6,13 @@ export const FULL_SNAPSHOT = 'snapshot:';
 /** Frames written outside a flush share nothing. */
 const UNSHARED = new FrameCache();
 
+/**
+ * What an empty queue holds: one frozen array for every queue, so emptying one allocates
+ * nothing, and the first item after it makes an array of exactly one. Most clients of a busy
+ * feed get one item a flush, and a fresh `[]` grown by a push costs several times that.
+ */
+const NOTHING: Outgoing[] = Object.freeze([]) as unknown as Outgoing[];
+
 /** What flushes sent, added up over one flush of every waiting client. */
 export interface FlushTally {
   messages: number;
@@ -18,7 +25,7 @@ export interface FlushTally {
  * clients with the same run share one encoded frame, found by a numeric key.
  */
 export class SendQueue {
-  private items: Outgoing[] = [];
+  private items: Outgoing[] = NOTHING;
   /** Bytes of JSON queued (the sink's own buffer is not counted here). */
   bytes = 0;
   private runFirst = 0;
@@ -46,7 +53,8 @@ export class SendQueue {
     this.runLast = tick ?? 0;
     if (item.alone?.startsWith(FULL_SNAPSHOT) && this.holdsAlone) this.coalesceSnapshots();
     if (item.alone !== undefined) this.holdsAlone = true;
-    this.items.push(item);
+    if (this.items.length === 0) this.items = [item];
+    else this.items.push(item);
     this.bytes += item.json.length;
     return wasEmpty;
   }
@@ -61,7 +69,7 @@ export class SendQueue {
 
   /** Forgets everything queued. */
   clear(): void {
-    this.items = [];
+    this.items = NOTHING;
     this.bytes = 0;
     this.holdsAlone = false;
   }

@@ -29,6 +29,7 @@ const recordingMetrics = () => {
 };
 
 class Client {
+  flushPending = false;
   flushes = 0;
   onFlush = () => {};
   flush(_frames: unknown, sent: FlushTally) {
@@ -105,6 +106,35 @@ describe('the flush scheduler', () => {
     afterIo.shift()!();
     expect(a.flushes).toBe(0);
     expect(observed.latency).toEqual([]);
+  });
+
+  it('flushes once a client forgotten and then marked again, and keeps no reference after', () => {
+    const { timers, afterIo } = manualTimers();
+    const s = new FlushScheduler<Client>(0, recordingMetrics().metrics, timers);
+    const a = new Client();
+    s.markDirty(a);
+    s.forget(a);
+    s.markDirty(a);
+    afterIo.shift()!();
+    expect(a.flushes).toBe(1);
+    s.markDirty(a);
+    afterIo.shift()!();
+    expect(a.flushes).toBe(2);
+  });
+
+  it('leaves the clients after one whose flush throws for the next flush, not stranded', () => {
+    const { timers, afterIo } = manualTimers();
+    const s = new FlushScheduler<Client>(0, recordingMetrics().metrics, timers);
+    const [a, b, c] = [new Client(), new Client(), new Client()];
+    a.onFlush = () => {
+      throw new Error('a socket that cannot be written');
+    };
+    for (const client of [a, b, c]) s.markDirty(client);
+    expect(() => afterIo.shift()!()).toThrow('cannot be written');
+    expect([b.flushes, c.flushes]).toEqual([0, 0]);
+    expect(afterIo).toHaveLength(1);
+    afterIo.shift()!();
+    expect([a.flushes, b.flushes, c.flushes]).toEqual([1, 1, 1]);
   });
 
   it('gives shared items consecutive positions, starting again after each flush', () => {
