@@ -24,8 +24,8 @@ export interface Consumer {
  * one still among those to shed at the next check is closed with 4008.
  */
 export class MemoryCeiling<C extends Consumer> {
-  // Consumers conflated by the last check that found the total over the ceiling.
-  private shed = new WeakSet<C>();
+  // Consumers conflated by the last check that found the total over the ceiling, if it did.
+  private shed: WeakSet<C> | undefined;
 
   constructor(
     private readonly maxBytes: number,
@@ -34,23 +34,25 @@ export class MemoryCeiling<C extends Consumer> {
 
   /** Brings the total under the ceiling, biggest consumers first. */
   check(consumers: Iterable<C>): void {
-    const all = [...consumers];
-    let total = all.reduce((n, c) => n + c.waitingBytes, 0);
+    // Summed in place: the usual check finds the total under the ceiling and copies nothing.
+    let total = 0;
+    for (const c of consumers) total += c.waitingBytes;
     if (total <= this.maxBytes) {
-      this.shed = new WeakSet();
+      this.shed = undefined;
       return;
     }
-    all.sort((a, b) => b.waitingBytes - a.waitingBytes);
+    const shed = this.shed ?? (this.shed = new WeakSet());
+    const all = [...consumers].sort((a, b) => b.waitingBytes - a.waitingBytes);
     for (const c of all) {
       if (total <= this.maxBytes) break;
       const before = c.waitingBytes;
-      if (this.shed.has(c)) {
+      if (shed.has(c)) {
         c.closeSlow(`over the server's ${this.maxBytes} bytes waiting for all clients`);
         this.report('closed', c);
         total -= before;
       } else {
         c.conflateNow();
-        this.shed.add(c);
+        shed.add(c);
         this.report('conflated', c);
         total -= before - c.waitingBytes;
       }
