@@ -338,11 +338,9 @@ export class Hub {
   resume(since: Position, interest: Interest): ResumeResult {
     if (since.epoch !== this.epoch || since.seq > this.seq) return { recovered: false };
     if (since.seq === this.seq && !interest.wantsCandle) return { recovered: true, messages: [] };
-    // Every event since is merged at most once (a quote or bars event touches up to one bar per interval).
-    if (this.seq - since.seq > (this.options.resumeBudget ?? RESUME_BUDGET)) return { recovered: false };
-    this.history.evict(this.scheduler.now());
-    // History must hold every quote and headline after since.seq: the subscriber saw those up to it.
-    if (since.seq < this.history.reach) return { recovered: false };
+    // History must hold every quote and headline after since.seq (the subscriber saw those up to
+    // it), and no more than the budget are merged, each at most once.
+    if (this.seq - since.seq > this.resumeReach()) return { recovered: false };
     const merged = new Map<string, QuoteMessage>();
     const out: EventMessage[] = [];
     for (const m of this.history.after(since.seq, interest)) {
