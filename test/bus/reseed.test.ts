@@ -5,6 +5,7 @@ import { IngestLease } from '../../src/bus/lease.ts';
 import { EVENTS_PER_COMMAND } from '../../src/bus/publish-script.ts';
 import { Publisher } from '../../src/bus/publisher.ts';
 import { busKeys, connectRedis, loadCluster, nextStreamKey, whenReady } from '../../src/bus/redis-store.ts';
+import { EVENT_FIELD } from '../../src/bus/stream-codec.ts';
 import { Hub } from '../../src/hub/hub.ts';
 import { quietLog, waitFor } from '../helpers.ts';
 import { commandsDuring, startRedis, uniquePrefix, type TestRedis } from './redis-server.ts';
@@ -114,5 +115,30 @@ describe('an ingest re-seeding Redis with a history longer than one command', ()
     expect(longestScript(commands)).toBeLessThan(EVENTS_PER_COMMAND + 100);
     expect(renamed(commands, nextStreamKey(keys))).toBe(false);
     expect(await loaded(keys)).toEqual({ seq: hub.seq, history: range(1, hub.seq) });
+  });
+
+  it('drops what it wrote aside when the publish is refused, instead of leaving it to expire', async () => {
+    const hub = ingestHub(HELD + 3_000);
+    const prefix = uniquePrefix();
+    const keys = busKeys(prefix);
+    // A newer epoch's ingest has published meanwhile: the events written ahead go into the next
+    // stream (the fenced check there is the lease, which this ingest holds), and the publish that
+    // would rename it into place is refused.
+    await redis.admin().xadd(keys.events, '2-1', EVENT_FIELD, '{}');
+    const commands = await commandsDuring(redis, async () => {
+      // Announced before the publisher's first scheduled flush, which would find the newer epoch.
+      const { publisher } = await publisherOf(hub, prefix);
+      await publisher.announce();
+      await waitFor(() => !publisher.health.ok, 'the publish refused');
+    });
+    expect(commands.some(([c, key]) => /^xadd$/i.test(c!) && key === nextStreamKey(keys))).toBe(true);
+    // Gone at once, not in the minute the next stream and a new bar log live unclaimed.
+    await waitFor(
+      async () =>
+        (await redis.admin().keys(`${prefix}:*`)).sort().join() === [keys.events, keys.ingest].sort().join(),
+      'only the newer stream and the lease left',
+      5_000,
+    );
+    expect(await redis.admin().xrange(keys.events, '-', '+')).toEqual([['2-1', [EVENT_FIELD, '{}']]]);
   });
 });
