@@ -1,7 +1,7 @@
 import type { Hub } from '../hub/hub.ts';
 import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
-import { SYMBOL_PATTERN as SYMBOL, type CandlesResponse } from '../protocol/messages.ts';
-import { ConnectionInterest } from './interest.ts';
+import type { CandlesResponse } from '../protocol/messages.ts';
+import { symbolsParam } from './query-lists.ts';
 
 /**
  * An answer to `GET /api/candles`: the body, or a 400 that says what to fix; `items` is how
@@ -10,7 +10,6 @@ import { ConnectionInterest } from './interest.ts';
 export type CandlesAnswer =
   { status: 200; body: CandlesResponse; items: number } | { status: 400; message: string; items?: number };
 
-const MAX_SYMBOLS = 100;
 /**
  * The most candles one answer holds (about 8 MB of JSON): a day of every symbol's 1m bars, or
  * days of them, would hold the loop for seconds per request, which anyone could repeat.
@@ -40,34 +39,17 @@ export const candlesAnswer = (url: URL, hub: Hub): CandlesAnswer => {
           ? `interval is required: ${INTERVAL_LIST}`
           : `unknown interval "${interval}": expected ${INTERVAL_LIST}`,
     };
-  const symbols = q
-    .get('symbols')
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const bad = symbols?.find((s) => !SYMBOL.test(s));
-  if (bad !== undefined)
-    return {
-      status: 400,
-      message: `symbols: "${bad}" is not a symbol like AIRLINK or a prefix pattern like OGDC*`,
-    };
-  if (symbols && symbols.length > MAX_SYMBOLS)
-    return {
-      status: 400,
-      message: `symbols: at most ${MAX_SYMBOLS} names or patterns, got ${symbols.length}`,
-    };
+  const symbols = symbolsParam(q);
+  if ('error' in symbols) return { status: 400, message: symbols.error };
   const from = instant('from', q.get('from'));
   const to = instant('to', q.get('to'));
   for (const t of [from, to]) if (typeof t === 'object') return { status: 400, message: t.error };
   const [since, until] = [from as string | undefined, to as string | undefined];
   if (since !== undefined && until !== undefined && since >= until)
     return { status: 400, message: `from must be before to, got from ${since} and to ${until}` };
-  // The same matching as a WebSocket subscription, so names and patterns mean one thing.
-  const interest = symbols && new ConnectionInterest();
-  interest?.addQuotes(symbols);
   const candles = hub.queryBars({
     interval,
-    ...(interest && { symbol: (s: string) => interest.wantsQuote(s) }),
+    ...(symbols.wants && { symbol: symbols.wants }),
     ...(since !== undefined && { from: since }),
     ...(until !== undefined && { to: until }),
     limit: MAX_CANDLES + 1,

@@ -7,6 +7,7 @@ import { serveMetrics } from './metrics-endpoint.ts';
 import { applySecurityHeaders, DEMO_PAGE_CSP } from './security-headers.ts';
 import type { StreamRefusal } from './sse.ts';
 import { candlesAnswer } from './candles-http.ts';
+import { symbolsParam } from './query-lists.ts';
 import type { ItemBudget } from './item-budget.ts';
 import { sendAsset, type Assets } from './static-assets.ts';
 
@@ -52,16 +53,12 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
 
 /** Answers a data route; each returns how many items its answer held. */
 const snapshot = (res: ServerResponse, url: URL, hub: Hub): number => {
-  const filter = url.searchParams.get('symbols');
-  const wanted = filter
-    ? new Set(
-        filter
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
-    : undefined;
-  const quotes = hub.snapshot(wanted && ((s) => wanted.has(s)));
+  const symbols = symbolsParam(url.searchParams);
+  if ('error' in symbols) {
+    json(res, 400, { error: 'bad_request', message: symbols.error });
+    return 0;
+  }
+  const quotes = hub.snapshot(symbols.wants);
   json(res, 200, { epoch: hub.epoch, seq: hub.seq, quotes });
   return quotes.length;
 };

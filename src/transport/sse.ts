@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from '../hub/hub.ts';
 import { CHANNELS, type ClientRequest } from '../protocol/messages.ts';
 import type { Connection } from './connection.ts';
+import { csv } from './query-lists.ts';
 import { validateRequest } from './requests.ts';
 import { SseSink, type Sink } from './sink.ts';
 
@@ -10,14 +11,6 @@ export interface StreamRefusal {
   status: number;
   message: string;
 }
-
-const csv = (value: string | null): string[] | undefined =>
-  value === null
-    ? undefined
-    : value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
 
 /** The channels a stream without `channels=` carries. */
 const DEFAULT_CHANNELS = ['quotes', 'headlines'];

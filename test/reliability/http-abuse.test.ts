@@ -45,7 +45,7 @@ describe('HTTP abuse against a real server', () => {
     { name: 'limit that is not a number', path: '/api/headlines?limit=abc', status: 400 },
     { name: 'a negative limit', path: '/api/headlines?limit=-1', status: 400 },
     { name: 'a huge limit', path: '/api/headlines?limit=1e309', status: 400 },
-    { name: 'bad percent-encoding', path: '/api/snapshot?symbols=%E0%A4%A', status: 200 },
+    { name: 'bad percent-encoding', path: '/api/snapshot?symbols=%E0%A4%A', status: 400 },
     { name: 'a repeated and empty symbol list', path: '/api/snapshot?symbols=,,,&symbols=X', status: 200 },
     { name: 'a 10 kB query string', path: `/api/snapshot?symbols=${'A,'.repeat(5000)}`, status: 200 },
   ];

@@ -266,7 +266,7 @@ describe('the candles channel', () => {
       ['interval=1m&from=yesterday', 'from must be an ISO-8601 time, got "yesterday"'],
       [
         'interval=1m&symbols=a b',
-        'symbols: "a b" is not a symbol like AIRLINK or a prefix pattern like OGDC*',
+        'symbols: "a b" is not a symbol like AIRLINK or a prefix pattern like OGDC*: " " is not allowed (capitals, digits, . and -)',
       ],
       [
         'interval=1m&from=2023-11-09T05:00:00Z&to=2023-11-09T04:00:00Z',

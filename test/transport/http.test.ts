@@ -57,6 +57,32 @@ describe('HTTP beside the WebSocket', () => {
     });
   });
 
+  it('reads /api/snapshot?symbols= as a subscription reads its list: names, prefix patterns, and what to fix', async () => {
+    const { frames$, get } = await start();
+    frames$.next(quoteFrame(0, 12));
+    await waitFor(() => running!.hub.snapshot().length === 12, 'the quotes');
+    const symbols = async (query: string) =>
+      ((await get(`/api/snapshot?${query}`)).body as { quotes: { symbol: string }[] }).quotes.map(
+        (q) => q.symbol,
+      );
+    expect(await symbols('symbols=T1*,T3')).toEqual(['T1', 'T10', 'T11', 'T3']);
+    // An empty list, as a form's empty field sends it, asks for every symbol as no list does.
+    expect(await symbols('symbols=')).toHaveLength(12);
+    expect(await get('/api/snapshot?symbols=T1,t2')).toEqual({
+      status: 400,
+      type: expect.stringContaining('json'),
+      body: {
+        error: 'bad_request',
+        message:
+          'symbols: "t2" is not a symbol like AIRLINK or a prefix pattern like OGDC*: symbols are capitals (T2)',
+      },
+    });
+    const many = Array.from({ length: 101 }, (_, i) => `S${i}`).join(',');
+    expect((await get(`/api/snapshot?symbols=${many}`)).body).toMatchObject({
+      message: 'symbols: at most 100 names or patterns, got 101',
+    });
+  });
+
   it('exposes Prometheus metrics: connections, messages and bytes out, parsed events, rejected lines and suspect quotes', async () => {
     const { frames$, get } = await start();
     const client = await TestClient.connect(running!.server.url);
