@@ -35,13 +35,15 @@ export const streamRequests = (
   if (channels.length > CHANNELS.length)
     return { status: 400, message: `channels takes at most ${CHANNELS.length}: ${CHANNELS.join(', ')}` };
   const since = position(lastEventId ?? q.get('since'));
+  // Empty (a form's empty field) is every symbol, as no list is: one reading on every route.
+  const symbols = csv(q.get('symbols'));
   const rate = q.get('maxRate');
   const requests: ClientRequest[] = [];
   for (const channel of channels) {
     const result = validateRequest({
       op: 'subscribe',
       channel,
-      ...(channel !== 'headlines' && q.has('symbols') && { symbols: csv(q.get('symbols')) }),
+      ...(channel !== 'headlines' && symbols?.length && { symbols }),
       ...(channel !== 'headlines' && rate !== null && { maxRate: Number(rate) }),
       ...(channel === 'candles' && q.has('interval') && { interval: q.get('interval') }),
       ...(since && { since }),

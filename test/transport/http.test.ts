@@ -58,7 +58,7 @@ describe('HTTP beside the WebSocket', () => {
   });
 
   it('reads /api/snapshot?symbols= as a subscription reads its list: names, prefix patterns, and what to fix', async () => {
-    const { frames$, get } = await start();
+    const { frames$, get, base } = await start();
     frames$.next(quoteFrame(0, 12));
     await waitFor(() => running!.hub.snapshot().length === 12, 'the quotes');
     const symbols = async (query: string) =>
@@ -68,6 +68,10 @@ describe('HTTP beside the WebSocket', () => {
     expect(await symbols('symbols=T1*,T3')).toEqual(['T1', 'T10', 'T11', 'T3']);
     // An empty list, as a form's empty field sends it, asks for every symbol as no list does.
     expect(await symbols('symbols=')).toHaveLength(12);
+    const stream = await SseClient.open(`${base}/api/stream?channels=quotes&symbols=`);
+    streams.push(stream);
+    const snapshot = await waitFor(() => stream.ofType('snapshot')[0], 'the snapshot on the stream');
+    expect('quotes' in snapshot && snapshot.quotes).toHaveLength(12);
     expect(await get('/api/snapshot?symbols=T1,t2')).toEqual({
       status: 400,
       type: expect.stringContaining('json'),
