@@ -16,11 +16,19 @@ export type CandlesAnswer =
  */
 export const MAX_CANDLES = 50_000;
 
+/**
+ * A date (midnight UTC), or a date and time with its zone: a time without one would be read in
+ * the server's own zone, so the same query would mean another hour on another machine.
+ */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/i;
+
 const instant = (name: string, raw: string | null): string | { error: string } | undefined => {
   if (raw === null) return undefined;
-  const ms = Date.parse(raw);
+  const ms = ISO_INSTANT.test(raw) ? Date.parse(raw) : NaN;
   return Number.isNaN(ms)
-    ? { error: `${name} must be an ISO-8601 time, got "${raw}"` }
+    ? {
+        error: `${name} must be an ISO-8601 date, or a time with its zone (2023-11-09T04:30:00Z), got "${raw}"`,
+      }
     : new Date(ms).toISOString();
 };
 

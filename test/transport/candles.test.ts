@@ -260,10 +260,23 @@ describe('the candles channel', () => {
       '/api/candles?symbols=AIRLINK&interval=1m&from=2023-11-09T04:32:00Z&to=2023-11-09T04:34:00Z',
     );
     expect(window.body.candles.map((b) => b.start)).toEqual(['2023-11-09T04:33:00.000Z']);
+    const offset = await get<CandlesResponse>(
+      running!,
+      `/api/candles?symbols=AIRLINK&interval=1m&from=${encodeURIComponent('2023-11-09T09:32+05:00')}&to=2023-11-10`,
+    );
+    expect(offset.body.candles.map((b) => b.start)).toEqual(['2023-11-09T04:33:00.000Z']);
     for (const [query, message] of [
       ['interval=7m', 'unknown interval "7m": expected 1m, 5m, 15m, 1h or 1d'],
       ['symbols=A', 'interval is required: 1m, 5m, 15m, 1h or 1d'],
-      ['interval=1m&from=yesterday', 'from must be an ISO-8601 time, got "yesterday"'],
+      [
+        'interval=1m&from=yesterday',
+        'from must be an ISO-8601 date, or a time with its zone (2023-11-09T04:30:00Z), got "yesterday"',
+      ],
+      // Without a zone the server's own would be taken: the same query, another hour elsewhere.
+      [
+        'interval=1m&to=2023-11-09T04:34',
+        'to must be an ISO-8601 date, or a time with its zone (2023-11-09T04:30:00Z), got "2023-11-09T04:34"',
+      ],
       [
         'interval=1m&symbols=a b',
         'symbols: "a b" is not a symbol like AIRLINK or a prefix pattern like OGDC*: " " is not allowed (capitals, digits, . and -)',
