@@ -375,7 +375,8 @@ export class TickTape extends HTMLElement {
     this.paused = paused;
     this.root.classList.toggle('paused', paused);
     this.pauseButton.setAttribute('aria-pressed', String(paused));
-    this.pauseButton.setAttribute('aria-label', paused ? 'Play ticker' : 'Pause ticker');
+    // A toggle button keeps one name; aria-pressed says whether it is paused.
+    this.pauseButton.setAttribute('aria-label', 'Pause ticker');
     this.pauseButton.title = paused ? 'Play' : 'Pause';
     this.pauseButton.textContent = paused ? '▶' : '❚❚';
   }

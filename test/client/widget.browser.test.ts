@@ -93,6 +93,9 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
     const pause = page.locator(`${TAPE} button.pause`);
     await pause.click();
     expect(await pause.getAttribute('aria-pressed')).toBe('true');
+    // A toggle keeps its name: "Play ticker, pressed" would announce the opposite of paused.
+    const pressed = page.locator(TAPE).getByRole('button', { name: 'Pause ticker', pressed: true });
+    expect(await pressed.count()).toBe(1);
     expect(await track.evaluate((n) => getComputedStyle(n).animationPlayState)).toBe('paused');
 
     await page.mouse.move(0, 0);
