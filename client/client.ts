@@ -1,6 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   anyCovers,
+  patternCovers,
   validateServerMessage,
   type Bar,
   type BarInterval,
@@ -196,6 +197,11 @@ export class TickstreamClient extends Emitter<ClientEvents> {
   /** Refused subscribes waiting for the time the server named. */
   private readonly retries = new Set<Subscription>();
   private readonly snapshotMode: Partial<Record<Channel, SnapshotMode>> = {};
+  /**
+   * Channels asked for while no snapshot of them could arrive (subscribed while down, or still
+   * unanswered at a drop): a resume sends only what changed since, so these go without `since`.
+   */
+  private readonly unsettled = new Set<Channel>();
   private readonly interest: Interest = {
     allQuotes: false,
     symbols: new Set(),
@@ -254,9 +260,16 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       if (symbols === undefined) this.interest.allQuotes = true;
       else for (const s of symbols) this.interest.symbols.add(s);
       this.interest.quoteOptions = options;
-    } else if (channel === 'candles' && options.interval)
-      this.interest.candles.set(options.interval, { symbols, options });
-    else this.interest.headlines = true;
+    } else if (channel === 'candles' && options.interval) {
+      // The server merges subscriptions: a reconnect asks again for every symbol asked so far.
+      const held = this.interest.candles.get(options.interval);
+      const all = !symbols || (held !== undefined && !held.symbols);
+      this.interest.candles.set(options.interval, {
+        symbols: all ? undefined : [...new Set([...(held?.symbols ?? []), ...symbols])],
+        options,
+      });
+    } else this.interest.headlines = true;
+    if (this.currentState !== 'open') this.unsettled.add(channel);
     if (this.currentState === 'open')
       this.sendSubscribe(
         { op: 'subscribe', channel, ...(symbols && { symbols: [...symbols] }), ...options },
@@ -380,9 +393,12 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     // A reconnect subscribes to everything again: nothing sent on this socket goes again.
     for (const retry of this.retries) retry.unsubscribe();
     this.retries.clear();
+    for (const { request } of this.pending.values()) this.unsettled.add(request.channel);
+    for (const channel of Object.keys(this.snapshotMode) as Channel[]) this.unsettled.add(channel);
     this.pending.clear();
     delete this.snapshotMode.quotes;
     delete this.snapshotMode.headlines;
+    delete this.snapshotMode.candles;
     if (!socket) return;
     socket.onopen = socket.onmessage = socket.onclose = null;
     const terminate = (socket as { terminate?: () => void }).terminate;
@@ -442,7 +458,10 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       this.channelRequest('headlines'),
       ...[...this.interest.candles.keys()].map((interval) => this.channelRequest('candles', interval)),
     ];
-    for (const request of requests) if (request) this.sendSubscribe({ ...request, ...since }, 'resume');
+    for (const request of requests)
+      if (request)
+        this.sendSubscribe({ ...request, ...(!this.unsettled.has(request.channel) && since) }, 'resume');
+    this.unsettled.clear();
   }
 
   /** The subscribe for one channel (and interval) as the interest stands; undefined when none is wanted. */
@@ -532,6 +551,8 @@ export class TickstreamClient extends Emitter<ClientEvents> {
         return this.emit('candle', bar);
       }
       case 'headline': {
+        // Sent before the server read our unsubscribe: the protocol says to drop it.
+        if (!this.interest.headlines) return;
         const { type: _type, seq, ...headline } = message;
         this.advance(seq);
         this.headlines = [...this.headlines, headline].slice(-this.headlineCount);
@@ -568,10 +589,12 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     const mode = this.snapshotMode[message.channel] ?? 'merge';
     delete this.snapshotMode[message.channel];
     if (message.channel === 'quotes') {
-      if (mode === 'merge') this.quotes.merge(message.quotes);
-      else this.quotes.replace(message.quotes);
-    } else if (message.channel === 'headlines') this.headlines = message.headlines.slice(-this.headlineCount);
-    else {
+      const quotes = message.quotes.filter((q) => this.wantsQuote(q.symbol));
+      if (mode === 'merge') this.quotes.merge(quotes);
+      else this.quotes.replace(quotes);
+    } else if (message.channel === 'headlines') {
+      if (this.interest.headlines) this.headlines = message.headlines.slice(-this.headlineCount);
+    } else {
       if (mode !== 'merge') this.candles.clear(message.interval);
       for (const bar of message.candles) this.candles.apply(bar);
     }
@@ -585,6 +608,8 @@ export class TickstreamClient extends Emitter<ClientEvents> {
   }
 
   private quote(message: QuoteMessage): void {
+    // Sent before the server read our unsubscribe: the protocol says to drop it.
+    if (!this.wantsQuote(message.symbol)) return;
     const result = this.quotes.apply(message);
     if (result.type === 'gap') {
       this.emit('error', {
@@ -596,6 +621,15 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     this.advance(message.seq);
     if (result.type === 'applied')
       this.emit('quote', { quote: result.quote, previous: result.previous, changed: result.changed });
+  }
+
+  /** Whether the quotes subscriptions, as they now stand, cover `symbol`. */
+  private wantsQuote(symbol: string): boolean {
+    const { allQuotes, symbols } = this.interest;
+    if (allQuotes || symbols.has(symbol)) return true;
+    // Every quote passes here: walk the set rather than copy it into a list.
+    for (const pattern of symbols) if (patternCovers(pattern, symbol)) return true;
+    return false;
   }
 
   /** Asks for a fresh quotes snapshot that replaces the store. */

@@ -279,6 +279,154 @@ describe('client library against a real server', () => {
     expect(seen.error).toEqual([]);
   });
 
+  it('drops what the server sent before it read an unsubscribe: no gap, no resync, nothing back', async () => {
+    // Scripted, to put the stray messages exactly between the unsubscribe and the server reading it.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    const ts = '2023-11-09T04:31:00.000Z';
+    const whole = (symbol: string, v: number) => ({
+      symbol,
+      kind: 'stock',
+      price: 100,
+      change: 1,
+      changePercent: 1,
+      direction: 'up',
+      open: 99,
+      high: 100,
+      low: 99,
+      prevClose: 99,
+      v,
+      ts,
+    });
+    wss.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 60_000 }));
+      ws.on('message', (data) => {
+        const request = JSON.parse(String(data)) as {
+          op: string;
+          id?: number;
+          channel: string;
+          symbols?: string[];
+        };
+        if (request.op === 'subscribe') {
+          const { id, channel } = request;
+          ws.send(JSON.stringify({ type: 'subscribed', id, channel, recovered: false }));
+          const quotes = (request.symbols ?? []).map((symbol) => whole(symbol, 1));
+          if (channel === 'quotes') ws.send(JSON.stringify({ type: 'snapshot', channel, seq: 1, quotes }));
+          else ws.send(JSON.stringify({ type: 'snapshot', channel, seq: 1, headlines: [] }));
+        } else if (request.channel === 'headlines')
+          ws.send(
+            JSON.stringify([
+              { type: 'quote', seq: 2, symbol: 'OGDC', v: 2, price: 101, ts },
+              { type: 'quote', seq: 3, ...whole('OGDC', 3) },
+              { type: 'headline', seq: 4, id: 'h1', dateline: '', title: 'late', text: '', ts },
+              { type: 'quote', seq: 5, symbol: 'HBL', v: 2, price: 102, ts },
+            ]),
+          );
+      });
+    });
+    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`);
+    const seen = record(client);
+    client.subscribe('quotes', ['HBL', 'OGDC']);
+    client.subscribe('headlines');
+    await waitFor(() => client.quotes.size === 2 && seen.snapshot.length === 2, 'both snapshots');
+    // Its snapshot is sent after this unsubscribe, which the server never reads in time.
+    client.subscribe('quotes', ['PSO']);
+    client.unsubscribe('quotes', ['PSO']);
+    client.unsubscribe('quotes', ['OGDC']);
+    client.unsubscribe('headlines');
+    await waitFor(() => seen.quote.some((u) => u.quote.v === 2), 'the HBL update behind the strays');
+    expect(client.quotes.all().map((q) => q.symbol)).toEqual(['HBL']);
+    expect(seen.quote.map((u) => u.quote.symbol)).toEqual(['HBL']);
+    expect(seen.error).toEqual([]);
+    expect(seen.resync).toEqual([]);
+    expect(client.headlines).toEqual([]);
+    expect(seen.headline).toEqual([]);
+  });
+
+  it('gets a snapshot, not a resume, for symbols subscribed while it was reconnecting', async () => {
+    const { running, frames$ } = await start();
+    frames$.next(first!);
+    const proxy = await FlakyProxy.start(running.server.port);
+    cleanup.push(() => proxy.close());
+    const client = open(proxy.url);
+    client.subscribe('quotes', ['AIRLINK']);
+    await waitFor(() => client.quotes.size === 1, 'the AIRLINK snapshot');
+
+    proxy.drop({ refuse: true });
+    await waitFor(() => client.state === 'reconnecting', 'the client to notice the drop');
+    client.subscribe('quotes', ['HBL']);
+    proxy.restore();
+    // Nothing changed meanwhile: a resume would send nothing, and HBL would never come.
+    await waitFor(() => client.quotes.get('HBL'), 'the HBL quote', 3000);
+    expect(client.quotes.all()).toEqual(running.hub.snapshot((s) => ['AIRLINK', 'HBL'].includes(s)));
+    expect(client.position).toEqual({ epoch: running.hub.epoch, seq: 35 });
+  });
+
+  it('gets a snapshot, not a resume, for a subscribe still unanswered when the connection dropped', async () => {
+    // Scripted: the first connection dies on the second subscribe, before answering it.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    const ts = '2023-11-09T04:31:00.000Z';
+    const whole = (symbol: string) => ({
+      symbol,
+      kind: 'stock',
+      price: 100,
+      change: 1,
+      changePercent: 1,
+      direction: 'up',
+      v: 1,
+      ts,
+    });
+    let connections = 0;
+    const resumed: unknown[] = [];
+    wss.on('connection', (ws) => {
+      const connection = ++connections;
+      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 60_000 }));
+      ws.on('message', (data) => {
+        const request = JSON.parse(String(data)) as { id?: number; symbols: string[]; since?: unknown };
+        if (connection === 1 && request.symbols.includes('OGDC')) return ws.terminate();
+        if (connection > 1) resumed.push(request.since);
+        const recovered = request.since !== undefined;
+        ws.send(JSON.stringify({ type: 'subscribed', id: request.id, channel: 'quotes', recovered }));
+        const quotes = request.symbols.map(whole);
+        if (!recovered) ws.send(JSON.stringify({ type: 'snapshot', channel: 'quotes', seq: 1, quotes }));
+      });
+    });
+    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`);
+    client.subscribe('quotes', ['HBL']);
+    await waitFor(() => client.quotes.size === 1, 'the HBL snapshot');
+    client.subscribe('quotes', ['OGDC']);
+    await waitFor(() => client.quotes.get('OGDC'), 'the OGDC quote after the reconnect', 3000);
+    expect(resumed).toEqual([undefined]);
+    expect(client.quotes.all().map((q) => q.symbol)).toEqual(['HBL', 'OGDC']);
+  });
+
+  it('resumes the candles of every symbol subscribed at an interval, not only the last call', async () => {
+    const { running, frames$ } = await startWithBars();
+    const proxy = await FlakyProxy.start(running.server.port);
+    cleanup.push(() => proxy.close());
+    const client = open(proxy.url);
+    const seen = record(client);
+    client.subscribe('candles', ['AIRLINK'], { interval: '5m' });
+    await waitFor(() => seen.snapshot.length === 1, 'the AIRLINK candles');
+    client.subscribe('candles', ['HBL'], { interval: '5m' });
+    await waitFor(() => seen.snapshot.length === 2, 'the HBL candles');
+
+    proxy.drop({ refuse: true });
+    await waitFor(() => client.state === 'reconnecting', 'the client to notice the drop');
+    frames$.next(second!);
+    await waitFor(() => running.hub.seq === 38, 'the second frame in the hub');
+    proxy.restore();
+
+    await waitFor(() => seen.candle.length === 2, 'the missed candles of both symbols', 3000);
+    for (const symbol of ['AIRLINK', 'HBL'])
+      expect(client.candles.bars('5m', symbol)).toEqual(
+        running.hub.queryBars({ interval: '5m', symbol: (s) => s === symbol }),
+      );
+  });
+
   it('reports a URL it cannot use and ends closed, without throwing', async () => {
     const client = open('not a url');
     const seen = record(client);
