@@ -133,7 +133,9 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 export const ErrorMessage = z.object({
   type: z.literal('error'),
   id,
-  code: ErrorCode,
+  // Today's codes, or one a newer server adds: the protocol has a client treat that as a
+  // generic error, so it must not fail validation as a malformed message.
+  code: z.union([ErrorCode, z.string()]),
   message: z.string(),
   retryAfterMs: z.optional(z.int().check(z.nonnegative())),
 });

@@ -17,7 +17,10 @@ const orList = (items: readonly string[]) =>
 const OPS = orList(Object.keys(clientRequests));
 
 /** A validated request, or the error message to answer with. */
-export type RequestResult = { ok: true; request: ClientRequest } | { ok: false; error: ErrorMessage };
+/** A refusal this server sends: one of today's codes (a client also reads codes it does not know). */
+export type RequestError = ErrorMessage & { code: ErrorCode };
+
+export type RequestResult = { ok: true; request: ClientRequest } | { ok: false; error: RequestError };
 
 const fail = (code: ErrorCode, message: string, requestId?: RequestId): RequestResult => ({
   ok: false,

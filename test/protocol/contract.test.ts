@@ -2,7 +2,7 @@ import { Parser, fromFile } from '@asyncapi/parser';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { jsonSchemaFiles } from '../../scripts/generate-schema.ts';
-import { clientRequests, serverMessages } from '../../src/protocol/messages.ts';
+import { clientRequests, serverMessages, validateServerMessage } from '../../src/protocol/messages.ts';
 import { repoPath } from '../helpers.ts';
 import { assertServerMessage, committedSchemas, schemaValidator } from '../protocol-schema.ts';
 
@@ -57,6 +57,12 @@ describe('the published contract', () => {
     expect(() => assertServerMessage({ type: 'quote', seq: 1, symbol: 'X' })).toThrow(/required/);
     // Published schemas stay open: the server may add fields, and clients ignore them.
     expect(schemaValidator('server-message.json')({ ...hello, extra: 1 })).toBe(true);
+  });
+
+  it('reads an error with a code it does not know as an error, as the protocol says to', () => {
+    const future = { type: 'error', id: 3, code: 'from_a_newer_server', message: 'try later' };
+    expect(validateServerMessage(future)).toEqual({ kind: 'valid', message: future });
+    expect(schemaValidator('server-message.json')(future)).toBe(true);
   });
 
   it('agrees with the zod source on requests, good and bad', () => {
