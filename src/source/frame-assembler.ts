@@ -16,7 +16,8 @@ export interface RecordedFrame {
 // look like ISO-8601 (a date, optionally a time and an offset) before it is read.
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
-const parseTime = (stamp: string): Date | undefined => {
+/** An ISO-8601 stamp as a Date; undefined for anything else, legacy forms `new Date` takes included. */
+export const parseTime = (stamp: string): Date | undefined => {
   const time = ISO_8601.test(stamp) ? new Date(stamp) : undefined;
   return time && !Number.isNaN(time.getTime()) ? time : undefined;
 };

@@ -25,6 +25,8 @@ const BLOCKS = new Set(
     ' ',
   ),
 );
+// Table cells sit side by side on one line, apart: a browser puts a tab between them.
+const CELLS = new Set(['td', 'th']);
 
 /**
  * The readable text of an HTML page, one block a line: markup, comments, scripts, styles,
@@ -59,6 +61,7 @@ export const htmlToText = (html: string): string => {
         // <head> may end without its end tag: <body> closes it, as in a browser.
         if (tag === 'body') dropped.leaveAll('head');
         if (BLOCKS.has(tag) || DROPPED.has(tag)) boundary();
+        else if (CELLS.has(tag)) line += ' ';
         dropped.enter(tag);
       },
       onselfclosingtag: () => {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { TickstreamError } from '../errors.ts';
-import { duration, num, str, type FlagValues } from '../options.ts';
+import { duration, flagName, num, str, type FlagValues } from '../options.ts';
 import { packagePath } from '../package.ts';
 import type { SourceState } from '../protocol/messages.ts';
 import { readFeed } from './feed-file.ts';
@@ -59,6 +59,15 @@ export interface SourceConfig {
   to?: TimeBound;
 }
 
+// fetch takes only these; anything else would fail every poll, forever, instead of at start.
+const isHttpUrl = (raw: string): boolean => {
+  try {
+    return /^https?:$/.test(new URL(raw).protocol);
+  } catch {
+    return false;
+  }
+};
+
 /** Reads the source flags; more than one of --feed, --follow and --source is an error. */
 export const sourceConfig = (values: FlagValues): SourceConfig => {
   const chosen = (['feed', 'follow', 'source'] as const).filter((name) => str(values, name) !== undefined);
@@ -66,6 +75,12 @@ export const sourceConfig = (values: FlagValues): SourceConfig => {
     throw new TickstreamError(
       'bad_config',
       `use one of --feed, --follow and --source, not ${chosen.map((name) => `--${name}`).join(' and ')}`,
+    );
+  const url = str(values, 'source');
+  if (url !== undefined && !isHttpUrl(url))
+    throw new TickstreamError(
+      'bad_config',
+      `${flagName(values, 'source')} must be an http:// or https:// URL, got "${url}"`,
     );
   if (str(values, 'poll') !== undefined && duration(values, 'poll', 0) < 10)
     throw new TickstreamError('bad_config', `--poll must be at least 10ms, got "${str(values, 'poll')}"`);

@@ -1,5 +1,6 @@
 import type { Frame } from './frame.ts';
 import { TickstreamError } from '../errors.ts';
+import { parseTime } from './frame-assembler.ts';
 
 /** Asia/Karachi's offset from UTC: Pakistan has kept UTC+5 without daylight saving since 2009. */
 export const KARACHI_OFFSET_MS = 5 * 3_600_000;
@@ -16,8 +17,8 @@ export const parseTimeBound = (flag: string, raw: string): TimeBound => {
     const [h, min, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
     if (h < 24 && min < 60 && s < 60) return { minuteMs: ((h * 60 + min) * 60 + s) * 1000 };
   }
-  const at = Date.parse(raw);
-  if (Number.isNaN(at))
+  const at = parseTime(raw.trim())?.getTime();
+  if (at === undefined)
     throw new TickstreamError(
       'bad_config',
       `--${flag} must be an ISO-8601 time or HH:MM (Asia/Karachi), got "${raw}"`,

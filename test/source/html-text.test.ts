@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { isQuote } from '../../src/parse/events.ts';
+import { parseText } from '../../src/parse/parse-text.ts';
 import { htmlToText } from '../../src/source/html-text.ts';
 
 /** The least CPU time (ms) of a few runs: the figure noise from other processes inflates least. */
@@ -23,6 +25,23 @@ describe('the text of an HTML page', () => {
     expect(htmlToText(page)).toBe(
       'AIRLINK 80.60 Increased By ▲ 0.50 (0.62%)\n\nKARACHI: The market closed higher.',
     );
+  });
+
+  it('keeps the cells of a table row apart, so a ticker laid out as a table still reads as quotes', () => {
+    const page = `<table><tr><th>Symbol</th><th>Price</th><th>Change</th></tr>
+      <tr><td>AIRLINK</td><td>80.60</td><td>Increased By &#9650; 1.19 (1.5%)</td></tr>
+      <tr><td><b>HBL</b></td><td>117.85</td><td>No Change &#9660; 0.00 (0.00%)</td></tr></table>`;
+    expect(htmlToText(page)).toBe(
+      'Symbol Price Change\n\nAIRLINK 80.60 Increased By ▲ 1.19 (1.5%)\n\nHBL 117.85 No Change ▼ 0.00 (0.00%)',
+    );
+    expect(
+      parseText(htmlToText(page))
+        .filter(isQuote)
+        .map((q) => [q.symbol, q.price]),
+    ).toEqual([
+      ['AIRLINK', 80.6],
+      ['HBL', 117.85],
+    ]);
   });
 
   it('decodes named entities beyond the basic five, numeric ones, and legacy ones without ;', () => {

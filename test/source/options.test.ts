@@ -16,6 +16,17 @@ describe('source flags', () => {
     });
   });
 
+  it('refuses a --source that is not an http(s) URL at start, instead of failing every fetch', () => {
+    for (const source of ['example.com/markets', 'ftp://example.com/markets', 'file:///etc/passwd'])
+      expect(() => sourceConfig({ source })).toThrow(
+        expect.objectContaining({
+          code: 'bad_config',
+          message: `--source must be an http:// or https:// URL, got "${source}"`,
+        }),
+      );
+    expect(sourceConfig({ source: 'https://example.com/markets' }).url).toBe('https://example.com/markets');
+  });
+
   it('refuses two sources at once, naming them', () => {
     expect(() => sourceConfig({ feed: 'a.txt', follow: 'b.txt' })).toThrow(
       'use one of --feed, --follow and --source, not --feed and --follow',

@@ -138,4 +138,14 @@ describe('--from / --to', () => {
     expect(() => parseTimeBound('from', 'noon')).toThrow(/--from must be an ISO-8601 time or HH:MM/);
     expect(() => parseTimeBound('to', '25:00')).toThrow(/--to/);
   });
+
+  it('rejects an hour without minutes instead of reading it as a date in 2001', () => {
+    // Date.parse takes "10" as 2001-10-01 and "930" as the year 930: a window no frame is in.
+    for (const raw of ['10', '9.30', '930', '1030'])
+      expect(() => parseTimeBound('from', raw)).toThrow(/--from must be an ISO-8601 time or HH:MM/);
+    expect(parseTimeBound('to', '2023-11-09')).toEqual({ at: Date.parse('2023-11-09T00:00:00Z') });
+    expect(parseTimeBound('to', '2023-11-09T10:00:00+05:00')).toEqual({
+      at: Date.parse('2023-11-09T05:00:00Z'),
+    });
+  });
 });
