@@ -17,7 +17,7 @@ import { dayCloses } from '../../client/widget/sparkline.ts';
 import { readSymbolList, type Bar, type BarInterval } from '../protocol/messages.ts';
 
 /** `tail --help` lines. */
-export const tailHelp = `  --url URL          server WebSocket URL (default ws://127.0.0.1:$PORT/ws, PORT default 8080)
+export const tailHelp = `  --url URL          server WebSocket URL (default ws://127.0.0.1:PORT/ws, PORT from TICKSTREAM_PORT, PORT or 8080)
   --symbols A,OGDC*  only these symbols and prefix patterns, in this order (default: all)
   --json             NDJSON instead of a table: whole quotes as they change, headlines, status
   --bars INTERVAL    add a column with the day's range and its bars' closes (1m … 1d)`;
@@ -118,7 +118,9 @@ export const readTailOptions = (args: string[]) => {
     json: { type: 'boolean' },
     bars: { type: 'string' },
   });
-  const resolved = serverUrl(str(values, 'url') ?? null, `ws://127.0.0.1:${process.env.PORT ?? 8080}/ws`);
+  // The port serve listens on when started in the same environment.
+  const port = process.env.TICKSTREAM_PORT || process.env.PORT || 8080;
+  const resolved = serverUrl(str(values, 'url') ?? null, `ws://127.0.0.1:${port}/ws`);
   if ('error' in resolved) throw new TickstreamError('bad_usage', `--url: ${resolved.error}`);
   const listed = str(values, 'symbols');
   const read = listed === undefined ? undefined : readSymbolList(listed);
@@ -208,7 +210,7 @@ export const tailCommand = async (args: string[]) => {
   client.subscribe('quotes', symbols);
   client.subscribe('headlines');
   if (bars && !json) client.subscribe('candles', symbols, { interval: bars });
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     const end = () => {
       stop();
       resolve();
@@ -217,5 +219,11 @@ export const tailCommand = async (args: string[]) => {
     process.once('SIGTERM', end);
     // A closed pipe (`tail --json | head`) ends tail quietly.
     out.on('error', end);
+    // The client stops trying after a refusal: say why and fail, rather than end as if done.
+    client.on('state', ({ newState }) => {
+      if (newState !== 'failed') return;
+      stop();
+      reject(new TickstreamError('refused', `the server refused tail: ${client.refusal}`));
+    });
   });
 };
