@@ -1,6 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   anyCovers,
+  CloseCode,
   patternCovers,
   validateServerMessage,
   type Bar,
@@ -130,8 +131,6 @@ const RETRY_SPREAD = 0.2;
  * once, so a huge `retryAfterMs` would otherwise resend in a loop.
  */
 const MAX_RETRY_MS = 5 * 60_000;
-/** The policy close: the server refused the client (origin, token, limits, abuse) or its token expired. */
-const POLICY_CLOSE = 1008;
 /**
  * Refusals in a row after which a client with `getToken` stops: a fresh token fixes an expired
  * one at the first retry; more in a row mean the token source cannot help.
@@ -362,7 +361,9 @@ export class TickstreamClient extends Emitter<ClientEvents> {
   private disconnected(closed?: { code?: number; reason?: string }): void {
     this.dropSocket();
     if (this.currentState === 'closed') return;
-    if (closed?.code === POLICY_CLOSE) {
+    // A policy close (origin, token, abuse, an expired token) holds; any other, 1013 for a full
+    // server included, is a drop to reconnect from.
+    if (closed?.code === CloseCode.policy) {
       const reason = closed.reason || 'refused by the server';
       this.emit('error', { code: 'refused', message: reason });
       // The same request would be refused again; only a new token can change the answer.

@@ -17,5 +17,10 @@ export const CloseCode = {
   tooLarge: 1009,
   /** The server's state was replaced (an edge resynced): reconnect and resume. */
   serviceRestart: 1012,
+  /**
+   * Refused for now (the server full, too many connections or connects from the address, or
+   * shutting down): reconnect with backoff, unlike a policy refusal, which holds.
+   */
+  tryAgainLater: 1013,
   slowConsumer: 4008,
 } as const;

@@ -11,6 +11,12 @@ export interface Refusal {
   metric: string;
 }
 
+/**
+ * Whether a refusal holds whatever the client waits for (its origin or token): the others (the
+ * connect rate, the connection limits, a shutdown) pass with time, so a client is told to retry.
+ */
+export const refusedForGood = (refusal: Refusal): boolean => refusal.metric === 'auth';
+
 /** Who a new client is, why it may not connect (undefined: it may), and until when its token lasts. */
 export interface Verdict {
   address: string;

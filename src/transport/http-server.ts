@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Logger } from 'pino';
-import type { Admission, Refusal } from './admission.ts';
+import { refusedForGood, type Admission, type Refusal } from './admission.ts';
 import type { Authenticator } from './auth.ts';
 import type { Connection } from './connection.ts';
 import { handleHttp, type HttpContext } from './http-routes.ts';
@@ -36,7 +36,7 @@ export const createHttpServer = (options: TransportConfig, deps: HttpDeps): Serv
         const { address, refused, expiresAt } = await admission.decide(req, url);
         if (refused) {
           refuse(address, refused);
-          const status = refused.metric === 'auth' ? 403 : refused.metric === 'connect_rate' ? 429 : 503;
+          const status = refusedForGood(refused) ? 403 : refused.metric === 'connect_rate' ? 429 : 503;
           return { status, message: refused.reason };
         }
         // The client may have gone while its token was checked.

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CloseCode } from '../protocol/messages.ts';
-import type { Refusal, Verdict } from './admission.ts';
+import { refusedForGood, type Refusal, type Verdict } from './admission.ts';
 import { closeReason } from './close-reason.ts';
 
 /** What a WebSocket client turns into once accepted, and the events the server routes to it. */
@@ -26,8 +26,9 @@ export interface UpgradeDeps<T extends WsClient> {
 
 /**
  * Takes WebSocket upgrades at `/ws` on `http`: the path, then admission, then the handshake.
- * A refused client is refused after the handshake, with a 1008 close and the reason, since a
- * browser never sees an HTTP status. Returns the WebSocketServer (closed at shutdown).
+ * A refused client is refused after the handshake, with a close and the reason, since a
+ * browser never sees an HTTP status: 1008 for its origin or token, 1013 (try again later) for
+ * a refusal that passes with time. Returns the WebSocketServer (closed at shutdown).
  */
 export const handleUpgrades = <T extends WsClient>(http: Server, deps: UpgradeDeps<T>): WebSocketServer => {
   const { log } = deps;
@@ -58,7 +59,8 @@ export const handleUpgrades = <T extends WsClient>(http: Server, deps: UpgradeDe
     ws.on('error', onError);
     if (refused) {
       deps.refuse(address, refused);
-      ws.close(CloseCode.policy, closeReason(refused.reason));
+      const code = refusedForGood(refused) ? CloseCode.policy : CloseCode.tryAgainLater;
+      ws.close(code, closeReason(refused.reason));
       return;
     }
     clientOf.set(ws, deps.accept(ws, address, expiresAt));

@@ -427,6 +427,25 @@ describe('client library against a real server', () => {
       );
   });
 
+  it('keeps trying a server that is full, and gets in once a place frees up', async () => {
+    const { running, frames$ } = await start({ transport: { limits: { maxConnections: 1 } } });
+    frames$.next(first!);
+    const held = open(running.server.url);
+    held.subscribe('quotes');
+    await waitFor(() => held.quotes.size > 0, 'the first client in');
+    const client = open(running.server.url);
+    const seen = record(client);
+    client.subscribe('quotes', ['AIRLINK']);
+    // Refused with 1013, try again later: a full server is no reason to stop for good.
+    const refusals = async () => (await running.server.metrics.refused.get()).values[0]?.value ?? 0;
+    await waitFor(async () => (await refusals()) >= 2, 'two refusals');
+    expect(client.state).toBe('reconnecting');
+    held.close();
+    await waitFor(() => client.quotes.get('AIRLINK'), 'the quote once in');
+    expect(client.refusal).toBeUndefined();
+    expect(seen.error).toEqual([]);
+  });
+
   it('reports a URL it cannot use and ends closed, without throwing', async () => {
     const client = open('not a url');
     const seen = record(client);

@@ -72,7 +72,7 @@ describe('per-address limits behind a proxy', () => {
     const a = await attempt(url, { 'x-forwarded-for': '198.51.100.1' });
     const b = await attempt(url, { 'x-forwarded-for': '198.51.100.2' });
     const again = await attempt(url, { 'x-forwarded-for': '6.6.6.6, 198.51.100.1' });
-    expect([a.code, b.code, again.code]).toEqual(['open', 'open', 1008]);
+    expect([a.code, b.code, again.code]).toEqual(['open', 'open', 1013]);
     expect(again.reason).toBe('at most 1 connections per address');
     for (const c of [a, b]) c.ws.close();
     await running.close();
@@ -80,7 +80,7 @@ describe('per-address limits behind a proxy', () => {
     ({ running } = await startWithFrames({ transport: { limits: { maxConnectionsPerIp: 1 } } }));
     const first = await attempt(running.server.url, { 'x-forwarded-for': '198.51.100.1' });
     const spoofed = await attempt(running.server.url, { 'x-forwarded-for': '198.51.100.2' });
-    expect([first.code, spoofed.code]).toEqual(['open', 1008]);
+    expect([first.code, spoofed.code]).toEqual(['open', 1013]);
     first.ws.close();
   });
 
@@ -96,7 +96,7 @@ describe('per-address limits behind a proxy', () => {
     expect(stream.status).toBe(200);
     await stream.body?.cancel();
     expect(third).toMatchObject({
-      code: 1008,
+      code: 1013,
       reason: 'more than 0.01 new connections per second from one address',
     });
     const sse = await fetch(`${base}/api/stream`);

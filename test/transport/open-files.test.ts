@@ -76,7 +76,7 @@ describe('open files', () => {
     const url = `ws://127.0.0.1:${server.port}/ws`;
     const held = Array.from({ length: 60 }, () => new WebSocket(url));
     await Promise.all(held.map((ws) => new Promise((resolve) => ws.once('open', resolve))));
-    expect(await attempt(url)).toMatchObject({ code: 1008, reason: 'server full: 60 connections' });
+    expect(await attempt(url)).toMatchObject({ code: 1013, reason: 'server full: 60 connections' });
     // Sockets of any kind stop 100 short of the limit (160 here), whichever addresses hold them:
     // the journal and Redis keep room for their own files.
     const others = [];

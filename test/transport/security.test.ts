@@ -64,17 +64,17 @@ describe('who may connect', () => {
   it('limits connections per address and in total', async () => {
     const url = await start({ transport: { limits: { maxConnectionsPerIp: 2, maxConnections: 10 } } });
     const held = [await TestClient.connect(url), await TestClient.connect(url)];
-    expect(await attempt(url)).toEqual({ code: 1008, reason: 'at most 2 connections per address' });
+    expect(await attempt(url)).toEqual({ code: 1013, reason: 'at most 2 connections per address' });
     await held[0]!.close();
     await waitFor(() => running!.server.clientCount() === 1, 'the server to count the close');
     expect((await attempt(url)).code).toBe('open');
     await held[1]!.close();
   });
 
-  it('refuses connections past the total with 1008', async () => {
+  it('refuses connections past the total with 1013, try again later', async () => {
     const url = await start({ transport: { limits: { maxConnections: 1 } } });
     const held = await TestClient.connect(url);
-    expect(await attempt(url)).toEqual({ code: 1008, reason: 'server full: 1 connections' });
+    expect(await attempt(url)).toEqual({ code: 1013, reason: 'server full: 1 connections' });
     await held.close();
   });
 

@@ -72,15 +72,19 @@ describe('upgrade handling', () => {
     expect(clients[0]!.released).toEqual([1000]);
   });
 
-  it('refuses after the handshake with 1008 and the reason', async () => {
+  // A token or origin refusal holds; a limit passes with time, and the client is told to retry.
+  it.each([
+    ['auth', 1008],
+    ['max_connections', 1013],
+  ])('refuses after the handshake with the reason: %s closes %i', async (metric, closeCode) => {
     const { base, clients, refused } = await start({
       address: '127.0.0.1',
-      refused: { reason: 'too many connections', metric: 'max_connections' },
+      refused: { reason: `refused for ${metric}`, metric },
     });
     const ws = new WebSocket(`${base}/ws`);
     const [code, reason] = (await once(ws, 'close')) as [number, Buffer];
-    expect([code, reason.toString()]).toEqual([1008, 'too many connections']);
-    expect(refused).toEqual(['too many connections']);
+    expect([code, reason.toString()]).toEqual([closeCode, `refused for ${metric}`]);
+    expect(refused).toEqual([`refused for ${metric}`]);
     expect(clients).toEqual([]);
   });
 });
