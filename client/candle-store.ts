@@ -26,6 +26,13 @@ export class CandleStore {
   /** Forgets an interval's bars (before a snapshot that replaces them), or every bar. */
   clear(interval?: BarInterval): void {
     if (interval === undefined) return this.lists.clear();
-    for (const key of [...this.lists.keys()]) if (key.startsWith(`${interval} `)) this.lists.delete(key);
+    this.forget(interval, () => false);
+  }
+
+  /** Forgets the bars of `interval` whose symbol `keep` no longer wants. */
+  forget(interval: BarInterval, keep: (symbol: string) => boolean): void {
+    const prefix = `${interval} `;
+    for (const key of [...this.lists.keys()])
+      if (key.startsWith(prefix) && !keep(key.slice(prefix.length))) this.lists.delete(key);
   }
 }

@@ -2,6 +2,7 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   anyCovers,
   CloseCode,
+  intervalProblem,
   patternCovers,
   validateServerMessage,
   type Bar,
@@ -255,19 +256,15 @@ export class TickstreamClient extends Emitter<ClientEvents> {
    * headlines. Kept across reconnects. Calls made before the connection opens are sent on open.
    */
   subscribe(channel: Channel, symbols?: readonly string[], options: SubscribeOptions = {}): void {
+    // The server would refuse it: say so now, and keep nothing to send again on reconnects.
+    const problem = intervalProblem({ op: 'subscribe', channel, ...options });
+    if (problem !== undefined) return void this.emit('error', { code: 'bad_request', message: problem });
     if (channel === 'quotes') {
       if (symbols === undefined) this.interest.allQuotes = true;
       else for (const s of symbols) this.interest.symbols.add(s);
       this.interest.quoteOptions = options;
-    } else if (channel === 'candles' && options.interval) {
-      // The server merges subscriptions: a reconnect asks again for every symbol asked so far.
-      const held = this.interest.candles.get(options.interval);
-      const all = !symbols || (held !== undefined && !held.symbols);
-      this.interest.candles.set(options.interval, {
-        symbols: all ? undefined : [...new Set([...(held?.symbols ?? []), ...symbols])],
-        options,
-      });
-    } else this.interest.headlines = true;
+    } else if (channel === 'candles') this.holdCandles(options.interval!, symbols, options);
+    else this.interest.headlines = true;
     if (this.currentState !== 'open') this.unsettled.add(channel);
     if (this.currentState === 'open')
       this.sendSubscribe(
@@ -276,8 +273,11 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       );
   }
 
-  /** Ends a subscription (or some of its symbols) and forgets the quotes it held. */
-  unsubscribe(channel: Channel, symbols?: readonly string[]): void {
+  /**
+   * Ends a subscription (or some of its symbols) and forgets what it held. Candles: of
+   * `options.interval`, or of every interval when none is named, as the server reads it.
+   */
+  unsubscribe(channel: Channel, symbols?: readonly string[], options: { interval?: BarInterval } = {}): void {
     if (channel === 'quotes') {
       if (symbols === undefined) {
         this.interest.allQuotes = false;
@@ -295,15 +295,49 @@ export class TickstreamClient extends Emitter<ClientEvents> {
             .filter((s) => !anyCovers(kept, s)),
         );
       }
-    } else if (channel === 'candles') {
-      this.interest.candles.clear();
-      this.candles.clear();
-    } else {
+    } else if (channel === 'candles') this.unsubscribeCandles(symbols, options.interval);
+    else {
       this.interest.headlines = false;
       this.headlines = [];
     }
+    const { interval } = options;
     if (this.currentState === 'open')
-      this.send({ op: 'unsubscribe', channel, ...(symbols && { symbols: [...symbols] }) });
+      this.send({
+        op: 'unsubscribe',
+        channel,
+        ...(symbols && { symbols: [...symbols] }),
+        ...(channel === 'candles' && interval && { interval }),
+      });
+  }
+
+  /** Keeps a candles subscription for reconnects; the server merges them, so this does too. */
+  private holdCandles(
+    interval: BarInterval,
+    symbols: readonly string[] | undefined,
+    options: SubscribeOptions,
+  ) {
+    const held = this.interest.candles.get(interval);
+    const all = !symbols || (held !== undefined && !held.symbols);
+    this.interest.candles.set(interval, {
+      symbols: all ? undefined : [...new Set([...(held?.symbols ?? []), ...symbols])],
+      options,
+    });
+  }
+
+  /** Removes candle symbols (or whole intervals) as the server does, keeping what still applies. */
+  private unsubscribeCandles(symbols: readonly string[] | undefined, only: BarInterval | undefined): void {
+    for (const [interval, held] of [...this.interest.candles]) {
+      if (only !== undefined && only !== interval) continue;
+      // A subscription to every symbol goes on when names are taken off it, on the server too.
+      const left = symbols && held.symbols?.filter((s) => !symbols.includes(s));
+      if (symbols === undefined || left?.length === 0) {
+        this.interest.candles.delete(interval);
+        this.candles.clear(interval);
+      } else if (left) {
+        this.interest.candles.set(interval, { ...held, symbols: left });
+        this.candles.forget(interval, (s) => anyCovers(left, s));
+      }
+    }
   }
 
   /** Closes the connection for good and clears every timer and listener; safe to call twice. */

@@ -105,9 +105,10 @@ export type SlowPolicy = z.infer<typeof SlowPolicy>;
 
 /** The bar intervals, aligned in Asia/Karachi; a `1d` bar is the trading day. */
 export const BAR_INTERVALS = ['1m', '5m', '15m', '1h', '1d'] as const;
+/** The allowed intervals, for error messages: `1m, 5m, 15m, 1h or 1d`. */
+export const INTERVAL_LIST = `${BAR_INTERVALS.slice(0, -1).join(', ')} or ${BAR_INTERVALS.at(-1)}`;
 export const BarInterval = z.enum(BAR_INTERVALS, {
-  error: (issue) =>
-    `unknown interval ${JSON.stringify(issue.input)}: expected ${BAR_INTERVALS.slice(0, -1).join(', ')} or ${BAR_INTERVALS.at(-1)}`,
+  error: (issue) => `unknown interval ${JSON.stringify(issue.input)}: expected ${INTERVAL_LIST}`,
 });
 export type BarInterval = z.infer<typeof BarInterval>;
 

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { BarInterval, Channel, Position, RequestId, SlowPolicy } from './model.ts';
+import { BarInterval, Channel, INTERVAL_LIST, Position, RequestId, SlowPolicy } from './model.ts';
 import { SYMBOL_PATTERN, symbolPatternProblem } from './symbols.ts';
 
 const SYMBOLS_MESSAGE = 'symbols must be an array of strings';
@@ -59,3 +59,19 @@ export const clientRequests = {
 } as const;
 
 export type ClientRequest = z.infer<(typeof clientRequests)[keyof typeof clientRequests]>;
+
+/**
+ * The rule the schemas cannot state: a candles subscription names its interval, and no other
+ * channel takes one. The server answers a breach with bad_request; the client library checks
+ * it before sending, with the same words.
+ */
+export const intervalProblem = (request: ClientRequest): string | undefined => {
+  if (request.op === 'ping') return undefined;
+  if (request.channel !== 'candles')
+    return request.interval === undefined
+      ? undefined
+      : 'interval: only the candles channel takes an interval';
+  return request.op === 'subscribe' && request.interval === undefined
+    ? `interval: a candles subscription needs one of ${INTERVAL_LIST}`
+    : undefined;
+};

@@ -21,6 +21,3 @@ export const barStart = (interval: BarInterval, ms: number): number => {
 /** Whether `x` names a bar interval. */
 export const isBarInterval = (x: unknown): x is BarInterval =>
   (BAR_INTERVALS as readonly unknown[]).includes(x);
-
-/** The allowed intervals, for error messages: `1m, 5m, 15m, 1h or 1d`. */
-export const INTERVAL_LIST = `${BAR_INTERVALS.slice(0, -1).join(', ')} or ${BAR_INTERVALS.at(-1)}`;

@@ -12,9 +12,9 @@ import {
 import { serverUrl } from '../../client/server-url.ts';
 import { TickstreamError } from '../errors.ts';
 import { parseFlags, str } from '../options.ts';
-import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
+import { isBarInterval } from '../bars/intervals.ts';
 import { dayCloses } from '../../client/widget/sparkline.ts';
-import { readSymbolList, type Bar, type BarInterval } from '../protocol/messages.ts';
+import { INTERVAL_LIST, readSymbolList, type Bar, type BarInterval } from '../protocol/messages.ts';
 
 /** `tail --help` lines. */
 export const tailHelp = `  --url URL          server WebSocket URL (default ws://127.0.0.1:PORT/ws, PORT from TICKSTREAM_PORT, PORT or 8080)

@@ -1,6 +1,6 @@
 import type { Hub } from '../hub/hub.ts';
-import { INTERVAL_LIST, isBarInterval } from '../bars/intervals.ts';
-import type { CandlesResponse } from '../protocol/messages.ts';
+import { isBarInterval } from '../bars/intervals.ts';
+import { INTERVAL_LIST, type CandlesResponse } from '../protocol/messages.ts';
 import { symbolsParam } from './query-lists.ts';
 
 /**

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import {
-  BAR_INTERVALS,
   CHANNELS,
   clientRequests,
+  intervalProblem,
   type ClientRequest,
   type ErrorCode,
   type ErrorMessage,
@@ -85,13 +85,7 @@ export const validateRequest = (json: unknown): RequestResult => {
     return fail('bad_request', `${where}${issueMessage(issue, obj.op)}`, requestId);
   }
   const request = parsed.data as ClientRequest;
-  if (request.op === 'subscribe' && request.channel === 'candles' && request.interval === undefined)
-    return fail(
-      'bad_request',
-      `interval: a candles subscription needs one of ${orList(BAR_INTERVALS)}`,
-      requestId,
-    );
-  if (request.op !== 'ping' && request.channel !== 'candles' && request.interval !== undefined)
-    return fail('bad_request', 'interval: only the candles channel takes an interval', requestId);
+  const problem = intervalProblem(request);
+  if (problem !== undefined) return fail('bad_request', problem, requestId);
   return { ok: true, request };
 };

@@ -427,6 +427,49 @@ describe('client library against a real server', () => {
       );
   });
 
+  it('unsubscribes candle symbols as the server does: the rest stay, and resume after a drop', async () => {
+    const { running, frames$ } = await startWithBars();
+    const proxy = await FlakyProxy.start(running.server.port);
+    cleanup.push(() => proxy.close());
+    const client = open(proxy.url);
+    const seen = record(client);
+    client.subscribe('candles', ['AIRLINK', 'HBL'], { interval: '5m' });
+    client.subscribe('candles', ['HBL'], { interval: '1h' });
+    await waitFor(() => seen.snapshot.length === 2, 'both snapshots');
+    client.unsubscribe('candles', ['AIRLINK'], { interval: '5m' });
+    client.unsubscribe('candles', undefined, { interval: '1h' });
+    expect(client.candles.bars('5m', 'AIRLINK')).toEqual([]);
+    expect(client.candles.bars('1h', 'HBL')).toEqual([]);
+    expect(client.candles.bars('5m', 'HBL')).toHaveLength(1);
+
+    proxy.drop({ refuse: true });
+    await waitFor(() => client.state === 'reconnecting', 'the client to notice the drop');
+    frames$.next(second!);
+    await waitFor(() => running.hub.seq === 38, 'the second frame in the hub');
+    proxy.restore();
+    await waitFor(() => seen.candle.length > 0, 'the missed candle');
+    expect(seen.candle.map((c) => [c.symbol, c.interval])).toEqual([['HBL', '5m']]);
+    expect(client.candles.bars('5m', 'HBL')).toEqual(
+      running.hub.queryBars({ interval: '5m', symbol: (s) => s === 'HBL' }),
+    );
+    expect(seen.error).toEqual([]);
+  });
+
+  it('refuses a candles subscribe without an interval at once, and keeps nothing of it', async () => {
+    const { running } = await startWithBars();
+    const client = open(running.server.url);
+    const seen = record(client);
+    client.subscribe('candles', ['AIRLINK']);
+    expect(seen.error).toEqual([
+      { code: 'bad_request', message: 'interval: a candles subscription needs one of 1m, 5m, 15m, 1h or 1d' },
+    ]);
+    // Not taken for a headlines subscription either: the first open sends nothing.
+    await waitFor(() => client.state === 'open', 'the connection');
+    client.subscribe('quotes', ['HBL']);
+    await waitFor(() => client.quotes.get('HBL'), 'the HBL quote');
+    expect(seen.snapshot.map((s) => s.channel)).toEqual(['quotes']);
+  });
+
   it('keeps trying a server that is full, and gets in once a place frees up', async () => {
     const { running, frames$ } = await start({ transport: { limits: { maxConnections: 1 } } });
     frames$.next(first!);
