@@ -1,3 +1,4 @@
+import { Subject } from 'rxjs';
 import { TickstreamError } from '../errors.ts';
 import { createLogger, logFlags, logHelp, logLevel } from '../log.ts';
 import { parseFlags, str } from '../options.ts';
@@ -18,7 +19,9 @@ export const recordCommand = async (args: string[]) => {
   const out = str(v, 'out');
   if (out === undefined) throw new TickstreamError('bad_usage', 'record needs --out DIR');
   const log = createLogger(logLevel(v));
-  const source = openSource(sourceConfig(v), log);
+  // A signal ends the source as its end would: a live feed's frame read so far is recorded too.
+  const stopped = new Subject<void>();
+  const source = openSource(sourceConfig(v), log, { until: stopped });
   let lastFile: string | undefined;
   let lines = 0;
   await new Promise<void>((resolve, reject) => {
@@ -36,6 +39,8 @@ export const recordCommand = async (args: string[]) => {
     });
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
+      stopped.next();
+      // Ended by now (takeUntil completes at once); a source that did not is let go.
       subscription.unsubscribe();
       resolve();
     };

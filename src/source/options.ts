@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Observable, SchedulerLike } from 'rxjs';
+import { takeUntil, type Observable, type SchedulerLike } from 'rxjs';
 import { TickstreamError } from '../errors.ts';
 import { duration, flagName, num, str, type FlagValues } from '../options.ts';
 import { packagePath } from '../package.ts';
@@ -116,10 +116,24 @@ const STDIN_FLUSH_MS = 500;
 const stalenessOf = (config: SourceConfig, pollMs: number) =>
   config.staleAfterMs ?? Math.max(3 * pollMs, 60_000);
 
+/** How a source is opened beside its flags: tests pass their own clock and stdin. */
+export interface OpenOptions {
+  scheduler?: SchedulerLike;
+  stdin?: Readable;
+  /** Ends the source when it emits, keeping a live feed's frame read so far (see `LiveFrameOptions`). */
+  until?: Observable<unknown>;
+}
+
+const endedBy =
+  (until: Observable<unknown> | undefined) =>
+  (frames$: Observable<Frame>): Observable<Frame> =>
+    until ? frames$.pipe(takeUntil(until)) : frames$;
+
 const openReplay = (
   config: SourceConfig,
   log: Logger,
-  timing?: { scheduler: SchedulerLike },
+  timing: { scheduler: SchedulerLike } | undefined,
+  until: Observable<unknown> | undefined,
 ): OpenedSource => {
   let frames: Frame[];
   try {
@@ -140,10 +154,12 @@ const openReplay = (
     },
     'replaying feed',
   );
+  const replayed = (resumeAfter?: string) =>
+    endedBy(until)(replay(kept, { ...config, ...timing, ...(resumeAfter !== undefined && { resumeAfter }) }));
   return {
     kind: 'replay',
-    ...trackState(replay(kept, { ...config, ...timing }), timing),
-    resume: (after) => trackState(replay(kept, { ...config, ...timing, resumeAfter: after }), timing),
+    ...trackState(replayed(), timing),
+    resume: (after) => trackState(replayed(after), timing),
   };
 };
 
@@ -154,8 +170,7 @@ const openReplay = (
 export const openSource = (
   config: SourceConfig,
   log: Logger,
-  scheduler?: SchedulerLike,
-  stdin: Readable = process.stdin,
+  { scheduler, stdin = process.stdin, until }: OpenOptions = {},
 ): OpenedSource => {
   const timing = scheduler && { scheduler };
   if (config.url !== undefined) {
@@ -163,7 +178,7 @@ export const openSource = (
     log.info({ url: config.url, pollMs }, 'polling page');
     return {
       kind: 'poll',
-      ...trackState(pollPage(config.url, log, { pollMs, ...timing }), {
+      ...trackState(endedBy(until)(pollPage(config.url, log, { pollMs, ...timing })), {
         staleAfterMs: stalenessOf(config, pollMs),
         ...timing,
       }),
@@ -175,7 +190,7 @@ export const openSource = (
     const file = followFile(config.follow, log, { pollMs, ...timing });
     const frames$ = file.bytes$.pipe(
       splitLines(),
-      linesToFrames(config.follow, log, { flushAfterMs: pollMs + STDIN_FLUSH_MS, ...timing }),
+      linesToFrames(config.follow, log, { flushAfterMs: pollMs + STDIN_FLUSH_MS, until, ...timing }),
     );
     return {
       kind: 'follow',
@@ -188,11 +203,8 @@ export const openSource = (
   }
   if (config.feed === '-') {
     log.info('reading frames from stdin');
-    const frames$ = streamFrames(stdin, 'stdin', log, {
-      flushAfterMs: STDIN_FLUSH_MS,
-      ...timing,
-    });
+    const frames$ = streamFrames(stdin, 'stdin', log, { flushAfterMs: STDIN_FLUSH_MS, until, ...timing });
     return { kind: 'stdin', ...trackState(frames$, { staleAfterMs: stalenessOf(config, 0), ...timing }) };
   }
-  return openReplay(config, log, timing);
+  return openReplay(config, log, timing, until);
 };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { asyncScheduler, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, takeUntil, type SchedulerLike, type Subscription } from 'rxjs';
 import { splitLines } from '../parse/split-lines.ts';
 import { FrameAssembler } from './frame-assembler.ts';
 import type { Frame } from './frame.ts';
@@ -27,17 +27,23 @@ export interface LiveFrameOptions {
    */
   flushAfterMs?: number;
   scheduler?: SchedulerLike;
+  /**
+   * Ends the input when it emits, as its end would: the frame read so far is emitted first
+   * (a recording stopped by a signal keeps it), where unsubscribing would drop it.
+   */
+  until?: Observable<unknown>;
 }
 
 /** Lines of a live feed (`@@` text or NDJSON) to frames, with `origin` and line in log lines. */
 export const linesToFrames =
-  (origin: string, log: Logger, { flushAfterMs, scheduler = asyncScheduler }: LiveFrameOptions = {}) =>
+  (origin: string, log: Logger, { flushAfterMs, scheduler = asyncScheduler, until }: LiveFrameOptions = {}) =>
   (lines$: Observable<string>): Observable<Frame> =>
     new Observable<Frame>((subscriber) => {
       const assembler = new FrameAssembler(origin, log);
       let quiet: Subscription | undefined;
       const emit = (frames: Frame[]) => frames.forEach((frame) => subscriber.next(frame));
-      const upstream = lines$.subscribe({
+      const input$ = until ? lines$.pipe(takeUntil(until)) : lines$;
+      const upstream = input$.subscribe({
         next: (line) => {
           quiet?.unsubscribe();
           emit(assembler.push(line));

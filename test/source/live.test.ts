@@ -165,7 +165,7 @@ describe('live sources through a real server', () => {
 
   it('reads @@ frames from stdin in chunks cut anywhere, and ends when stdin does', async () => {
     const stdin = new PassThrough();
-    const source = openSource(sourceConfig({ feed: '-' }), quietLog(), undefined, stdin);
+    const source = openSource(sourceConfig({ feed: '-' }), quietLog(), { stdin });
     running = await serve(testConfig(), quietLog(), source);
     const cut = frame1.indexOf('▲') + 1;
     stdin.write(Buffer.from(frame1).subarray(0, Buffer.from(frame1.slice(0, cut)).length - 1));
@@ -183,7 +183,7 @@ describe('live sources through a real server', () => {
 
   it('reads an NDJSON recording piped to stdin, a frame a line', async () => {
     const stdin = new PassThrough();
-    const source = openSource(sourceConfig({ feed: '-' }), quietLog(), undefined, stdin);
+    const source = openSource(sourceConfig({ feed: '-' }), quietLog(), { stdin });
     running = await serve(testConfig(), quietLog(), source);
     stdin.write(`${JSON.stringify({ capturedAt: '2023-11-09T04:31:00.000Z', text: seed })}\n`);
     await waitFor(() => price('AIRLINK') === 80.6, 'the recorded frame');

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import { feedChanges } from '../../src/pipeline.ts';
 import { readFeed } from '../../src/source/feed-file.ts';
 import type { Frame } from '../../src/source/frame.ts';
 import { recordFrames } from '../../src/source/recorder.ts';
-import { fixtureFrames, fixturePath, repoPath } from '../helpers.ts';
+import { fixtureFrames, fixturePath, repoPath, waitFor } from '../helpers.ts';
 import { capturingLog } from './log-capture.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tickstream-record-'));
@@ -92,6 +92,28 @@ describe('record', () => {
       ],
       { env: { ...process.env, LOG_LEVEL: 'info' }, timeout: 20_000 },
     );
+    expect(stderr).toMatch(/"frames":2,"msg":"recording closed"/);
+    expect(await changes(readFeed(dir))).toEqual(await changes([first, second]));
+  });
+
+  it('keeps the frame it was still reading from stdin when stopped by SIGINT', async () => {
+    const dir = dirFor('stopped');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', repoPath('src/cli.ts'), 'record', '--out', dir, '--feed', '-'],
+      { env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['pipe', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    const stamp = (frame: Frame) => `@@ ${frame.capturedAt!.toISOString()}`;
+    // One write: the first frame is whole once the second's marker is read, and is recorded then;
+    // the second is whole only at the next marker, or after half a second of quiet.
+    child.stdin.write(`${stamp(first)}\n${first.text}\n${stamp(second)}\n${second.text}\n`);
+    const file = join(dir, '2023-11-09.ndjson');
+    await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('\n'), 'the first frame');
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
     expect(stderr).toMatch(/"frames":2,"msg":"recording closed"/);
     expect(await changes(readFeed(dir))).toEqual(await changes([first, second]));
   });
