@@ -12,7 +12,7 @@ import { pollPage } from './poll-page.ts';
 import { replay } from './replay.ts';
 import { trackState } from './source-state.ts';
 import { linesToFrames, streamFrames } from './stream-frames.ts';
-import { inWindow, parseTimeBound, type TimeBound } from './time-window.ts';
+import { inWindow, isEmptyWindow, parseTimeBound, type TimeBound } from './time-window.ts';
 import { splitLines } from '../parse/split-lines.ts';
 
 /** The feed `npm start` replays when no --feed is given. */
@@ -83,9 +83,17 @@ export const sourceConfig = (values: FlagValues): SourceConfig => {
       `${flagName(values, 'source')} must be an http:// or https:// URL, got "${url}"`,
     );
   if (str(values, 'poll') !== undefined && duration(values, 'poll', 0) < 10)
-    throw new TickstreamError('bad_config', `--poll must be at least 10ms, got "${str(values, 'poll')}"`);
-  const from = str(values, 'from');
-  const to = str(values, 'to');
+    throw new TickstreamError(
+      'bad_config',
+      `${flagName(values, 'poll')} must be at least 10ms, got "${str(values, 'poll')}"`,
+    );
+  // 0 would call the source stale the moment after each frame.
+  if (str(values, 'stale-after') !== undefined && duration(values, 'stale-after', 0) <= 0)
+    throw new TickstreamError(
+      'bad_config',
+      `${flagName(values, 'stale-after')} must be longer than 0: how long without a frame before the source is called stale`,
+    );
+  const window = timeWindow(str(values, 'from'), str(values, 'to'));
   return {
     feed: str(values, 'feed') ?? BUNDLED_FEED,
     ...(str(values, 'follow') !== undefined && { follow: str(values, 'follow') }),
@@ -95,9 +103,20 @@ export const sourceConfig = (values: FlagValues): SourceConfig => {
     speed: num(values, 'speed', 1, { min: 0 }),
     intervalMs: duration(values, 'interval', 2000),
     loop: values.loop === true,
-    ...(from !== undefined && { from: parseTimeBound('from', from) }),
-    ...(to !== undefined && { to: parseTimeBound('to', to) }),
+    ...window,
   };
+};
+
+/** `--from`/`--to` read, refused when they keep nothing: an empty window would replay no frame. */
+const timeWindow = (fromRaw: string | undefined, toRaw: string | undefined) => {
+  const from = fromRaw === undefined ? undefined : parseTimeBound('from', fromRaw);
+  const to = toRaw === undefined ? undefined : parseTimeBound('to', toRaw);
+  if (from && to && isEmptyWindow(from, to))
+    throw new TickstreamError(
+      'bad_config',
+      `--from must be before --to, got --from ${fromRaw} and --to ${toRaw}`,
+    );
+  return { ...(from && { from }), ...(to && { to }) };
 };
 
 /** A source ready to subscribe to. */

@@ -30,6 +30,10 @@ const position = (bound: TimeBound, time: number): number =>
   'at' in bound ? time : (((time + KARACHI_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS;
 const limit = (bound: TimeBound): number => ('at' in bound ? bound.at : bound.minuteMs);
 
+/** Whether [from, to) holds no time: both bounds of one kind (instants, or times of day), from not before to. */
+export const isEmptyWindow = (from: TimeBound, to: TimeBound): boolean =>
+  'at' in from === 'at' in to && limit(from) >= limit(to);
+
 /**
  * Keeps the frames captured in [from, to). Frames without a capture time cannot be placed
  * in the window and are kept.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TickstreamError } from '../../src/errors.ts';
-import { BUNDLED_FEED, openSource, sourceConfig } from '../../src/source/options.ts';
+import { parseFlags } from '../../src/options.ts';
+import { BUNDLED_FEED, openSource, sourceConfig, sourceFlags } from '../../src/source/options.ts';
 import { quietLog, testConfig } from '../helpers.ts';
 
 describe('source flags', () => {
@@ -25,6 +26,23 @@ describe('source flags', () => {
         }),
       );
     expect(sourceConfig({ source: 'https://example.com/markets' }).url).toBe('https://example.com/markets');
+  });
+
+  it('refuses a window that keeps nothing and a source that is stale at once, naming the flag', () => {
+    expect(() => sourceConfig({ from: '15:00', to: '09:30' })).toThrow(
+      '--from must be before --to, got --from 15:00 and --to 09:30',
+    );
+    expect(() => sourceConfig({ from: '2023-11-09T06:00:00Z', to: '2023-11-09T05:00:00Z' })).toThrow(
+      /--from must be before --to/,
+    );
+    // Of two kinds (an instant and a time of day), either may come first.
+    expect(sourceConfig({ from: '2023-11-09T06:00:00Z', to: '09:30' })).toMatchObject({ to: {} });
+    expect(() => sourceConfig({ 'stale-after': '0s' })).toThrow(/^--stale-after must be longer than 0/);
+    const fromEnv = (env: Record<string, string>) =>
+      sourceConfig(parseFlags([], sourceFlags, { env }).values);
+    expect(() => fromEnv({ TICKSTREAM_POLL: '5ms' })).toThrow(
+      'TICKSTREAM_POLL must be at least 10ms, got "5ms"',
+    );
   });
 
   it('refuses two sources at once, naming them', () => {
