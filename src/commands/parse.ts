@@ -1,11 +1,11 @@
-import { text } from 'node:stream/consumers';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import { TickstreamError } from '../errors.ts';
 import { createLogger, logFlags, logHelp, logLevel } from '../log.ts';
 import { parseFlags } from '../options.ts';
 import { parseText } from '../parse/parse-text.ts';
 import { formatStats, newParseStats } from '../parse/stats.ts';
-import { readFeed, splitFrames } from '../source/feed-file.ts';
+import { feedText, readFeed, splitFrames } from '../source/feed-file.ts';
 import type { Frame } from '../source/frame.ts';
 
 /** `tickstream help parse`: its flags. */
@@ -13,7 +13,8 @@ export const parseHelp = `  --stats            print counts of quotes, headlines
 ${logHelp}`;
 
 const readFrames = async (path: string | undefined, log: Logger): Promise<Frame[]> => {
-  if (path === undefined || path === '-') return splitFrames(await text(process.stdin), 'stdin', log);
+  if (path === undefined || path === '-')
+    return splitFrames(feedText(await buffer(process.stdin), 'stdin', log), 'stdin', log);
   try {
     return readFeed(path, log);
   } catch (err) {

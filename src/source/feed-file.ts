@@ -33,17 +33,19 @@ export const splitFrames = (text: string, file: string, log?: Logger): Frame[] =
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 /** A feed file's text; gzip is read transparently, and a cut gzip yields what it holds. */
-export const readFeedText = (path: string, log?: Logger): string =>
-  // Editors on Windows may start a file with a byte-order mark, which would hide a first `@@`.
-  decode(path, log).replace(/^\uFEFF/, '');
+export const readFeedText = (path: string, log?: Logger): string => feedText(readFileSync(path), path, log);
 
-const decode = (path: string, log?: Logger): string => {
-  const bytes = readFileSync(path);
+/** A feed's bytes (a file's, or all of stdin) as text, by their content: gzip or not. */
+export const feedText = (bytes: Buffer, origin: string, log?: Logger): string =>
+  // Editors on Windows may start a file with a byte-order mark, which would hide a first `@@`.
+  decode(bytes, origin, log).replace(/^\uFEFF/, '');
+
+const decode = (bytes: Buffer, origin: string, log?: Logger): string => {
   if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) return bytes.toString('utf8');
   try {
     return gunzipSync(bytes).toString('utf8');
   } catch (err) {
-    log?.warn({ file: path, err }, 'gzip file is cut or damaged; replaying the part that decompresses');
+    log?.warn({ file: origin, err }, 'gzip file is cut or damaged; replaying the part that decompresses');
     return gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
   }
 };

@@ -1,19 +1,21 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { fixtureFrames, repoPath } from '../helpers.ts';
+import { fixtureFrames, fixturePath, repoPath } from '../helpers.ts';
 import { tempDirs } from '../temp-dirs.ts';
 
 const tempDir = tempDirs('tickstream-parse-');
 
 /** Starts `tickstream parse ARGS` as a user runs it; `done` gives its exit code and output. */
-const parse = (args: string[]) => {
+const parse = (args: string[], stdin?: Buffer) => {
   const child = spawn(process.execPath, ['--import', 'tsx', repoPath('src/cli.ts'), 'parse', ...args], {
     cwd: repoPath(''),
     env: { ...process.env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: 'pipe',
   });
+  child.stdin.end(stdin);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -80,5 +82,21 @@ describe('tickstream parse', { timeout: 60_000 }, () => {
     expect(logLines(gzip.stderr)).toContainEqual(
       expect.objectContaining({ level: 40, file: cut, msg: expect.stringMatching(/gzip file is cut/) }),
     );
+  });
+
+  it('reads a gzipped feed piped to stdin as it reads the file', async () => {
+    const fixture = fixturePath('two-frames.txt');
+    const events = (stdout: string) =>
+      stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => ({ ...JSON.parse(l), origin: undefined }));
+    const [piped, file] = await Promise.all([
+      parse([], gzipSync(readFileSync(fixture))).done,
+      parse([fixture]).done,
+    ]);
+    expect(piped.code).toBe(0);
+    expect(events(piped.stdout).length).toBeGreaterThan(30);
+    expect(events(piped.stdout)).toEqual(events(file.stdout));
   });
 });
