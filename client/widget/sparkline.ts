@@ -29,9 +29,14 @@ export const sparkPoints = (values: readonly number[]): string => {
 
 /**
  * An inline SVG of the day's closes, labelled for screen readers with the day's range
- * ("AIRLINK today: 79.41 to 81.10"); empty (and hidden) until the symbol has a bar.
+ * ("AIRLINK today: 79.41 to 81.10", in the tape's number format); empty (and hidden) until the
+ * symbol has a bar.
  */
-export const sparkline = (symbol: string, closes: readonly number[]): SVGSVGElement => {
+export const sparkline = (
+  symbol: string,
+  closes: readonly number[],
+  price: (n: number) => string = formatPrice,
+): SVGSVGElement => {
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('class', 'spark');
   svg.setAttribute('viewBox', `0 0 ${WIDTH} ${HEIGHT}`);
@@ -44,7 +49,7 @@ export const sparkline = (symbol: string, closes: readonly number[]): SVGSVGElem
   svg.setAttribute('role', 'img');
   svg.setAttribute(
     'aria-label',
-    `${symbol} today: ${formatPrice(Math.min(...closes))} to ${formatPrice(Math.max(...closes))}`,
+    `${symbol} today: ${price(Math.min(...closes))} to ${price(Math.max(...closes))}`,
   );
   const line = document.createElementNS(SVG, 'polyline');
   line.setAttribute(

@@ -275,7 +275,8 @@ export class TickTape extends HTMLElement {
     const lis = this.items.get(symbol);
     if (!lis || !this.settings?.sparkline) return;
     const closes = dayCloses(this.client?.candles.bars(SPARK_INTERVAL, symbol) ?? []);
-    for (const li of lis) li.querySelector('.spark')?.replaceWith(sparkline(symbol, closes));
+    const price = this.settings.formats.price;
+    for (const li of lis) li.querySelector('.spark')?.replaceWith(sparkline(symbol, closes, price));
   }
 
   private stopClient(): void {

@@ -187,7 +187,8 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
   });
 
   it('formats for its locale (ur-PK right to left), takes page styles, and tells the page by DOM events', async () => {
-    const { running, frames$ } = await start();
+    // Bars kept, for the sparkline's label.
+    const { running, frames$ } = await start({ hub: { barDays: 5 } });
     frames$.next(first!);
     const origin = `http://127.0.0.1:${running.server.port}`;
     const { page, errors } = await openPage();
@@ -211,7 +212,7 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
       document.body.append(tapes);
       tapes.innerHTML = `
         <tick-tape id="ur" locale="ur-PK" symbols="AIRLINK,KSE100" theme="dark"></tick-tape>
-        <tick-tape id="de" locale="de-DE" symbols="KSE*"></tick-tape>
+        <tick-tape id="de" locale="de-DE" symbols="KSE*" sparkline></tick-tape>
         <tick-tape id="bad" locale="not a locale!" symbols="HBL"></tick-tape>`;
     });
     const price = (id: string, symbol: string) =>
@@ -220,6 +221,10 @@ describe('the demo page and <tick-tape> in headless Chromium', () => {
 
     // de-DE groups with dots and marks decimals with a comma; ur-PK writes what Intl says it does.
     expect(await price('de', 'KSE100')).toMatch(/^\d{1,3}(\.\d{3})*,\d{2}$/);
+    // So does the sparkline's label, which a screen reader reads out.
+    const spark = page.locator('#de ul.items:not(.copy) li[data-symbol="KSE100"] svg.spark');
+    const german = /^KSE100 today: \d{1,3}(\.\d{3})*,\d{2} to \d{1,3}(\.\d{3})*,\d{2}$/;
+    await waitFor(async () => german.test((await spark.getAttribute('aria-label')) ?? ''), 'a de-DE label');
     const urPrice = await page.evaluate(() =>
       new Intl.NumberFormat('ur-PK', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(80.6),
     );
