@@ -182,6 +182,15 @@ const openReplay = (
   };
 };
 
+/** The replay's own flags that `config` sets: a live source has no pace, loop or window. */
+const replayOnlyFlags = (config: SourceConfig): string[] =>
+  [
+    config.loop && '--loop',
+    config.speed !== 1 && '--speed',
+    config.from && '--from',
+    config.to && '--to',
+  ].filter((flag): flag is string => typeof flag === 'string');
+
 /**
  * Opens the configured source: a replay of a saved feed, stdin (`--feed -`), a followed file
  * or a polled page. A saved feed that cannot be read fails here, before serving.
@@ -192,6 +201,13 @@ export const openSource = (
   { scheduler, stdin = process.stdin, until }: OpenOptions = {},
 ): OpenedSource => {
   const timing = scheduler && { scheduler };
+  const live = config.url !== undefined || config.follow !== undefined || config.feed === '-';
+  const unused = live ? replayOnlyFlags(config) : [];
+  if (unused.length > 0)
+    log.warn(
+      { ignored: unused },
+      `${unused.join(', ')} apply to a replay of a saved feed; ignored for a live one`,
+    );
   if (config.url !== undefined) {
     const pollMs = config.pollMs ?? 5000;
     log.info({ url: config.url, pollMs }, 'polling page');

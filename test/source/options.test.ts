@@ -1,8 +1,10 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { TickstreamError } from '../../src/errors.ts';
 import { parseFlags } from '../../src/options.ts';
 import { BUNDLED_FEED, openSource, sourceConfig, sourceFlags } from '../../src/source/options.ts';
 import { quietLog, testConfig } from '../helpers.ts';
+import { capturingLog } from './log-capture.ts';
 
 describe('source flags', () => {
   it('defaults to the bundled replay at speed 1, without a loop', () => {
@@ -43,6 +45,19 @@ describe('source flags', () => {
     expect(() => fromEnv({ TICKSTREAM_POLL: '5ms' })).toThrow(
       'TICKSTREAM_POLL must be at least 10ms, got "5ms"',
     );
+  });
+
+  it('says which replay flags a live source ignores', () => {
+    const { log, records } = capturingLog();
+    openSource(sourceConfig({ feed: '-', loop: true, speed: '20', from: '10:00' }), log, {
+      stdin: new PassThrough(),
+    });
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 40, ignored: ['--loop', '--speed', '--from'] }),
+    );
+    const replay = capturingLog();
+    openSource(sourceConfig({ loop: true, speed: '20' }), replay.log);
+    expect(replay.records.filter((r) => r.level === 40)).toEqual([]);
   });
 
   it('refuses two sources at once, naming them', () => {
