@@ -580,6 +580,8 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       case 'quote':
         return this.quote(message);
       case 'candle': {
+        // Sent before the server read our unsubscribe: the protocol says to drop it.
+        if (!this.wantsCandle(message.interval, message.symbol)) return;
         const { type: _type, seq, ...bar } = message;
         this.advance(seq);
         this.candles.apply(bar);
@@ -631,7 +633,8 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       if (this.interest.headlines) this.headlines = message.headlines.slice(-this.headlineCount);
     } else {
       if (mode !== 'merge') this.candles.clear(message.interval);
-      for (const bar of message.candles) this.candles.apply(bar);
+      for (const bar of message.candles)
+        if (this.wantsCandle(bar.interval, bar.symbol)) this.candles.apply(bar);
     }
     // A candle snapshot may be one the server shared from a moment before (the candles since
     // follow it): it never takes the position back past events already taken.
@@ -665,6 +668,12 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     // Every quote passes here: walk the set rather than copy it into a list.
     for (const pattern of symbols) if (patternCovers(pattern, symbol)) return true;
     return false;
+  }
+
+  /** Whether a candles subscription, as it now stands, covers `symbol` at `interval`. */
+  private wantsCandle(interval: BarInterval, symbol: string): boolean {
+    const held = this.interest.candles.get(interval);
+    return held !== undefined && anyCovers(held.symbols, symbol);
   }
 
   /** Asks for a fresh quotes snapshot that replaces the store. */

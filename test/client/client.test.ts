@@ -299,6 +299,17 @@ describe('client library against a real server', () => {
       v,
       ts,
     });
+    const bar = {
+      symbol: 'HBL',
+      interval: '5m',
+      start: ts,
+      open: 1,
+      high: 1,
+      low: 1,
+      close: 1,
+      updates: 1,
+      closed: false,
+    };
     wss.on('connection', (ws) => {
       ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 60_000 }));
       ws.on('message', (data) => {
@@ -313,14 +324,17 @@ describe('client library against a real server', () => {
           ws.send(JSON.stringify({ type: 'subscribed', id, channel, recovered: false }));
           const quotes = (request.symbols ?? []).map((symbol) => whole(symbol, 1));
           if (channel === 'quotes') ws.send(JSON.stringify({ type: 'snapshot', channel, seq: 1, quotes }));
+          else if (channel === 'candles')
+            ws.send(JSON.stringify({ type: 'snapshot', channel, interval: '5m', seq: 1, candles: [] }));
           else ws.send(JSON.stringify({ type: 'snapshot', channel, seq: 1, headlines: [] }));
         } else if (request.channel === 'headlines')
           ws.send(
             JSON.stringify([
               { type: 'quote', seq: 2, symbol: 'OGDC', v: 2, price: 101, ts },
               { type: 'quote', seq: 3, ...whole('OGDC', 3) },
-              { type: 'headline', seq: 4, id: 'h1', dateline: '', title: 'late', text: '', ts },
-              { type: 'quote', seq: 5, symbol: 'HBL', v: 2, price: 102, ts },
+              { type: 'candle', seq: 4, ...bar },
+              { type: 'headline', seq: 5, id: 'h1', dateline: '', title: 'late', text: '', ts },
+              { type: 'quote', seq: 6, symbol: 'HBL', v: 2, price: 102, ts },
             ]),
           );
       });
@@ -329,11 +343,13 @@ describe('client library against a real server', () => {
     const seen = record(client);
     client.subscribe('quotes', ['HBL', 'OGDC']);
     client.subscribe('headlines');
-    await waitFor(() => client.quotes.size === 2 && seen.snapshot.length === 2, 'both snapshots');
+    client.subscribe('candles', ['HBL'], { interval: '5m' });
+    await waitFor(() => client.quotes.size === 2 && seen.snapshot.length === 3, 'the three snapshots');
     // Its snapshot is sent after this unsubscribe, which the server never reads in time.
     client.subscribe('quotes', ['PSO']);
     client.unsubscribe('quotes', ['PSO']);
     client.unsubscribe('quotes', ['OGDC']);
+    client.unsubscribe('candles', undefined, { interval: '5m' });
     client.unsubscribe('headlines');
     await waitFor(() => seen.quote.some((u) => u.quote.v === 2), 'the HBL update behind the strays');
     expect(client.quotes.all().map((q) => q.symbol)).toEqual(['HBL']);
@@ -342,6 +358,8 @@ describe('client library against a real server', () => {
     expect(seen.resync).toEqual([]);
     expect(client.headlines).toEqual([]);
     expect(seen.headline).toEqual([]);
+    expect(client.candles.bars('5m', 'HBL')).toEqual([]);
+    expect(seen.candle).toEqual([]);
   });
 
   it('gets a snapshot, not a resume, for symbols subscribed while it was reconnecting', async () => {
