@@ -18,6 +18,11 @@ export interface FollowOptions {
   pollMs: number;
   /** Longest wait between checks while the file cannot be read (the wait doubles from `pollMs`). */
   maxBackoffMs?: number;
+  /**
+   * Most bytes one check reads: a file followed from the start of a long day is read a piece at
+   * a time, each parsed before the next is read, instead of in one buffer as large as the file.
+   */
+  maxReadBytes?: number;
   scheduler?: SchedulerLike;
 }
 
@@ -28,11 +33,14 @@ export interface FollowedFile {
   failing$: Observable<boolean>;
 }
 
-/** What one check found: new bytes, and the error that stopped it, if any. */
+/** What one check found: new bytes, the error that stopped it, and whether more is there to read. */
 interface Check {
   chunks: Buffer[];
   fault?: Error;
+  more?: boolean;
 }
+
+const MAX_READ_BYTES = 8 * 1024 * 1024;
 
 /** Bytes kept from before the read position, to tell a file rewritten in place (copytruncate). */
 const TAIL_BYTES = 64;
@@ -56,16 +64,21 @@ class FileCursor {
   /** Whether the bytes yielded so far end a line: a new file must not continue a cut one. */
   private endsLine = true;
   private closed = false;
+  /** The last read stopped at `maxReadBytes` before the end of the file. */
+  private behind = false;
 
   constructor(
     private readonly path: string,
     private readonly log: Logger,
+    private readonly maxReadBytes: number,
   ) {}
 
   async check(): Promise<Check> {
     const chunks: Buffer[] = [];
     try {
       if (this.handle) chunks.push(...(await this.drain(this.handle)));
+      // The rest of this file first; whether it was replaced is asked once it is read.
+      if (this.behind) return { chunks, more: true };
       let named: Stats;
       try {
         named = await stat(this.path);
@@ -77,7 +90,9 @@ class FileCursor {
       // A new, empty file at the path: the writer still appends to the old one until it reopens.
       if (this.handle && named.isFile() && named.size === 0) return { chunks };
       if (this.handle) {
-        chunks.push(...(await this.drain(this.handle)));
+        // The old file to its end, before the new one: nothing the writer put there is lost.
+        do chunks.push(...(await this.drain(this.handle)));
+        while (this.behind);
         await this.closeHandle();
         this.log.info(
           { file: this.path },
@@ -86,7 +101,7 @@ class FileCursor {
       }
       const handle = await this.open();
       chunks.push(...(await this.drain(handle)));
-      return { chunks };
+      return { chunks, more: this.behind };
     } catch (err) {
       // Reopened by name at the next check; the position is kept if it is the same file.
       await this.closeHandle();
@@ -115,9 +130,10 @@ class FileCursor {
     const { size } = await handle.stat();
     if (size < this.offset)
       return this.startOver(handle, 'followed file shrank (truncated, or copytruncate)');
+    this.behind = size - this.offset > this.maxReadBytes;
     if (size === this.offset) return [];
     const back = this.tail.length;
-    const buffer = Buffer.alloc(size - this.offset + back);
+    const buffer = Buffer.alloc(Math.min(size - this.offset, this.maxReadBytes) + back);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset - back);
     const read = buffer.subarray(0, bytesRead);
     if (!read.subarray(0, back).equals(this.tail))
@@ -161,12 +177,18 @@ class FileCursor {
 export const followFile = (
   path: string,
   log: Logger,
-  { pollMs, maxBackoffMs = Math.max(pollMs, 10_000), scheduler = asyncScheduler }: FollowOptions,
+  {
+    pollMs,
+    maxBackoffMs = Math.max(pollMs, 10_000),
+    maxReadBytes = MAX_READ_BYTES,
+    scheduler = asyncScheduler,
+  }: FollowOptions,
 ): FollowedFile => {
   const failing = new Subject<boolean>();
   const bytes$ = defer(() => {
-    const cursor = new FileCursor(path, log);
+    const cursor = new FileCursor(path, log, maxReadBytes);
     let failures = 0;
+    let more = false;
     let lastCode: string | undefined;
     const waitMs = () => (failures === 0 ? pollMs : Math.min(pollMs * 2 ** (failures - 1), maxBackoffMs));
     const report = ({ fault }: Check) => {
@@ -192,9 +214,11 @@ export const followFile = (
     return defer(() => cursor.check()).pipe(
       mergeMap((check) => {
         report(check);
+        more = check.more === true;
         return check.chunks;
       }),
-      repeat({ delay: () => timer(waitMs(), scheduler) }),
+      // A file read only in part goes on at once: the pieces queued behind it are the file's own.
+      repeat({ delay: () => timer(more ? 0 : waitMs(), scheduler) }),
       finalize(() => void cursor.close()),
     );
   });

@@ -28,18 +28,40 @@ const newPath = () => join(tmp, `captures-${++files}.txt`);
 const subscriptions: Subscription[] = [];
 afterEach(() => subscriptions.splice(0).forEach((s) => s.unsubscribe()));
 
-/** Follows `path` every 20 ms; the text read so far, the failing flags and the log. */
-const follow = (path: string) => {
+/** Follows `path` every 20 ms; the text read so far, its chunks' sizes, the failing flags and the log. */
+const follow = (path: string, options: { maxReadBytes?: number } = {}) => {
   const { log, records } = capturingLog();
-  const file = followFile(path, log, { pollMs: 20, maxBackoffMs: 160 });
-  const seen = { text: '', failing: [] as boolean[], records };
+  const file = followFile(path, log, { pollMs: 20, maxBackoffMs: 160, ...options });
+  const seen = { text: '', sizes: [] as number[], failing: [] as boolean[], records };
   subscriptions.push(file.failing$.subscribe((f) => seen.failing.push(f)));
-  subscriptions.push(file.bytes$.subscribe((chunk) => (seen.text += chunk.toString())));
+  subscriptions.push(
+    file.bytes$.subscribe((chunk) => {
+      seen.text += chunk.toString();
+      seen.sizes.push(chunk.length);
+    }),
+  );
   return seen;
 };
 const until = (check: () => boolean, what: string) => waitFor(() => check() || undefined, what);
 
 describe('following a file', () => {
+  it('reads a long file a bounded piece at a time, all of it and in order, then a rotation', async () => {
+    const path = newPath();
+    const lines = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => `line ${String(from + i).padStart(6, '0')}\n`).join('');
+    const old = lines(0, 20_000); // 260 kB
+    writeFileSync(path, old);
+    const seen = follow(path, { maxReadBytes: 16_384 });
+    await until(() => seen.sizes.length > 0, 'the first piece');
+    // Renamed away, likely with most of it still unread: the old file is read to its end first.
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, lines(20_000, 3));
+    await until(() => seen.text.endsWith(lines(20_002, 1)), 'both files');
+    expect(seen.text).toBe(old + lines(20_000, 3));
+    expect(Math.max(...seen.sizes)).toBeLessThanOrEqual(16_384);
+    expect(seen.sizes.length).toBeGreaterThanOrEqual(Math.ceil(old.length / 16_384));
+  });
+
   it("survives logrotate's rename and create, reading the old file to its end first", async () => {
     const path = newPath();
     writeFileSync(path, 'one\n');
