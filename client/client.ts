@@ -137,6 +137,8 @@ const MAX_RETRY_MS = 5 * 60_000;
  * one at the first retry; more in a row mean the token source cannot help.
  */
 export const MAX_REFUSALS = 3;
+/** How long `getToken` may take before the attempt counts as failed and is retried with backoff. */
+export const TOKEN_TIMEOUT_MS = 30_000;
 
 const withToken = (url: string, token: string | undefined): string => {
   if (token === undefined) return url;
@@ -360,7 +362,7 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     let token: string | undefined;
     if (this.getToken) {
       try {
-        token = await this.getToken();
+        token = await this.tokenInTime();
       } catch (err) {
         if (this.currentState === 'closed') return;
         this.emit('error', {
@@ -410,6 +412,23 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       this.reconnectTimer = undefined;
       void this.open();
     }, delay);
+  }
+
+  /**
+   * The token `getToken` gives, or a failure once it has taken `TOKEN_TIMEOUT_MS`: a token
+   * source that never answers would otherwise hold the client in `reconnecting` with no timer.
+   */
+  private tokenInTime(): Promise<string | undefined> {
+    return new Promise<string | undefined>((resolve, reject) => {
+      const timeout = this.scheduler.schedule(
+        () => reject(new Error(`no token within ${TOKEN_TIMEOUT_MS / 1000} s`)),
+        TOKEN_TIMEOUT_MS,
+      );
+      Promise.resolve()
+        .then(() => this.getToken!())
+        .then(resolve, reject)
+        .finally(() => timeout.unsubscribe());
+    });
   }
 
   /** Stops for good after a refusal; listeners stay, so the page can show why. */

@@ -6,6 +6,7 @@
 export {
   connect,
   MAX_REFUSALS,
+  TOKEN_TIMEOUT_MS,
   TickstreamClient,
   type ClientError,
   type ClientEvents,

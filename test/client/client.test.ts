@@ -6,7 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
-import { connect, MAX_REFUSALS, type ClientEvents, type TickstreamClient } from '../../client/index.ts';
+import {
+  connect,
+  MAX_REFUSALS,
+  TOKEN_TIMEOUT_MS,
+  type ClientEvents,
+  type TickstreamClient,
+} from '../../client/index.ts';
 import type { Running } from '../../src/serve.ts';
 import { fixtureFrames, startWithFrames, waitFor } from '../helpers.ts';
 import { FlakyProxy } from './proxy.ts';
@@ -624,6 +630,37 @@ describe('client library against a real server', () => {
       expect(seen.error).toEqual([{ code: 'refused', message: client.refusal }]);
       expect(seen.state.map((s) => s.newState)).toEqual(['failed']);
       expect(await refusedCount(running)).toBe(1);
+    });
+
+    it('gives up on a getToken that never answers after TOKEN_TIMEOUT_MS, and asks again', async () => {
+      const { running, frames$ } = await startSecured();
+      frames$.next(first!);
+      const scheduler = new VirtualTimeScheduler();
+      const until = (ms: number) => {
+        scheduler.maxFrames = ms;
+        scheduler.flush();
+      };
+      let asked = 0;
+      const client = open(running.server.url, {
+        scheduler,
+        // The first answer never comes (a token service that hangs); the second does.
+        getToken: () => (++asked === 1 ? new Promise<string>(() => {}) : token(600)),
+      });
+      const seen = record(client);
+      client.subscribe('quotes', ['HBL']);
+      await waitFor(() => asked === 1, 'the first ask');
+      until(TOKEN_TIMEOUT_MS - 1);
+      expect(seen.error).toEqual([]);
+      until(TOKEN_TIMEOUT_MS);
+      await waitFor(() => seen.error.length === 1, 'the timeout reported');
+      expect(seen.error[0]).toEqual({
+        code: 'token_unavailable',
+        message: 'getToken failed: no token within 30 s',
+      });
+      // Past the backoff (at most 100 ms here), short of the second ask's own timeout.
+      until(TOKEN_TIMEOUT_MS + 1_000);
+      await waitFor(() => client.quotes.get('HBL'), 'the quote with the second token');
+      expect(asked).toBe(2);
     });
 
     it('asks getToken before each connect: when its token expires it reconnects with a fresh one and resumes', async () => {
