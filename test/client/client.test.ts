@@ -20,6 +20,19 @@ import { FlakyProxy } from './proxy.ts';
 const [first, second] = fixtureFrames('two-frames.txt');
 const fast = { WebSocket, backoff: { baseMs: 20, capMs: 100 } };
 
+const TS = '2023-11-09T04:31:00.000Z';
+/** A whole quote as a scripted server sends it. */
+const wholeQuote = (symbol: string, v = 1) => ({
+  symbol,
+  kind: 'stock',
+  price: 100,
+  change: 1,
+  changePercent: 1,
+  direction: 'up',
+  v,
+  ts: TS,
+});
+
 /** Records every event of a client, by type. */
 const record = (client: TickstreamClient) => {
   const seen: { [K in keyof ClientEvents]: ClientEvents[K][] } = {
@@ -48,6 +61,20 @@ describe('client library against a real server', () => {
     const started = await startWithFrames(overrides);
     cleanup.push(() => started.running.close());
     return started;
+  };
+  /**
+   * A scripted server on a real socket, for what the real one cannot be made to send, or not at
+   * the moment a test needs: it says hello, then `script` answers each connection.
+   */
+  const scripted = async (script: (ws: WebSocket) => void, heartbeatMs = 60_000) => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    wss.on('connection', (ws) => {
+      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs }));
+      script(ws);
+    });
+    return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`;
   };
   const open = (url: string, options = {}) => {
     const client = connect(url, { ...fast, ...options });
@@ -287,24 +314,7 @@ describe('client library against a real server', () => {
 
   it('drops what the server sent before it read an unsubscribe: no gap, no resync, nothing back', async () => {
     // Scripted, to put the stray messages exactly between the unsubscribe and the server reading it.
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((resolve) => wss.once('listening', resolve));
-    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
-    const ts = '2023-11-09T04:31:00.000Z';
-    const whole = (symbol: string, v: number) => ({
-      symbol,
-      kind: 'stock',
-      price: 100,
-      change: 1,
-      changePercent: 1,
-      direction: 'up',
-      open: 99,
-      high: 100,
-      low: 99,
-      prevClose: 99,
-      v,
-      ts,
-    });
+    const ts = TS;
     const bar = {
       symbol: 'HBL',
       interval: '5m',
@@ -316,8 +326,7 @@ describe('client library against a real server', () => {
       updates: 1,
       closed: false,
     };
-    wss.on('connection', (ws) => {
-      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 60_000 }));
+    const url = await scripted((ws) => {
       ws.on('message', (data) => {
         const request = JSON.parse(String(data)) as {
           op: string;
@@ -328,7 +337,7 @@ describe('client library against a real server', () => {
         if (request.op === 'subscribe') {
           const { id, channel } = request;
           ws.send(JSON.stringify({ type: 'subscribed', id, channel, recovered: false }));
-          const quotes = (request.symbols ?? []).map((symbol) => whole(symbol, 1));
+          const quotes = (request.symbols ?? []).map((symbol) => wholeQuote(symbol));
           if (channel === 'quotes') ws.send(JSON.stringify({ type: 'snapshot', channel, seq: 1, quotes }));
           else if (channel === 'candles')
             ws.send(JSON.stringify({ type: 'snapshot', channel, interval: '5m', seq: 1, candles: [] }));
@@ -337,7 +346,7 @@ describe('client library against a real server', () => {
           ws.send(
             JSON.stringify([
               { type: 'quote', seq: 2, symbol: 'OGDC', v: 2, price: 101, ts },
-              { type: 'quote', seq: 3, ...whole('OGDC', 3) },
+              { type: 'quote', seq: 3, ...wholeQuote('OGDC', 3) },
               { type: 'candle', seq: 4, ...bar },
               { type: 'headline', seq: 5, id: 'h1', dateline: '', title: 'late', text: '', ts },
               { type: 'quote', seq: 6, symbol: 'HBL', v: 2, price: 102, ts },
@@ -345,7 +354,7 @@ describe('client library against a real server', () => {
           );
       });
     });
-    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`);
+    const client = open(url);
     const seen = record(client);
     client.subscribe('quotes', ['HBL', 'OGDC']);
     client.subscribe('headlines');
@@ -389,36 +398,21 @@ describe('client library against a real server', () => {
 
   it('gets a snapshot, not a resume, for a subscribe still unanswered when the connection dropped', async () => {
     // Scripted: the first connection dies on the second subscribe, before answering it.
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((resolve) => wss.once('listening', resolve));
-    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
-    const ts = '2023-11-09T04:31:00.000Z';
-    const whole = (symbol: string) => ({
-      symbol,
-      kind: 'stock',
-      price: 100,
-      change: 1,
-      changePercent: 1,
-      direction: 'up',
-      v: 1,
-      ts,
-    });
     let connections = 0;
     const resumed: unknown[] = [];
-    wss.on('connection', (ws) => {
+    const url = await scripted((ws) => {
       const connection = ++connections;
-      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 60_000 }));
       ws.on('message', (data) => {
         const request = JSON.parse(String(data)) as { id?: number; symbols: string[]; since?: unknown };
         if (connection === 1 && request.symbols.includes('OGDC')) return ws.terminate();
         if (connection > 1) resumed.push(request.since);
         const recovered = request.since !== undefined;
         ws.send(JSON.stringify({ type: 'subscribed', id: request.id, channel: 'quotes', recovered }));
-        const quotes = request.symbols.map(whole);
+        const quotes = request.symbols.map((symbol) => wholeQuote(symbol));
         if (!recovered) ws.send(JSON.stringify({ type: 'snapshot', channel: 'quotes', seq: 1, quotes }));
       });
     });
-    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`);
+    const client = open(url);
     client.subscribe('quotes', ['HBL']);
     await waitFor(() => client.quotes.size === 1, 'the HBL snapshot');
     client.subscribe('quotes', ['OGDC']);
@@ -526,25 +520,21 @@ describe('client library against a real server', () => {
 
   it('waits at most five minutes to resend a refused subscribe, however long the server says', async () => {
     // A scripted server refusing every subscribe for 2^40 ms: a timer that long fires at once.
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((resolve) => wss.once('listening', resolve));
-    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
     const requests: { id?: number }[] = [];
-    wss.on('connection', (ws) => {
-      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 3_600_000 }));
+    const url = await scripted((ws) => {
       ws.on('message', (data) => {
         const request = JSON.parse(String(data)) as { id?: number };
         requests.push(request);
         const refusal = { type: 'error', id: request.id, code: 'rate_limited', message: 'later' };
         ws.send(JSON.stringify({ ...refusal, retryAfterMs: 2 ** 40 }));
       });
-    });
+    }, 3_600_000);
     const scheduler = new VirtualTimeScheduler();
     const until = (ms: number) => {
       scheduler.maxFrames = ms;
       scheduler.flush();
     };
-    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`, { scheduler });
+    const client = open(url, { scheduler });
     const seen = record(client);
     client.subscribe('quotes', ['HBL']);
     await waitFor(() => seen.error.length === 1, 'the refusal');
@@ -557,27 +547,14 @@ describe('client library against a real server', () => {
 
   it('validates what it receives: skips unknown types, refuses a bad quote and resyncs', async () => {
     // A misbehaving server, scripted: the real one cannot be made to send a bad message.
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((resolve) => wss.once('listening', resolve));
-    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
     const requests: { op: string; id?: number }[] = [];
-    const quote = {
-      symbol: 'HBL',
-      kind: 'stock',
-      price: 100,
-      change: 1,
-      changePercent: 1,
-      direction: 'up',
-      v: 1,
-    };
-    const ts = '2023-11-09T04:31:00.000Z';
-    wss.on('connection', (ws) => {
-      ws.send(JSON.stringify({ type: 'hello', version: 1, epoch: 'e1', seq: 1, heartbeatMs: 60_000 }));
+    const ts = TS;
+    const url = await scripted((ws) => {
       ws.on('message', (data) => {
         const request = JSON.parse(String(data)) as { op: string; id?: number };
         requests.push(request);
         ws.send(JSON.stringify({ type: 'subscribed', id: request.id, channel: 'quotes', recovered: false }));
-        ws.send(JSON.stringify({ type: 'snapshot', channel: 'quotes', seq: 1, quotes: [{ ...quote, ts }] }));
+        ws.send(JSON.stringify({ type: 'snapshot', channel: 'quotes', seq: 1, quotes: [wholeQuote('HBL')] }));
         if (requests.length > 1) return;
         ws.send(
           JSON.stringify([
@@ -587,7 +564,7 @@ describe('client library against a real server', () => {
         );
       });
     });
-    const client = open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`);
+    const client = open(url);
     const seen = record(client);
     client.subscribe('quotes', ['HBL']);
     await waitFor(() => requests.length === 2, 'a resync after the bad quote');
