@@ -35,6 +35,12 @@ export const streamRequests = (
   if (channels.length > CHANNELS.length)
     return { status: 400, message: `channels takes at most ${CHANNELS.length}: ${CHANNELS.join(', ')}` };
   const since = position(lastEventId ?? q.get('since'));
+  // A browser's Last-Event-ID is an id we sent; a `since` someone typed may be anything.
+  if (lastEventId === undefined && q.has('since') && since === undefined)
+    return {
+      status: 400,
+      message: `since must be EPOCH:SEQ, as an event's id gives it, got ${JSON.stringify(q.get('since'))}`,
+    };
   // Empty (a form's empty field) is every symbol, as no list is: one reading on every route.
   const symbols = csv(q.get('symbols'));
   const rate = q.get('maxRate');

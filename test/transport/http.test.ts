@@ -179,5 +179,10 @@ describe('HTTP beside the WebSocket', () => {
       error: 'refused',
       message: 'unknown channel "trades": expected quotes, headlines or candles',
     });
+    const since = await SseClient.open(`${base}/api/stream?since=yesterday`);
+    expect([since.status, since.error]).toEqual([
+      400,
+      { error: 'refused', message: 'since must be EPOCH:SEQ, as an event\'s id gives it, got "yesterday"' },
+    ]);
   });
 });
