@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import type { Hub } from '../hub/hub.ts';
 import { isBarInterval } from '../bars/intervals.ts';
 import { INTERVAL_LIST, type CandlesResponse } from '../protocol/messages.ts';
@@ -17,14 +18,15 @@ export type CandlesAnswer =
 export const MAX_CANDLES = 50_000;
 
 /**
- * A date (midnight UTC), or a date and time with its zone: a time without one would be read in
- * the server's own zone, so the same query would mean another hour on another machine.
+ * A date (midnight UTC), or a time as the protocol writes its timestamps, with its zone (`Z` or
+ * an offset): a time without one would be read in the server's own zone, so the same query
+ * would mean another hour on another machine.
  */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/i;
+const Instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
 
 const instant = (name: string, raw: string | null): string | { error: string } | undefined => {
   if (raw === null) return undefined;
-  const ms = ISO_INSTANT.test(raw) ? Date.parse(raw) : NaN;
+  const ms = z.safeParse(Instant, raw).success ? Date.parse(raw) : NaN;
   return Number.isNaN(ms)
     ? {
         error: `${name} must be an ISO-8601 date, or a time with its zone (2023-11-09T04:30:00Z), got "${raw}"`,

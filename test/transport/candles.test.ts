@@ -262,7 +262,7 @@ describe('the candles channel', () => {
     expect(window.body.candles.map((b) => b.start)).toEqual(['2023-11-09T04:33:00.000Z']);
     const offset = await get<CandlesResponse>(
       running!,
-      `/api/candles?symbols=AIRLINK&interval=1m&from=${encodeURIComponent('2023-11-09T09:32+05:00')}&to=2023-11-10`,
+      `/api/candles?symbols=AIRLINK&interval=1m&from=${encodeURIComponent('2023-11-09T09:32:00+05:00')}&to=2023-11-10`,
     );
     expect(offset.body.candles.map((b) => b.start)).toEqual(['2023-11-09T04:33:00.000Z']);
     for (const [query, message] of [
@@ -272,10 +272,15 @@ describe('the candles channel', () => {
         'interval=1m&from=yesterday',
         'from must be an ISO-8601 date, or a time with its zone (2023-11-09T04:30:00Z), got "yesterday"',
       ],
+      // A day no calendar has, which Date.parse would roll over into March.
+      [
+        'interval=1m&from=2023-02-30',
+        'from must be an ISO-8601 date, or a time with its zone (2023-11-09T04:30:00Z), got "2023-02-30"',
+      ],
       // Without a zone the server's own would be taken: the same query, another hour elsewhere.
       [
-        'interval=1m&to=2023-11-09T04:34',
-        'to must be an ISO-8601 date, or a time with its zone (2023-11-09T04:30:00Z), got "2023-11-09T04:34"',
+        'interval=1m&to=2023-11-09T04:34:00',
+        'to must be an ISO-8601 date, or a time with its zone (2023-11-09T04:30:00Z), got "2023-11-09T04:34:00"',
       ],
       [
         'interval=1m&symbols=a b',
