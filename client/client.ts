@@ -267,12 +267,13 @@ export class TickstreamClient extends Emitter<ClientEvents> {
       this.interest.quoteOptions = options;
     } else if (channel === 'candles') this.holdCandles(options.interval!, symbols, options);
     else this.interest.headlines = true;
-    if (this.currentState !== 'open') this.unsettled.add(channel);
     if (this.currentState === 'open')
       this.sendSubscribe(
         { op: 'subscribe', channel, ...(symbols && { symbols: [...symbols] }), ...options },
         'add',
       );
+    // Sent on open instead, where a resume would give it no snapshot: it goes without `since`.
+    else this.unsettled.add(channel);
   }
 
   /**
@@ -448,11 +449,12 @@ export class TickstreamClient extends Emitter<ClientEvents> {
     for (const retry of this.retries) retry.unsubscribe();
     this.retries.clear();
     for (const { request } of this.pending.values()) this.unsettled.add(request.channel);
-    for (const channel of Object.keys(this.snapshotMode) as Channel[]) this.unsettled.add(channel);
+    // A snapshot still owed will not come on this socket.
+    for (const channel of Object.keys(this.snapshotMode) as Channel[]) {
+      this.unsettled.add(channel);
+      delete this.snapshotMode[channel];
+    }
     this.pending.clear();
-    delete this.snapshotMode.quotes;
-    delete this.snapshotMode.headlines;
-    delete this.snapshotMode.candles;
     if (!socket) return;
     socket.onopen = socket.onmessage = socket.onclose = null;
     const terminate = (socket as { terminate?: () => void }).terminate;
